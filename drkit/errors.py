@@ -1,0 +1,58 @@
+"""The error tree every drkit command maps to an exit code."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, the contract scripts and drills rely on."""
+
+    DONE = 0
+    FAILED = 1
+    USAGE = 2
+    REFUSED = 3
+
+
+class DrkitError(Exception):
+    """A failure drkit can explain in one sentence, with an optional hint on what to do next."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(DrkitError):
+    """The configuration file is missing, malformed or inconsistent."""
+
+    exit_code = ExitCode.USAGE
+
+
+class UsageError(DrkitError):
+    """The command was given input that cannot be acted on (an unknown target, a bad time)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class RefusedError(DrkitError):
+    """A safety check refused the action; nothing was changed."""
+
+    exit_code = ExitCode.REFUSED
+
+
+class NodeError(DrkitError):
+    """A server could not be reached, refused the login, or failed a statement."""
+
+    exit_code = ExitCode.FAILED
+
+
+class SandboxError(DrkitError):
+    """The local sandbox could not be started, stopped or inspected."""
+
+    exit_code = ExitCode.FAILED

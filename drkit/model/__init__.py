@@ -1,0 +1,1 @@
+"""Pure values describing servers, coordinates and replication state. No I/O here."""
