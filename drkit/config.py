@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -20,7 +20,7 @@ DEFAULT_FILE_NAME = "drkit.toml"
 CONFIG_ENV = "DRKIT_CONFIG"
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     PRIMARY = "primary"
     REPLICA = "replica"
     DELAYED = "delayed"
@@ -55,7 +55,9 @@ class PasswordSource:
             try:
                 return self.file.read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as exc:
-                raise ConfigError(f"cannot read password_file {self.file}: {exc.strerror}") from None
+                raise ConfigError(
+                    f"cannot read password_file {self.file}: {exc.strerror}"
+                ) from None
         return self.literal or ""
 
 
@@ -141,7 +143,7 @@ class Config:
     def require_primary(self) -> NodeConfig:
         node = self.primary
         if node is None:
-            raise ConfigError(f"{self.path}: no node has role = \"primary\"")
+            raise ConfigError(f'{self.path}: no node has role = "primary"')
         return node
 
     @property
@@ -153,11 +155,15 @@ class Config:
         if name is not None:
             node = self.node(name)
             if node.role is not Role.DELAYED:
-                raise ConfigError(f"{self.path}: node {name!r} has role {node.role.value}, not delayed")
+                raise ConfigError(
+                    f"{self.path}: node {name!r} has role {node.role.value}, not delayed"
+                )
             return node
         found = self.delayed
         if not found:
-            raise ConfigError(f"{self.path}: no node has role = \"delayed\"; drkit needs a delayed replica")
+            raise ConfigError(
+                f'{self.path}: no node has role = "delayed"; drkit needs a delayed replica'
+            )
         if len(found) > 1:
             names = ", ".join(node.name for node in found)
             raise ConfigError(f"several delayed replicas ({names}): choose one with --node")
@@ -214,7 +220,7 @@ def parse(data: Mapping[str, Any], file: Path) -> Config:
 
 def _parse_nodes(table: _Table, folder: Path) -> dict[str, NodeConfig]:
     nodes: dict[str, NodeConfig] = {}
-    for name in table.keys():
+    for name in table.names():
         node = table.table(name)
         role_text = node.string("role")
         try:
@@ -229,7 +235,9 @@ def _parse_nodes(table: _Table, folder: Path) -> dict[str, NodeConfig]:
         if delay is not None and delay < 0:
             node.fail("delay", "must be zero or more seconds")
         if role is Role.DELAYED and delay is None:
-            node.fail("delay", "a delayed node needs `delay` (seconds), the delay `drkit resume` restores")
+            node.fail(
+                "delay", "a delayed node needs `delay` (seconds), the delay `drkit resume` restores"
+            )
         relay_dir = node.optional_string("relay_log_dir")
         nodes[name] = NodeConfig(
             name=name,
@@ -247,7 +255,9 @@ def _parse_nodes(table: _Table, folder: Path) -> dict[str, NodeConfig]:
         table.fail(None, "no nodes are defined")
     primaries = [n.name for n in nodes.values() if n.role is Role.PRIMARY]
     if len(primaries) > 1:
-        table.fail(None, f"two nodes have role = \"primary\" ({', '.join(primaries)}); exactly one may")
+        table.fail(
+            None, f'two nodes have role = "primary" ({", ".join(primaries)}); exactly one may'
+        )
     return nodes
 
 
@@ -255,10 +265,16 @@ def _parse_password(node: _Table, folder: Path) -> PasswordSource:
     env = node.optional_string("password_env")
     file = node.optional_string("password_file")
     literal = node.optional_string("password")
-    given = [key for key, value in (("password_env", env), ("password_file", file),
-                                    ("password", literal)) if value is not None]
+    given = [
+        key
+        for key, value in (("password_env", env), ("password_file", file), ("password", literal))
+        if value is not None
+    ]
     if len(given) > 1:
-        node.fail(given[1], f"give only one of password_env, password_file, password (found {', '.join(given)})")
+        node.fail(
+            given[1],
+            f"give only one of password_env, password_file, password (found {', '.join(given)})",
+        )
     return PasswordSource(env=env, file=_resolve(folder, file) if file else None, literal=literal)
 
 
@@ -281,13 +297,15 @@ def _parse_drbd(table: _Table) -> DrbdConfig:
     return DrbdConfig(resource, tuple(command), timeout if timeout is not None else 5.0)
 
 
-def _parse_loadbalancer(table: _Table, nodes: Mapping[str, NodeConfig], folder: Path) -> LoadBalancerConfig:
+def _parse_loadbalancer(
+    table: _Table, nodes: Mapping[str, NodeConfig], folder: Path
+) -> LoadBalancerConfig:
     kind = table.string("kind")
     if kind != "haproxy":
         table.fail("kind", f"unknown load balancer {kind!r} (supported: haproxy)")
     servers_table = table.table("servers")
     servers: dict[str, str] = {}
-    for node_name in servers_table.keys():
+    for node_name in servers_table.names():
         if node_name not in nodes:
             known = ", ".join(nodes)
             servers_table.fail(node_name, f"no node named {node_name!r} (nodes: {known})")
@@ -333,7 +351,7 @@ class _Table:
         self._prefix = prefix
         self._seen: set[str] = set()
 
-    def keys(self) -> Iterator[str]:
+    def names(self) -> Iterator[str]:
         yield from self._data.keys()
 
     def fail(self, key: str | None, problem: str) -> NoReturn:
@@ -357,8 +375,7 @@ class _Table:
 
     def string(self, key: str) -> str:
         value = self._get(key, str, "a string", required=True)
-        assert value is not None
-        if not value.strip():
+        if value is None or not value.strip():
             self.fail(key, "must not be empty")
         return value
 
@@ -367,7 +384,8 @@ class _Table:
 
     def integer(self, key: str) -> int:
         value = self._get(key, int, "an integer", required=True)
-        assert value is not None
+        if value is None:
+            self.fail(key, "missing (required)")
         return value
 
     def optional_integer(self, key: str) -> int | None:
@@ -395,7 +413,8 @@ class _Table:
 
     def table(self, key: str) -> _Table:
         value = self._get(key, dict, "a table", required=True)
-        assert value is not None
+        if value is None:
+            self.fail(key, "missing (required)")
         return _Table(value, self._file, f"{self._qualified(key)}.")
 
     def optional_table(self, key: str) -> _Table | None:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 _MARIADB_GTID = re.compile(r"^(\d+)-(\d+)-(\d+)$")
-_MYSQL_GTID = re.compile(r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}):(\d+)$")
+_MYSQL_GTID = re.compile(
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}):(\d+)$"
+)
 _MYSQL_INTERVAL = re.compile(r"^(\d+)(?:-(\d+))?$")
 
 

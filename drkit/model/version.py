@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Flavour(str, Enum):
+class Flavour(StrEnum):
     """The SQL family a server belongs to."""
 
     MARIADB = "mariadb"

@@ -1,0 +1,41 @@
+# The two commands the README promises on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_DIR ?= demo
+
+.PHONY: demo test lint typecheck unit integration servers clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+servers:
+	@.ci/ensure-servers
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check drkit tui tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit -q
+
+integration: $(STAMP) servers
+	$(BIN)/pytest tests/integration tests/tui -q
+
+test: $(STAMP) servers lint typecheck
+	$(BIN)/pytest -q
+
+demo: $(STAMP) servers
+	$(BIN)/python -m drkit.demo --dir $(DEMO_DIR)
+
+clean:
+	-$(BIN)/drkit sandbox down --dir $(DEMO_DIR) --purge
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,67 @@
+"""The `drkit` command: a thin click layer over drkit.service."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+
+from drkit import __version__
+from drkit.cli.common import Context
+from drkit.errors import DrkitError, ExitCode
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    envvar="DRKIT_CONFIG",
+    help="Config file (default: $DRKIT_CONFIG, then ./drkit.toml).",
+)
+@click.version_option(__version__, prog_name="drkit")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """Disaster recovery for MySQL and MariaDB built around a delayed replica."""
+    ctx.obj = Context(config_path)
+
+
+def _register() -> None:
+    from drkit.cli import sandbox, status
+
+    cli.add_command(sandbox.sandbox)
+    cli.add_command(status.status)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: DrkitError becomes one sentence on stderr and its exit code, never a traceback."""
+    try:
+        # Commands return an ExitCode (or None for done); click hands it back without exiting.
+        result = cli.main(args=argv, prog_name="drkit", standalone_mode=False)
+    except DrkitError as exc:
+        click.echo(f"drkit: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Abort:
+        click.echo("drkit: interrupted; nothing more was done", err=True)
+        sys.exit(int(ExitCode.FAILED))
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(int(ExitCode.USAGE) if isinstance(exc, click.UsageError) else exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("drkit: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        click.echo(f"drkit: internal error: {type(exc).__name__}: {exc}", err=True)
+        if os.environ.get("DRKIT_DEBUG"):
+            traceback.print_exc()
+        else:
+            click.echo("hint: set DRKIT_DEBUG=1 to see the traceback, and report it", err=True)
+        sys.exit(int(ExitCode.FAILED))
+    sys.exit(int(result) if isinstance(result, int) else 0)

@@ -1,0 +1,102 @@
+"""What every command shares: the config option, output streams, confirmation, error mapping."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from drkit import config as config_module
+from drkit.config import Config
+from drkit.errors import ExitCode, RefusedError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Context:
+    """Per-invocation state: where the config is, loaded on first use."""
+
+    config_path: str | None
+
+    @cached_property
+    def config(self) -> Config:
+        return config_module.load(self.config_path)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def emit_json(data: object) -> None:
+    """Machine output: one JSON document on stdout, nothing else there."""
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def say(message: str) -> None:
+    """Diagnostics and progress go to stderr so stdout stays parseable."""
+    click.echo(message, err=True)
+
+
+def out(message: str = "") -> None:
+    click.echo(message)
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Ask before a reversible change unless --yes; refusing changes nothing (exit 3)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise RefusedError(
+            f"{question} Not confirmed: stdin is not a terminal; pass --yes to proceed"
+        )
+    if not click.confirm(question, default=False, err=True):
+        raise RefusedError("not confirmed; nothing was changed")
+
+
+def confirm_by_typing(what: str, expected: str, *, yes: bool) -> None:
+    """Irreversible changes: the operator types the node's name (or passes --yes in scripts)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise RefusedError(f"{what}: not confirmed: stdin is not a terminal; pass --yes to proceed")
+    typed = click.prompt(
+        f"{what}\nType the node name {expected!r} to confirm", err=True, default=""
+    )
+    if typed.strip() != expected:
+        raise RefusedError(f"typed {typed.strip()!r}, not {expected!r}; nothing was changed")
+
+
+def dry_run_option(func: F) -> F:
+    return click.option(
+        "--dry-run",
+        is_flag=True,
+        help="Print the plan (every statement and its node); run nothing.",
+    )(func)
+
+
+def yes_option(func: F) -> F:
+    return click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")(func)
+
+
+def sandbox_dir_option(func: F) -> F:
+    return click.option(
+        "--dir",
+        "directory",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("sandbox"),
+        show_default=True,
+        help="Folder of the sandbox.",
+    )(func)
+
+
+__all__ = ["Context", "ExitCode", "confirm", "confirm_by_typing", "emit_json", "out", "say"]

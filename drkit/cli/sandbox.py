@@ -1,0 +1,91 @@
+"""`drkit sandbox up|down|status`: a local primary, replica and delayed replica."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from drkit.cli.common import emit_json, json_option, out, sandbox_dir_option, say
+from drkit.render import duration, table
+from drkit.sandbox import topology
+
+
+@click.group()
+def sandbox() -> None:
+    """A local three-node topology on free loopback ports, for demos, drills and tests."""
+
+
+@sandbox.command()
+@sandbox_dir_option
+@click.option(
+    "--delay",
+    type=int,
+    default=topology.DEFAULT_DELAY,
+    show_default=True,
+    help="Seconds the delayed replica lags behind the primary.",
+)
+@click.option("--haproxy", is_flag=True, help="Also start HAProxy in front of the writer.")
+@click.option("--docker", is_flag=True, help="Run the nodes in Docker containers (testcontainers).")
+@click.option(
+    "--mysql", "use_mysql", is_flag=True, help="With --docker: MySQL 8.4 instead of MariaDB 11.4."
+)
+def up(directory: Path, delay: int, haproxy: bool, docker: bool, use_mysql: bool) -> None:
+    """Start primary, replica and delayed replica; a running sandbox is left as it is."""
+    if docker:
+        from drkit.sandbox import containers as docker_sandbox
+
+        docker_sandbox.up(
+            directory, delay=delay, flavour="mysql" if use_mysql else "mariadb", report=say
+        )
+        out(f"docker sandbox up: {directory.resolve() / 'drkit.toml'}")
+        return
+    result = topology.up(directory, delay=delay, haproxy=haproxy, report=say)
+    if result.already_running:
+        out(f"sandbox already running in {result.layout.root} (config {result.layout.config_file})")
+        return
+    out(f"sandbox up in {result.seconds:.1f}s: {result.layout.config_file}")
+    out(f"try: drkit --config {result.layout.config_file} status")
+
+
+@sandbox.command()
+@sandbox_dir_option
+@click.option("--purge", is_flag=True, help="Also delete the data, logs and config.")
+def down(directory: Path, purge: bool) -> None:
+    """Stop every process the sandbox started; --purge deletes its files."""
+    stopped = topology.down(directory, purge=purge, report=say)
+    out(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+
+
+@sandbox.command(name="status")
+@sandbox_dir_option
+@json_option
+def sandbox_status(directory: Path, as_json: bool) -> None:
+    """Which sandbox processes are alive, and their ports."""
+    layout, state, nodes = topology.runtime(directory)
+    if as_json:
+        emit_json(
+            {
+                "dir": str(layout.root),
+                "config": str(layout.config_file),
+                "flavour": state.flavour,
+                "version": state.version,
+                "delay": state.delay,
+                "nodes": [
+                    {"name": n.name, "port": n.port, "pid": n.pid, "running": n.running}
+                    for n in nodes
+                ],
+                "haproxy": (
+                    {"frontend_port": state.haproxy.frontend_port, "socket": state.haproxy.socket}
+                    if state.haproxy
+                    else None
+                ),
+            }
+        )
+        return
+    out(f"{layout.root}: {state.flavour} {state.version}, delay {duration(state.delay)}")
+    out(
+        table(
+            ["node", "port", "pid", "running"], [[n.name, n.port, n.pid, n.running] for n in nodes]
+        )
+    )

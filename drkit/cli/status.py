@@ -1,0 +1,114 @@
+"""`drkit status`: every node's role, reachability, replication and delay."""
+
+from __future__ import annotations
+
+import click
+
+from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say
+from drkit.errors import ExitCode
+from drkit.model.facts import NodeFacts
+from drkit.render import duration, table
+from drkit.service import Drkit, StatusReport
+
+
+@click.command()
+@json_option
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds per node.")
+@pass_context
+def status(ctx: Context, as_json: bool, timeout: float) -> int:
+    """Show each node's role, reachability, version, replication threads and delay."""
+    report = Drkit(ctx.config).status(timeout=timeout)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        out(render_status(report))
+    for node in report.login_refused:
+        say(f"drkit: {node.unreachable_reason}")
+    # A refused login is a configuration problem (exit 2); a dead node is simply reported.
+    return int(ExitCode.USAGE) if report.login_refused else int(ExitCode.DONE)
+
+
+def render_status(report: StatusReport) -> str:
+    rows = [_node_row(node) for node in report.nodes]
+    text = table(
+        [
+            "node",
+            "role",
+            "state",
+            "version",
+            "ro",
+            "io",
+            "sql",
+            "behind",
+            "delay",
+            "remaining",
+            "executed",
+        ],
+        rows,
+    )
+    details = [_node_detail(node) for node in report.nodes]
+    extra = "\n".join(line for line in details if line)
+    return text + ("\n\n" + extra if extra else "")
+
+
+def _node_row(node: NodeFacts) -> list[object]:
+    if not node.reachable:
+        return [
+            node.name,
+            node.role.value,
+            "UNREACHABLE",
+            None,
+            None,
+            None,
+            None,
+            None,
+            duration(node.configured_delay) if node.configured_delay is not None else None,
+            None,
+            None,
+        ]
+    replica = node.replica
+    version = (
+        f"{node.version.flavour.value} {node.version.major}.{node.version.minor}.{node.version.patch}"
+        if node.version
+        else None
+    )
+    return [
+        node.name,
+        node.role.value,
+        "up",
+        version,
+        node.read_only,
+        replica.receiver_state if replica else None,
+        ("Yes" if replica.applier_running else "No") if replica else None,
+        duration(replica.seconds_behind)
+        if replica and replica.seconds_behind is not None
+        else None,
+        duration(replica.sql_delay) if replica else None,
+        duration(replica.sql_remaining_delay)
+        if replica and replica.sql_remaining_delay is not None
+        else None,
+        node.gtid_executed_text or None,
+    ]
+
+
+def _node_detail(node: NodeFacts) -> str:
+    if not node.reachable:
+        return f"{node.name}: {node.unreachable_reason}"
+    lines = []
+    replica = node.replica
+    if replica is not None:
+        lines.append(
+            f"{node.name}: applier: {replica.applier_state or '-'}; executed {replica.executed_source or '-'}"
+            f" (relay {replica.relay or '-'})"
+        )
+        if replica.last_error:
+            lines.append(f"{node.name}: last error: {replica.last_error}")
+    if (
+        node.configured_delay is not None
+        and replica is not None
+        and replica.sql_delay != node.configured_delay
+    ):
+        lines.append(
+            f"{node.name}: runs with delay {duration(replica.sql_delay)}, configured {duration(node.configured_delay)}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,146 @@
+"""The statements drkit needs from a server, as an abstract table each flavour fills in."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from drkit.dialect.sql import Sql, log_file_literal, quote_string, quote_table, read
+from drkit.model.coords import BinlogCoord
+from drkit.model.version import ServerVersion
+
+
+class Dialect(ABC):
+    """SQL text for one server flavour and version. Nothing outside drkit/dialect writes SQL."""
+
+    def __init__(self, version: ServerVersion) -> None:
+        self.version = version
+
+    # -- facts -------------------------------------------------------------------------------
+
+    version_query = read("SELECT VERSION() AS version, @@version_comment AS comment")
+
+    @abstractmethod
+    def node_variables(self) -> Sql:
+        """One row: server_id, read_only, super_read_only, gtid_executed, gtid_slave_pos, ..."""
+
+    @abstractmethod
+    def replica_status(self) -> Sql: ...
+
+    @abstractmethod
+    def binlog_status(self) -> Sql:
+        """The primary's current binlog file and position."""
+
+    def binlog_files(self) -> Sql:
+        return read("SHOW BINARY LOGS")
+
+    def binlog_events(self, file: str, pos: int | None = None, limit: int | None = None) -> Sql:
+        text = f"SHOW BINLOG EVENTS IN {log_file_literal(file)}"
+        if pos is not None:
+            text += f" FROM {int(pos)}"
+        if limit is not None:
+            text += f" LIMIT {int(limit)}"
+        return read(text)
+
+    # -- replication control -----------------------------------------------------------------
+
+    @abstractmethod
+    def stop_applier(self) -> Sql: ...
+
+    @abstractmethod
+    def start_applier(self) -> Sql: ...
+
+    @abstractmethod
+    def stop_receiver(self) -> Sql: ...
+
+    @abstractmethod
+    def start_receiver(self) -> Sql: ...
+
+    @abstractmethod
+    def stop_replication(self) -> Sql: ...
+
+    @abstractmethod
+    def start_replication(self) -> Sql: ...
+
+    @abstractmethod
+    def start_applier_until_source(self, coord: BinlogCoord) -> Sql:
+        """Apply up to the first transaction boundary at or after `coord` in the source's binlog."""
+
+    @abstractmethod
+    def start_applier_until_relay(self, coord: BinlogCoord) -> Sql:
+        """Apply up to the first transaction boundary at or after `coord` in the relay log."""
+
+    def start_applier_before_gtids(self, gtids: str) -> Sql | None:
+        """Apply everything before the given GTIDs; None where the server lacks SQL_BEFORE_GTIDS."""
+        return None
+
+    @abstractmethod
+    def change_delay(self, seconds: int, relay: BinlogCoord | None = None) -> Sql:
+        """Set the applier delay; with relay coordinates, so the server keeps its relay logs."""
+
+    @abstractmethod
+    def change_source(self, host: str, port: int, user: str, password: str, delay: int = 0) -> Sql:
+        """Point this replica at a source, by GTID auto-positioning."""
+
+    @abstractmethod
+    def reset_replica(self) -> Sql:
+        """Forget the replica configuration entirely (after promotion)."""
+
+    @abstractmethod
+    def set_read_only(self, on: bool) -> list[Sql]:
+        """Statements that make the server read-only (fenced) or writable, strongest form first."""
+
+    @abstractmethod
+    def parallel_workers_setting(self) -> Sql:
+        """Read the applier's parallel worker count."""
+
+    @abstractmethod
+    def set_parallel_workers(self, workers: int) -> Sql: ...
+
+    # -- data --------------------------------------------------------------------------------
+
+    def checksum_table(self, table: str) -> Sql:
+        return read(f"CHECKSUM TABLE {quote_table(table)} EXTENDED")
+
+    def count_rows(self, table: str) -> Sql:
+        return read(f"SELECT COUNT(*) AS n FROM {quote_table(table)}")
+
+    def table_exists(self, table: str) -> Sql:
+        schema, _, name = table.partition(".")
+        return read(
+            "SELECT COUNT(*) AS n FROM information_schema.TABLES "
+            f"WHERE TABLE_SCHEMA = {quote_string(schema)} AND TABLE_NAME = {quote_string(name)}"
+        )
+
+    def set_session_binlog(self, on: bool) -> Sql:
+        return Sql(f"SET SESSION sql_log_bin = {1 if on else 0}")
+
+    def ping(self) -> Sql:
+        return read("SELECT 1 AS ok")
+
+    # -- accounts (sandbox set-up) -----------------------------------------------------------
+
+    def create_user(self, user: str, host: str, password: str) -> Sql:
+        head = f"CREATE USER {quote_string(user)}@{quote_string(host)} IDENTIFIED BY "
+        return Sql(head + quote_string(password), redacted=head + "'<redacted>'")
+
+    def drop_user(self, user: str, host: str) -> Sql:
+        return Sql(f"DROP USER IF EXISTS {quote_string(user)}@{quote_string(host)}")
+
+    def grant_all(self, user: str, host: str) -> Sql:
+        return Sql(
+            f"GRANT ALL PRIVILEGES ON *.* TO {quote_string(user)}@{quote_string(host)} WITH GRANT OPTION"
+        )
+
+    def grant_replication(self, user: str, host: str) -> Sql:
+        return Sql(f"GRANT REPLICATION SLAVE ON *.* TO {quote_string(user)}@{quote_string(host)}")
+
+    def grant_application(self, user: str, host: str) -> Sql:
+        """What an application account holds: data and schema changes, no admin rights."""
+        return Sql(
+            "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, "
+            "CREATE TEMPORARY TABLES, LOCK TABLES, CREATE VIEW, SHOW VIEW, TRIGGER "
+            f"ON *.* TO {quote_string(user)}@{quote_string(host)}"
+        )
+
+    def accounts(self) -> Sql:
+        return read("SELECT User AS user, Host AS host FROM mysql.user")

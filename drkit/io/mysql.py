@@ -1,0 +1,176 @@
+"""Connections to servers: one audited session per node, errors turned into sentences."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from drkit.config import NodeConfig
+from drkit.dialect import Dialect, Sql, for_version
+from drkit.errors import NodeError
+from drkit.model.version import ServerVersion
+
+DEFAULT_CONNECT_TIMEOUT = 5.0
+
+# mysql.connector error numbers that mean "the login was refused", not "the network is down".
+_AUTH_ERRNOS = {1045, 1044, 1698, 1251, 2059, 2061}
+_NETWORK_ERRNOS = {2002, 2003, 2005, 2006, 2013, 2055}
+
+
+class StatementObserver(Protocol):
+    """Receives every statement a session runs (the audit log implements this)."""
+
+    def statement(
+        self, node: str, sql: Sql, ok: bool, duration: float, error: str | None
+    ) -> None: ...
+
+
+class LoginRefused(NodeError):
+    """The server answered but refused the credentials: a configuration problem."""
+
+
+class NodeUnreachable(NodeError):
+    """Nothing answered at the node's address in time."""
+
+
+class Session:
+    """A connection to one node, speaking that node's dialect; every statement goes through here."""
+
+    def __init__(
+        self,
+        node: NodeConfig,
+        connection: Any,
+        version: ServerVersion,
+        observer: StatementObserver | None = None,
+    ) -> None:
+        self.node = node
+        self.version = version
+        self.dialect: Dialect = for_version(version)
+        self._connection = connection
+        self._observer = observer
+
+    def rows(self, sql: Sql) -> list[dict[str, Any]]:
+        """Run a statement and return its rows as dicts keyed by column name."""
+        return self._execute(sql, fetch=True)
+
+    def one(self, sql: Sql) -> dict[str, Any] | None:
+        found = self.rows(sql)
+        return found[0] if found else None
+
+    def run(self, sql: Sql) -> None:
+        self._execute(sql, fetch=False)
+
+    def _execute(self, sql: Sql, fetch: bool) -> list[dict[str, Any]]:
+        import mysql.connector
+
+        started = time.monotonic()
+        try:
+            cursor = self._connection.cursor(dictionary=True)
+            try:
+                cursor.execute(sql.text)
+                result = list(cursor.fetchall()) if cursor.with_rows else []
+            finally:
+                cursor.close()
+        except mysql.connector.Error as exc:
+            message = _error_text(exc)
+            self._notify(sql, False, time.monotonic() - started, message)
+            raise NodeError(f"node {self.node.name}: `{sql}` failed: {message}") from None
+        self._notify(sql, True, time.monotonic() - started, None)
+        return result if fetch else []
+
+    def _notify(self, sql: Sql, ok: bool, duration: float, error: str | None) -> None:
+        if self._observer is not None and (sql.changes or not ok):
+            self._observer.statement(self.node.name, sql, ok, duration, error)
+
+    def close(self) -> None:
+        # Closing a connection the server already dropped is not an error worth raising.
+        with contextlib.suppress(Exception):
+            self._connection.close()
+
+
+def connect(
+    node: NodeConfig,
+    *,
+    observer: StatementObserver | None = None,
+    timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    password: str | None = None,
+) -> Session:
+    """Open a session; LoginRefused / NodeUnreachable / NodeError say what went wrong and where."""
+    import mysql.connector
+
+    secret = node.password.resolve() if password is None else password
+    args: dict[str, Any] = {
+        "user": node.user,
+        "password": secret,
+        "connection_timeout": max(1, int(timeout)),
+        "autocommit": True,
+        "use_pure": True,
+        "charset": "utf8mb4",
+        "collation": "utf8mb4_general_ci",
+    }
+    if node.socket:
+        args["unix_socket"] = node.socket
+    else:
+        args["host"] = node.host
+        args["port"] = node.port
+    try:
+        connection = mysql.connector.connect(**args)
+        cursor = connection.cursor()
+        cursor.execute(Dialect.version_query.text)  # the flavour is not known until this answers
+        text, comment = cursor.fetchone() or ("", "")
+        cursor.close()
+    except mysql.connector.Error as exc:
+        raise _connect_error(node, exc) from None
+    except OSError as exc:
+        raise NodeUnreachable(f"node {node.name} ({node.address}): {exc.strerror or exc}") from None
+    try:
+        version = ServerVersion.parse(_text(text), _text(comment))
+        return Session(node, connection, version, observer)
+    except ValueError as exc:
+        connection.close()
+        raise NodeError(f"node {node.name} ({node.address}): {exc}") from None
+
+
+@contextmanager
+def session(
+    node: NodeConfig,
+    *,
+    observer: StatementObserver | None = None,
+    timeout: float = DEFAULT_CONNECT_TIMEOUT,
+) -> Iterator[Session]:
+    opened = connect(node, observer=observer, timeout=timeout)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _connect_error(node: NodeConfig, exc: Any) -> NodeError:
+    errno = getattr(exc, "errno", None)
+    where = f"node {node.name} ({node.address})"
+    if errno in _AUTH_ERRNOS:
+        return LoginRefused(
+            f"{where}: login refused for user {node.user!r}: {_error_text(exc)}",
+            hint=f"check the password ({node.password.describe()}) and the account's grants",
+        )
+    if errno in _NETWORK_ERRNOS or errno is None:
+        return NodeUnreachable(f"{where}: unreachable: {_error_text(exc)}")
+    return NodeError(f"{where}: {_error_text(exc)}")
+
+
+def _error_text(exc: Any) -> str:
+    msg = getattr(exc, "msg", None) or str(exc)
+    errno = getattr(exc, "errno", None)
+    return f"{msg} (error {errno})" if errno and errno > 0 else str(msg)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+__all__ = ["LoginRefused", "NodeUnreachable", "Session", "connect", "session"]

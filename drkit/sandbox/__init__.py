@@ -1,0 +1,1 @@
+"""Local topologies (primary, replica, delayed replica) for demos, drills and tests."""

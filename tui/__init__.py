@@ -1,0 +1,1 @@
+"""drkit's incident console (Textual). Consumes drkit.service only: no SQL, no decisions here."""
