@@ -424,7 +424,7 @@ class _Record:
         value = self.text(key)
         if value is None:
             return None
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise ValueError(
                 f"status line {self._line_of(key)}: {key}:{value} is not a whole number"
             )
