@@ -1,0 +1,1 @@
+"""Local topologies for demos, drills and tests."""
