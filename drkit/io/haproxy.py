@@ -15,6 +15,7 @@ from pathlib import Path
 from drkit.config import LoadBalancerConfig
 from drkit.errors import NodeError
 from drkit.model.loadbalancer import (
+    Action,
     AdminFlag,
     LoadBalancerView,
     Mode,
@@ -120,7 +121,7 @@ class HaproxyClient:
             return parse_sessions(reply)
         except ValueError:
             raise NodeError(
-                f"HAProxy at {self.socket_path} answered `show stat {backend}` with: "
+                f"HAProxy at {self.socket_path} answered `{show_stat_command(backend)}` with: "
                 f"{_one_line(reply)}"
             ) from None
 
@@ -139,7 +140,10 @@ class HaproxyClient:
         return after
 
     def shutdown_sessions(self, backend: str, server: str) -> ServerState:
-        """Close every open session to a server and wait until HAProxy counts none."""
+        """Close every open session to a server and wait until HAProxy counts none.
+
+        Meant for a server already in maint: a ready one keeps receiving new sessions.
+        """
         self.server_state(backend, server)
         text = shutdown_sessions_command(backend, server)
         self._expect_silence(text, self.command(text))
@@ -160,9 +164,11 @@ class HaproxyClient:
 
     def apply(self, command: ServerCommand) -> ServerState:
         """Run one planned step, verified; the same value the dry run printed."""
-        if command.mode is not None:
-            return self.set_server_state(command.backend, command.server, command.mode)
-        return self.shutdown_sessions(command.backend, command.server)
+        if command.action is Action.SHUTDOWN_SESSIONS:
+            return self.shutdown_sessions(command.backend, command.server)
+        if command.mode is None:
+            raise ValueError(f"{command.action} on {command.server} needs a mode")
+        return self.set_server_state(command.backend, command.server, command.mode)
 
     def _expect_silence(self, text: str, reply: str) -> None:
         error = reply_error(reply)
@@ -174,12 +180,17 @@ def _states_or_raise(client: HaproxyClient, backend: str, reply: str) -> tuple[S
     try:
         states = parse_servers_state(reply)
     except ValueError:
-        error = reply_error(reply) or "an empty answer"
-        if "find backend" in error:
-            raise NodeError(f"HAProxy at {client.socket_path} has no backend {backend}") from None
+        where, command = client.socket_path, show_servers_state_command(backend)
+        if not reply:
+            raise NodeError(
+                f"HAProxy at {where} closed the connection without answering `{command}`"
+            ) from None
+        if not reply.strip():
+            raise NodeError(f"HAProxy at {where} gave an empty answer to `{command}`") from None
+        if "find backend" in reply:
+            raise NodeError(f"HAProxy at {where} has no backend {backend}") from None
         raise NodeError(
-            f"HAProxy at {client.socket_path} answered `show servers state {backend}` with: "
-            f"{_one_line(error)}"
+            f"HAProxy at {where} answered `{command}` with: {_one_line(reply)}"
         ) from None
     return tuple(s for s in states if s.backend == backend)
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from drkit.errors import DrkitError, SandboxError
+from drkit.errors import ConfigError, DrkitError, SandboxError
 from drkit.io.haproxy import HaproxyClient
 from drkit.model.loadbalancer import checked_name, parse_servers_state
 
@@ -199,6 +199,11 @@ def render_config(
     """haproxy.cfg for the sandbox: the first server takes writers, the others start in maint."""
     if not servers:
         raise SandboxError("HAProxy needs at least one server in the writers' backend")
+    try:
+        for name in (frontend, backend, *(server.name for server in servers)):
+            checked_name(name)
+    except ConfigError as exc:
+        raise SandboxError(exc.message) from None
     for path in (socket_path, state_file):
         if any(c.isspace() or c in "#'\"\\" for c in str(path)):
             raise SandboxError(f"{path}: HAProxy paths here must have no spaces or quotes")
