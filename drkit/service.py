@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from drkit.config import Config
+from drkit.io.drbd_probe import DrbdProbe, probe_all
 from drkit.io.facts import gather_all
 from drkit.model.facts import NodeFacts, Unreachable
+from drkit.model.loadbalancer import LoadBalancerView
 
 
 @dataclass(frozen=True)
@@ -16,19 +19,23 @@ class StatusReport:
 
     nodes: tuple[NodeFacts, ...]
     gathered_at: float
-    sections: dict[str, object] = field(default_factory=dict)
+    drbd: tuple[DrbdProbe, ...] = ()
+    loadbalancer: LoadBalancerView | None = None
 
     @property
     def login_refused(self) -> tuple[NodeFacts, ...]:
-        return tuple(
-            n for n in self.nodes if n.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG)
-        )
+        refused = (Unreachable.AUTH, Unreachable.CONFIG)
+        return tuple(n for n in self.nodes if n.unreachable_kind in refused)
+
+    def node(self, name: str) -> NodeFacts | None:
+        return next((n for n in self.nodes if n.name == name), None)
 
     def to_json(self) -> dict[str, object]:
         return {
             "gathered_at": self.gathered_at,
             "nodes": [node.to_json() for node in self.nodes],
-            **self.sections,
+            "drbd": [probe.to_json() for probe in self.drbd],
+            "loadbalancer": self.loadbalancer.to_json() if self.loadbalancer else None,
         }
 
 
@@ -39,6 +46,17 @@ class Drkit:
         self.config = config
 
     def status(self, timeout: float = 5.0) -> StatusReport:
-        """Facts of every node (never raises for a dead one)."""
-        nodes = gather_all(self.config.nodes.values(), timeout=timeout)
-        return StatusReport(nodes=nodes, gathered_at=time.time())
+        """Facts of every node, DRBD and the load balancer, gathered side by side (never raises)."""
+        from drkit.io import haproxy
+
+        lb_config = self.config.loadbalancer
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            nodes = pool.submit(gather_all, self.config.nodes.values(), timeout)
+            drbd = pool.submit(probe_all, self.config.drbd)
+            view = pool.submit(haproxy.view, lb_config) if lb_config else None
+            return StatusReport(
+                nodes=nodes.result(),
+                gathered_at=time.time(),
+                drbd=drbd.result(),
+                loadbalancer=view.result() if view else None,
+            )

@@ -7,6 +7,7 @@ import click
 from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say
 from drkit.errors import ExitCode
 from drkit.model.facts import NodeFacts
+from drkit.model.loadbalancer import LoadBalancerView
 from drkit.render import duration, table
 from drkit.service import Drkit, StatusReport
 
@@ -48,7 +49,37 @@ def render_status(report: StatusReport) -> str:
     )
     details = [_node_detail(node) for node in report.nodes]
     extra = "\n".join(line for line in details if line)
-    return text + ("\n\n" + extra if extra else "")
+    sections = [text]
+    if extra:
+        sections.append(extra)
+    if report.drbd:
+        sections.append(_drbd_section(report))
+    if report.loadbalancer is not None:
+        sections.append(_loadbalancer_section(report.loadbalancer))
+    return "\n\n".join(sections)
+
+
+def _drbd_section(report: StatusReport) -> str:
+    lines = ["DRBD"]
+    for probe in report.drbd:
+        for verdict in probe.verdicts():
+            lines.append(f"  {probe.resource}: {verdict.level.value}: {verdict.reason}")
+    return "\n".join(lines)
+
+
+def _loadbalancer_section(view: LoadBalancerView) -> str:
+    if not view.reachable:
+        return f"LOAD BALANCER (haproxy {view.socket}): unreachable: {view.reason}"
+    rows = [
+        [view.node_of(s.server) or "-", s.server, s.endpoint, s.mode.value, s.takes_traffic]
+        for s in view.servers
+    ]
+    text = f"LOAD BALANCER (haproxy backend {view.backend})\n" + table(
+        ["node", "server", "address", "mode", "writers"], rows
+    )
+    for problem in view.problems:
+        text += f"\n  problem: {problem}"
+    return text
 
 
 def _node_row(node: NodeFacts) -> list[object]:

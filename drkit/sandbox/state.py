@@ -21,12 +21,11 @@ class NodeState:
 
 @dataclass(frozen=True)
 class HaproxyState:
+    """Where the sandbox's HAProxy listens; its process is tracked by drkit.sandbox.haproxy."""
+
     frontend_port: int
     socket: str
-    config_file: str
-    pid_file: str
-    pid: int | None = None
-    backend: str = "mysql_writer"
+    backend: str
     servers: dict[str, str] = field(default_factory=dict)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 import socket
@@ -22,6 +23,7 @@ from drkit.sandbox.layout import NODE_ROLES, SERVER_IDS, NodeLayout, SandboxLayo
 from drkit.sandbox.options import render_client_options, render_server_options
 from drkit.sandbox.state import (
     Account,
+    HaproxyState,
     NodeState,
     SandboxState,
     load_state,
@@ -102,8 +104,9 @@ def down(directory: Path, *, purge: bool = False, report: Report = lambda _: Non
     if state.haproxy is not None:
         from drkit.sandbox import haproxy as haproxy_runtime
 
-        if haproxy_runtime.stop_recorded(state.haproxy):
+        if haproxy_runtime.stop(layout.root):
             stopped.append("haproxy")
+            report("stopped haproxy")
     for name, node in state.nodes.items():
         if node.pid and process.is_running(node.pid, layout.node(name)):
             if not process.stop(node.pid, layout.node(name)):
@@ -111,9 +114,7 @@ def down(directory: Path, *, purge: bool = False, report: Report = lambda _: Non
             stopped.append(name)
             report(f"stopped {name} (pid {node.pid})")
     cleared = replace(
-        state,
-        nodes={name: replace(node, pid=None) for name, node in state.nodes.items()},
-        haproxy=replace(state.haproxy, pid=None) if state.haproxy else None,
+        state, nodes={name: replace(node, pid=None) for name, node in state.nodes.items()}
     )
     if purge:
         _purge(layout)
@@ -391,7 +392,7 @@ def _resume(
         if not process.is_running(node.pid, layout.node(name))
     ]
     wants_proxy = haproxy or state.haproxy is not None
-    proxy_down = wants_proxy and not _haproxy_running(state)
+    proxy_down = wants_proxy and not _haproxy_running(layout, state)
     if not stopped and not proxy_down:
         report(f"sandbox in {layout.root} is already running; nothing changed")
         return UpResult(layout, state, True, (), time.monotonic() - started_at)
@@ -410,20 +411,36 @@ def _resume(
     return UpResult(layout, state, False, tuple(stopped), time.monotonic() - started_at)
 
 
-def _haproxy_running(state: SandboxState) -> bool:
+def _haproxy_running(layout: SandboxLayout, state: SandboxState) -> bool:
     if state.haproxy is None:
         return False
     from drkit.sandbox import haproxy as haproxy_runtime
 
-    return haproxy_runtime.is_running(state.haproxy)
+    return haproxy_runtime.running(layout.root) is not None
+
+
+# HAProxy's names for the sandbox nodes; the first listed takes writers when HAProxy starts.
+HAPROXY_SERVERS = {"primary": "db1", "replica": "db2", "delayed": "db3"}
 
 
 def _start_haproxy(layout: SandboxLayout, state: SandboxState, report: Report) -> SandboxState:
     from drkit.sandbox import haproxy as haproxy_runtime
 
-    proxy = haproxy_runtime.start_for_sandbox(layout, state)
-    report(f"haproxy: writers on 127.0.0.1:{proxy.frontend_port}, admin socket {proxy.socket}")
-    return replace(state, haproxy=proxy)
+    servers = [
+        haproxy_runtime.BackendServer(server, "127.0.0.1", state.nodes[name].port)
+        for name, server in HAPROXY_SERVERS.items()
+    ]
+    instance = haproxy_runtime.start(layout.root, servers)
+    report(f"haproxy: writers on {instance.frontend_address}, admin socket {instance.socket}")
+    return replace(
+        state,
+        haproxy=HaproxyState(
+            frontend_port=instance.frontend_port,
+            socket=str(instance.socket),
+            backend=instance.backend,
+            servers=dict(HAPROXY_SERVERS),
+        ),
+    )
 
 
 def _purge(layout: SandboxLayout) -> None:
@@ -433,8 +450,15 @@ def _purge(layout: SandboxLayout) -> None:
     if socket_dir != layout.root / "run":
         shutil.rmtree(socket_dir, ignore_errors=True)
     shutil.rmtree(layout.root / "run", ignore_errors=True)
+    # What drkit itself wrote beside the sandbox's config: the index, the archive, the audit log.
+    shutil.rmtree(layout.root / "binlogs", ignore_errors=True)
+    for pattern in ("index.db*", "drkit-*.json*", "drkit-*.jsonl", "*.cnf"):
+        for path in layout.root.glob(pattern):
+            path.unlink(missing_ok=True)
     for path in (layout.state_file, layout.config_file, layout.app_client_file):
         path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        layout.root.rmdir()  # only when nothing else is left in it
 
 
 def free_ports(count: int) -> list[int]:
