@@ -1,0 +1,67 @@
+"""The index's SQLite schema and its migrations, applied in order by `user_version`."""
+
+from __future__ import annotations
+
+import sqlite3
+
+# Each entry moves the schema from version N to N+1; never edit one that has shipped.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE checkpoint (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        file TEXT NOT NULL,
+        pos INTEGER NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE transactions (
+        id INTEGER PRIMARY KEY,
+        gtid TEXT,
+        file TEXT NOT NULL,
+        file_seq INTEGER NOT NULL,
+        start_pos INTEGER NOT NULL,
+        end_pos INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        server_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        statement TEXT NOT NULL,
+        rows_insert INTEGER NOT NULL,
+        rows_update INTEGER NOT NULL,
+        rows_delete INTEGER NOT NULL,
+        destructive_class TEXT,
+        severity INTEGER,
+        reason TEXT,
+        row_events TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX transactions_coord ON transactions (file_seq, start_pos);
+    CREATE INDEX transactions_gtid ON transactions (gtid);
+    CREATE INDEX transactions_ts ON transactions (ts);
+    CREATE INDEX transactions_destructive ON transactions (ts) WHERE destructive_class IS NOT NULL;
+    CREATE TABLE transaction_tables (
+        tx_id INTEGER NOT NULL REFERENCES transactions (id),
+        schema_name TEXT NOT NULL,
+        table_name TEXT NOT NULL,
+        inserts INTEGER NOT NULL,
+        updates INTEGER NOT NULL,
+        deletes INTEGER NOT NULL,
+        PRIMARY KEY (tx_id, schema_name, table_name)
+    ) WITHOUT ROWID;
+    CREATE INDEX transaction_tables_name ON transaction_tables (schema_name, table_name, tx_id);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the database to SCHEMA_VERSION; refuse one written by a newer drkit."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"index schema version {current} is newer than this drkit understands ({SCHEMA_VERSION})"
+        )
+    for version in range(current, SCHEMA_VERSION):
+        # One script, one transaction: a migration either happens whole or not at all.
+        conn.executescript(
+            f"BEGIN; {MIGRATIONS[version]}; PRAGMA user_version = {version + 1}; COMMIT;"
+        )

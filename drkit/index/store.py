@@ -1,0 +1,301 @@
+"""Read and write the index. Records and their checkpoint commit together, so a crash at any
+moment leaves either both or neither."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drkit.errors import DrkitError
+from drkit.index.records import Destructive, IndexedTransaction, TableRows
+from drkit.index.schema import migrate
+from drkit.model.coords import BinlogCoord, file_sequence
+
+SEVERITY_NAMES = {1: "low", 2: "medium", 3: "high", 4: "critical"}
+SEVERITY_RANKS = {name: rank for rank, name in SEVERITY_NAMES.items()}
+# The stored statement is for reading; the classifier has already seen the whole text.
+STATEMENT_LIMIT = 4000
+
+
+class IndexStoreError(DrkitError):
+    """The index cannot be opened or does not fit the primary it is asked about."""
+
+
+@dataclass(frozen=True)
+class NewTransaction:
+    """What the indexer hands the store for one transaction (before it has an id)."""
+
+    gtid: str | None
+    file: str
+    start_pos: int
+    end_pos: int
+    timestamp: int
+    server_id: int
+    kind: str
+    tables: tuple[TableRows, ...]
+    statement: str
+    destructive: Destructive | None
+    row_events: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What `drkit events` and the TUI timeline ask for."""
+
+    since: float | None = None
+    until: float | None = None
+    table: str | None = None  # schema.table, `*` wildcards allowed
+    destructive: bool = False
+    limit: int | None = 100
+    before_id: int | None = None  # paging, newest first
+    newest_first: bool = True
+
+
+class IndexStore:
+    """One open index database."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        if readonly and not path.exists():
+            raise IndexStoreError(
+                f"no index at {path}", hint="run `drkit index` to build it from the primary's binlog"
+            )
+        if not readonly:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        try:
+            self.conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+            self.conn.execute("PRAGMA busy_timeout = 30000")
+            if not readonly:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+                migrate(self.conn)
+        except (sqlite3.Error, RuntimeError) as exc:
+            raise IndexStoreError(f"cannot open the index {path}: {exc}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- identity and checkpoint ---------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def checkpoint(self) -> BinlogCoord | None:
+        row = self.conn.execute("SELECT file, pos FROM checkpoint WHERE id = 1").fetchone()
+        return None if row is None else BinlogCoord(row[0], row[1])
+
+    def append(self, records: Sequence[NewTransaction], checkpoint: BinlogCoord) -> list[int]:
+        """Store records and move the checkpoint in one SQLite transaction; their new ids."""
+        ids: list[int] = []
+        with self._transaction():
+            for record in records:
+                ids.append(self._insert(record))
+            self.conn.execute(
+                "INSERT INTO checkpoint (id, file, pos, updated_at) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET file = excluded.file, pos = excluded.pos, "
+                "updated_at = excluded.updated_at",
+                (checkpoint.file, checkpoint.pos, time.time()),
+            )
+        return ids
+
+    def _insert(self, record: NewTransaction) -> int:
+        inserts = sum(t.inserts for t in record.tables)
+        updates = sum(t.updates for t in record.tables)
+        deletes = sum(t.deletes for t in record.tables)
+        finding = record.destructive
+        cursor = self.conn.execute(
+            "INSERT INTO transactions (gtid, file, file_seq, start_pos, end_pos, ts, server_id, "
+            "kind, statement, rows_insert, rows_update, rows_delete, destructive_class, severity, "
+            "reason, row_events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.gtid, record.file, file_sequence(record.file), record.start_pos,
+                record.end_pos, record.timestamp, record.server_id, record.kind,
+                _clip(record.statement), inserts, updates, deletes,
+                finding.category if finding else None,
+                SEVERITY_RANKS.get(finding.severity) if finding else None,
+                finding.reason if finding else None,
+                json.dumps(record.row_events, separators=(",", ":")),
+            ),
+        )
+        tx_id = int(cursor.lastrowid or 0)
+        if record.tables:
+            self.conn.executemany(
+                "INSERT INTO transaction_tables (tx_id, schema_name, table_name, inserts, updates, "
+                "deletes) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                "inserts = inserts + excluded.inserts, updates = updates + excluded.updates, "
+                "deletes = deletes + excluded.deletes",
+                [
+                    (tx_id, *_split(t.table), t.inserts, t.updates, t.deletes)
+                    for t in record.tables
+                ],
+            )
+        return tx_id
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def get(self, tx_id: int) -> IndexedTransaction | None:
+        found = self._select("WHERE t.id = ?", (tx_id,))
+        return found[0] if found else None
+
+    def by_gtid(self, gtid: str) -> IndexedTransaction | None:
+        found = self._select("WHERE t.gtid = ? ORDER BY t.id DESC LIMIT 1", (gtid,))
+        return found[0] if found else None
+
+    def at_start(self, coord: BinlogCoord) -> IndexedTransaction | None:
+        found = self._select(
+            "WHERE t.file_seq = ? AND t.start_pos = ?", (coord.sequence, coord.pos)
+        )
+        return found[0] if found else None
+
+    def latest(self) -> IndexedTransaction | None:
+        found = self._select("ORDER BY t.id DESC LIMIT 1", ())
+        return found[0] if found else None
+
+    def latest_destructive(self) -> IndexedTransaction | None:
+        found = self._select(
+            "WHERE t.destructive_class IS NOT NULL ORDER BY t.id DESC LIMIT 1", ()
+        )
+        return found[0] if found else None
+
+    def first_after(self, coord: BinlogCoord) -> IndexedTransaction | None:
+        """The first transaction starting at or after `coord` (what a replica applies next)."""
+        found = self._select(
+            "WHERE (t.file_seq, t.start_pos) >= (?, ?) ORDER BY t.file_seq, t.start_pos LIMIT 1",
+            (coord.sequence, coord.pos),
+        )
+        return found[0] if found else None
+
+    def first_after_time(self, timestamp: float) -> IndexedTransaction | None:
+        found = self._select("WHERE t.ts > ? ORDER BY t.id LIMIT 1", (int(timestamp),))
+        return found[0] if found else None
+
+    def between(
+        self, start: BinlogCoord, stop: BinlogCoord, limit: int | None = None
+    ) -> list[IndexedTransaction]:
+        """Transactions starting at or after `start` and before `stop`, oldest first."""
+        sql = (
+            "WHERE (t.file_seq, t.start_pos) >= (?, ?) AND (t.file_seq, t.start_pos) < (?, ?) "
+            "ORDER BY t.file_seq, t.start_pos"
+        )
+        params: tuple[Any, ...] = (start.sequence, start.pos, stop.sequence, stop.pos)
+        if limit is not None:
+            sql += " LIMIT ?"
+            params += (limit,)
+        return self._select(sql, params)
+
+    def count_between(self, start: BinlogCoord, stop: BinlogCoord | None) -> int:
+        sql = "SELECT COUNT(*) FROM transactions WHERE (file_seq, start_pos) >= (?, ?)"
+        params: tuple[Any, ...] = (start.sequence, start.pos)
+        if stop is not None:
+            sql += " AND (file_seq, start_pos) < (?, ?)"
+            params += (stop.sequence, stop.pos)
+        return int(self.conn.execute(sql, params).fetchone()[0])
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM transactions").fetchone()[0])
+
+    def row_events(self, tx_id: int) -> list[tuple[int, int]]:
+        row = self.conn.execute("SELECT row_events FROM transactions WHERE id = ?", (tx_id,)).fetchone()
+        return [] if row is None else [(int(a), int(b)) for a, b in json.loads(row[0])]
+
+    def search(self, filters: Filters) -> list[IndexedTransaction]:
+        """Transactions matching the filters, newest first unless asked otherwise."""
+        where: list[str] = []
+        params: list[Any] = []
+        if filters.since is not None:
+            where.append("t.ts >= ?")
+            params.append(int(filters.since))
+        if filters.until is not None:
+            where.append("t.ts <= ?")
+            params.append(int(filters.until))
+        if filters.destructive:
+            where.append("t.destructive_class IS NOT NULL")
+        if filters.before_id is not None:
+            where.append("t.id < ?" if filters.newest_first else "t.id > ?")
+            params.append(filters.before_id)
+        if filters.table:
+            schema, name = _split(filters.table)
+            op_schema = "GLOB" if "*" in schema else "="
+            op_name = "GLOB" if "*" in name else "="
+            where.append(
+                "t.id IN (SELECT tx_id FROM transaction_tables "
+                f"WHERE schema_name {op_schema} ? AND table_name {op_name} ?)"
+            )
+            params += [schema, name]
+        sql = ("WHERE " + " AND ".join(where)) if where else ""
+        sql += " ORDER BY t.id DESC" if filters.newest_first else " ORDER BY t.id"
+        if filters.limit is not None:
+            sql += " LIMIT ?"
+            params.append(filters.limit)
+        return self._select(sql, tuple(params))
+
+    def _select(self, tail: str, params: tuple[Any, ...]) -> list[IndexedTransaction]:
+        rows = self.conn.execute(
+            "SELECT t.id, t.gtid, t.file, t.start_pos, t.end_pos, t.ts, t.server_id, t.kind, "
+            "t.statement, t.destructive_class, t.severity, t.reason FROM transactions t " + tail,
+            params,
+        ).fetchall()
+        if not rows:
+            return []
+        tables = self._tables([row[0] for row in rows])
+        return [_record(row, tables.get(row[0], ())) for row in rows]
+
+    def _tables(self, ids: Iterable[int]) -> dict[int, tuple[TableRows, ...]]:
+        wanted = list(ids)
+        found: dict[int, list[TableRows]] = {}
+        for chunk in range(0, len(wanted), 500):
+            part = wanted[chunk : chunk + 500]
+            marks = ",".join("?" * len(part))
+            for tx_id, schema, name, ins, upd, dele in self.conn.execute(
+                "SELECT tx_id, schema_name, table_name, inserts, updates, deletes "
+                f"FROM transaction_tables WHERE tx_id IN ({marks})",
+                part,
+            ):
+                found.setdefault(tx_id, []).append(TableRows(f"{schema}.{name}", ins, upd, dele))
+        return {tx_id: tuple(rows) for tx_id, rows in found.items()}
+
+
+def _record(row: tuple[Any, ...], tables: tuple[TableRows, ...]) -> IndexedTransaction:
+    (tx_id, gtid, file, start, end, ts, server_id, kind, statement, category, severity, reason) = row
+    destructive = (
+        Destructive(category, SEVERITY_NAMES.get(severity or 0, "unknown"), reason or "")
+        if category
+        else None
+    )
+    return IndexedTransaction(
+        tx_id, gtid, file, start, end, ts, server_id, kind, tables, statement, destructive
+    )
+
+
+def _split(table: str) -> tuple[str, str]:
+    schema, dot, name = table.partition(".")
+    return (schema, name) if dot else ("*", schema)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= STATEMENT_LIMIT else text[: STATEMENT_LIMIT - 1] + "…"

@@ -1,0 +1,234 @@
+"""Keep raw copies of the primary's binlog files, written by the server's own client tool.
+
+`mariadb-binlog --read-from-remote-server --raw` (or `mysqlbinlog`) writes files identical to the
+primary's, except one byte while the primary still writes a file: the format description event's
+"in use" flag at offset 21. The password reaches the tool through a private option file, never argv.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from drkit.config import NodeConfig
+from drkit.errors import DrkitError
+from drkit.model.coords import file_sequence
+from drkit.sandbox.binaries import find_program
+
+LOCK_NAME = ".drkit-archive.lock"
+IN_USE_FLAG_OFFSET = 21
+
+
+class ArchiveError(DrkitError):
+    """The archive could not be written, or someone else is writing it."""
+
+
+def binlog_tool(mariadb: bool) -> Path:
+    names = ("mariadb-binlog", "mysqlbinlog") if mariadb else ("mysqlbinlog", "mariadb-binlog")
+    found = find_program(*names)
+    if found is None:
+        raise ArchiveError(
+            f"{names[0]} was not found on PATH",
+            hint="install the server's client tools (apt-get install mariadb-client)",
+        )
+    return found
+
+
+def archived_files(archive_dir: Path) -> list[Path]:
+    """The archive's binlog files in server order."""
+    if not archive_dir.is_dir():
+        return []
+    files = []
+    for path in archive_dir.iterdir():
+        if path.is_file() and not path.name.startswith("."):
+            with contextlib.suppress(ValueError):
+                files.append((file_sequence(path.name), path))
+    return [path for _, path in sorted(files)]
+
+
+@dataclass
+class ArchiveWriter:
+    """Runs the binlog tool that copies the primary's binlogs into `archive_dir`."""
+
+    node: NodeConfig
+    archive_dir: Path
+    mariadb: bool = True
+    process: subprocess.Popen[bytes] | None = None
+    _secret_dir: Path | None = None
+
+    def fetch_to_last(self, first_file: str, timeout: float = 600) -> None:
+        """Copy `first_file` and every later binlog, then return (no following)."""
+        process = self._spawn(first_file, follow=False)
+        try:
+            _, err = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise ArchiveError(f"copying binlogs from {self.node.name} took over {timeout:.0f} s") from None
+        finally:
+            self._forget_secret()
+        if process.returncode != 0:
+            raise ArchiveError(
+                f"copying binlogs from {self.node.name} failed: {_last_line(err)}"
+            )
+
+    def follow(self, first_file: str) -> None:
+        """Start copying from `first_file` and keep copying as the primary writes (background)."""
+        self.stop()
+        self.process = self._spawn(first_file, follow=True)
+
+    def running(self) -> bool:
+        if self.process is None:
+            return False
+        if self.process.poll() is None:
+            return True
+        self._forget_secret()
+        return False
+
+    def exit_reason(self) -> str:
+        if self.process is None or self.process.poll() is None:
+            return ""
+        err = self.process.stderr.read() if self.process.stderr else b""
+        return f"exit {self.process.returncode}: {_last_line(err)}"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        self._forget_secret()
+
+    def _spawn(self, first_file: str, follow: bool) -> subprocess.Popen[bytes]:
+        self.archive_dir.mkdir(parents=True, exist_ok=True)
+        options = self._secret_file()
+        argv = [
+            str(binlog_tool(self.mariadb)),
+            f"--defaults-extra-file={options}",  # must come first; carries the password
+            "--read-from-remote-server",
+            "--raw",
+            f"--result-file={self.archive_dir}{os.sep}",
+            "--stop-never" if follow else "--to-last-log",
+            first_file,
+        ]
+        if follow:
+            # Reconnects are drkit's job (with backoff), not the tool's.
+            argv.insert(-1, "--stop-never-slave-server-id=" + str(_archiver_server_id(self.node)))
+        try:
+            return subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            raise ArchiveError(f"cannot run {argv[0]}: {exc.strerror}") from None
+
+    def _secret_file(self) -> Path:
+        self._forget_secret()
+        folder = Path(tempfile.mkdtemp(prefix="drkit-archive-"))
+        path = folder / "client.cnf"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        password = self.node.password.resolve().replace("\\", "\\\\").replace('"', '\\"')
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(
+                f'[client]\nhost = {self.node.host}\nport = {self.node.port}\n'
+                f'user = {self.node.user}\npassword = "{password}"\n'
+            )
+        self._secret_dir = folder
+        return path
+
+    def _forget_secret(self) -> None:
+        if self._secret_dir is not None:
+            for child in self._secret_dir.iterdir():
+                child.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self._secret_dir.rmdir()
+            self._secret_dir = None
+
+
+def _archiver_server_id(node: NodeConfig) -> int:
+    # A server id no real replica uses: the primary drops an older connection with the same id.
+    return 4_000_000_000 - (node.port % 100_000)
+
+
+def _last_line(err: bytes | None) -> str:
+    lines = (err or b"").decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else "no message"
+
+
+class ArchiveLock:
+    """Only one process writes an archive and its index at a time (an flock on a file in it)."""
+
+    def __init__(self, archive_dir: Path) -> None:
+        self.path = archive_dir / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self, wait: float = 0) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+                    os.close(fd)
+                    raise ArchiveError(
+                        f"the archive {self.path.parent} is being written by pid {holder}",
+                        hint="an indexer or guard already follows the primary; stop it first, or just read the index",
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> ArchiveLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def holder(archive_dir: Path) -> int | None:
+    """The pid holding the archive lock (an indexer or guard following the primary), if any."""
+    path = archive_dir / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.pread(fd, 64, 0).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else -1
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def iter_archive(archive_dir: Path, first: str | None = None) -> Iterator[Path]:
+    started = first is None
+    for path in archived_files(archive_dir):
+        if not started and path.name == first:
+            started = True
+        if started:
+            yield path
