@@ -695,11 +695,8 @@ def _read_update(stmt: _Stmt) -> list[Finding]:
 def _next_top_level_comma(stmt: _Stmt, end: int | None) -> int:
     stop = len(stmt.toks) if end is None else end
     for index in range(stmt.pos, stop):
-        if (
-            stmt.depth[index] == 0
-            and stmt.toks[index].kind == "symbol"
-            and (stmt.toks[index].key == ",")
-        ):
+        tok = stmt.toks[index]
+        if stmt.depth[index] == 0 and tok.kind == "symbol" and tok.key == ",":
             return index
     return stop
 
@@ -744,7 +741,8 @@ def _table_references(stmt: _Stmt) -> list[tuple[str | None, _Table | None]]:
 def _alias(stmt: _Stmt) -> str | None:
     if stmt.accept("AS"):
         alias = stmt.ident()
-        stmt.pos += alias is not None
+        if alias is not None:
+            stmt.pos += 1
         return alias
     if stmt.pos < len(stmt.toks):
         tok = stmt.toks[stmt.pos]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,10 +21,13 @@ from drkit.classify import (
     transaction_findings,
 )
 
+if TYPE_CHECKING:
+    from _pytest.mark.structures import ParameterSet
+
 Expected = tuple[str, tuple[str, ...]]
 
 
-def case(sql: str, *expected: Expected, schema: str | None = "shop") -> object:
+def case(sql: str, *expected: Expected, schema: str | None = "shop") -> ParameterSet:
     """One row of a table: the statement text, the default schema, the findings expected."""
     return pytest.param(sql, schema, list(expected), id=re.sub(r"\s+", " ", sql)[:70])
 
