@@ -231,8 +231,9 @@ def _names_table(finding: Finding, table: str) -> bool:
 # --- fast path ----------------------------------------------------------------------------------
 
 # Every destructive statement contains one of these words (CREATE OR REPLACE brings REPLACE); the
-# leading side has no boundary so that `/*!50000DROP` still matches.
-_RISKY_WORD = re.compile(r"(?:drop|truncate|delete|update|rename|alter|replace)\b", re.IGNORECASE)
+# leading side has no boundary so that `/*!50000DROP` still matches. Searched in the lower-cased
+# text: a case-sensitive scan is ten times faster than re.IGNORECASE on a 200 kB INSERT.
+_RISKY_WORD = re.compile(r"(?:drop|truncate|delete|update|rename|alter|replace)\b")
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
 _SIMPLE_BACKTICKED = re.compile(r"`([A-Za-z0-9_$]+)`")
 _INNERMOST_GROUP = re.compile(r"\([^()]*\)")
@@ -252,7 +253,7 @@ _NEVER_DESTRUCTIVE_HEADS = frozenset({"INSERT", "REPLACE", "SELECT"})
 
 def _plainly_harmless(sql: str) -> bool:
     """True only when a cheap look proves there is nothing to find; False means "parse it"."""
-    if _RISKY_WORD.search(sql) is None:
+    if _RISKY_WORD.search(sql.lower()) is None:
         return True
     text = _SIMPLE_BACKTICKED.sub(r"\1", _QUOTED.sub(" ? ", sql))
     body = text.rstrip().removesuffix(";")
