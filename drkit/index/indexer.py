@@ -1,0 +1,346 @@
+"""`drkit index [--follow]`: copy the primary's binlogs into the archive and index every transaction.
+
+The indexer reads the archive, never the primary's files: one connection (the server's binlog tool)
+feeds both the raw copy and the index. Records and checkpoint commit together (crash-safe); a
+checkpoint from another primary, or behind a gap the primary purged, is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from drkit.classify import ClassifyRules, RowCounts, classify_transaction
+from drkit.config import Config, NodeConfig
+from drkit.errors import DrkitError
+from drkit.index.records import Destructive, IndexedTransaction, TableRows
+from drkit.index.store import IndexStore, NewTransaction
+from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
+from drkit.io.mysql import Session, connect
+from drkit.model.coords import BinlogCoord, file_sequence
+
+BATCH = 2000
+BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+REPLACED_PREFIX = ".replaced-"
+
+OnNew = Callable[[Sequence[IndexedTransaction]], None]
+Report = Callable[[str], None]
+
+
+class IndexGapError(DrkitError):
+    """Transactions the index needs are gone from the primary and missing from the archive."""
+
+
+class SourceChangedError(DrkitError):
+    """The index belongs to a different primary than the configured one."""
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    new: int
+    checkpoint: BinlogCoord | None
+    total: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class PrimaryBinlogs:
+    identity: str
+    files: tuple[str, ...]  # oldest first
+    mariadb: bool
+
+
+def rules_from(config: Config) -> ClassifyRules:
+    return ClassifyRules(config.classify.mass_rows, config.classify.ignore_tables)
+
+
+class Indexer:
+    """Keeps one index and one archive current with the configured primary."""
+
+    def __init__(self, config: Config, report: Report = lambda _: None) -> None:
+        self.config = config
+        self.primary: NodeConfig = config.require_primary()
+        self.archive_dir = config.index.archive_dir
+        self.store = IndexStore(config.index.path)
+        self.rules = rules_from(config)
+        self.report = report
+        self.lock = ArchiveLock(self.archive_dir)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- one shot -------------------------------------------------------------------------------
+
+    def run_once(self, on_new: OnNew | None = None) -> IndexResult:
+        """Copy what the primary has beyond the checkpoint, index it, return."""
+        started = time.monotonic()
+        self.lock.acquire()
+        try:
+            binlogs = self._primary_binlogs()
+            first = self._first_file_to_fetch(binlogs)
+            writer = ArchiveWriter(self.primary, self.archive_dir, mariadb=binlogs.mariadb)
+            with self._refetching(first):
+                writer.fetch_to_last(first)
+            new = self.scan(on_new)
+        finally:
+            self.lock.release()
+        return IndexResult(new, self.store.checkpoint(), self.store.count(), time.monotonic() - started)
+
+    # -- following ------------------------------------------------------------------------------
+
+    def follow(
+        self,
+        stop: threading.Event,
+        on_new: OnNew | None = None,
+        poll: float = 0.1,
+        on_state: Callable[[str], None] | None = None,
+    ) -> None:
+        """Keep copying and indexing until `stop` is set; reconnect with backoff when the primary goes."""
+        self.lock.acquire()
+        writer: ArchiveWriter | None = None
+        attempt = 0
+        try:
+            while not stop.is_set():
+                if writer is None or not writer.running():
+                    if writer is not None:
+                        reason = writer.exit_reason()
+                        self._settle_replaced(force=True)
+                        self.scan(on_new)
+                        delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+                        self.report(f"lost the primary's binlog stream ({reason}); retrying in {delay}s")
+                        if on_state:
+                            on_state(f"reconnecting: {reason}")
+                        attempt += 1
+                        if stop.wait(delay):
+                            break
+                    try:
+                        binlogs = self._primary_binlogs()
+                        first = self._first_file_to_fetch(binlogs)
+                        writer = ArchiveWriter(self.primary, self.archive_dir, mariadb=binlogs.mariadb)
+                        self._set_aside(first)
+                        writer.follow(first)
+                        if on_state:
+                            on_state(f"following {self.primary.name} from {first}")
+                    except (SourceChangedError, IndexGapError):
+                        raise
+                    except DrkitError as exc:
+                        self.report(f"cannot follow {self.primary.name}: {exc.message}")
+                        writer = writer or ArchiveWriter(self.primary, self.archive_dir)
+                        continue
+                new = self.scan(on_new)
+                self._settle_replaced()
+                if new:
+                    attempt = 0
+                elif stop.wait(poll):
+                    break
+        finally:
+            if writer is not None:
+                writer.stop()
+            self._settle_replaced(force=True)
+            with contextlib.suppress(DrkitError):
+                self.scan(on_new)
+            self.lock.release()
+
+    # -- scanning the archive -------------------------------------------------------------------
+
+    def scan(self, on_new: OnNew | None = None) -> int:
+        """Index every complete transaction the archive holds beyond the checkpoint."""
+        from drkit.binlog.scan import scan_file
+
+        files = archived_files(self.archive_dir)
+        if not files:
+            return 0
+        checkpoint = self.store.checkpoint() or BinlogCoord(files[0].name, 4)
+        total = 0
+        for path in files:
+            if file_sequence(path.name) < checkpoint.sequence:
+                continue
+            start = checkpoint.pos if path.name == checkpoint.file else 4
+            scan = scan_file(path, start)
+            batch: list[NewTransaction] = []
+            for transaction in scan:
+                batch.append(self._record(transaction))
+                if len(batch) >= BATCH:
+                    end = BinlogCoord(path.name, batch[-1].end_pos)
+                    total += self._commit(batch, end, on_new)
+                    batch = []
+            later = [p for p in files if file_sequence(p.name) > file_sequence(path.name)]
+            if scan.finished or (later and scan.stop_reason == "end of file"):
+                # The primary moved on: continue with the next file from its start.
+                next_name = scan.next_file or (later[0].name if later else None)
+                position = BinlogCoord(next_name, 4) if next_name else BinlogCoord(path.name, scan.position)
+                total += self._commit(batch, position, on_new)
+                checkpoint = position
+                continue
+            if later and scan.stop_reason != "end of file":
+                # A file that ends inside a transaction while a later one exists: the primary
+                # crashed before committing it, so the transaction never happened.
+                self.report(f"{path.name} ends inside an uncommitted transaction at {scan.position}; moving on")
+                position = BinlogCoord(later[0].name, 4)
+                total += self._commit(batch, position, on_new)
+                checkpoint = position
+                continue
+            total += self._commit(batch, BinlogCoord(path.name, scan.position), on_new)
+            break
+        return total
+
+    def _commit(
+        self, batch: list[NewTransaction], checkpoint: BinlogCoord, on_new: OnNew | None
+    ) -> int:
+        current = self.store.checkpoint()
+        if not batch and current == checkpoint:
+            return 0
+        ids = self.store.append(batch, checkpoint)
+        if on_new is not None and batch:
+            on_new([_indexed(tx_id, record) for tx_id, record in zip(ids, batch, strict=True)])
+        return len(batch)
+
+    def _record(self, transaction: object) -> NewTransaction:
+        from drkit.binlog.transaction import Transaction
+
+        assert isinstance(transaction, Transaction)
+        tables = tuple(
+            TableRows(change.name, change.inserts, change.updates, change.deletes)
+            for change in transaction.tables
+        )
+        counts = {t.table: RowCounts(t.inserts, t.updates, t.deletes) for t in tables}
+        finding = classify_transaction(
+            transaction.statements, counts, self.rules, transaction.default_schema
+        )
+        destructive = (
+            Destructive(finding.category, finding.severity.name.lower(), finding.reason)
+            if finding
+            else None
+        )
+        return NewTransaction(
+            gtid=transaction.gtid,
+            file=transaction.file,
+            start_pos=transaction.start_pos,
+            end_pos=transaction.end_pos,
+            timestamp=transaction.timestamp,
+            server_id=transaction.server_id,
+            kind=transaction.kind,
+            tables=tables,
+            statement=";\n".join(transaction.statements),
+            destructive=destructive,
+            row_events=transaction.row_events,
+        )
+
+    # -- the primary ----------------------------------------------------------------------------
+
+    def _primary_binlogs(self) -> PrimaryBinlogs:
+        session = connect(self.primary)
+        try:
+            return self._binlogs_of(session)
+        finally:
+            session.close()
+
+    def _binlogs_of(self, session: Session) -> PrimaryBinlogs:
+        d = session.dialect
+        facts = session.one(d.node_variables()) or {}
+        if session.version.is_mariadb:
+            identity = f"mariadb server_id={facts.get('server_id')} domain={facts.get('gtid_domain_id')}"
+        else:
+            identity = f"mysql server_uuid={facts.get('server_uuid')}"
+        files = tuple(str(row["Log_name"]) for row in session.rows(d.binlog_files()))
+        if not files:
+            raise DrkitError(f"{self.primary.name} has no binary logs: is log_bin enabled?")
+        recorded = self.store.meta("source")
+        if recorded is None:
+            self.store.set_meta("source", identity)
+            self.store.set_meta("primary", f"{self.primary.name} {self.primary.address}")
+        elif recorded != identity:
+            raise SourceChangedError(
+                f"the index {self.store.path} was built from another primary ({recorded}); "
+                f"{self.primary.name} is {identity}",
+                hint="point [index] path and archive_dir at new locations for this primary",
+            )
+        return PrimaryBinlogs(identity, files, session.version.is_mariadb)
+
+    def _first_file_to_fetch(self, binlogs: PrimaryBinlogs) -> str:
+        """Where copying resumes: the checkpoint's file, or the oldest the primary still has."""
+        checkpoint = self.store.checkpoint()
+        oldest = binlogs.files[0]
+        if checkpoint is None:
+            return oldest
+        if checkpoint.file in binlogs.files:
+            return checkpoint.file
+        if checkpoint.sequence > file_sequence(binlogs.files[-1]):
+            raise IndexGapError(
+                f"the index checkpoint {checkpoint} is beyond the primary's newest binlog {binlogs.files[-1]}",
+                hint="the primary was rebuilt or its binlogs reset; start a new index for it",
+            )
+        # The checkpoint's file is purged on the primary: the archive must bridge the gap.
+        archived = {p.name for p in archived_files(self.archive_dir)}
+        prefix = checkpoint.file.rsplit(".", 1)[0]
+        width = len(checkpoint.file.rsplit(".", 1)[1])
+        missing = [
+            f"{prefix}.{n:0{width}d}"
+            for n in range(checkpoint.sequence, file_sequence(oldest))
+            if f"{prefix}.{n:0{width}d}" not in archived
+        ]
+        if missing:
+            raise IndexGapError(
+                f"binlog gap: {', '.join(missing)} were purged from {self.primary.name} before drkit "
+                f"archived them; the index stops at {checkpoint} and the primary starts at {oldest}",
+                hint="transactions in that gap cannot be indexed; start a new index if that is acceptable",
+            )
+        return oldest
+
+    # -- refetching without truncating a file someone may be reading -------------------------
+
+    @contextlib.contextmanager
+    def _refetching(self, first: str) -> Iterator[None]:
+        self._set_aside(first)
+        try:
+            yield None
+        finally:
+            self._settle_replaced(force=True)
+
+    def _set_aside(self, name: str) -> None:
+        """Move an archived file out of the tool's way before it copies that file again."""
+        path = self.archive_dir / name
+        if path.exists():
+            aside = self.archive_dir / f"{REPLACED_PREFIX}{name}"
+            if aside.exists():
+                path.unlink()  # the older set-aside copy is the longer one kept
+            else:
+                path.rename(aside)
+
+    def _settle_replaced(self, force: bool = False) -> None:
+        """Drop a set-aside copy once the new one is as long; restore it if the new one fell short."""
+        for aside in self.archive_dir.glob(f"{REPLACED_PREFIX}*"):
+            fresh = self.archive_dir / aside.name[len(REPLACED_PREFIX) :]
+            old_size = aside.stat().st_size
+            new_size = fresh.stat().st_size if fresh.exists() else -1
+            if new_size >= old_size:
+                aside.unlink()
+            elif force:
+                aside.replace(fresh)
+
+
+def _indexed(tx_id: int, record: NewTransaction) -> IndexedTransaction:
+    return IndexedTransaction(
+        id=tx_id,
+        gtid=record.gtid,
+        file=record.file,
+        start_pos=record.start_pos,
+        end_pos=record.end_pos,
+        timestamp=record.timestamp,
+        server_id=record.server_id,
+        kind=record.kind,
+        tables=record.tables,
+        statement=record.statement,
+        destructive=record.destructive,
+    )
+
+
+def archive_path(config: Config, file: str) -> Path:
+    return config.index.archive_dir / file
+
+
+__all__ = ["ArchiveError", "IndexResult", "Indexer"]
