@@ -129,7 +129,10 @@ class BinlogScan:
             fde_end = self._read_format(buf, size)
             if fde_end is None:
                 return
-            start = fde_end if self.position <= 4 else self.position
+            start = self.position
+            if start <= 4:
+                start = fde_end
+                self.events = 1  # the format description event itself
             with memoryview(buf) as view:  # type: ignore[arg-type]
                 yield from self._walk(buf, view, start, size, TransactionBuilder(self.file))
 
