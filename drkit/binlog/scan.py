@@ -351,15 +351,17 @@ class BinlogScan:
         if inner is None:
             b.flags.add(ROWS_UNCOUNTED)
             return
-        saved_format = self.format
+        saved_format, saved_reason = self.format, self.stop_reason
         assert saved_format is not None  # noqa: S101
         # The events inside a payload carry no checksum of their own.
         self.format = dataclasses.replace(saved_format, checksum=ev.CHECKSUM_OFF)
         try:
             for _ in self._walk(inner, memoryview(inner), 0, len(inner), b, inner=True):
                 pass
+            if self.stop_reason != "end of file":
+                b.flags.add(ROWS_UNCOUNTED)  # the payload did not hold whole events
         finally:
-            self.format = saved_format
+            self.format, self.stop_reason = saved_format, saved_reason
 
 
 class _TableMaps:
