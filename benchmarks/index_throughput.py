@@ -127,7 +127,7 @@ def main() -> int:
 
 def run_throwaway(base: Path, events: int) -> int:
     with throwaway_server(base, ["--max-binlog-size=256M"]) as server:
-        files = generate(lambda sql: server.sql(sql), events)
+        files = generate(server.sql, events)
         return report(files)
 
 
@@ -176,12 +176,18 @@ def report(files: list[Path]) -> int:
     total_bytes = sum(path.stat().st_size for path in files)
     ours, transactions, events, rows = time_scan(files)
     theirs = time_mariadb_binlog(files)
-    print(f"files: {len(files)}, {total_bytes / 1e6:.1f} MB, {events} events, "
-          f"{transactions} transactions, {rows} rows")
-    print(f"drkit scan:            {ours:7.2f} s  {events / ours:10.0f} events/s  "
-          f"{transactions / ours:9.0f} transactions/s  {total_bytes / ours / 1e6:6.1f} MB/s")
-    print(f"mariadb-binlog -vv:    {theirs:7.2f} s  {events / theirs:10.0f} events/s  "
-          f"{transactions / theirs:9.0f} transactions/s  {total_bytes / theirs / 1e6:6.1f} MB/s")
+    print(
+        f"files: {len(files)}, {total_bytes / 1e6:.1f} MB, {events} events, "
+        f"{transactions} transactions, {rows} rows"
+    )
+    print(
+        f"drkit scan:            {ours:7.2f} s  {events / ours:10.0f} events/s  "
+        f"{transactions / ours:9.0f} transactions/s  {total_bytes / ours / 1e6:6.1f} MB/s"
+    )
+    print(
+        f"mariadb-binlog -vv:    {theirs:7.2f} s  {events / theirs:10.0f} events/s  "
+        f"{transactions / theirs:9.0f} transactions/s  {total_bytes / theirs / 1e6:6.1f} MB/s"
+    )
     print(f"ratio (drkit rate / mariadb-binlog rate): {theirs / ours:.2f}  (target >= 0.5)")
     return 0
 

@@ -188,7 +188,9 @@ def _version_has_checksum(server_version: str) -> bool:
     """Servers from MySQL 5.6.1 and MariaDB 5.3 write the checksum algorithm byte."""
     digits = server_version.split("-", 1)[0].split(".")
     try:
-        major, minor, patch = (int("".join(c for c in part if c.isdigit()) or 0) for part in digits[:3])
+        major, minor, patch = (
+            int("".join(c for c in part if c.isdigit()) or 0) for part in digits[:3]
+        )
     except ValueError:
         return False
     if "mariadb" in server_version.lower():
@@ -199,7 +201,7 @@ def _version_has_checksum(server_version: str) -> bool:
 def event_checksum_ok(buf: bytes, pos: int, size: int, event_type: int) -> bool:
     """Whether an event's trailing CRC32 matches its bytes."""
     end = pos + size
-    (stored,) = U32.unpack_from(buf, end - CHECKSUM_LEN)
+    stored: int = U32.unpack_from(buf, end - CHECKSUM_LEN)[0]
     if event_type == FORMAT_DESCRIPTION_EVENT and buf[pos + 17] & LOG_EVENT_BINLOG_IN_USE_F:
         # The server computes this CRC with the in-use flag cleared and flips it in place later.
         data = bytearray(buf[pos : end - CHECKSUM_LEN])

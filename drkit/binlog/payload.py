@@ -69,21 +69,15 @@ def payload_events(buf: bytes, body: int, body_end: int) -> bytes | None:
 
 def zstd_decompressor() -> Callable[[bytes, int], bytes] | None:
     """A zstd decompression function from whatever this Python has, or None."""
-    for module_name in ("compression.zstd", "zstandard"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        if module_name == "zstandard":
-            context = module.ZstdDecompressor()
-
-            def with_zstandard(data: bytes, size: int) -> bytes:
-                return bytes(context.decompress(data, max_output_size=size or 1 << 30))
-
-            return with_zstandard
-
-        def with_stdlib(data: bytes, size: int) -> bytes:
-            return bytes(module.decompress(data))
-
-        return with_stdlib
-    return None
+    try:
+        stdlib_zstd = importlib.import_module("compression.zstd")
+    except ImportError:
+        pass
+    else:
+        return lambda data, _size: bytes(stdlib_zstd.decompress(data))
+    try:
+        zstandard = importlib.import_module("zstandard")
+    except ImportError:
+        return None
+    context = zstandard.ZstdDecompressor()
+    return lambda data, size: bytes(context.decompress(data, max_output_size=size or 1 << 30))

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from drkit.binlog import events as ev
 from drkit.binlog.events import HEADER, HEADER_LEN, BinlogFormatError, FormatDescription
+from drkit.binlog.files import map_file
 from drkit.binlog.payload import payload_events
 from drkit.binlog.rowcount import present_columns
-from drkit.binlog.files import map_file
 from drkit.binlog.tablemap import Column, TableMap, parse_table_id, parse_table_map
 from drkit.binlog.values import Value, decode_value
 
@@ -43,9 +43,7 @@ class RowImage:
     primary_key: tuple[str, ...] = ()
 
 
-def decode_rows(
-    path: str | os.PathLike[str], offsets: Iterable[tuple[int, int]]
-) -> list[RowImage]:
+def decode_rows(path: str | os.PathLike[str], offsets: Iterable[tuple[int, int]]) -> list[RowImage]:
     """Decode the rows of the events at `offsets` ((start, end) pairs, Table_map events first)."""
     with map_file(Path(path)) as buf:
         return decode_rows_bytes(buf, offsets)
@@ -53,14 +51,15 @@ def decode_rows(
 
 def decode_rows_bytes(buf: bytes, offsets: Iterable[tuple[int, int]]) -> list[RowImage]:
     """`decode_rows` over a binlog file's bytes already in memory."""
-    fmt = _format_of(buf)
-    tables: dict[int, TableMap] = {}
+    decoder = _Decoder(_format_of(buf))
     rows: list[RowImage] = []
     for start, end in offsets:
-        _ts, event_type, _sid, size, _log_pos, _flags = HEADER.unpack_from(buf, start)
-        if start + size != end or end > len(buf):
+        if end > len(buf) or end - start < HEADER_LEN:
             raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
-        rows.extend(_decode_event(buf, start, end, event_type, fmt, tables, start))
+        _ts, event_type, _sid, size, _log_pos, _flags = HEADER.unpack_from(buf, start)
+        if start + size != end:
+            raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
+        rows.extend(decoder.event(buf, start, end, event_type, start))
     return rows
 
 
@@ -73,24 +72,29 @@ def _format_of(buf: bytes) -> FormatDescription:
     return ev.parse_format_description(buf, 4, size)
 
 
-def _decode_event(
-    buf: bytes,
-    start: int,
-    end: int,
-    event_type: int,
-    fmt: FormatDescription,
-    tables: dict[int, TableMap],
-    event_pos: int,
-) -> Iterator[RowImage]:
-    body = start + HEADER_LEN
-    body_end = end - fmt.checksum_len
-    if event_type == ev.TABLE_MAP_EVENT:
-        post_header_len = fmt.post_header_len(event_type)
-        table = parse_table_map(buf, body, body_end, post_header_len, fmt.mariadb)
-        tables[table.table_id] = table
-    elif event_type in ev.ROWS_EVENTS:
-        yield from _decode_rows_event(buf, body, body_end, event_type, fmt, tables, event_pos)
-    elif event_type == ev.TRANSACTION_PAYLOAD_EVENT:
+class _Decoder:
+    """Decodes events in order, remembering the table maps they define."""
+
+    def __init__(self, fmt: FormatDescription) -> None:
+        self.fmt = fmt
+        self.tables: dict[int, TableMap] = {}
+
+    def event(
+        self, buf: bytes, start: int, end: int, event_type: int, event_pos: int
+    ) -> Iterator[RowImage]:
+        """Rows of one event; `event_pos` is the file offset reported with them."""
+        body = start + HEADER_LEN
+        body_end = end - self.fmt.checksum_len
+        if event_type == ev.TABLE_MAP_EVENT:
+            post_header_len = self.fmt.post_header_len(event_type)
+            table = parse_table_map(buf, body, body_end, post_header_len, self.fmt.mariadb)
+            self.tables[table.table_id] = table
+        elif event_type in ev.ROWS_EVENTS:
+            yield from self._rows_event(buf, body, body_end, event_type, event_pos)
+        elif event_type == ev.TRANSACTION_PAYLOAD_EVENT:
+            yield from self._payload(buf, body, body_end, event_pos)
+
+    def _payload(self, buf: bytes, body: int, body_end: int, event_pos: int) -> Iterator[RowImage]:
         inner = payload_events(buf, body, body_end)
         if inner is None:
             raise BinlogFormatError(
@@ -98,71 +102,67 @@ def _decode_event(
                 "this Python has no zstd decompressor",
                 hint="install the 'zstandard' package or use Python 3.14+",
             )
-        inner_fmt = dataclasses.replace(fmt, checksum=ev.CHECKSUM_OFF)
-        pos = 0
-        while pos + HEADER_LEN <= len(inner):
-            _ts, inner_type, _sid, size, _log_pos, _flags = HEADER.unpack_from(inner, pos)
-            yield from _decode_event(
-                inner, pos, pos + size, inner_type, inner_fmt, tables, event_pos
+        outer_fmt = self.fmt
+        # The events inside a payload carry no checksum of their own.
+        self.fmt = dataclasses.replace(outer_fmt, checksum=ev.CHECKSUM_OFF)
+        try:
+            pos = 0
+            while pos + HEADER_LEN <= len(inner):
+                _ts, inner_type, _sid, size, _log_pos, _flags = HEADER.unpack_from(inner, pos)
+                yield from self.event(inner, pos, pos + size, inner_type, event_pos)
+                pos += size
+        finally:
+            self.fmt = outer_fmt
+
+    def _rows_event(
+        self, buf: bytes, body: int, body_end: int, event_type: int, event_pos: int
+    ) -> Iterator[RowImage]:
+        operation, v2, compressed = ev.ROWS_EVENTS[event_type]
+        post_header_len = self.fmt.post_header_len(event_type)
+        table_id = parse_table_id(buf, body, post_header_len)
+        table = self.tables.get(table_id)
+        if table is None:
+            raise BinlogFormatError(
+                f"rows event at {event_pos} refers to table id {table_id} "
+                "with no table map before it",
+                hint="pass the transaction's row_events, which list its Table_map events too",
             )
-            pos += size
-
-
-def _decode_rows_event(
-    buf: bytes,
-    body: int,
-    body_end: int,
-    event_type: int,
-    fmt: FormatDescription,
-    tables: dict[int, TableMap],
-    event_pos: int,
-) -> Iterator[RowImage]:
-    operation, v2, compressed = ev.ROWS_EVENTS[event_type]
-    post_header_len = fmt.post_header_len(event_type)
-    table_id = parse_table_id(buf, body, post_header_len)
-    table = tables.get(table_id)
-    if table is None:
-        raise BinlogFormatError(
-            f"rows event at {event_pos} refers to table id {table_id} with no table map before it",
-            hint="pass the transaction's row_events, which list its Table_map events too",
-        )
-    pos = body + post_header_len
-    if v2:
-        pos += _U16(buf, body + post_header_len - 2)[0] - 2
-    ncols, pos = ev.read_packed_int(buf, pos)
-    if ncols != len(table.columns):
-        raise BinlogFormatError(
-            f"rows event at {event_pos} has {ncols} columns, its table map {len(table.columns)}"
-        )
-    width = (ncols + 7) // 8
-    before = present_columns(table.columns, bytes(buf[pos : pos + width]))
-    pos += width
-    after: list[Column] | None = None
-    if operation == ev.UPDATE:
-        after = present_columns(table.columns, bytes(buf[pos : pos + width]))
+        pos = body + post_header_len
+        if v2:
+            pos += _U16(buf, body + post_header_len - 2)[0] - 2
+        ncols, pos = ev.read_packed_int(buf, pos)
+        if ncols != len(table.columns):
+            raise BinlogFormatError(
+                f"rows event at {event_pos} has {ncols} columns, its table map {len(table.columns)}"
+            )
+        width = (ncols + 7) // 8
+        before = present_columns(table.columns, bytes(buf[pos : pos + width]))
         pos += width
-    data: bytes = buf
-    end = body_end
-    if compressed:
-        data = ev.decompress_mariadb(bytes(buf[pos:body_end]))
-        pos, end = 0, len(data)
-    partial = event_type == ev.PARTIAL_UPDATE_ROWS_EVENT
-    key = tuple(table.columns[i].label for i in table.primary_key)
-    while pos < end:
-        first, pos = _image(data, pos, before)
-        second: dict[str, Value] | None = None
-        if after is not None:
-            if partial:
-                pos = _skip_value_options(data, pos, table.json_column_count)
-            second, pos = _image(data, pos, after)
-        if operation == ev.INSERT:
-            yield RowImage(table.schema, table.table, operation, None, first, event_pos, key)
-        elif operation == ev.DELETE:
-            yield RowImage(table.schema, table.table, operation, first, None, event_pos, key)
-        else:
-            yield RowImage(table.schema, table.table, operation, first, second, event_pos, key)
-    if pos != end:
-        raise BinlogFormatError(f"rows event at {event_pos}: row images overran the event")
+        after: list[Column] | None = None
+        if operation == ev.UPDATE:
+            after = present_columns(table.columns, bytes(buf[pos : pos + width]))
+            pos += width
+        data: bytes = buf
+        end = body_end
+        if compressed:
+            data = ev.decompress_mariadb(bytes(buf[pos:body_end]))
+            pos, end = 0, len(data)
+        partial = event_type == ev.PARTIAL_UPDATE_ROWS_EVENT
+        key = tuple(table.columns[i].label for i in table.primary_key)
+        while pos < end:
+            first, pos = _image(data, pos, before)
+            second: dict[str, Value] | None = None
+            if after is not None:
+                if partial:
+                    pos = _skip_value_options(data, pos, table.json_column_count)
+                second, pos = _image(data, pos, after)
+            before_image = None if operation == ev.INSERT else first
+            after_image = first if operation == ev.INSERT else second
+            yield RowImage(
+                table.schema, table.table, operation, before_image, after_image, event_pos, key
+            )
+        if pos != end:
+            raise BinlogFormatError(f"rows event at {event_pos}: row images overran the event")
 
 
 def _image(buf: bytes, pos: int, columns: Sequence[Column]) -> tuple[dict[str, Value], int]:

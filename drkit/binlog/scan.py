@@ -42,9 +42,9 @@ _U16 = struct.Struct("<H").unpack_from
 _U32 = struct.Struct("<I").unpack_from
 _MARIADB_GTID = struct.Struct("<QIB").unpack_from
 _OPERATION_INDEX = {ev.INSERT: 0, ev.UPDATE: 1, ev.DELETE: 2}
-# Rows event type -> (counter index of its operation, is an update, v2 header, compressed).
+# Rows event type -> (type, counter index of its operation, is an update, v2 header, compressed).
 _ROWS = {
-    event_type: (_OPERATION_INDEX[operation], operation == ev.UPDATE, v2, compressed)
+    event_type: (event_type, _OPERATION_INDEX[operation], operation == ev.UPDATE, v2, compressed)
     for event_type, (operation, v2, compressed) in ev.ROWS_EVENTS.items()
 }
 _GROUP_EVENTS = frozenset(
@@ -133,7 +133,7 @@ class BinlogScan:
             if start <= 4:
                 start = fde_end
                 self.events = 1  # the format description event itself
-            with memoryview(buf) as view:  # type: ignore[arg-type]
+            with memoryview(buf) as view:
                 yield from self._walk(buf, view, start, size, TransactionBuilder(self.file))
 
     def _read_format(self, buf: bytes, size: int) -> int | None:
@@ -143,7 +143,8 @@ class BinlogScan:
             return None
         if bytes(buf[:4]) != ev.BINLOG_MAGIC:
             raise BinlogFormatError(f"{self.file} is not a binlog file (bad magic number)")
-        _ts, event_type, _sid, event_size, _end, _flags = HEADER.unpack_from(buf, 4)
+        event_type: int = buf[4 + 4]
+        event_size: int = _U32(buf, 4 + 9)[0]
         if event_type != ev.FORMAT_DESCRIPTION_EVENT:
             raise BinlogFormatError(f"{self.file}: no format description event at offset 4")
         if 4 + event_size > size:
@@ -169,6 +170,7 @@ class BinlogScan:
         pos: int,
         size: int,
         b: TransactionBuilder,
+        *,
         inner: bool = False,
     ) -> Iterator[Transaction]:
         """The event loop: frame each event, feed the builder, yield finished transactions.
@@ -206,7 +208,7 @@ class BinlogScan:
                     b.open(pos, timestamp, server_id, gtid=None, number=count)
                 if not inner:
                     b.row_events.append((pos, end))
-                count_rows(buf, body, body_end, event_type, rows_kind, b)
+                count_rows(buf, body, body_end, rows_kind, b)
             elif event_type == ev.TABLE_MAP_EVENT:
                 if b.start < 0:
                     b.open(pos, timestamp, server_id, gtid=None, number=count)
@@ -278,7 +280,9 @@ class BinlogScan:
             if b.start >= 0 and self.stop_reason == "end of file":
                 self.stop_reason = "unfinished transaction"
 
-    def _outside(self, buf: bytes, pos: int, end: int, event_type: int, fmt: FormatDescription) -> None:
+    def _outside(
+        self, buf: bytes, pos: int, end: int, event_type: int, fmt: FormatDescription
+    ) -> None:
         """Events between transactions: format changes, rotation, stop, encryption."""
         body_end = end - fmt.checksum_len
         if event_type == ev.FORMAT_DESCRIPTION_EVENT:
@@ -300,12 +304,11 @@ class BinlogScan:
         buf: bytes,
         body: int,
         body_end: int,
-        event_type: int,
-        kind: tuple[int, bool, bool, bool],
+        kind: tuple[int, int, bool, bool, bool],
         b: TransactionBuilder,
     ) -> None:
         """Add a Rows event's row count to the transaction, or flag it as uncounted."""
-        operation, update, v2, compressed = kind
+        event_type, operation, update, v2, compressed = kind
         fmt = self.format
         assert fmt is not None  # noqa: S101
         post_header_len = fmt.post_header_lens[event_type]

@@ -194,7 +194,9 @@ def _column_shapes(types: bytes, meta: bytes, hires: bool) -> list[_Shape] | Non
     return shapes if pos == len(meta) else None
 
 
-def _shape(column_type: int, meta: bytes, pos: int, hires: bool) -> tuple[_Shape | None, int]:
+def _shape(  # noqa: PLR0911 - one return per metadata layout reads best
+    column_type: int, meta: bytes, pos: int, hires: bool
+) -> tuple[_Shape | None, int]:
     """Read one column's metadata from `meta` at `pos`; returns its shape and the next position."""
     if hires and column_type in (T_TIMESTAMP, T_TIME, T_DATETIME):
         if pos >= len(meta):
@@ -248,12 +250,7 @@ def _two_byte_shape(column_type: int, first: int, second: int) -> _Shape:
 def decimal_size(precision: int, scale: int) -> int:
     """Bytes of a DECIMAL(precision, scale) in the binary format: 4 per 9 digits, plus leftovers."""
     integral = precision - scale
-    return (
-        integral // 9 * 4
-        + _DIG2BYTES[integral % 9]
-        + scale // 9 * 4
-        + _DIG2BYTES[scale % 9]
-    )
+    return integral // 9 * 4 + _DIG2BYTES[integral % 9] + scale // 9 * 4 + _DIG2BYTES[scale % 9]
 
 
 @dataclass
@@ -347,9 +344,7 @@ def _build_columns(
 ) -> tuple[Column, ...]:
     numeric = _NUMERIC | {T_YEAR} if mariadb else _NUMERIC
     collations = _Sequence(extra.column_charsets, extra.default_charset)
-    enum_set_collations = _Sequence(
-        extra.enum_set_column_charsets, extra.enum_set_default_charset
-    )
+    enum_set_collations = _Sequence(extra.enum_set_column_charsets, extra.enum_set_default_charset)
     enum_values = iter(extra.enum_values or ())
     set_values = iter(extra.set_values or ())
     numeric_index = 0

@@ -145,9 +145,7 @@ class TransactionBuilder:
 
     def finish(self, end: int, number: int) -> Transaction:
         """The finished transaction ending at `end` with the `number`th event; then reset."""
-        tables = tuple(
-            [TableChange(s, t, c[0], c[1], c[2]) for (s, t), c in self.counts.items()]
-        )
+        tables = tuple([TableChange(s, t, c[0], c[1], c[2]) for (s, t), c in self.counts.items()])
         if self.ddl:
             kind = DDL
         elif self.counts or self.statement_dml or self.row_events:

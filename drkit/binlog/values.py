@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+from collections.abc import Callable
 from decimal import Decimal
 
 from drkit.binlog import tablemap as tm
@@ -24,6 +25,7 @@ _DOUBLE = struct.Struct("<d").unpack_from
 _DIG2BYTES = (0, 1, 1, 2, 2, 3, 3, 4, 4, 4)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _BINARY_COLLATION = 63
+_FRACTION_SCALE = (0, 10_000, 100, 1)
 _INT_SIZES = {tm.T_TINY: 1, tm.T_SHORT: 2, tm.T_INT24: 3, tm.T_LONG: 4, tm.T_LONGLONG: 8}
 
 
@@ -50,39 +52,35 @@ def decode_value(column: Column, buf: bytes, pos: int) -> tuple[Value, int]:
 
 
 def _fixed_other(column: Column, raw: bytes) -> Value:
-    column_type = column.type
-    if column_type == tm.T_DATETIME2:
-        return decode_datetime2(raw, column.meta)
-    if column_type == tm.T_TIMESTAMP2:
-        seconds = int.from_bytes(raw[:4], "big")
-        micros = _fraction(raw[4:])
-        if seconds == 0 and micros == 0:
-            return "0000-00-00 00:00:00"
-        return _EPOCH + dt.timedelta(seconds=seconds, microseconds=micros)
-    if column_type == tm.T_TIME2:
-        return decode_time2(raw, column.meta)
-    if column_type in (tm.T_DATE, tm.T_NEWDATE):
-        value = int.from_bytes(raw, "little")
-        return _date(value >> 9, value >> 5 & 15, value & 31)
-    if column_type == tm.T_YEAR:
-        return raw[0] + 1900 if raw[0] else 0
-    if column_type == tm.T_BIT:
-        return int.from_bytes(raw, "big")
-    if column_type == tm.T_ENUM:
-        index = int.from_bytes(raw, "little")
-        if column.labels is None:
-            return index
-        return column.labels[index - 1] if 0 < index <= len(column.labels) else ""
-    if column_type == tm.T_SET:
-        bits = int.from_bytes(raw, "little")
-        if column.labels is None:
-            return bits
-        return ",".join(label for i, label in enumerate(column.labels) if bits >> i & 1)
-    if column.size == len(raw) and column_type in (tm.T_TIMESTAMP, tm.T_TIME, tm.T_DATETIME):
-        return _old_temporal(column, raw)
-    if column_type == tm.T_NULL:
-        return None
-    return raw
+    decoder = _FIXED_DECODERS.get(column.type)
+    return decoder(column, raw) if decoder is not None else raw
+
+
+def _timestamp2(column: Column, raw: bytes) -> Value:
+    seconds = int.from_bytes(raw[:4], "big")
+    micros = _fraction(raw[4:])
+    if seconds == 0 and micros == 0:
+        return "0000-00-00 00:00:00"
+    return _EPOCH + dt.timedelta(seconds=seconds, microseconds=micros)
+
+
+def _date_value(column: Column, raw: bytes) -> Value:
+    value = int.from_bytes(raw, "little")
+    return _date(value >> 9, value >> 5 & 15, value & 31)
+
+
+def _enum(column: Column, raw: bytes) -> Value:
+    index = int.from_bytes(raw, "little")
+    if column.labels is None:
+        return index
+    return column.labels[index - 1] if 0 < index <= len(column.labels) else ""
+
+
+def _set(column: Column, raw: bytes) -> Value:
+    bits = int.from_bytes(raw, "little")
+    if column.labels is None:
+        return bits
+    return ",".join(label for i, label in enumerate(column.labels) if bits >> i & 1)
 
 
 def _variable(column: Column, raw: bytes) -> Value:
@@ -198,9 +196,7 @@ def decode_time2(raw: bytes, fsp: int) -> dt.timedelta:
 
 def _fraction(raw: bytes) -> int:
     """Microseconds from a 0-3 byte big-endian fraction (1 byte: 1/100 s, 2: 1/10^4 s, 3: us)."""
-    if not raw:
-        return 0
-    return int.from_bytes(raw, "big") * 100 ** (3 - len(raw))
+    return int.from_bytes(raw, "big") * _FRACTION_SCALE[len(raw)]
 
 
 def _date(year: int, month: int, day: int) -> Value:
@@ -234,3 +230,20 @@ def _old_temporal(column: Column, raw: bytes) -> Value:
         except ValueError:
             return f"{year:04d}-{month:02d}-{day:02d} {hour:02d}:{minute:02d}:{second:02d}"
     return raw
+
+
+_FIXED_DECODERS: dict[int, Callable[[Column, bytes], Value]] = {
+    tm.T_DATETIME2: lambda column, raw: decode_datetime2(raw, column.meta),
+    tm.T_TIMESTAMP2: _timestamp2,
+    tm.T_TIME2: lambda column, raw: decode_time2(raw, column.meta),
+    tm.T_DATE: _date_value,
+    tm.T_NEWDATE: _date_value,
+    tm.T_YEAR: lambda column, raw: raw[0] + 1900 if raw[0] else 0,
+    tm.T_BIT: lambda column, raw: int.from_bytes(raw, "big"),
+    tm.T_ENUM: _enum,
+    tm.T_SET: _set,
+    tm.T_TIMESTAMP: _old_temporal,
+    tm.T_TIME: _old_temporal,
+    tm.T_DATETIME: _old_temporal,
+    tm.T_NULL: lambda column, raw: None,
+}

@@ -58,7 +58,9 @@ class ThrowawayServer:
             args, input=text.encode(), capture_output=True, check=False, timeout=600
         )
         if result.returncode != 0:
-            raise RuntimeError(f"SQL failed: {result.stderr.decode(errors='replace')}\n{text[:500]}")
+            raise RuntimeError(
+                f"SQL failed: {result.stderr.decode(errors='replace')}\n{text[:500]}"
+            )
         return result.stdout.decode()
 
     def rows(self, text: str, database: str | None = None) -> list[list[str]]:

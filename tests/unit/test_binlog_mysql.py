@@ -61,10 +61,13 @@ def table_map_body(table_id: int = 42) -> bytes:
         + b"\x01\x00"
         + b"\x04shop\x00\x06orders\x00"
         + bytes([3, T_LONG, T_VARCHAR, T_JSON])
-        + bytes([3]) + struct.pack("<H", 160) + bytes([4])  # varchar(40) utf8mb4, json 4 bytes
+        + bytes([3])
+        + struct.pack("<H", 160)
+        + bytes([4])  # varchar(40) utf8mb4, json 4 bytes
         + bytes([0b110])  # name and doc nullable
         + bytes([2, 3, 0xFC, 255, 0])  # DEFAULT_CHARSET: utf8mb4_0900_ai_ci
-        + bytes([4, len(names)]) + names  # COLUMN_NAME
+        + bytes([4, len(names)])
+        + names  # COLUMN_NAME
     )
 
 
@@ -87,7 +90,9 @@ def test_gtid_rows_v2_and_rows_query() -> None:
     w = BinlogWriter()
     start, _ = w.event(ev.GTID_LOG_EVENT, gtid_body(28))
     w.event(ev.QUERY_EVENT, query_body("BEGIN"))
-    w.event(ev.ROWS_QUERY_LOG_EVENT, b"\x20INSERT INTO orders VALUES (1, 'a', NULL), (2, NULL, '{}')")
+    w.event(
+        ev.ROWS_QUERY_LOG_EVENT, b"\x20INSERT INTO orders VALUES (1, 'a', NULL), (2, NULL, '{}')"
+    )
     table_map = w.event(ev.TABLE_MAP_EVENT, table_map_body())
     rows = w.event(ev.WRITE_ROWS_EVENT, rows_body(row(1, "a", None) + row(2, None, b"\x00\x00")))
     _, end = w.event(ev.XID_EVENT, struct.pack("<Q", 77))
@@ -175,7 +180,9 @@ def test_uncompressed_transaction_payload_is_walked() -> None:
 def test_zstd_payload_without_a_decompressor_is_reported_not_guessed() -> None:
     w = BinlogWriter()
     w.event(ev.GTID_LOG_EVENT, gtid_body(10))
-    payload = w.event(ev.TRANSACTION_PAYLOAD_EVENT, _payload(b"\x28\xb5\x2f\xfd" + bytes(20), 0, 200))
+    payload = w.event(
+        ev.TRANSACTION_PAYLOAD_EVENT, _payload(b"\x28\xb5\x2f\xfd" + bytes(20), 0, 200)
+    )
     w.event(ev.GTID_LOG_EVENT, gtid_body(11))
     w.event(ev.QUERY_EVENT, query_body("CREATE TABLE t (a INT)"))
     first, second = scan_bytes(w.bytes(), "binlog.000001")

@@ -77,9 +77,13 @@ def test_multi_statement_transaction_decodes_every_table_map_and_rows_event() ->
     transaction = _transaction("bin.000001", "0-1-6")
     images = decode_rows(FIXTURES / "bin.000001", transaction.row_events)
     assert [image.operation for image in images] == ["update"] * 5 + ["delete"] * 2 + ["insert"] * 3
-    deleted = [image.before["id"] for image in images if image.operation == "delete" and image.before]
+    deleted = [
+        image.before["id"] for image in images if image.operation == "delete" and image.before
+    ]
     assert deleted == [19, 20]
-    balances = [(i.before["balance"], i.after["balance"]) for i in images[:5] if i.before and i.after]
+    balances = [
+        (i.before["balance"], i.after["balance"]) for i in images[:5] if i.before and i.after
+    ]
     assert balances[0] == (Decimal("10.50"), Decimal("11.50"))
 
 

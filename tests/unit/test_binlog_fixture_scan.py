@@ -167,3 +167,20 @@ def test_files_in_sequence_follow_the_rotate_events() -> None:
         gtids += [t.gtid for t in scan]
         name = scan.next_file
     assert gtids == [f"0-1-{n}" for n in range(1, 24)]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_any_truncation_yields_exactly_the_complete_transactions(name: str) -> None:
+    data = (FIXTURES / name).read_bytes()
+    everything = list(scan_bytes(data, name))
+    boundaries = sorted({t.start_pos for t in everything} | {t.end_pos for t in everything})
+    spans = sorted({span for t in everything for span in t.row_events})
+    cuts = {b + delta for b in boundaries for delta in (-1, 0, 1, 19, 23)}
+    cuts |= {start + 5 for start, _ in spans} | {end for _, end in spans}
+    for cut in sorted(c for c in cuts if 4 < c <= len(data)):
+        scan = scan_bytes(data[:cut], name)
+        complete = [t for t in everything if t.end_pos <= cut]
+        assert list(scan) == complete, cut
+        assert scan.position >= (complete[-1].end_pos if complete else 4)
+        assert scan.position <= cut
+        assert list(scan_bytes(data, name, scan.position)) == everything[len(complete) :]
