@@ -73,13 +73,11 @@ _ONE_BYTE_META = {
     T_LONG_BLOB,
     T_BLOB,
 }
+_TEMPORAL2_BASE = {T_TIMESTAMP2: 4, T_DATETIME2: 5, T_TIME2: 3}  # bytes before the fraction
 _TWO_BYTE_META = {T_VARCHAR, T_VAR_STRING, T_NEWDECIMAL, T_BIT, T_STRING, T_ENUM, T_SET}
 _BLOBS = {T_TINY_BLOB, T_MEDIUM_BLOB, T_LONG_BLOB, T_BLOB}
 _NUMERIC = {T_TINY, T_SHORT, T_INT24, T_LONG, T_LONGLONG, T_NEWDECIMAL, T_FLOAT, T_DOUBLE}
 _CHARACTER = {T_STRING, T_VAR_STRING, T_VARCHAR, *_BLOBS}
-# MariaDB's old "hires" temporal types carry their decimals as one metadata byte.
-_MARIADB_HIRES = {T_TIMESTAMP: (4, 5, 5, 6, 6, 7, 7), T_TIME: (3, 4, 4, 5, 5, 5, 6)}
-_MARIADB_HIRES_DATETIME = (5, 6, 6, 7, 7, 7, 8)
 _DIG2BYTES = (0, 1, 1, 2, 2, 3, 3, 4, 4, 4)
 
 # Optional metadata field types (MySQL 8.0.1+, MariaDB 10.5+).
@@ -161,9 +159,7 @@ def parse_table_map(
     pos += meta_len
     null_bits = bytes(buf[pos : pos + (count + 7) // 8])
     pos += (count + 7) // 8
-    shapes = _column_shapes(types, meta, hires=False)
-    if shapes is None:
-        shapes = _column_shapes(types, meta, hires=True)
+    shapes = _column_shapes(types, meta)
     if shapes is None:
         raise BinlogFormatError(
             f"table map of {schema}.{table}: column metadata does not match the column types"
@@ -181,51 +177,44 @@ class _Shape:
     prefix: int
 
 
-def _column_shapes(types: bytes, meta: bytes, hires: bool) -> list[_Shape] | None:
-    """Each column's real type, metadata and byte shape; None when the metadata does not add up
-    (then the caller retries reading MariaDB's old hires temporal types)."""
+def _column_shapes(types: bytes, meta: bytes) -> list[_Shape] | None:
+    """Each column's real type, metadata and byte shape; None when the metadata does not add up.
+
+    MariaDB's pre-10.1 "hires" TIME/DATETIME/TIMESTAMP(n) columns (mysql56_temporal_format=OFF)
+    are logged with the old type codes and no metadata, so their size cannot be known here: rows
+    of such tables come out as uncounted (or, for DATETIME(5..6), as wrong old-format values).
+    """
     shapes: list[_Shape] = []
     pos = 0
     for column_type in types:
-        shape, pos = _shape(column_type, meta, pos, hires)
+        shape, pos = _shape(column_type, meta, pos)
         if shape is None:
             return None
         shapes.append(shape)
     return shapes if pos == len(meta) else None
 
 
-def _shape(  # noqa: PLR0911 - one return per metadata layout reads best
-    column_type: int, meta: bytes, pos: int, hires: bool
-) -> tuple[_Shape | None, int]:
+def _shape(column_type: int, meta: bytes, pos: int) -> tuple[_Shape | None, int]:
     """Read one column's metadata from `meta` at `pos`; returns its shape and the next position."""
-    if hires and column_type in (T_TIMESTAMP, T_TIME, T_DATETIME):
-        if pos >= len(meta):
-            return None, pos
-        dec = min(meta[pos], 6)
-        sizes = _MARIADB_HIRES.get(column_type, _MARIADB_HIRES_DATETIME)
-        return _Shape(column_type, dec, sizes[dec], 0), pos + 1
     if column_type in _FIXED_SIZES:
-        if column_type in (T_FLOAT, T_DOUBLE):
-            if pos >= len(meta):
-                return None, pos
-            pos += 1
-        return _Shape(column_type, 0, _FIXED_SIZES[column_type], 0), pos
-    if column_type in _ONE_BYTE_META:
-        if pos >= len(meta):
-            return None, pos
-        value = meta[pos]
-        pos += 1
-        if column_type in (T_TIMESTAMP2, T_DATETIME2, T_TIME2):
-            base = {T_TIMESTAMP2: 4, T_DATETIME2: 5, T_TIME2: 3}[column_type]
-            return _Shape(column_type, value, base + (value + 1) // 2, 0), pos
-        return _Shape(column_type, value, None, value), pos
-    if column_type in _TWO_BYTE_META:
-        if pos + 2 > len(meta):
-            return None, pos
-        first, second = meta[pos], meta[pos + 1]
-        pos += 2
-        return _two_byte_shape(column_type, first, second), pos
-    return None, pos
+        width = 1 if column_type in (T_FLOAT, T_DOUBLE) else 0
+    elif column_type in _ONE_BYTE_META:
+        width = 1
+    elif column_type in _TWO_BYTE_META:
+        width = 2
+    else:
+        return None, pos  # a type this reader does not know: its size is unknown
+    if pos + width > len(meta):
+        return None, pos
+    if column_type in _FIXED_SIZES:
+        return _Shape(column_type, 0, _FIXED_SIZES[column_type], 0), pos + width
+    if width == 2:
+        return _two_byte_shape(column_type, meta[pos], meta[pos + 1]), pos + 2
+    value = meta[pos]
+    temporal_base = _TEMPORAL2_BASE.get(column_type)
+    if temporal_base is not None:
+        return _Shape(column_type, value, temporal_base + (value + 1) // 2, 0), pos + 1
+    return _Shape(column_type, value, None, value), pos + 1  # BLOB, JSON, GEOMETRY: prefix
 
 
 def _two_byte_shape(column_type: int, first: int, second: int) -> _Shape:

@@ -5,7 +5,8 @@ binary strings and BLOBs bytes, DATE date, DATETIME datetime, TIMESTAMP an aware
 TIME timedelta, YEAR and BIT int, ENUM and SET their labels ("a,c" for a SET, as SQL shows it;
 the numeric value when the table map carried no labels). Zero or partial dates that Python
 cannot represent ("0000-00-00") come back as the text MariaDB prints. MySQL binary JSON,
-GEOMETRY, VECTOR and MariaDB's pre-10.1 "hires" temporal formats come back as raw bytes.
+GEOMETRY and VECTOR come back as raw bytes. MariaDB's pre-10.1 "hires" temporal columns cannot
+be sized from the table map (see drkit.binlog.tablemap) and are not supported.
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ def _date(year: int, month: int, day: int) -> Value:
 
 
 def _old_temporal(column: Column, raw: bytes) -> Value:
-    """Pre-5.6 TIMESTAMP, TIME and DATETIME (no fractional seconds); hires variants stay raw."""
+    """Pre-5.6 TIMESTAMP, TIME and DATETIME (no fractional seconds)."""
     if column.type == tm.T_TIMESTAMP and len(raw) == 4:
         seconds = int.from_bytes(raw, "little")
         return _EPOCH + dt.timedelta(seconds=seconds) if seconds else "0000-00-00 00:00:00"

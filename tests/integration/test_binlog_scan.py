@@ -138,3 +138,20 @@ def test_multiple_files_chain_through_rotate_events(closed_files: list[Path]) ->
 
 def _tables(transaction: Transaction) -> set[str]:
     return {table.name for table in transaction.tables}
+
+
+def test_legacy_hires_temporal_columns_are_flagged_not_miscounted(server: ThrowawayServer) -> None:
+    server.sql("FLUSH BINARY LOGS")
+    server.sql("SET GLOBAL mysql56_temporal_format = OFF")
+    try:
+        server.sql(
+            "CREATE TABLE app.legacy (id INT PRIMARY KEY, t TIME(3) NULL); "
+            "INSERT INTO app.legacy VALUES (1, '12:34:56.789'), (2, NULL)"
+        )
+    finally:
+        server.sql("SET GLOBAL mysql56_temporal_format = ON")
+    current = server.binlog_files()[-1]
+    insert = [t for t in scan_file(current) if t.kind == "dml"]
+    assert len(insert) == 1
+    assert "rows_uncounted" in insert[0].flags
+    assert insert[0].tables == ()

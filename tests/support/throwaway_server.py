@@ -24,7 +24,7 @@ DEFAULT_OPTIONS = (
     "--log-slave-updates",
     "--gtid-strict-mode=ON",
     "--innodb-buffer-pool-size=128M",
-    "--innodb-log-file-size=256M",
+    "--innodb-log-file-size=96M",
     "--innodb-flush-log-at-trx-commit=0",
     "--sync-binlog=0",
     "--skip-name-resolve",

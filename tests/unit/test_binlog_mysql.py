@@ -207,3 +207,22 @@ def test_checksum_off_binlog() -> None:
     scan = scan_bytes(w.bytes(), "binlog.000001")
     assert [t.statements for t in scan] == [("CREATE DATABASE x",)]
     assert scan.format is not None and scan.format.checksum_len == 0
+
+
+def test_a_column_type_of_unknown_size_flags_the_rows_as_uncounted() -> None:
+    w = BinlogWriter()
+    w.event(ev.GTID_LOG_EVENT, gtid_body(12))
+    w.event(ev.QUERY_EVENT, query_body("BEGIN"))
+    old_decimal = (
+        (42).to_bytes(6, "little") + b"\x01\x00\x04shop\x00\x03old\x00" + bytes([1, 0, 0, 0])
+    )
+    w.event(ev.TABLE_MAP_EVENT, old_decimal)  # pre-5.0 DECIMAL: no size in the table map
+    w.event(ev.WRITE_ROWS_EVENT, rows_body(b"\x00123"))
+    w.event(ev.XID_EVENT, struct.pack("<Q", 1))
+    w.event(ev.GTID_LOG_EVENT, gtid_body(13))
+    w.event(ev.QUERY_EVENT, query_body("DROP TABLE old"))
+    first, second = scan_bytes(w.bytes(), "binlog.000001")
+    assert first.flags == {tx.ROWS_UNCOUNTED}
+    assert first.tables == ()
+    assert first.kind == "dml"
+    assert second.statements == ("DROP TABLE old",)
