@@ -1,0 +1,323 @@
+"""Binlog event framing for MariaDB and MySQL: header layout, event type codes, the format
+description event (header and post-header lengths, checksum algorithm) and small field readers.
+
+Everything here works on a buffer (bytes, mmap or memoryview) and an offset; nothing does I/O.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+from drkit.errors import DrkitError
+
+BINLOG_MAGIC = b"\xfebin"
+HEADER_LEN = 19
+CHECKSUM_LEN = 4
+
+# The v4 common header: timestamp, type, server_id, event size, end position, flags.
+HEADER = struct.Struct("<IBIIIH")
+U16 = struct.Struct("<H")
+U32 = struct.Struct("<I")
+U64 = struct.Struct("<Q")
+
+# Header flag the server keeps set on the format description event while the file is open.
+LOG_EVENT_BINLOG_IN_USE_F = 0x1
+
+# Common event types.
+QUERY_EVENT = 2
+STOP_EVENT = 3
+ROTATE_EVENT = 4
+INTVAR_EVENT = 5
+RAND_EVENT = 13
+USER_VAR_EVENT = 14
+FORMAT_DESCRIPTION_EVENT = 15
+XID_EVENT = 16
+BEGIN_LOAD_QUERY_EVENT = 17
+EXECUTE_LOAD_QUERY_EVENT = 18
+TABLE_MAP_EVENT = 19
+WRITE_ROWS_EVENT_V1 = 23
+UPDATE_ROWS_EVENT_V1 = 24
+DELETE_ROWS_EVENT_V1 = 25
+INCIDENT_EVENT = 26
+HEARTBEAT_LOG_EVENT = 27
+IGNORABLE_LOG_EVENT = 28
+
+# MySQL 5.6+ / 8.
+ROWS_QUERY_LOG_EVENT = 29
+WRITE_ROWS_EVENT = 30
+UPDATE_ROWS_EVENT = 31
+DELETE_ROWS_EVENT = 32
+GTID_LOG_EVENT = 33
+ANONYMOUS_GTID_LOG_EVENT = 34
+PREVIOUS_GTIDS_LOG_EVENT = 35
+TRANSACTION_CONTEXT_EVENT = 36
+VIEW_CHANGE_EVENT = 37
+XA_PREPARE_LOG_EVENT = 38  # MariaDB 10.5+ uses the same code
+PARTIAL_UPDATE_ROWS_EVENT = 39
+TRANSACTION_PAYLOAD_EVENT = 40
+HEARTBEAT_LOG_EVENT_V2 = 41
+GTID_TAGGED_LOG_EVENT = 42
+
+# MariaDB.
+ANNOTATE_ROWS_EVENT = 160
+BINLOG_CHECKPOINT_EVENT = 161
+GTID_EVENT = 162
+GTID_LIST_EVENT = 163
+START_ENCRYPTION_EVENT = 164
+QUERY_COMPRESSED_EVENT = 165
+WRITE_ROWS_COMPRESSED_EVENT_V1 = 166
+UPDATE_ROWS_COMPRESSED_EVENT_V1 = 167
+DELETE_ROWS_COMPRESSED_EVENT_V1 = 168
+WRITE_ROWS_COMPRESSED_EVENT = 169
+UPDATE_ROWS_COMPRESSED_EVENT = 170
+DELETE_ROWS_COMPRESSED_EVENT = 171
+
+EVENT_NAMES: dict[int, str] = {
+    value: name
+    for name, value in globals().items()
+    if isinstance(value, int) and (name.endswith("_EVENT") or "_EVENT_" in name)
+}
+
+# Row operations, as the letters used in counters and row images.
+INSERT = "insert"
+UPDATE = "update"
+DELETE = "delete"
+
+# Rows event type -> (operation, rows v2 post-header with extra data, MariaDB zlib-compressed).
+ROWS_EVENTS: dict[int, tuple[str, bool, bool]] = {
+    WRITE_ROWS_EVENT_V1: (INSERT, False, False),
+    UPDATE_ROWS_EVENT_V1: (UPDATE, False, False),
+    DELETE_ROWS_EVENT_V1: (DELETE, False, False),
+    WRITE_ROWS_EVENT: (INSERT, True, False),
+    UPDATE_ROWS_EVENT: (UPDATE, True, False),
+    DELETE_ROWS_EVENT: (DELETE, True, False),
+    PARTIAL_UPDATE_ROWS_EVENT: (UPDATE, True, False),
+    WRITE_ROWS_COMPRESSED_EVENT_V1: (INSERT, False, True),
+    UPDATE_ROWS_COMPRESSED_EVENT_V1: (UPDATE, False, True),
+    DELETE_ROWS_COMPRESSED_EVENT_V1: (DELETE, False, True),
+    WRITE_ROWS_COMPRESSED_EVENT: (INSERT, True, True),
+    UPDATE_ROWS_COMPRESSED_EVENT: (UPDATE, True, True),
+    DELETE_ROWS_COMPRESSED_EVENT: (DELETE, True, True),
+}
+
+# Checksum algorithms named in the format description event.
+CHECKSUM_OFF = 0
+CHECKSUM_CRC32 = 1
+CHECKSUM_UNDEFINED = 255
+
+
+class BinlogFormatError(DrkitError):
+    """The bytes are not a binlog drkit can read (bad magic, encryption, a corrupt event)."""
+
+
+@dataclass(frozen=True)
+class FormatDescription:
+    """What the format description event says about every later event of its file."""
+
+    binlog_version: int
+    server_version: str
+    created: int
+    header_len: int
+    post_header_lens: bytes  # indexed by event type, 256 entries (declared or default)
+    checksum: int
+
+    @property
+    def mariadb(self) -> bool:
+        return "mariadb" in self.server_version.lower()
+
+    @property
+    def checksum_len(self) -> int:
+        return CHECKSUM_LEN if self.checksum == CHECKSUM_CRC32 else 0
+
+    def post_header_len(self, event_type: int) -> int:
+        """The post-header length the server declared for an event type (or the usual one)."""
+        return self.post_header_lens[event_type]
+
+
+def parse_format_description(buf: bytes, pos: int, size: int) -> FormatDescription:
+    """Decode the format description event occupying buf[pos:pos+size]."""
+    body = pos + HEADER_LEN
+    (binlog_version,) = U16.unpack_from(buf, body)
+    raw_version = bytes(buf[body + 2 : body + 52])
+    server_version = raw_version.split(b"\0", 1)[0].decode("ascii", errors="replace")
+    (created,) = U32.unpack_from(buf, body + 52)
+    header_len = buf[body + 56]
+    lens_start = body + 57
+    end = pos + size
+    checksum = CHECKSUM_OFF
+    lens_end = end
+    if _version_has_checksum(server_version):
+        # The algorithm byte and (when on) the CRC itself close the event.
+        checksum = buf[end - CHECKSUM_LEN - 1]
+        lens_end = end - CHECKSUM_LEN - 1
+        if checksum not in (CHECKSUM_OFF, CHECKSUM_CRC32, CHECKSUM_UNDEFINED):
+            raise BinlogFormatError(f"unknown binlog checksum algorithm {checksum}")
+        if checksum == CHECKSUM_UNDEFINED:
+            checksum = CHECKSUM_OFF
+    lens = bytearray(_DEFAULT_POST_HEADER_LENS)
+    declared = bytes(buf[lens_start:lens_end])
+    lens[1 : 1 + len(declared)] = declared[:255]
+    return FormatDescription(
+        binlog_version=binlog_version,
+        server_version=server_version,
+        created=created,
+        header_len=header_len,
+        post_header_lens=bytes(lens[:256]),
+        checksum=checksum,
+    )
+
+
+def _default_post_header_lens() -> bytes:
+    """Post-header lengths of current servers, for event types an FDE does not list."""
+    lens = bytearray(256)
+    lens[QUERY_EVENT] = lens[QUERY_COMPRESSED_EVENT] = 13
+    lens[EXECUTE_LOAD_QUERY_EVENT] = 26
+    lens[ROTATE_EVENT] = 8
+    lens[TABLE_MAP_EVENT] = 8
+    for event_type, (_operation, v2, _compressed) in ROWS_EVENTS.items():
+        lens[event_type] = 10 if v2 else 8
+    return bytes(lens)
+
+
+_DEFAULT_POST_HEADER_LENS = _default_post_header_lens()
+
+
+def _version_has_checksum(server_version: str) -> bool:
+    """Servers from MySQL 5.6.1 and MariaDB 5.3 write the checksum algorithm byte."""
+    digits = server_version.split("-", 1)[0].split(".")
+    try:
+        major, minor, patch = (
+            int("".join(c for c in part if c.isdigit()) or 0) for part in digits[:3]
+        )
+    except ValueError:
+        return False
+    if "mariadb" in server_version.lower():
+        return (major, minor) >= (5, 3)
+    return (major, minor, patch) >= (5, 6, 1)
+
+
+def event_checksum_ok(buf: bytes, pos: int, size: int, event_type: int) -> bool:
+    """Whether an event's trailing CRC32 matches its bytes."""
+    end = pos + size
+    stored: int = U32.unpack_from(buf, end - CHECKSUM_LEN)[0]
+    if event_type == FORMAT_DESCRIPTION_EVENT and buf[pos + 17] & LOG_EVENT_BINLOG_IN_USE_F:
+        # The server computes this CRC with the in-use flag cleared and flips it in place later.
+        data = bytearray(buf[pos : end - CHECKSUM_LEN])
+        data[17] &= ~LOG_EVENT_BINLOG_IN_USE_F & 0xFF
+        return zlib.crc32(data) == stored
+    return zlib.crc32(buf[pos : end - CHECKSUM_LEN]) == stored
+
+
+def read_packed_int(buf: bytes, pos: int) -> tuple[int, int]:
+    """Read a length-encoded integer; returns (value, next position)."""
+    first = buf[pos]
+    if first < 251:
+        return first, pos + 1
+    if first == 252:
+        return buf[pos + 1] | buf[pos + 2] << 8, pos + 3
+    if first == 253:
+        return buf[pos + 1] | buf[pos + 2] << 8 | buf[pos + 3] << 16, pos + 4
+    if first == 254:
+        return U64.unpack_from(buf, pos + 1)[0], pos + 9
+    raise BinlogFormatError(f"invalid length-encoded integer prefix {first} at {pos}")
+
+
+@dataclass(frozen=True)
+class GtidInfo:
+    """What a GTID event says: the GTID text, MariaDB flags, and XA details."""
+
+    gtid: str | None
+    standalone: bool
+    xa_prepared: bool = False
+    xa_completed: bool = False
+    ddl: bool = False
+
+
+# MariaDB Gtid_log_event flags2.
+FL_STANDALONE = 0x01
+FL_GROUP_COMMIT_ID = 0x02
+FL_TRANSACTIONAL = 0x04
+FL_ALLOW_PARALLEL = 0x08
+FL_WAITED = 0x10
+FL_DDL = 0x20
+FL_PREPARED_XA = 0x40
+FL_COMPLETED_XA = 0x80
+
+_MARIADB_GTID = struct.Struct("<QIB")
+
+
+def parse_mariadb_gtid(buf: bytes, body: int, server_id: int) -> GtidInfo:
+    """Decode a MariaDB GTID event's body: sequence, domain and flags (the server comes from the
+    event header)."""
+    seq, domain, flags = _MARIADB_GTID.unpack_from(buf, body)
+    return GtidInfo(
+        gtid=f"{domain}-{server_id}-{seq}",
+        standalone=bool(flags & FL_STANDALONE),
+        xa_prepared=bool(flags & FL_PREPARED_XA),
+        xa_completed=bool(flags & FL_COMPLETED_XA),
+        ddl=bool(flags & FL_DDL),
+    )
+
+
+def parse_mysql_gtid(buf: bytes, body: int, event_type: int) -> GtidInfo:
+    """Decode a MySQL GTID or anonymous GTID event: flags byte, source uuid, transaction number."""
+    if event_type == ANONYMOUS_GTID_LOG_EVENT:
+        return GtidInfo(gtid=None, standalone=False)
+    sid = bytes(buf[body + 1 : body + 17]).hex()
+    (gno,) = U64.unpack_from(buf, body + 17)
+    uuid = f"{sid[:8]}-{sid[8:12]}-{sid[12:16]}-{sid[16:20]}-{sid[20:]}"
+    return GtidInfo(gtid=f"{uuid}:{gno}", standalone=False)
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    """A Query event's default schema and statement text."""
+
+    schema: str
+    text: str
+
+
+_QUERY_POST_HEADER = struct.Struct("<IIBHH")
+
+
+def parse_query(
+    buf: bytes, body: int, body_end: int, post_header_len: int, compressed: bool
+) -> QueryInfo:
+    """Decode a Query (or MariaDB Query_compressed) event body into its schema and text."""
+    _thread, _exec_time, db_len, _error, status_len = _QUERY_POST_HEADER.unpack_from(buf, body)
+    schema_start = body + post_header_len + status_len
+    schema = bytes(buf[schema_start : schema_start + db_len]).decode("utf-8", errors="replace")
+    text_start = schema_start + db_len + 1
+    raw = bytes(buf[text_start:body_end])
+    if compressed:
+        raw = decompress_mariadb(raw)
+    return QueryInfo(schema, raw.decode("utf-8", errors="replace"))
+
+
+def decompress_mariadb(data: bytes) -> bytes:
+    """Inflate a MariaDB compressed payload: a header byte 0x8N, N big-endian length bytes, zlib."""
+    if not data:
+        return data
+    header = data[0]
+    length_bytes = header & 0x07
+    if not header & 0x80 or length_bytes == 0 or length_bytes > 4:
+        raise BinlogFormatError(f"unexpected compressed event header byte {header:#x}")
+    expected = int.from_bytes(data[1 : 1 + length_bytes], "big")
+    try:
+        out = zlib.decompress(data[1 + length_bytes :])
+    except zlib.error as exc:
+        raise BinlogFormatError(f"cannot inflate a compressed event: {exc}") from exc
+    if len(out) != expected:
+        raise BinlogFormatError(
+            f"compressed event inflated to {len(out)} bytes, header says {expected}"
+        )
+    return out
+
+
+def parse_rotate(buf: bytes, body: int, body_end: int, post_header_len: int) -> tuple[str, int]:
+    """The next file name and position named by a Rotate event."""
+    (position,) = U64.unpack_from(buf, body)
+    name = bytes(buf[body + (post_header_len or 8) : body_end]).decode("utf-8", errors="replace")
+    return name, position
