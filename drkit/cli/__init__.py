@@ -29,10 +29,12 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from drkit.cli import sandbox, status
+    from drkit.cli import index, sandbox, status
 
     cli.add_command(sandbox.sandbox)
     cli.add_command(status.status)
+    cli.add_command(index.index_command)
+    cli.add_command(index.events)
 
 
 _register()

@@ -88,7 +88,9 @@ class Indexer:
             new = self.scan(on_new)
         finally:
             self.lock.release()
-        return IndexResult(new, self.store.checkpoint(), self.store.count(), time.monotonic() - started)
+        return IndexResult(
+            new, self.store.checkpoint(), self.store.count(), time.monotonic() - started
+        )
 
     # -- following ------------------------------------------------------------------------------
 
@@ -111,7 +113,9 @@ class Indexer:
                         self._settle_replaced(force=True)
                         self.scan(on_new)
                         delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
-                        self.report(f"lost the primary's binlog stream ({reason}); retrying in {delay}s")
+                        self.report(
+                            f"lost the primary's binlog stream ({reason}); retrying in {delay}s"
+                        )
                         if on_state:
                             on_state(f"reconnecting: {reason}")
                         attempt += 1
@@ -120,7 +124,9 @@ class Indexer:
                     try:
                         binlogs = self._primary_binlogs()
                         first = self._first_file_to_fetch(binlogs)
-                        writer = ArchiveWriter(self.primary, self.archive_dir, mariadb=binlogs.mariadb)
+                        writer = ArchiveWriter(
+                            self.primary, self.archive_dir, mariadb=binlogs.mariadb
+                        )
                         self._set_aside(first)
                         writer.follow(first)
                         if on_state:
@@ -172,14 +178,20 @@ class Indexer:
             if scan.finished or (later and scan.stop_reason == "end of file"):
                 # The primary moved on: continue with the next file from its start.
                 next_name = scan.next_file or (later[0].name if later else None)
-                position = BinlogCoord(next_name, 4) if next_name else BinlogCoord(path.name, scan.position)
+                position = (
+                    BinlogCoord(next_name, 4)
+                    if next_name
+                    else BinlogCoord(path.name, scan.position)
+                )
                 total += self._commit(batch, position, on_new)
                 checkpoint = position
                 continue
             if later and scan.stop_reason != "end of file":
                 # A file that ends inside a transaction while a later one exists: the primary
                 # crashed before committing it, so the transaction never happened.
-                self.report(f"{path.name} ends inside an uncommitted transaction at {scan.position}; moving on")
+                self.report(
+                    f"{path.name} ends inside an uncommitted transaction at {scan.position}; moving on"
+                )
                 position = BinlogCoord(later[0].name, 4)
                 total += self._commit(batch, position, on_new)
                 checkpoint = position
@@ -211,6 +223,10 @@ class Indexer:
         finding = classify_transaction(
             transaction.statements, counts, self.rules, transaction.default_schema
         )
+        if finding is not None:
+            # DDL carries no row events: the finding is what names its tables (DROP TABLE x).
+            named = {t.table for t in tables}
+            tables += tuple(TableRows(name) for name in finding.tables if name not in named)
         destructive = (
             Destructive(finding.category, finding.severity.name.lower(), finding.reason)
             if finding
@@ -243,7 +259,9 @@ class Indexer:
         d = session.dialect
         facts = session.one(d.node_variables()) or {}
         if session.version.is_mariadb:
-            identity = f"mariadb server_id={facts.get('server_id')} domain={facts.get('gtid_domain_id')}"
+            identity = (
+                f"mariadb server_id={facts.get('server_id')} domain={facts.get('gtid_domain_id')}"
+            )
         else:
             identity = f"mysql server_uuid={facts.get('server_uuid')}"
         files = tuple(str(row["Log_name"]) for row in session.rows(d.binlog_files()))

@@ -70,7 +70,10 @@ class IndexedTransaction:
     @property
     def label(self) -> str:
         """A short human name: `#42 0-1-28 DROP TABLE shop.orders`."""
-        text = " ".join(self.statement.split())[:60] or f"{self.kind} on {', '.join(t.table for t in self.tables) or '-'}"
+        text = (
+            " ".join(self.statement.split())[:60]
+            or f"{self.kind} on {', '.join(t.table for t in self.tables) or '-'}"
+        )
         return f"#{self.id} {self.gtid or '-'} {text}"
 
     def to_json(self) -> dict[str, object]:

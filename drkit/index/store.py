@@ -64,7 +64,8 @@ class IndexStore:
         self.path = path
         if readonly and not path.exists():
             raise IndexStoreError(
-                f"no index at {path}", hint="run `drkit index` to build it from the primary's binlog"
+                f"no index at {path}",
+                hint="run `drkit index` to build it from the primary's binlog",
             )
         if not readonly:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,9 +124,18 @@ class IndexStore:
             "kind, statement, rows_insert, rows_update, rows_delete, destructive_class, severity, "
             "reason, row_events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                record.gtid, record.file, file_sequence(record.file), record.start_pos,
-                record.end_pos, record.timestamp, record.server_id, record.kind,
-                _clip(record.statement), inserts, updates, deletes,
+                record.gtid,
+                record.file,
+                file_sequence(record.file),
+                record.start_pos,
+                record.end_pos,
+                record.timestamp,
+                record.server_id,
+                record.kind,
+                _clip(record.statement),
+                inserts,
+                updates,
+                deletes,
                 finding.category if finding else None,
                 SEVERITY_RANKS.get(finding.severity) if finding else None,
                 finding.reason if finding else None,
@@ -139,10 +149,7 @@ class IndexStore:
                 "deletes) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
                 "inserts = inserts + excluded.inserts, updates = updates + excluded.updates, "
                 "deletes = deletes + excluded.deletes",
-                [
-                    (tx_id, *_split(t.table), t.inserts, t.updates, t.deletes)
-                    for t in record.tables
-                ],
+                [(tx_id, *_split(t.table), t.inserts, t.updates, t.deletes) for t in record.tables],
             )
         return tx_id
 
@@ -177,9 +184,7 @@ class IndexStore:
         return found[0] if found else None
 
     def latest_destructive(self) -> IndexedTransaction | None:
-        found = self._select(
-            "WHERE t.destructive_class IS NOT NULL ORDER BY t.id DESC LIMIT 1", ()
-        )
+        found = self._select("WHERE t.destructive_class IS NOT NULL ORDER BY t.id DESC LIMIT 1", ())
         return found[0] if found else None
 
     def first_after(self, coord: BinlogCoord) -> IndexedTransaction | None:
@@ -220,7 +225,9 @@ class IndexStore:
         return int(self.conn.execute("SELECT COUNT(*) FROM transactions").fetchone()[0])
 
     def row_events(self, tx_id: int) -> list[tuple[int, int]]:
-        row = self.conn.execute("SELECT row_events FROM transactions WHERE id = ?", (tx_id,)).fetchone()
+        row = self.conn.execute(
+            "SELECT row_events FROM transactions WHERE id = ?", (tx_id,)
+        ).fetchone()
         return [] if row is None else [(int(a), int(b)) for a, b in json.loads(row[0])]
 
     def search(self, filters: Filters) -> list[IndexedTransaction]:
@@ -281,7 +288,9 @@ class IndexStore:
 
 
 def _record(row: tuple[Any, ...], tables: tuple[TableRows, ...]) -> IndexedTransaction:
-    (tx_id, gtid, file, start, end, ts, server_id, kind, statement, category, severity, reason) = row
+    (tx_id, gtid, file, start, end, ts, server_id, kind, statement, category, severity, reason) = (
+        row
+    )
     destructive = (
         Destructive(category, SEVERITY_NAMES.get(severity or 0, "unknown"), reason or "")
         if category

@@ -71,13 +71,13 @@ class ArchiveWriter:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-            raise ArchiveError(f"copying binlogs from {self.node.name} took over {timeout:.0f} s") from None
+            raise ArchiveError(
+                f"copying binlogs from {self.node.name} took over {timeout:.0f} s"
+            ) from None
         finally:
             self._forget_secret()
         if process.returncode != 0:
-            raise ArchiveError(
-                f"copying binlogs from {self.node.name} failed: {_last_line(err)}"
-            )
+            raise ArchiveError(f"copying binlogs from {self.node.name} failed: {_last_line(err)}")
 
     def follow(self, first_file: str) -> None:
         """Start copying from `first_file` and keep copying as the primary writes (background)."""
@@ -110,7 +110,8 @@ class ArchiveWriter:
         self._forget_secret()
 
     def _spawn(self, first_file: str, follow: bool) -> subprocess.Popen[bytes]:
-        self.archive_dir.mkdir(parents=True, exist_ok=True)
+        # Binlogs hold every row the primary wrote: the archive is private to its owner.
+        self.archive_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         options = self._secret_file()
         argv = [
             str(binlog_tool(self.mariadb)),
@@ -139,7 +140,7 @@ class ArchiveWriter:
         password = self.node.password.resolve().replace("\\", "\\\\").replace('"', '\\"')
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(
-                f'[client]\nhost = {self.node.host}\nport = {self.node.port}\n'
+                f"[client]\nhost = {self.node.host}\nport = {self.node.port}\n"
                 f'user = {self.node.user}\npassword = "{password}"\n'
             )
         self._secret_dir = folder
@@ -181,7 +182,9 @@ class ArchiveLock:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+                    holder = (
+                        os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+                    )
                     os.close(fd)
                     raise ArchiveError(
                         f"the archive {self.path.parent} is being written by pid {holder}",
