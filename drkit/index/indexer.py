@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from drkit.binlog.scan import scan_file
+from drkit.binlog.transaction import Transaction
 from drkit.classify import ClassifyRules, RowCounts, classify_transaction
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError
@@ -155,8 +157,6 @@ class Indexer:
 
     def scan(self, on_new: OnNew | None = None) -> int:
         """Index every complete transaction the archive holds beyond the checkpoint."""
-        from drkit.binlog.scan import scan_file
-
         files = archived_files(self.archive_dir)
         if not files:
             return 0
@@ -211,10 +211,7 @@ class Indexer:
             on_new([_indexed(tx_id, record) for tx_id, record in zip(ids, batch, strict=True)])
         return len(batch)
 
-    def _record(self, transaction: object) -> NewTransaction:
-        from drkit.binlog.transaction import Transaction
-
-        assert isinstance(transaction, Transaction)
+    def _record(self, transaction: Transaction) -> NewTransaction:
         tables = tuple(
             TableRows(change.name, change.inserts, change.updates, change.deletes)
             for change in transaction.tables
