@@ -74,12 +74,6 @@ WRITE_ROWS_COMPRESSED_EVENT = 169
 UPDATE_ROWS_COMPRESSED_EVENT = 170
 DELETE_ROWS_COMPRESSED_EVENT = 171
 
-EVENT_NAMES: dict[int, str] = {
-    value: name
-    for name, value in globals().items()
-    if isinstance(value, int) and (name.endswith("_EVENT") or "_EVENT_" in name)
-}
-
 # Row operations, as the letters used in counters and row images.
 INSERT = "insert"
 UPDATE = "update"
@@ -224,51 +218,21 @@ def read_packed_int(buf: bytes, pos: int) -> tuple[int, int]:
     raise BinlogFormatError(f"invalid length-encoded integer prefix {first} at {pos}")
 
 
-@dataclass(frozen=True)
-class GtidInfo:
-    """What a GTID event says: the GTID text, MariaDB flags, and XA details."""
+# MariaDB Gtid_log_event flags2 (the scan reads the GTID event inline, for speed).
+FL_STANDALONE = 0x01  # no BEGIN: the event group is one statement (DDL and the like)
+FL_PREPARED_XA = 0x40  # the group ends with an XA_PREPARE event
+FL_COMPLETED_XA = 0x80  # an XA COMMIT/ROLLBACK of a group prepared earlier
 
-    gtid: str | None
-    standalone: bool
-    xa_prepared: bool = False
-    xa_completed: bool = False
-    ddl: bool = False
+MARIADB_GTID = struct.Struct("<QIB")  # sequence number, domain id, flags2
 
 
-# MariaDB Gtid_log_event flags2.
-FL_STANDALONE = 0x01
-FL_GROUP_COMMIT_ID = 0x02
-FL_TRANSACTIONAL = 0x04
-FL_ALLOW_PARALLEL = 0x08
-FL_WAITED = 0x10
-FL_DDL = 0x20
-FL_PREPARED_XA = 0x40
-FL_COMPLETED_XA = 0x80
-
-_MARIADB_GTID = struct.Struct("<QIB")
-
-
-def parse_mariadb_gtid(buf: bytes, body: int, server_id: int) -> GtidInfo:
-    """Decode a MariaDB GTID event's body: sequence, domain and flags (the server comes from the
-    event header)."""
-    seq, domain, flags = _MARIADB_GTID.unpack_from(buf, body)
-    return GtidInfo(
-        gtid=f"{domain}-{server_id}-{seq}",
-        standalone=bool(flags & FL_STANDALONE),
-        xa_prepared=bool(flags & FL_PREPARED_XA),
-        xa_completed=bool(flags & FL_COMPLETED_XA),
-        ddl=bool(flags & FL_DDL),
-    )
-
-
-def parse_mysql_gtid(buf: bytes, body: int, event_type: int) -> GtidInfo:
-    """Decode a MySQL GTID or anonymous GTID event: flags byte, source uuid, transaction number."""
+def mysql_gtid_text(buf: bytes, body: int, event_type: int) -> str | None:
+    """The `uuid:number` of a MySQL GTID event; None for an anonymous GTID event."""
     if event_type == ANONYMOUS_GTID_LOG_EVENT:
-        return GtidInfo(gtid=None, standalone=False)
+        return None
     sid = bytes(buf[body + 1 : body + 17]).hex()
     (gno,) = U64.unpack_from(buf, body + 17)
-    uuid = f"{sid[:8]}-{sid[8:12]}-{sid[12:16]}-{sid[16:20]}-{sid[20:]}"
-    return GtidInfo(gtid=f"{uuid}:{gno}", standalone=False)
+    return f"{sid[:8]}-{sid[8:12]}-{sid[12:16]}-{sid[16:20]}-{sid[20:]}:{gno}"
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from drkit.binlog.transaction import (
 
 _U16 = struct.Struct("<H").unpack_from
 _U32 = struct.Struct("<I").unpack_from
-_MARIADB_GTID = struct.Struct("<QIB").unpack_from
+_MARIADB_GTID = ev.MARIADB_GTID.unpack_from
 _OPERATION_INDEX = {ev.INSERT: 0, ev.UPDATE: 1, ev.DELETE: 2}
 # Rows event type -> (type, counter index of its operation, is an update, v2 header, compressed).
 _ROWS = {
@@ -254,7 +254,7 @@ class BinlogScan:
                 if b.start >= 0:
                     self.abandoned += 1
                     b.reset()
-                gtid = ev.parse_mysql_gtid(buf, body, event_type).gtid
+                gtid = ev.mysql_gtid_text(buf, body, event_type)
                 b.open(pos, timestamp, server_id, gtid=gtid, number=count)
             elif event_type == ev.TRANSACTION_PAYLOAD_EVENT and not inner:
                 if b.start < 0:
@@ -263,7 +263,10 @@ class BinlogScan:
                 self._payload(buf, body, body_end, b)
                 done = True
             else:
-                self._outside(buf, pos, end, event_type, fmt)
+                fmt = self._outside(buf, pos, end, event_type, fmt)
+                if event_type == ev.FORMAT_DESCRIPTION_EVENT:
+                    crc_len = fmt.checksum_len  # relay logs repeat their source's FDE mid-file
+                    verify = self._verify and crc_len > 0
             pos = end
             if done:
                 if inner:
@@ -282,11 +285,15 @@ class BinlogScan:
 
     def _outside(
         self, buf: bytes, pos: int, end: int, event_type: int, fmt: FormatDescription
-    ) -> None:
-        """Events between transactions: format changes, rotation, stop, encryption."""
+    ) -> FormatDescription:
+        """Events between transactions: format changes, rotation, stop, encryption.
+
+        Returns the format in force after the event.
+        """
         body_end = end - fmt.checksum_len
         if event_type == ev.FORMAT_DESCRIPTION_EVENT:
-            self.format = parse_format_description(buf, pos, end - pos)
+            fmt = parse_format_description(buf, pos, end - pos)
+            self.format = fmt
         elif event_type == ev.ROTATE_EVENT:
             post_header_len = fmt.post_header_len(event_type)
             self.next_file, _ = ev.parse_rotate(buf, pos + HEADER_LEN, body_end, post_header_len)
@@ -298,6 +305,7 @@ class BinlogScan:
                 f"{self.file} is encrypted (encrypt_binlog=ON): its events cannot be read here",
                 hint="index it from a server that can decrypt it, or turn off binlog encryption",
             )
+        return fmt
 
     def _count_rows(
         self,
