@@ -41,6 +41,11 @@ class Dialect(ABC):
             text += f" LIMIT {int(limit)}"
         return read(text)
 
+    def relaylog_events(self, file: str, pos: int, limit: int) -> Sql:
+        return read(
+            f"SHOW RELAYLOG EVENTS IN {log_file_literal(file)} FROM {int(pos)} LIMIT {int(limit)}"
+        )
+
     # -- replication control -----------------------------------------------------------------
 
     @abstractmethod

@@ -49,6 +49,13 @@ class MariadbDialect(Dialect):
             f"MASTER_LOG_FILE = {log_file_literal(coord.file)}, MASTER_LOG_POS = {coord.pos}"
         )
 
+    def start_replication_until_source(self, coord: BinlogCoord) -> Sql:
+        """Both threads: the receiver fetches what is missing, the applier stops at `coord`."""
+        return Sql(
+            "START SLAVE UNTIL "
+            f"MASTER_LOG_FILE = {log_file_literal(coord.file)}, MASTER_LOG_POS = {coord.pos}"
+        )
+
     def start_applier_until_relay(self, coord: BinlogCoord) -> Sql:
         return Sql(
             "START SLAVE SQL_THREAD UNTIL "

@@ -221,6 +221,28 @@ class IndexStore:
             params += (stop.sequence, stop.pos)
         return int(self.conn.execute(sql, params).fetchone()[0])
 
+    def span(
+        self, after_id: int | None, stop_id: int | None
+    ) -> tuple[int, IndexedTransaction | None, IndexedTransaction | None, tuple[str, ...]]:
+        """Transactions with after_id < id < stop_id (None: open end): count, first, last, tables."""
+        low = after_id if after_id is not None else 0
+        high = stop_id if stop_id is not None else 2**62
+        count, first_id, last_id = self.conn.execute(
+            "SELECT COUNT(*), MIN(id), MAX(id) FROM transactions WHERE id > ? AND id < ?",
+            (low, high),
+        ).fetchone()
+        if not count:
+            return 0, None, None, ()
+        tables = tuple(
+            f"{schema}.{name}"
+            for schema, name in self.conn.execute(
+                "SELECT DISTINCT schema_name, table_name FROM transaction_tables "
+                "WHERE tx_id > ? AND tx_id < ? LIMIT 50",
+                (low, high),
+            )
+        )
+        return int(count), self.get(first_id), self.get(last_id), tables
+
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM transactions").fetchone()[0])
 

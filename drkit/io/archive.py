@@ -11,7 +11,6 @@ import contextlib
 import fcntl
 import os
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from drkit.config import NodeConfig
 from drkit.errors import DrkitError
+from drkit.io.optionfile import client_option_file
 from drkit.model.coords import file_sequence
 from drkit.sandbox.binaries import find_program
 
@@ -61,7 +61,7 @@ class ArchiveWriter:
     archive_dir: Path
     mariadb: bool = True
     process: subprocess.Popen[bytes] | None = None
-    _secret_dir: Path | None = None
+    _secret: contextlib.AbstractContextManager[Path] | None = None
 
     def fetch_to_last(self, first_file: str, timeout: float = 600) -> None:
         """Copy `first_file` and every later binlog, then return (no following)."""
@@ -133,26 +133,15 @@ class ArchiveWriter:
             raise ArchiveError(f"cannot run {argv[0]}: {exc.strerror}") from None
 
     def _secret_file(self) -> Path:
+        # The tool reads the file at start-up; it is removed when the tool stops (_forget_secret).
         self._forget_secret()
-        folder = Path(tempfile.mkdtemp(prefix="drkit-archive-"))
-        path = folder / "client.cnf"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        password = self.node.password.resolve().replace("\\", "\\\\").replace('"', '\\"')
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(
-                f"[client]\nhost = {self.node.host}\nport = {self.node.port}\n"
-                f'user = {self.node.user}\npassword = "{password}"\n'
-            )
-        self._secret_dir = folder
-        return path
+        self._secret = client_option_file(self.node)
+        return self._secret.__enter__()
 
     def _forget_secret(self) -> None:
-        if self._secret_dir is not None:
-            for child in self._secret_dir.iterdir():
-                child.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                self._secret_dir.rmdir()
-            self._secret_dir = None
+        if self._secret is not None:
+            self._secret.__exit__(None, None, None)
+            self._secret = None
 
 
 def _archiver_server_id(node: NodeConfig) -> int:

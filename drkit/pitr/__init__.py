@@ -1,0 +1,1 @@
+"""The point-in-time engine: resolve a target, plan the recovery as a value, execute the plan."""

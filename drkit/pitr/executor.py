@@ -1,0 +1,340 @@
+"""Run a plan: re-read the facts before each step, stop the moment the world differs from the plan.
+
+The executor runs exactly the steps the dry run printed. It has no `dry_run` branch: a dry run
+is simply not calling it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from drkit.config import Config, NodeConfig
+from drkit.errors import DrkitError
+from drkit.index.store import IndexStore
+from drkit.io.audit import AuditLog
+from drkit.io.facts import facts_from_session
+from drkit.io.mysql import Session, connect
+from drkit.model.facts import NodeFacts
+from drkit.pitr.conditions import Condition, failures
+from drkit.pitr.gather import last_applied_gtid
+from drkit.pitr.steps import (
+    LoadBalancerStep,
+    Plan,
+    PreserveRelayLogs,
+    ReplayArchive,
+    SqlStep,
+    Step,
+    WaitStep,
+)
+
+POLL = 0.1
+
+
+class PlanStopped(DrkitError):
+    """A step's precondition or postcondition did not hold: nothing further was done."""
+
+
+class RecoveryInterrupted(DrkitError):
+    """Ctrl-C or the timeout: the applier was stopped and the replica left frozen."""
+
+
+class ApplierFailed(DrkitError):
+    """The applier stopped on an error (for example a transaction depending on a skipped one)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: int
+    steps: int
+    applied: int
+    remaining: int
+    rate: float  # transactions per second so far
+    eta: float | None
+    last_gtid: str | None
+
+
+@dataclass
+class ExecutionResult:
+    steps_done: int = 0
+    applied: int = 0
+    seconds: float = 0.0
+    relay_backup: Path | None = None
+    log: list[str] = field(default_factory=list)
+
+
+ProgressCallback = Callable[[Progress], None]
+StepCallback = Callable[[int, Step], None]
+
+
+class Executor:
+    """Runs one plan against live nodes, through audited sessions."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        audit: AuditLog,
+        store: IndexStore | None = None,
+        timeout: float = 3600.0,
+        interrupted: threading.Event | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_step: StepCallback | None = None,
+    ) -> None:
+        self.config = config
+        self.audit = audit
+        self.store = store
+        self.timeout = timeout
+        self.interrupted = interrupted or threading.Event()
+        self.on_progress = on_progress
+        self.on_step = on_step
+        self._sessions: dict[str, Session] = {}
+
+    def run(self, plan: Plan) -> ExecutionResult:
+        result = ExecutionResult()
+        started = time.monotonic()
+        try:
+            for number, step in enumerate(plan.steps, start=1):
+                if self.interrupted.is_set():
+                    self._freeze(plan.node, "interrupted before step " + str(number))
+                if self.on_step is not None:
+                    self.on_step(number, step)
+                self._run_step(number, len(plan.steps), step, result)
+                result.steps_done = number
+                result.log.append(f"{number}. {step.render()}: done")
+        finally:
+            result.seconds = time.monotonic() - started
+            self.close()
+        return result
+
+    def close(self) -> None:
+        for session in self._sessions.values():
+            session.close()
+        self._sessions.clear()
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _run_step(self, number: int, total: int, step: Step, result: ExecutionResult) -> None:
+        if isinstance(step, SqlStep):
+            self._check(number, step, step.pre, "before")
+            self._session(step.node).run(step.sql)
+            self._check(number, step, step.post, "after")
+        elif isinstance(step, WaitStep):
+            self._check(number, step, step.pre, "before")
+            result.applied += self._wait(number, total, step)
+        elif isinstance(step, PreserveRelayLogs):
+            self._check(number, step, step.pre, "before")
+            result.relay_backup = self._preserve(step)
+        elif isinstance(step, ReplayArchive):
+            self._check(number, step, step.pre, "before")
+            self._replay(step)
+            self._check(number, step, step.post, "after")
+            result.applied += step.transactions
+        else:
+            self._load_balancer(step)
+
+    def _check(self, number: int, step: Step, conditions: tuple[Condition, ...], when: str) -> None:
+        if not conditions:
+            return
+        facts = self.facts(step.node)
+        problems = failures(conditions, facts)
+        if problems:
+            raise PlanStopped(
+                f"{when} step {number} ({step.render()}): {'; '.join(problems)}; "
+                "the world differs from the plan, so nothing further was done",
+                hint="run `drkit status` and plan again (re-running the same command re-reads the facts)",
+            )
+
+    def facts(self, node: str) -> NodeFacts:
+        return facts_from_session(self._session(node))
+
+    def _session(self, node: str) -> Session:
+        session = self._sessions.get(node)
+        if session is not None:
+            try:
+                session.one(session.dialect.ping())
+                return session
+            except DrkitError:
+                session.close()
+        session = connect(self._node(node), observer=self.audit)
+        self._sessions[node] = session
+        return session
+
+    def _node(self, name: str) -> NodeConfig:
+        return self.config.node(name)
+
+    # -- waiting --------------------------------------------------------------------------------
+
+    def _wait(self, number: int, total: int, step: WaitStep) -> int:
+        started = time.monotonic()
+        deadline = started + self.timeout
+        first_applied: int | None = None
+        applied_now = 0
+        while True:
+            facts = self.facts(step.node)
+            applied_id, stop_id = self._positions(facts, step)
+            if applied_id is not None:
+                if first_applied is None:
+                    first_applied = applied_id
+                applied_now = applied_id - first_applied
+            if not failures(step.until, facts):
+                self._report(number, total, step, applied_now, 0, started, facts)
+                return max(
+                    applied_now,
+                    step.pending if step.pending and applied_id is None else applied_now,
+                )
+            replica = facts.replica
+            if replica is not None and replica.last_sql_error:
+                raise ApplierFailed(self._failure_text(facts, step))
+            if step.expect_stopped and replica is not None and not replica.applier_running:
+                problems = "; ".join(failures(step.until, facts))
+                raise PlanStopped(
+                    f"the applier stopped before the planned point: {problems}",
+                    hint="run `drkit status`; the replica is stopped where it is",
+                )
+            remaining = (
+                (stop_id - applied_id - 1)
+                if (stop_id and applied_id is not None)
+                else max(step.pending - applied_now, 0)
+            )
+            self._report(number, total, step, applied_now, remaining, started, facts)
+            if self.interrupted.is_set():
+                self._freeze(step.node, "interrupted by the operator")
+            if time.monotonic() > deadline:
+                self._freeze(
+                    step.node,
+                    f"still {remaining} transactions to apply after {self.timeout:.0f}s (--timeout)",
+                )
+            time.sleep(POLL)
+
+    def _positions(self, facts: NodeFacts, step: WaitStep) -> tuple[int | None, int | None]:
+        if self.store is None:
+            return None, None
+        reference_gtid = step.stop_gtid or step.last_gtid
+        reference = self.store.by_gtid(reference_gtid) if reference_gtid else None
+        applied_gtid = last_applied_gtid(facts, reference)
+        applied = self.store.by_gtid(applied_gtid) if applied_gtid else None
+        stop = self.store.by_gtid(step.stop_gtid) if step.stop_gtid else None
+        if stop is None and step.last_gtid:
+            last = self.store.by_gtid(step.last_gtid)
+            stop_id = last.id + 1 if last else None
+        else:
+            stop_id = stop.id if stop else None
+        return (applied.id if applied else None), stop_id
+
+    def _report(
+        self,
+        number: int,
+        total: int,
+        step: WaitStep,
+        applied: int,
+        remaining: int,
+        started: float,
+        facts: NodeFacts,
+    ) -> None:
+        if self.on_progress is None:
+            return
+        elapsed = max(time.monotonic() - started, 1e-6)
+        rate = applied / elapsed
+        eta = remaining / rate if rate > 0 else None
+        self.on_progress(
+            Progress(number, total, applied, remaining, rate, eta, facts.gtid_executed_text)
+        )
+
+    def _failure_text(self, facts: NodeFacts, step: WaitStep) -> str:
+        replica = facts.replica
+        assert replica is not None
+        failing = ""
+        if self.store is not None:
+            reference = self.store.by_gtid(step.stop_gtid or step.last_gtid or "")
+            applied_gtid = last_applied_gtid(facts, reference)
+            applied = self.store.by_gtid(applied_gtid) if applied_gtid else None
+            nxt = self.store.get(applied.id + 1) if applied else None
+            if nxt is not None:
+                failing = f" at #{nxt.id} ({nxt.gtid}, {' '.join(nxt.statement.split())[:80] or nxt.kind})"
+        return (
+            f"the applier on {step.node} failed{failing}: error {replica.last_sql_errno}: "
+            f"{replica.last_sql_error}; it may depend on a skipped transaction. The replica is stopped there"
+        )
+
+    def _freeze(self, node: str, why: str) -> None:
+        try:
+            session = self._session(node)
+            session.run(session.dialect.stop_applier())
+            facts = facts_from_session(session)
+            where = facts.gtid_executed_text or "-"
+        except DrkitError as exc:
+            raise RecoveryInterrupted(
+                f"{why}; stopping the applier failed: {exc.message}"
+            ) from None
+        raise RecoveryInterrupted(
+            f"{why}: the applier on {node} is stopped (frozen) at {where}; nothing more was done",
+            hint="re-run the same `drkit recover` to continue from there, or `drkit status` to look",
+        )
+
+    # -- files and tools ------------------------------------------------------------------------
+
+    def _preserve(self, step: PreserveRelayLogs) -> Path:
+        started = time.monotonic()
+        target = self.config.folder / f"drkit-relay-backup-{time.strftime('%Y%m%dT%H%M%S')}"
+        target.mkdir(mode=0o700, parents=True, exist_ok=False)
+        copied = 0
+        for path in sorted(step.source.glob("relay-bin.*")):
+            if path.is_file():
+                shutil.copy2(path, target / path.name)
+                if (target / path.name).stat().st_size != path.stat().st_size:
+                    raise PlanStopped(f"copying {path} aside produced a different size")
+                copied += 1
+        self.audit.action(
+            step.node,
+            f"copy relay logs {step.source} -> {target}",
+            True,
+            time.monotonic() - started,
+            f"{copied} files",
+        )
+        if copied == 0:
+            raise PlanStopped(
+                f"no relay log files found in {step.source}; nothing was changed further"
+            )
+        return target
+
+    def _replay(self, step: ReplayArchive) -> None:
+        from drkit.io.replay import replay_archive
+
+        started = time.monotonic()
+        node = self._node(step.node)
+        try:
+            replay_archive(
+                node,
+                self.config.index.archive_dir,
+                step.files,
+                step.start_pos,
+                step.stop_pos,
+                mariadb=self.facts(step.node).is_mariadb,
+            )
+        except DrkitError as exc:
+            self.audit.action(
+                step.node, step.render(), False, time.monotonic() - started, exc.message
+            )
+            raise
+        self.audit.action(step.node, step.render(), True, time.monotonic() - started)
+
+    def _load_balancer(self, step: LoadBalancerStep) -> None:
+        from drkit.io.haproxy import HaproxyClient
+
+        lb = self.config.loadbalancer
+        if lb is None:
+            raise PlanStopped("the plan switches the load balancer, but none is configured")
+        started = time.monotonic()
+        try:
+            HaproxyClient.from_config(lb).apply(step.command)
+        except DrkitError as exc:
+            self.audit.action(
+                "haproxy", step.command.text, False, time.monotonic() - started, exc.message
+            )
+            raise
+        self.audit.action("haproxy", step.command.text, True, time.monotonic() - started)

@@ -1,0 +1,694 @@
+"""Recovery plans, built in pure code from gathered facts (nothing here touches a server).
+
+`plan_recovery` decides the strategy (upstream, relay, archive), refuses what would destroy the
+only copy of unapplied transactions, and returns a Plan: the dry run prints it, the executor runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from drkit.config import NodeConfig
+from drkit.dialect import Dialect, MariadbDialect, MysqlDialect, for_version
+from drkit.errors import RefusedError, UsageError
+from drkit.index.records import IndexedTransaction
+from drkit.model.coords import BinlogCoord
+from drkit.model.facts import NodeFacts
+from drkit.model.gtid import MariadbGtid, MariadbGtidPos, parse_gtid
+from drkit.pitr.conditions import (
+    Applied,
+    ApplierStopped,
+    Condition,
+    DelayIs,
+    NoApplierError,
+    NotApplied,
+    ReplicationStopped,
+)
+from drkit.pitr.steps import Plan, PreserveRelayLogs, ReplayArchive, SqlStep, Step, WaitStep
+
+
+class Strategy(StrEnum):
+    AUTO = "auto"
+    UPSTREAM = "upstream"
+    RELAY = "relay"
+    ARCHIVE = "archive"
+
+
+@dataclass(frozen=True)
+class RelaySpan:
+    """One transaction in the relay logs: where it starts, and where the next one starts."""
+
+    start: BinlogCoord
+    after: BinlogCoord
+
+
+@dataclass(frozen=True)
+class RelayView:
+    """Where transactions sit in the delayed replica's relay logs (read through the server)."""
+
+    current: BinlogCoord | None  # Relay_Log_File:Relay_Log_Pos, the applier's next read
+    positions: Mapping[str, RelaySpan] = field(default_factory=dict)
+    last_gtid: str | None = None  # the last complete transaction in the relay logs
+    directory: Path | None = None  # readable relay_log_dir, for copying the logs aside
+    problem: str | None = None  # why positions could not be read
+
+    def span(self, gtid: str | None) -> RelaySpan | None:
+        return None if gtid is None else self.positions.get(gtid)
+
+
+@dataclass(frozen=True)
+class ArchiveView:
+    directory: Path
+    sizes: Mapping[str, int] = field(default_factory=dict)  # archived binlog file -> bytes
+
+    def covers(self, start: BinlogCoord, stop: BinlogCoord) -> str | None:
+        """None when every byte from start to stop is archived; otherwise what is missing."""
+        if start.file not in self.sizes:
+            return f"the archive lacks {start.file}"
+        for name in self.files_between(start, stop):
+            if name not in self.sizes:
+                return f"the archive lacks {name}"
+        if self.sizes.get(stop.file, -1) < stop.pos:
+            return f"the archive's {stop.file} ends at {self.sizes.get(stop.file, 0)}, before {stop.pos}"
+        return None
+
+    def files_between(self, start: BinlogCoord, stop: BinlogCoord) -> list[str]:
+        prefix, _, digits = start.file.rpartition(".")
+        width = len(digits)
+        return [f"{prefix}.{n:0{width}d}" for n in range(start.sequence, stop.sequence + 1)]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of transactions to apply: from after `after` up to (not including) `stop`."""
+
+    after: IndexedTransaction | None  # the last transaction already applied when it starts
+    stop: IndexedTransaction | None  # the first to leave unapplied; None: to `end`
+    first: IndexedTransaction | None  # the first transaction to apply (None: nothing to apply)
+    end: IndexedTransaction | None  # the last transaction to apply (None: nothing to apply)
+    count: int
+    tables: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecoveryFacts:
+    """Everything the planner needs, gathered at one moment by drkit.pitr.gather."""
+
+    node: NodeConfig
+    delayed: NodeFacts
+    primary: NodeFacts | None
+    primary_binlogs: tuple[str, ...]
+    applied: IndexedTransaction | None  # the last indexed transaction the delayed node applied
+    applied_gtid: str | None  # its last applied GTID in the source's domain
+    index_end: IndexedTransaction | None
+    relay: RelayView
+    archive: ArchiveView
+    parallel_threads: int | None = None
+
+
+@dataclass(frozen=True)
+class RecoveryRequest:
+    """What the operator asked for, resolved against the index."""
+
+    mode: str  # before | skip | until-time
+    stop: IndexedTransaction | None  # stop before this; None: roll on to the end
+    skips: tuple[IndexedTransaction, ...] = ()
+    segments: tuple[Segment, ...] = ()  # one more than skips
+    strategy: Strategy = Strategy.AUTO
+    parallel: int = 0  # applier threads during catch-up (MariaDB); 0 leaves the setting alone
+    description: str = ""
+
+
+def plan_recovery(request: RecoveryRequest, facts: RecoveryFacts) -> Plan:
+    """The plan for a recovery request, or RefusedError / UsageError saying why there is none."""
+    _refuse_unusable_replica(facts)
+    _refuse_applied_targets(request, facts)
+    strategy, reason = choose_strategy(request, facts)
+    version = facts.delayed.version
+    assert version is not None  # reachable: _refuse_unusable_replica checked
+    dialect = for_version(version)
+    if isinstance(dialect, MariadbDialect):
+        steps = _mariadb_steps(request, facts, dialect, strategy)
+    else:
+        assert isinstance(dialect, MysqlDialect)
+        steps = _mysql_steps(request, facts, dialect, strategy)
+    return Plan(
+        title=f"Recovery on {facts.node.name}: {request.description}",
+        node=facts.node.name,
+        steps=tuple(steps),
+        strategy=strategy.value,
+        strategy_reason=reason,
+        summary=_summary(request),
+        notes=_notes(request, facts, strategy),
+    )
+
+
+# -- refusals ------------------------------------------------------------------------------------
+
+
+def _refuse_unusable_replica(facts: RecoveryFacts) -> None:
+    delayed = facts.delayed
+    if not delayed.reachable:
+        raise RefusedError(
+            f"the delayed replica {facts.node.name} is unreachable: {delayed.unreachable_reason}",
+            hint="nothing was changed; drkit needs the delayed replica's server running",
+        )
+    if delayed.replica is None:
+        raise RefusedError(
+            f"{facts.node.name} has no replication configured: it is not a replica",
+            hint="was it promoted already? `drkit status` shows every node's role",
+        )
+    if delayed.replica.last_sql_error:
+        raise RefusedError(
+            f"the delayed replica's applier is in an error state ({delayed.replica.last_sql_errno}: "
+            f"{delayed.replica.last_sql_error})",
+            hint="resolve the replication error first; nothing was changed",
+        )
+
+
+def _refuse_applied_targets(request: RecoveryRequest, facts: RecoveryFacts) -> None:
+    for target in (*request.skips, *(t for t in (request.stop,) if t is not None)):
+        if target.gtid and facts.delayed.executed.contains(parse_gtid(target.gtid)):
+            raise RefusedError(
+                f"the delayed replica {facts.node.name} has already applied #{target.id} "
+                f"({target.gtid}, {_short(target)}): its copy of the data is gone too; nothing was changed",
+                hint=(
+                    "remaining ways back: restore a backup taken before "
+                    f"{target.when.isoformat()} and replay drkit's binlog archive "
+                    f"({facts.archive.directory}) up to {target.start} (mariadb-binlog "
+                    f"--stop-position={target.start_pos}), or flashback the rows from the archive's row images"
+                ),
+            )
+    if facts.applied is None and facts.applied_gtid:
+        raise RefusedError(
+            f"the index does not know the delayed replica's position ({facts.applied_gtid})",
+            hint="the index is behind the replica or was built from another primary: run `drkit index`",
+        )
+
+
+def choose_strategy(request: RecoveryRequest, facts: RecoveryFacts) -> tuple[Strategy, str]:
+    """The strategy to use and why; RefusedError when the requested one (or every one) is unsafe."""
+    verdicts = {
+        Strategy.UPSTREAM: _upstream_problem(request, facts),
+        Strategy.RELAY: _relay_problem(request, facts),
+        Strategy.ARCHIVE: _archive_problem(request, facts),
+    }
+    reasons = {
+        Strategy.UPSTREAM: (
+            f"the primary {facts.primary.name if facts.primary else ''} answers and still has "
+            "every binlog the delayed replica needs"
+        ),
+        Strategy.RELAY: "the delayed replica's relay logs hold every transaction it needs",
+        Strategy.ARCHIVE: "drkit's binlog archive holds every transaction the replica needs",
+    }
+    if request.strategy is not Strategy.AUTO:
+        problem = verdicts[request.strategy]
+        if problem is not None:
+            raise RefusedError(
+                f"strategy {request.strategy.value} is not safe here: {problem}; nothing was changed",
+                hint=_alternatives(verdicts),
+            )
+        return request.strategy, reasons[request.strategy]
+    for strategy, problem in verdicts.items():
+        if problem is None:
+            others = [
+                f"{s.value}: {p}"
+                for s, p in verdicts.items()
+                if p is not None and s is not strategy
+            ]
+            tail = f"; not chosen: {'; '.join(others)}" if others else ""
+            return strategy, f"auto: {reasons[strategy]}{tail}"
+    raise RefusedError(
+        "no recovery strategy is safe: "
+        + "; ".join(f"{s.value}: {p}" for s, p in verdicts.items()),
+        hint="nothing was changed; bring the primary back, or make the relay logs or the archive available",
+    )
+
+
+def _alternatives(verdicts: Mapping[Strategy, str | None]) -> str:
+    usable = [s.value for s, problem in verdicts.items() if problem is None]
+    if usable:
+        return f"use --strategy {usable[0]} (or auto), which is safe here"
+    return "no strategy is safe: bring the primary back, or make the relay logs or the archive available"
+
+
+def _upstream_problem(request: RecoveryRequest, facts: RecoveryFacts) -> str | None:
+    primary = facts.primary
+    if primary is None:
+        return "no primary is configured"
+    if not primary.reachable:
+        return f"the primary is unreachable ({primary.unreachable_reason})"
+    first_needed = facts.applied.end.file if facts.applied else None
+    if first_needed and facts.primary_binlogs and first_needed not in facts.primary_binlogs:
+        return f"the primary has purged {first_needed}, which the replica would have to fetch again"
+    return None
+
+
+def _relay_problem(request: RecoveryRequest, facts: RecoveryFacts) -> str | None:
+    relay = facts.relay
+    if relay.problem:
+        return relay.problem
+    needed = [t.gtid for t in request.skips] + ([request.stop.gtid] if request.stop else [])
+    missing = [gtid for gtid in needed if gtid and gtid not in relay.positions]
+    if missing:
+        return (
+            f"the relay logs do not hold {', '.join(missing)} (not received yet, or already purged)"
+        )
+    if request.stop is None and not request.skips and relay.last_gtid is None:
+        return "the relay logs hold no complete transaction"
+    return None
+
+
+def _archive_problem(request: RecoveryRequest, facts: RecoveryFacts) -> str | None:
+    if facts.applied is None:
+        return (
+            "the delayed replica's position is not in the index, so the archive replay has no start"
+        )
+    stop = (
+        request.stop.start if request.stop else (facts.index_end.end if facts.index_end else None)
+    )
+    if stop is None:
+        return "the index is empty"
+    return facts.archive.covers(facts.applied.end, stop)
+
+
+# -- MariaDB ----------------------------------------------------------------------------------------
+
+
+def _mariadb_steps(
+    request: RecoveryRequest, facts: RecoveryFacts, d: MariadbDialect, strategy: Strategy
+) -> list[Step]:
+    node = facts.node.name
+    replica = facts.delayed.replica
+    assert replica is not None
+    steps: list[Step] = []
+    if replica.applier_running:
+        steps.append(
+            SqlStep(
+                node,
+                d.stop_applier(),
+                "freeze: nothing more is applied while the plan runs",
+                post=(ApplierStopped(),),
+            )
+        )
+    if replica.receiver_state != "No" or replica.applier_running:
+        steps.append(
+            SqlStep(
+                node,
+                d.stop_replication(),
+                "MariaDB changes the delay only with both threads stopped",
+                post=(ReplicationStopped(),),
+            )
+        )
+    if strategy is Strategy.RELAY and facts.relay.directory is not None:
+        steps.append(PreserveRelayLogs(node, facts.relay.directory, pre=(ReplicationStopped(),)))
+    parallel = _parallel_steps(request, facts, d)
+    steps += parallel[0]
+    if strategy is Strategy.UPSTREAM:
+        steps += _mariadb_upstream(request, facts, d)
+    elif strategy is Strategy.RELAY:
+        steps += _mariadb_relay(request, facts, d)
+    else:
+        steps += _mariadb_archive(request, facts, d)
+    steps += parallel[1]
+    return steps
+
+
+def _parallel_steps(
+    request: RecoveryRequest, facts: RecoveryFacts, d: Dialect
+) -> tuple[list[Step], list[Step]]:
+    current = facts.parallel_threads
+    pending = sum(segment.count for segment in request.segments)
+    if not request.parallel or current is None or current == request.parallel or pending < 2:
+        return [], []
+    node = facts.node.name
+    speed: list[Step] = [
+        SqlStep(
+            node,
+            d.set_parallel_workers(request.parallel),
+            f"apply the backlog with {request.parallel} parallel threads (put back afterwards)",
+            pre=(ReplicationStopped(),),
+        )
+    ]
+    restore: list[Step] = [
+        SqlStep(
+            node, d.stop_replication(), "the thread count changes only with replication stopped"
+        ),
+        SqlStep(
+            node, d.set_parallel_workers(current), f"put the applier threads back to {current}"
+        ),
+    ]
+    return speed, restore
+
+
+def _mariadb_upstream(
+    request: RecoveryRequest, facts: RecoveryFacts, d: MariadbDialect
+) -> list[Step]:
+    node = facts.node.name
+    primary = facts.primary.name if facts.primary else "primary"
+    steps: list[Step] = [
+        SqlStep(
+            node,
+            d.change_delay(0),
+            "apply without delay; in GTID mode this drops the relay logs, which the primary resends",
+            pre=(ReplicationStopped(),),
+            post=(DelayIs(0),),
+        ),
+    ]
+    for index, segment in enumerate(request.segments):
+        if index > 0:
+            skipped = request.skips[index - 1]
+            assert skipped.gtid is not None
+            steps.append(
+                SqlStep(
+                    node,
+                    d.stop_replication(),
+                    "the GTID position changes only with replication stopped",
+                )
+            )
+            steps.append(
+                SqlStep(
+                    node,
+                    d.set_gtid_slave_pos(_skip_position(facts, skipped.gtid)),
+                    f"skip #{skipped.id} ({skipped.gtid}): declare it executed so replication continues after it",
+                    pre=(NotApplied(skipped.gtid),),
+                    post=(Applied(skipped.gtid),),
+                )
+            )
+        stop = _segment_stop_coord(segment, facts)
+        steps.append(
+            SqlStep(
+                node,
+                d.start_replication_until_source(stop),
+                f"fetch from {primary} and apply up to {stop} ({_segment_words(segment)})",
+            )
+        )
+        steps.append(_wait(node, segment))
+    return steps
+
+
+def _mariadb_relay(request: RecoveryRequest, facts: RecoveryFacts, d: MariadbDialect) -> list[Step]:
+    node = facts.node.name
+    relay = facts.relay
+    assert relay.current is not None
+    steps: list[Step] = [
+        SqlStep(
+            node,
+            d.change_delay(0, relay.current),
+            "apply without delay; naming the relay position keeps the relay logs (and leaves GTID mode)",
+            pre=(ReplicationStopped(),),
+            post=(DelayIs(0),),
+        ),
+    ]
+    for index, segment in enumerate(request.segments):
+        if index > 0:
+            skipped = request.skips[index - 1]
+            span = relay.span(skipped.gtid)
+            assert span is not None
+            steps.append(
+                SqlStep(
+                    node,
+                    d.change_delay(0, span.after),
+                    f"skip #{skipped.id} ({skipped.gtid}): continue reading the relay log after it",
+                    pre=(ApplierStopped(), NotApplied(skipped.gtid or "")),
+                )
+            )
+        if segment.stop is not None:
+            span = relay.span(segment.stop.gtid)
+            assert span is not None
+            steps.append(
+                SqlStep(
+                    node,
+                    d.start_applier_until_relay(span.start),
+                    f"apply the relay logs up to #{segment.stop.id} ({_segment_words(segment)})",
+                )
+            )
+            steps.append(_wait(node, segment))
+        else:
+            steps.append(
+                SqlStep(
+                    node,
+                    d.start_applier(),
+                    f"apply the rest of the relay logs ({_segment_words(segment)})",
+                )
+            )
+            steps.append(_wait(node, segment, expect_stopped=False))
+            steps.append(
+                SqlStep(
+                    node,
+                    d.stop_applier(),
+                    "stop once everything received is applied",
+                    post=(ApplierStopped(),),
+                )
+            )
+    return steps
+
+
+def _mariadb_archive(
+    request: RecoveryRequest, facts: RecoveryFacts, d: MariadbDialect
+) -> list[Step]:
+    node = facts.node.name
+    steps: list[Step] = []
+    last_gtid: str | None = None
+    for index, segment in enumerate(request.segments):
+        start = segment.after.end if segment.after else None
+        if index > 0:
+            skipped = request.skips[index - 1]
+            start = skipped.end
+        stop = (
+            segment.stop.start
+            if segment.stop
+            else (facts.index_end.end if facts.index_end else None)
+        )
+        if start is None or stop is None or segment.count == 0:
+            continue
+        files = tuple(facts.archive.files_between(start, stop))
+        first = _first_after(segment)
+        steps.append(
+            ReplayArchive(
+                node,
+                files,
+                start.pos,
+                stop.pos,
+                first,
+                segment.end.gtid if segment.end else None,
+                segment.count,
+                f"replay {_segment_words(segment)} from the archive through mariadb-binlog",
+                pre=(ApplierStopped(),) + ((NotApplied(first),) if first else ()),
+                post=_boundary(segment),
+            )
+        )
+        last_gtid = segment.end.gtid if segment.end else last_gtid
+    final = last_gtid
+    if request.skips:
+        latest_skip = request.skips[-1].gtid
+        if latest_skip and (final is None or _seq(latest_skip) > _seq(final)):
+            final = latest_skip
+    if final is not None:
+        steps.append(
+            SqlStep(
+                node,
+                d.set_gtid_slave_pos(_skip_position(facts, final)),
+                "record what was replayed, so restarting replication never applies it twice",
+                pre=(ReplicationStopped(),),
+                post=(Applied(final),),
+            )
+        )
+    return steps
+
+
+# -- MySQL ------------------------------------------------------------------------------------------
+
+
+def _mysql_steps(
+    request: RecoveryRequest, facts: RecoveryFacts, d: MysqlDialect, strategy: Strategy
+) -> list[Step]:
+    node = facts.node.name
+    replica = facts.delayed.replica
+    assert replica is not None
+    steps: list[Step] = []
+    if replica.applier_running:
+        steps.append(
+            SqlStep(
+                node,
+                d.stop_applier(),
+                "freeze: nothing more is applied while the plan runs",
+                post=(ApplierStopped(),),
+            )
+        )
+    if strategy is Strategy.ARCHIVE:
+        steps.append(
+            SqlStep(
+                node,
+                d.stop_replication(),
+                "nothing may fetch or apply while the archive is replayed",
+            )
+        )
+        for index, segment in enumerate(request.segments):
+            start = (
+                request.skips[index - 1].end
+                if index > 0
+                else (segment.after.end if segment.after else None)
+            )
+            stop = (
+                segment.stop.start
+                if segment.stop
+                else (facts.index_end.end if facts.index_end else None)
+            )
+            if start is None or stop is None or segment.count == 0:
+                continue
+            first = _first_after(segment)
+            steps.append(
+                ReplayArchive(
+                    node,
+                    tuple(facts.archive.files_between(start, stop)),
+                    start.pos,
+                    stop.pos,
+                    first,
+                    segment.end.gtid if segment.end else None,
+                    segment.count,
+                    f"replay {_segment_words(segment)} through mysqlbinlog (GTIDs kept)",
+                    pre=(ApplierStopped(),),
+                    post=_boundary(segment),
+                )
+            )
+        return steps
+    # MySQL keeps its relay logs when only the applier stops, so upstream and relay are one path.
+    steps.append(
+        SqlStep(
+            node,
+            d.change_delay(0),
+            "apply without delay (MySQL keeps the relay logs)",
+            pre=(ApplierStopped(),),
+            post=(DelayIs(0),),
+        )
+    )
+    for index, segment in enumerate(request.segments):
+        if index > 0:
+            skipped = request.skips[index - 1]
+            assert skipped.gtid is not None
+            steps += [
+                SqlStep(node, sql, f"skip #{skipped.id}: an empty transaction takes its GTID")
+                for sql in (
+                    *d.set_read_only(False)[:1],
+                    *d.skip_with_empty_transaction(skipped.gtid),
+                    *d.set_read_only(True),
+                )
+            ]
+        if segment.stop is not None and segment.stop.gtid:
+            until = d.start_applier_before_gtids(segment.stop.gtid)
+            assert until is not None
+            steps.append(
+                SqlStep(node, until, f"apply up to #{segment.stop.id} ({_segment_words(segment)})")
+            )
+            steps.append(_wait(node, segment))
+        else:
+            steps.append(
+                SqlStep(node, d.start_applier(), f"apply the rest ({_segment_words(segment)})")
+            )
+            steps.append(_wait(node, segment, expect_stopped=False))
+            steps.append(
+                SqlStep(node, d.stop_applier(), "stop once everything received is applied")
+            )
+    return steps
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _wait(node: str, segment: Segment, expect_stopped: bool = True) -> WaitStep:
+    until: tuple[Condition, ...] = (NoApplierError(), *_boundary(segment))
+    if expect_stopped:
+        until = (ApplierStopped(), *until)
+    return WaitStep(
+        node,
+        until,
+        why="progress from the index: transactions applied and remaining",
+        pending=segment.count,
+        stop_gtid=segment.stop.gtid if segment.stop else None,
+        last_gtid=segment.end.gtid if segment.end else None,
+        expect_stopped=expect_stopped,
+    )
+
+
+def _boundary(segment: Segment) -> tuple[Condition, ...]:
+    conditions: list[Condition] = []
+    if segment.end is not None and segment.end.gtid:
+        conditions.append(Applied(segment.end.gtid))
+    if segment.stop is not None and segment.stop.gtid:
+        conditions.append(NotApplied(segment.stop.gtid))
+    return tuple(conditions)
+
+
+def _segment_stop_coord(segment: Segment, facts: RecoveryFacts) -> BinlogCoord:
+    if segment.stop is not None:
+        return segment.stop.start
+    if facts.index_end is None:
+        raise UsageError("the index is empty: run `drkit index` first")
+    return facts.index_end.end
+
+
+def _segment_words(segment: Segment) -> str:
+    if segment.count == 0:
+        return "nothing to apply"
+    tables = ", ".join(segment.tables[:5]) + (" ..." if len(segment.tables) > 5 else "")
+    return f"{segment.count} transactions" + (f" on {tables}" if tables else "")
+
+
+def _first_after(segment: Segment) -> str | None:
+    return segment.first.gtid if segment.first else None
+
+
+def _skip_position(facts: RecoveryFacts, gtid: str) -> MariadbGtidPos:
+    parsed = parse_gtid(gtid)
+    assert isinstance(parsed, MariadbGtid)
+    current = MariadbGtidPos.parse(
+        facts.delayed.gtid_slave_pos_text or facts.delayed.gtid_executed_text
+    )
+    return current.with_gtid(parsed)
+
+
+def _seq(gtid: str) -> int:
+    parsed = parse_gtid(gtid)
+    return parsed.seq if isinstance(parsed, MariadbGtid) else parsed.number
+
+
+def _short(record: IndexedTransaction) -> str:
+    text = " ".join(record.statement.split())
+    return (
+        text[:60]
+        if text
+        else f"{record.kind} on {', '.join(t.table for t in record.tables) or '-'}"
+    )
+
+
+def _summary(request: RecoveryRequest) -> tuple[str, ...]:
+    lines = []
+    for index, segment in enumerate(request.segments):
+        if index > 0:
+            skipped = request.skips[index - 1]
+            lines.append(f"skip #{skipped.id} {skipped.gtid} {_short(skipped)}")
+        target = (
+            f"before #{segment.stop.id} {segment.stop.gtid} {_short(segment.stop)}"
+            if segment.stop
+            else "to the end"
+        )
+        lines.append(f"apply {_segment_words(segment)}, stop {target}")
+    return tuple(lines)
+
+
+def _notes(request: RecoveryRequest, facts: RecoveryFacts, strategy: Strategy) -> tuple[str, ...]:
+    notes = []
+    if strategy is Strategy.RELAY and facts.relay.directory is None:
+        notes.append(
+            "relay_log_dir is not configured or not readable: the relay logs cannot be copied aside; "
+            "the plan uses only statements that keep them"
+        )
+    if strategy is not Strategy.ARCHIVE:
+        notes.append(
+            f"afterwards the delayed replica runs with no delay until `drkit resume` restores {facts.node.delay}s"
+        )
+    return tuple(notes)
