@@ -179,7 +179,7 @@ class BinlogScan:
         already open, and their offsets (inside the decompressed payload) are not recorded.
         """
         fmt = self.format
-        assert fmt is not None  # noqa: S101
+        assert fmt is not None
         crc_len = fmt.checksum_len
         verify = self._verify and crc_len > 0
         unpack_header = HEADER.unpack_from
@@ -318,7 +318,7 @@ class BinlogScan:
         """Add a Rows event's row count to the transaction, or flag it as uncounted."""
         event_type, operation, update, v2, compressed = kind
         fmt = self.format
-        assert fmt is not None  # noqa: S101
+        assert fmt is not None
         post_header_len = fmt.post_header_lens[event_type]
         if compressed:
             b.flags.add(COMPRESSED)
@@ -363,7 +363,7 @@ class BinlogScan:
             b.flags.add(ROWS_UNCOUNTED)
             return
         saved_format, saved_reason = self.format, self.stop_reason
-        assert saved_format is not None  # noqa: S101
+        assert saved_format is not None
         # The events inside a payload carry no checksum of their own.
         self.format = dataclasses.replace(saved_format, checksum=ev.CHECKSUM_OFF)
         try:
