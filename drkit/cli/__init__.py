@@ -29,12 +29,15 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from drkit.cli import index, sandbox, status
+    from drkit.cli import index, recovery, sandbox, status
 
     cli.add_command(sandbox.sandbox)
     cli.add_command(status.status)
     cli.add_command(index.index_command)
     cli.add_command(index.events)
+    cli.add_command(recovery.freeze_command)
+    cli.add_command(recovery.recover_command)
+    cli.add_command(recovery.resume_command)
 
 
 _register()

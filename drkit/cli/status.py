@@ -118,7 +118,7 @@ def _node_row(node: NodeFacts) -> list[object]:
         duration(replica.sql_remaining_delay)
         if replica and replica.sql_remaining_delay is not None
         else None,
-        node.gtid_executed_text or None,
+        str(node.executed) or None,
     ]
 
 

@@ -116,6 +116,12 @@ class Dialect(ABC):
             f"WHERE TABLE_SCHEMA = {quote_string(schema)} AND TABLE_NAME = {quote_string(name)}"
         )
 
+    def schema_tables(self, schema: str) -> Sql:
+        return read(
+            "SELECT COUNT(*) AS n FROM information_schema.TABLES "
+            f"WHERE TABLE_SCHEMA = {quote_string(schema)}"
+        )
+
     def set_session_binlog(self, on: bool) -> Sql:
         return Sql(f"SET SESSION sql_log_bin = {1 if on else 0}")
 

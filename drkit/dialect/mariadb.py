@@ -80,6 +80,10 @@ class MariadbDialect(Dialect):
             )
         return Sql(text)
 
+    def resume_with_gtid(self, seconds: int) -> Sql:
+        """Back to GTID replication with the configured delay (the relay logs are fetched anew)."""
+        return Sql(f"CHANGE MASTER TO MASTER_DELAY = {int(seconds)}, MASTER_USE_GTID = slave_pos")
+
     def change_source(self, host: str, port: int, user: str, password: str, delay: int = 0) -> Sql:
         head = (
             f"CHANGE MASTER TO MASTER_HOST = {quote_string(host)}, MASTER_PORT = {int(port)}, "

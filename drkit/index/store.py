@@ -183,6 +183,13 @@ class IndexStore:
         found = self._select("ORDER BY t.id DESC LIMIT 1", ())
         return found[0] if found else None
 
+    def first_destructive_after(self, tx_id: int | None) -> IndexedTransaction | None:
+        found = self._select(
+            "WHERE t.destructive_class IS NOT NULL AND t.id > ? ORDER BY t.id LIMIT 1",
+            (tx_id or 0,),
+        )
+        return found[0] if found else None
+
     def latest_destructive(self) -> IndexedTransaction | None:
         found = self._select("WHERE t.destructive_class IS NOT NULL ORDER BY t.id DESC LIMIT 1", ())
         return found[0] if found else None

@@ -66,8 +66,19 @@ class NodeFacts:
 
     @property
     def executed(self) -> MariadbGtidPos | MysqlGtidSet:
-        """What this node has applied or written: the set a GTID is looked up in."""
-        return parse_gtid_set(self.gtid_executed_text, self.is_mariadb)
+        """What this node has applied or written: the set a GTID is looked up in.
+
+        On MariaDB that is the later, per domain, of what replication applied (gtid_slave_pos) and
+        what the binlog holds (gtid_binlog_pos): transactions replayed through the client keep
+        their original server id and so never show in gtid_current_pos.
+        """
+        if not self.is_mariadb:
+            return parse_gtid_set(self.gtid_executed_text, False)
+        return (
+            MariadbGtidPos.parse(self.gtid_executed_text)
+            .merged(MariadbGtidPos.parse(self.gtid_slave_pos_text))
+            .merged(MariadbGtidPos.parse(self.gtid_binlog_pos_text))
+        )
 
     @property
     def remaining_delay(self) -> int | None:

@@ -98,6 +98,14 @@ class MariadbGtidPos:
                 return gtid
         return None
 
+    def merged(self, other: MariadbGtidPos) -> MariadbGtidPos:
+        """Per domain, the later of the two positions."""
+        latest = {gtid.domain: gtid for gtid in self.by_domain}
+        for gtid in other.by_domain:
+            if gtid.domain not in latest or gtid.seq > latest[gtid.domain].seq:
+                latest[gtid.domain] = gtid
+        return MariadbGtidPos(tuple(sorted(latest.values())))
+
     def with_gtid(self, gtid: MariadbGtid) -> MariadbGtidPos:
         """This position moved on to `gtid` in its domain (what skipping a transaction needs)."""
         others = tuple(g for g in self.by_domain if g.domain != gtid.domain)

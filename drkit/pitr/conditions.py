@@ -107,7 +107,7 @@ class Applied:
             return _missing(facts)
         if facts.executed.contains(parse_gtid(self.gtid)):
             return None
-        return f"{self.gtid} is not applied (executed: {facts.gtid_executed_text or 'nothing'})"
+        return f"{self.gtid} is not applied (executed: {str(facts.executed) or 'nothing'})"
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class NotApplied:
             return _missing(facts)
         if not facts.executed.contains(parse_gtid(self.gtid)):
             return None
-        return f"{self.gtid} is already applied (executed: {facts.gtid_executed_text})"
+        return f"{self.gtid} is already applied (executed: {facts.executed})"
 
 
 @dataclass(frozen=True)

@@ -172,21 +172,12 @@ class Executor:
     def _wait(self, number: int, total: int, step: WaitStep) -> int:
         started = time.monotonic()
         deadline = started + self.timeout
-        first_applied: int | None = None
-        applied_now = 0
         while True:
             facts = self.facts(step.node)
-            applied_id, stop_id = self._positions(facts, step)
-            if applied_id is not None:
-                if first_applied is None:
-                    first_applied = applied_id
-                applied_now = applied_id - first_applied
+            remaining = self._remaining(facts, step)
             if not failures(step.until, facts):
-                self._report(number, total, step, applied_now, 0, started, facts)
-                return max(
-                    applied_now,
-                    step.pending if step.pending and applied_id is None else applied_now,
-                )
+                self._report(number, total, step, step.pending, 0, started, facts)
+                return step.pending
             replica = facts.replica
             if replica is not None and replica.last_sql_error:
                 raise ApplierFailed(self._failure_text(facts, step))
@@ -196,12 +187,8 @@ class Executor:
                     f"the applier stopped before the planned point: {problems}",
                     hint="run `drkit status`; the replica is stopped where it is",
                 )
-            remaining = (
-                (stop_id - applied_id - 1)
-                if (stop_id and applied_id is not None)
-                else max(step.pending - applied_now, 0)
-            )
-            self._report(number, total, step, applied_now, remaining, started, facts)
+            applied = max(step.pending - remaining, 0)
+            self._report(number, total, step, applied, remaining, started, facts)
             if self.interrupted.is_set():
                 self._freeze(step.node, "interrupted by the operator")
             if time.monotonic() > deadline:
@@ -210,6 +197,13 @@ class Executor:
                     f"still {remaining} transactions to apply after {self.timeout:.0f}s (--timeout)",
                 )
             time.sleep(POLL)
+
+    def _remaining(self, facts: NodeFacts, step: WaitStep) -> int:
+        """Transactions still to apply, counted in the index between the applied one and the stop."""
+        applied_id, stop_id = self._positions(facts, step)
+        if stop_id is None or applied_id is None:
+            return step.pending
+        return min(max(stop_id - applied_id - 1, 0), step.pending)
 
     def _positions(self, facts: NodeFacts, step: WaitStep) -> tuple[int | None, int | None]:
         if self.store is None:
@@ -242,7 +236,7 @@ class Executor:
         rate = applied / elapsed
         eta = remaining / rate if rate > 0 else None
         self.on_progress(
-            Progress(number, total, applied, remaining, rate, eta, facts.gtid_executed_text)
+            Progress(number, total, applied, remaining, rate, eta, str(facts.executed))
         )
 
     def _failure_text(self, facts: NodeFacts, step: WaitStep) -> str:
@@ -266,7 +260,7 @@ class Executor:
             session = self._session(node)
             session.run(session.dialect.stop_applier())
             facts = facts_from_session(session)
-            where = facts.gtid_executed_text or "-"
+            where = str(facts.executed) or "-"
         except DrkitError as exc:
             raise RecoveryInterrupted(
                 f"{why}; stopping the applier failed: {exc.message}"

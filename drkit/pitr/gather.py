@@ -85,7 +85,8 @@ def last_applied_gtid(facts: NodeFacts, reference: IndexedTransaction | None) ->
         return None
     sample = parse_gtid(reference.gtid)
     if isinstance(sample, MariadbGtid):
-        pos = MariadbGtidPos.parse(facts.gtid_slave_pos_text or facts.gtid_executed_text)
+        pos = facts.executed
+        assert isinstance(pos, MariadbGtidPos)
         last = pos.last_in_domain(sample.domain)
         if last is None:
             return None

@@ -198,7 +198,7 @@ def choose_strategy(request: RecoveryRequest, facts: RecoveryFacts) -> tuple[Str
     }
     reasons = {
         Strategy.UPSTREAM: (
-            f"the primary {facts.primary.name if facts.primary else ''} answers and still has "
+            f"the primary ({facts.primary.name if facts.primary else '-'}) answers and still has "
             "every binlog the delayed replica needs"
         ),
         Strategy.RELAY: "the delayed replica's relay logs hold every transaction it needs",
@@ -263,16 +263,22 @@ def _relay_problem(request: RecoveryRequest, facts: RecoveryFacts) -> str | None
 
 
 def _archive_problem(request: RecoveryRequest, facts: RecoveryFacts) -> str | None:
-    if facts.applied is None:
-        return (
-            "the delayed replica's position is not in the index, so the archive replay has no start"
-        )
+    start = _replay_start(request.segments[0]) if request.segments else None
+    if start is None:
+        return "there is nothing to replay"
     stop = (
         request.stop.start if request.stop else (facts.index_end.end if facts.index_end else None)
     )
     if stop is None:
         return "the index is empty"
-    return facts.archive.covers(facts.applied.end, stop)
+    return facts.archive.covers(start, stop)
+
+
+def _replay_start(segment: Segment) -> BinlogCoord | None:
+    """Where replaying a segment begins: after its last applied transaction, or at its first."""
+    if segment.after is not None:
+        return segment.after.end
+    return segment.first.start if segment.first is not None else None
 
 
 # -- MariaDB ----------------------------------------------------------------------------------------
@@ -305,7 +311,8 @@ def _mariadb_steps(
         )
     if strategy is Strategy.RELAY and facts.relay.directory is not None:
         steps.append(PreserveRelayLogs(node, facts.relay.directory, pre=(ReplicationStopped(),)))
-    parallel = _parallel_steps(request, facts, d)
+    # Replaying the archive bypasses the applier: its thread count does not matter then.
+    parallel = _parallel_steps(request, facts, d) if strategy is not Strategy.ARCHIVE else ([], [])
     steps += parallel[0]
     if strategy is Strategy.UPSTREAM:
         steps += _mariadb_upstream(request, facts, d)
@@ -386,7 +393,19 @@ def _mariadb_upstream(
                 f"fetch from {primary} and apply up to {stop} ({_segment_words(segment)})",
             )
         )
-        steps.append(_wait(node, segment))
+        if segment.stop is not None:
+            steps.append(_wait(node, segment))
+        else:
+            # UNTIL is checked when the next event arrives: at the very end the applier just waits.
+            steps.append(_wait(node, segment, expect_stopped=False))
+            steps.append(
+                SqlStep(
+                    node,
+                    d.stop_applier(),
+                    "stop once the last indexed transaction is applied",
+                    post=(ApplierStopped(),),
+                )
+            )
     return steps
 
 
@@ -454,7 +473,7 @@ def _mariadb_archive(
     steps: list[Step] = []
     last_gtid: str | None = None
     for index, segment in enumerate(request.segments):
-        start = segment.after.end if segment.after else None
+        start = _replay_start(segment)
         if index > 0:
             skipped = request.skips[index - 1]
             start = skipped.end
@@ -528,11 +547,7 @@ def _mysql_steps(
             )
         )
         for index, segment in enumerate(request.segments):
-            start = (
-                request.skips[index - 1].end
-                if index > 0
-                else (segment.after.end if segment.after else None)
-            )
+            start = request.skips[index - 1].end if index > 0 else _replay_start(segment)
             stop = (
                 segment.stop.start
                 if segment.stop
