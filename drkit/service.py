@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from drkit.config import Config
+from drkit.config import Config, NodeConfig
 from drkit.io.drbd_probe import DrbdProbe, probe_all
 from drkit.io.facts import gather_all
 from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.loadbalancer import LoadBalancerView
+
+if TYPE_CHECKING:
+    from drkit.index.records import IndexedTransaction
+    from drkit.index.store import Filters, IndexStore
+    from drkit.pitr.executor import ProgressCallback, StepCallback
+    from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
+    from drkit.pitr.state import RecoveryState
+    from drkit.pitr.steps import Plan
 
 
 @dataclass(frozen=True)
@@ -60,3 +70,160 @@ class Drkit:
                 drbd=drbd.result(),
                 loadbalancer=view.result() if view else None,
             )
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """A destructive transaction the delayed replica has not applied yet, and when it would."""
+
+    node: str
+    transaction: IndexedTransaction
+    due_at: float  # unix time the delay runs out for it (the replica would apply it then)
+    applier_running: bool
+
+    def seconds_left(self, now: float | None = None) -> float:
+        return self.due_at - (time.time() if now is None else now)
+
+
+class Operations(Drkit):
+    """The changing operations, for the CLI and the TUI (each returns values, prints nothing)."""
+
+    def __init__(self, config: Config, command: str = "drkit") -> None:
+        super().__init__(config)
+        from drkit.io.audit import AuditLog
+
+        self.audit = AuditLog(config.audit_path, command=command)
+
+    # -- index ------------------------------------------------------------------------------
+
+    def store(self) -> IndexStore:
+        """The index, read-only (callers close it)."""
+        from drkit.index.store import IndexStore
+
+        return IndexStore(self.config.index.path, readonly=True)
+
+    def search(self, filters: Filters) -> list[IndexedTransaction]:
+        store = self.store()
+        try:
+            return store.search(filters)
+        finally:
+            store.close()
+
+    def alarm(self, facts: NodeFacts | None = None) -> Alarm | None:
+        """The first destructive transaction the delayed replica has yet to apply, if any."""
+        from drkit.pitr.gather import last_applied_gtid
+
+        delayed = self.config.delayed
+        if not delayed or not self.config.index.path.exists():
+            return None
+        node = delayed[0]
+        if facts is None:
+            from drkit.io.facts import gather
+
+            facts = gather(node)
+        if not facts.reachable:
+            return None
+        store = self.store()
+        try:
+            applied_gtid = last_applied_gtid(facts, store.latest())
+            applied = store.by_gtid(applied_gtid) if applied_gtid else None
+            found = store.first_destructive_after(applied.id if applied else None)
+        finally:
+            store.close()
+        if found is None:
+            return None
+        running = bool(facts.replica and facts.replica.applier_running)
+        return Alarm(node.name, found, found.timestamp + (node.delay or 0), running)
+
+    # -- point-in-time --------------------------------------------------------------------------
+
+    def delayed_node(self, name: str | None = None) -> NodeConfig:
+        return self.config.require_delayed(name)
+
+    def plan_freeze(self, node: str | None = None) -> Plan:
+        from drkit.pitr import recovery
+
+        return recovery.plan_freeze(self.config, self.delayed_node(node))
+
+    def freeze(self, plan: Plan | None = None, node: str | None = None) -> FreezeReport:
+        from drkit.pitr import recovery
+
+        return recovery.freeze(self.config, self.delayed_node(node), self.audit, plan)
+
+    def prepare_recovery(
+        self,
+        *,
+        before: str | None = None,
+        skips: tuple[str, ...] = (),
+        until: str | None = None,
+        until_time: float | None = None,
+        strategy: str = "auto",
+        parallel: int = 4,
+        node: str | None = None,
+    ) -> PreparedRecovery:
+        """Resolve targets (ids, GTIDs, latest-destructive) and plan; nothing is changed."""
+        from drkit.pitr import recovery
+        from drkit.pitr.gather import resolve_target
+        from drkit.pitr.plan import Strategy
+
+        store = self.store()
+        try:
+            return recovery.prepare_recovery(
+                self.config,
+                store,
+                self.delayed_node(node),
+                before=resolve_target(store, before) if before else None,
+                skips=tuple(resolve_target(store, s) for s in skips),
+                until=resolve_target(store, until) if until else None,
+                until_time=until_time,
+                strategy=Strategy(strategy),
+                parallel=parallel,
+            )
+        finally:
+            store.close()
+
+    def run_recovery(
+        self,
+        prepared: PreparedRecovery,
+        *,
+        timeout: float = 3600.0,
+        interrupted: threading.Event | None = None,
+        on_progress: ProgressCallback | None = None,
+        on_step: StepCallback | None = None,
+    ) -> RecoveryReport:
+        from drkit.pitr import recovery
+
+        store = self.store()
+        try:
+            return recovery.run_recovery(
+                self.config,
+                store,
+                prepared,
+                self.audit,
+                timeout=timeout,
+                interrupted=interrupted,
+                on_progress=on_progress,
+                on_step=on_step,
+            )
+        finally:
+            store.close()
+
+    def plan_resume(self, *, force: bool = False, node: str | None = None) -> Plan:
+        from drkit.pitr import recovery
+
+        return recovery.plan_resume(self.config, self.delayed_node(node), force=force)
+
+    def resume(self, plan: Plan, node: str | None = None) -> NodeFacts:
+        from drkit.pitr import recovery
+
+        return recovery.resume(self.config, self.delayed_node(node), self.audit, plan)
+
+    def recovery_state(self) -> RecoveryState | None:
+        from drkit.pitr import state
+
+        return state.load(self.config.folder)
+
+    def audit_records(self, limit: int = 200) -> list[dict[str, object]]:
+        from drkit.io.audit import read_audit
+
+        return read_audit(self.config.audit_path, limit)
