@@ -17,6 +17,7 @@ from drkit.model.loadbalancer import LoadBalancerView
 if TYPE_CHECKING:
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters, IndexStore
+    from drkit.index.summary import IndexSummary
     from drkit.pitr.executor import ProgressCallback, StepCallback
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
@@ -108,6 +109,13 @@ class Operations(Drkit):
             return store.search(filters)
         finally:
             store.close()
+
+    def index_summary(self, primary: NodeFacts | None = None) -> IndexSummary:
+        """The index's newest transaction and its lag behind the primary (never raises)."""
+        from drkit.index.summary import summarize
+
+        at = primary.binlog if primary is not None and primary.reachable else None
+        return summarize(self.config.index.path, at)
 
     def alarm(self, facts: NodeFacts | None = None) -> Alarm | None:
         """The first destructive transaction the delayed replica has yet to apply, if any."""

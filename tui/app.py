@@ -1,0 +1,199 @@
+"""The incident console: gathers the world in worker threads, shows it, and guides the operator."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker
+
+from drkit.errors import DrkitError
+from tui.failures import reported
+from tui.messages import Frozen, Observation, OperationFailed, StatusGathered
+from tui.screens.audit import AuditScreen
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.help import HelpScreen
+from tui.screens.promotion import PromotionScreen
+from tui.screens.timeline import TimelineScreen
+
+if TYPE_CHECKING:
+    from drkit.index.records import IndexedTransaction
+    from drkit.service import Operations
+
+
+class DrkitApp(App[None]):
+    """`drkit tui`: the dashboard, the alarm, the timeline and the guided recovery."""
+
+    TITLE = "drkit incident console"
+    CSS_PATH = "console.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "dashboard": DashboardScreen,
+        "timeline": TimelineScreen,
+        "promotion": PromotionScreen,
+        "audit": AuditScreen,
+    }
+    DEFAULT_MODE = "dashboard"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "freeze", "Freeze"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    observation: reactive[Observation | None] = reactive(None, always_update=True)
+
+    def __init__(
+        self,
+        ops: Operations,
+        *,
+        clock: Callable[[], float] = time.time,
+        refresh_every: float = 3.0,
+        status_timeout: float = 3.0,
+    ) -> None:
+        super().__init__()
+        self.ops = ops
+        self.clock = clock
+        self.refresh_every = refresh_every
+        self.status_timeout = status_timeout
+        self.status_error = ""  # why the last status round failed as a whole, if it did
+        self.busy: str | None = None  # what irreversible action runs now, if any
+        self._status_worker: Worker[None] | None = None
+        self._pick_after_freeze = False
+        self._pick: IndexedTransaction | None = None
+        self.pick_pending = False
+
+    def on_mount(self) -> None:
+        self.sub_title = str(self.ops.config.path)
+        self.refresh_status()
+        if self.refresh_every > 0:
+            self.set_interval(self.refresh_every, self.refresh_status)
+
+    # -- gathering -----------------------------------------------------------------------------
+
+    def refresh_status(self) -> None:
+        """Start a status round unless one is still out (a slow node delays it, never the screen)."""
+        if self._status_worker is None or self._status_worker.is_finished:
+            self._status_worker = self.gather_status()
+
+    @work(thread=True, group="status", exit_on_error=False)
+    def gather_status(self) -> None:
+        """Gather nodes, DRBD, the balancer, the alarm, the index and the recovery state."""
+        with reported(self, "status"):
+            ops = self.ops
+            status = ops.status(timeout=self.status_timeout)
+            delayed = ops.config.delayed
+            facts = status.node(delayed[0].name) if delayed else None
+            primary = ops.config.primary
+            problems: list[str] = []
+            try:
+                alarm = ops.alarm(facts) if facts is not None else None
+            except DrkitError as exc:
+                alarm = None
+                problems.append(f"alarm: {exc.message}")
+            index = ops.index_summary(status.node(primary.name) if primary else None)
+            try:
+                recovery = ops.recovery_state()
+            except DrkitError as exc:
+                recovery = None
+                problems.append(f"recovery state: {exc.message}")
+            self.post_message(
+                StatusGathered(Observation(status, alarm, index, recovery, tuple(problems)))
+            )
+
+    @on(StatusGathered)
+    def _status_gathered(self, event: StatusGathered) -> None:
+        self.status_error = ""
+        self.observation = event.observation
+
+    # -- freezing -----------------------------------------------------------------------------
+
+    def action_freeze(self) -> None:
+        """Stop the delayed replica's applier now: one key, no question (it is the safe move)."""
+        self.notify("freezing the delayed replica…", timeout=3)
+        self.freeze_now()
+
+    def action_recover(self) -> None:
+        """The recovery wizard: freeze, then pick the target in the timeline."""
+        if self.busy:
+            self.notify(f"a {self.busy} is running", severity="warning")
+            return
+        self._pick_after_freeze = True
+        self.action_freeze()
+
+    @work(thread=True, group="freeze", exit_on_error=False)
+    def freeze_now(self) -> None:
+        """Plan and run the freeze; post Frozen with what is pending behind the stop."""
+        with reported(self, "freeze"):
+            report = self.ops.freeze(self.ops.plan_freeze())
+            self.post_message(Frozen(report))
+
+    @on(Frozen)
+    def _frozen(self, event: Frozen) -> None:
+        report = event.report
+        state = "frozen" if report.was_running else "was already frozen"
+        self.notify(
+            f"{report.node} {state} at {report.executed_at or '-'}; "
+            f"{report.pending} indexed transactions not applied",
+            title="freeze",
+        )
+        self.refresh_status()
+        if self._pick_after_freeze:
+            self._pick_after_freeze = False
+            self.pick_in_timeline(report.first_destructive)
+
+    def pick_in_timeline(self, target: IndexedTransaction | None) -> None:
+        """Open the timeline at `target` (or at the newest) for the operator to choose."""
+        self._pick = target
+        self.pick_pending = True
+        self.switch_mode("timeline")
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.notify("choose the transaction to recover at, then press Enter", timeout=6)
+
+    def take_pick(self) -> IndexedTransaction | None:
+        """The transaction the timeline should open at, once (None: the newest)."""
+        if not self.pick_pending:
+            return None
+        picked, self._pick, self.pick_pending = self._pick, None, False
+        return picked
+
+    # -- everything else ----------------------------------------------------------------------
+
+    @on(OperationFailed)
+    def _failed(self, event: OperationFailed) -> None:
+        if event.what == "status":
+            self.status_error = event.text
+        self.notify(event.text, title="error", severity="error", timeout=12)
+
+    def action_mode(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        if self.busy:
+            self.notify(
+                f"a {self.busy} is running: wait for it, or press Esc on its screen to interrupt",
+                severity="warning",
+            )
+            return
+        self.exit()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A DrkitError that escaped a handler is a message, not a crash."""
+        if isinstance(error, DrkitError):
+            self.notify(
+                error.message + (f"\nhint: {error.hint}" if error.hint else ""),
+                title="error",
+                severity="error",
+                timeout=12,
+            )
+            return
+        super()._handle_exception(error)

@@ -1,0 +1,260 @@
+"""How the console words and lays out the facade's values (display only: nothing is decided here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from drkit.index.records import IndexedTransaction
+    from drkit.index.summary import IndexSummary
+    from drkit.io.drbd_probe import DrbdProbe
+    from drkit.model.facts import NodeFacts
+    from drkit.model.loadbalancer import LoadBalancerView
+    from drkit.pitr.state import RecoveryState
+    from drkit.service import Alarm
+
+NODE_COLUMNS = ("node", "role", "state", "ro", "lag", "delay", "left", "applier", "last error")
+
+
+def clock(seconds: float | None) -> str:
+    """A countdown: `59:58`, `1:02:03`; `-` when unknown, `now` once it has run out."""
+    if seconds is None:
+        return "-"
+    if seconds <= 0:
+        return "now"
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def span(seconds: float | None) -> str:
+    """A duration in the largest sensible units: `3600` -> `1h`, `90` -> `1m30s`."""
+    if seconds is None:
+        return "-"
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m{secs:02d}s" if secs else f"{minutes}m"
+    return f"{secs}s"
+
+
+def utc(timestamp: float) -> str:
+    """`2026-11-26 14:02:05Z`."""
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def one_line(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def node_cells(node: NodeFacts, now: float) -> dict[str, Text | str]:
+    """The dashboard row of one node, by column; `left` counts down from when it was gathered."""
+    if not node.reachable:
+        return {
+            "node": node.name,
+            "role": node.role.value,
+            "state": Text("DOWN", style="bold red"),
+            "ro": "-",
+            "lag": "-",
+            "delay": span(node.configured_delay) if node.configured_delay is not None else "-",
+            "left": "-",
+            "applier": "-",
+            "last error": one_line(node.unreachable_reason, 60),
+        }
+    replica = node.replica
+    left = None
+    if replica is not None and replica.sql_remaining_delay is not None:
+        left = replica.sql_remaining_delay - (now - node.gathered_at)
+    applier: Text | str = "-"
+    if replica is not None:
+        if replica.last_sql_error:
+            applier = Text("error", style="bold red")
+        elif replica.applier_running:
+            applier = "running"
+        else:
+            applier = Text("stopped", style="bold yellow")
+    return {
+        "node": node.name,
+        "role": node.role.value,
+        "state": Text("up", style="green"),
+        "ro": "-" if node.read_only is None else ("yes" if node.read_only else "no"),
+        "lag": span(replica.seconds_behind) if replica else "-",
+        "delay": span(replica.sql_delay) if replica else "-",
+        "left": clock(left) if left is not None else "-",
+        "applier": applier,
+        "last error": one_line(replica.last_error, 60) if replica and replica.last_error else "-",
+    }
+
+
+def node_detail(node: NodeFacts) -> str:
+    """Two lines on one node: where its applier is and what went wrong last."""
+    if not node.reachable:
+        return f"{node.name} ({node.address}): unreachable: {node.unreachable_reason}"
+    version = node.version.text if node.version else "?"
+    lines = [f"{node.name} ({node.address}) {version}, executed {node.executed or '-'}"]
+    replica = node.replica
+    if replica is not None:
+        lines.append(
+            f"io {replica.receiver_state}, applier {replica.applier_state or '-'}"
+            f" at {replica.executed_source or '-'}"
+        )
+        if replica.last_error:
+            lines.append(f"last error: {replica.last_error}")
+        if node.configured_delay is not None and replica.sql_delay != node.configured_delay:
+            lines.append(
+                f"runs with delay {span(replica.sql_delay)}, configured {span(node.configured_delay)}"
+            )
+    return "\n".join(lines)
+
+
+def alarm_text(alarm: Alarm, now: float) -> Text:
+    """The banner: what is coming, on which table, and how long before the replica applies it."""
+    tx = alarm.transaction
+    finding = tx.destructive
+    what = f"{finding.severity} {finding.category}" if finding else "destructive"
+    text = Text()
+    if alarm.applier_running:
+        text.append(" ALARM ", style="bold white on red")
+        text.append(f" {alarm.node} applies #{tx.id} {tx.gtid or ''} in ")
+        text.append(clock(alarm.seconds_left(now)), style="bold reverse")
+        text.append(": ")
+    else:
+        text.append(" FROZEN ", style="bold black on yellow")
+        text.append(f" {alarm.node} holds back #{tx.id} {tx.gtid or ''}: ")
+    text.append(one_line(tx.statement, 120), style="bold")
+    text.append(f"  ({what})")
+    if alarm.applier_running:
+        text.append("   press f to freeze now", style="bold")
+    else:
+        text.append("   press r to recover")
+    return text
+
+
+def index_text(index: IndexSummary, now: float) -> str:
+    if not index.exists:
+        return f"no index yet at {index.path}: run `drkit index --follow` to build it"
+    if index.problem:
+        return f"index {index.path} unreadable: {index.problem}"
+    latest = index.latest
+    if latest is None:
+        return f"index {index.path} is empty ({index.behind})"
+    age = span(now - latest.timestamp)
+    return (
+        f"last indexed #{latest.id} {latest.gtid or '-'} at {utc(latest.timestamp)} ({age} ago)\n"
+        f"checkpoint {index.checkpoint or '-'}, primary at {index.primary_at or '?'}: {index.behind}"
+    )
+
+
+def drbd_text(probes: tuple[DrbdProbe, ...]) -> str:
+    if not probes:
+        return "no DRBD resource configured"
+    lines = []
+    for probe in probes:
+        for verdict in probe.verdicts():
+            lines.append(f"{probe.resource}: {verdict.level.value}: {verdict.reason}")
+    return "\n".join(lines)
+
+
+def loadbalancer_text(view: LoadBalancerView | None) -> str:
+    if view is None:
+        return "no load balancer configured"
+    if not view.reachable:
+        return f"haproxy {view.socket}: unreachable: {view.reason}"
+    lines = [f"haproxy backend {view.backend}:"]
+    for server in view.servers:
+        node = view.node_of(server.server) or "-"
+        writers = "takes writes" if server.takes_traffic else "no traffic"
+        lines.append(f"  {server.server} ({node}) {server.mode.value}, {writers}")
+    lines += [f"  problem: {problem}" for problem in view.problems]
+    return "\n".join(lines)
+
+
+def recovery_text(state: RecoveryState | None) -> str:
+    if state is None:
+        return "no recovery recorded"
+    return (
+        f"{state.description} on {state.node}: {state.status}, step {state.step}/{state.steps}"
+        + (f" ({state.message})" if state.message else "")
+    )
+
+
+def transaction_cells(tx: IndexedTransaction) -> tuple[Text | str, ...]:
+    """A timeline row; a destructive transaction stands out in red."""
+    inserts, updates, deletes = tx.rows
+    tables = ", ".join(t.table for t in tx.tables) or "-"
+    style = "bold red" if tx.destructive else ""
+    return (
+        Text(str(tx.id), style=style),
+        Text(tx.when.strftime("%m-%d %H:%M:%S"), style=style),
+        Text(tx.destructive.category if tx.destructive else "-", style=style),
+        Text(one_line(tables, 20), style=style),
+        Text(one_line(tx.statement, 60), style=style),
+        f"+{inserts} ~{updates} -{deletes}",
+    )
+
+
+def transaction_detail(tx: IndexedTransaction) -> Text:
+    """Everything the index holds on one transaction, for the detail pane."""
+    text = Text()
+    if tx.destructive:
+        finding = tx.destructive
+        text.append(
+            f"DESTRUCTIVE {finding.severity} {finding.category}: {finding.reason}\n",
+            style="bold red",
+        )
+    inserts, updates, deletes = tx.rows
+    text.append(f"#{tx.id}  GTID {tx.gtid or '-'}  {utc(tx.timestamp)}  {tx.kind}\n")
+    text.append(f"binlog {tx.file}:{tx.start_pos}-{tx.end_pos}  server {tx.server_id}\n")
+    text.append(f"rows +{inserts} ~{updates} -{deletes}\n")
+    for table in tx.tables:
+        text.append(f"  {table.table}: +{table.inserts} ~{table.updates} -{table.deletes}\n")
+    text.append(tx.statement or "(no statement text)", style="italic")
+    return text
+
+
+def report_lines(value: Any) -> str:
+    """A report's JSON as indented `key: value` lines (for reports the console has no table for)."""
+    data = value.to_json() if hasattr(value, "to_json") else value
+    return "\n".join(_lines(data, 0))
+
+
+def _lines(data: Any, depth: int) -> list[str]:
+    pad = "  " * depth
+    if isinstance(data, dict):
+        out: list[str] = []
+        for key, item in data.items():
+            if isinstance(item, dict | list) and item:
+                out.append(f"{pad}{key}:")
+                out += _lines(item, depth + 1)
+            else:
+                out.append(f"{pad}{key}: {_scalar(item)}")
+        return out
+    if isinstance(data, list):
+        out = []
+        for item in data:
+            if isinstance(item, dict | list):
+                out.append(f"{pad}-")
+                out += _lines(item, depth + 1)
+            else:
+                out.append(f"{pad}- {_scalar(item)}")
+        return out
+    return [f"{pad}{_scalar(data)}"]
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)

@@ -1,0 +1,136 @@
+"""What workers tell the screens: past-tense messages carrying the facade's values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from drkit.index.records import IndexedTransaction
+    from drkit.index.store import Filters
+    from drkit.index.summary import IndexSummary
+    from drkit.pitr.executor import Progress
+    from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
+    from drkit.pitr.state import RecoveryState
+    from drkit.service import Alarm, StatusReport
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One round of gathering: the nodes, the alarm, the index and any recovery in progress."""
+
+    status: StatusReport
+    alarm: Alarm | None
+    index: IndexSummary
+    recovery: RecoveryState | None
+    problems: tuple[str, ...] = ()
+
+
+class StatusGathered(Message):
+    """A status round finished."""
+
+    def __init__(self, observation: Observation) -> None:
+        super().__init__()
+        self.observation = observation
+
+
+class OperationFailed(Message):
+    """A worker's call into drkit failed; the message and hint are for the operator."""
+
+    def __init__(self, what: str, message: str, hint: str | None) -> None:
+        super().__init__()
+        self.what = what
+        self.message = message
+        self.hint = hint
+
+    @property
+    def text(self) -> str:
+        return f"{self.what}: {self.message}" + (f"\nhint: {self.hint}" if self.hint else "")
+
+
+class Frozen(Message):
+    """The delayed replica's applier was stopped (or already was)."""
+
+    def __init__(self, report: FreezeReport) -> None:
+        super().__init__()
+        self.report = report
+
+
+class PageLoaded(Message):
+    """One page of the timeline was read from the index."""
+
+    def __init__(
+        self, filters: Filters, rows: list[IndexedTransaction], *, first_page: bool
+    ) -> None:
+        super().__init__()
+        self.filters = filters
+        self.rows = rows
+        self.first_page = first_page
+
+
+class RecoveryPrepared(Message):
+    """A recovery plan was built for the chosen target and mode (`before` or `skip`); nothing ran."""
+
+    def __init__(self, prepared: PreparedRecovery, mode: str) -> None:
+        super().__init__()
+        self.prepared = prepared
+        self.mode = mode
+
+
+class RecoveryStepStarted(Message):
+    """The executor began a step of the plan."""
+
+    def __init__(self, number: int, text: str) -> None:
+        super().__init__()
+        self.number = number
+        self.text = text
+
+
+class RecoveryProgressed(Message):
+    """The applier moved: transactions applied and remaining."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+
+
+class RecoveryFinished(Message):
+    """The recovery ran to its end and was verified (or not)."""
+
+    def __init__(self, report: RecoveryReport) -> None:
+        super().__init__()
+        self.report = report
+
+
+class PlanReady(Message):
+    """A plan (promotion, extraction) was built; it renders as its dry run."""
+
+    def __init__(self, plan: Any) -> None:
+        super().__init__()
+        self.plan = plan
+
+
+class ChecklistGathered(Message):
+    """The promotion checklist was gathered."""
+
+    def __init__(self, checklist: Any) -> None:
+        super().__init__()
+        self.checklist = checklist
+
+
+class PlanExecuted(Message):
+    """A promotion or extraction plan ran; its report holds the result per node."""
+
+    def __init__(self, report: Any) -> None:
+        super().__init__()
+        self.report = report
+
+
+class AuditRead(Message):
+    """The audit log's newest records were read."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.records = records

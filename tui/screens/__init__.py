@@ -1,0 +1,1 @@
+"""The console's screens: dashboard, timeline, recovery, extraction, promotion, audit, help."""

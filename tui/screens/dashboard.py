@@ -1,0 +1,122 @@
+"""The dashboard: every node, DRBD, the load balancer and the index, with the alarm on top."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui.format import (
+    NODE_COLUMNS,
+    drbd_text,
+    index_text,
+    loadbalancer_text,
+    node_cells,
+    node_detail,
+    recovery_text,
+)
+from tui.messages import Observation
+from tui.screens.base import ConsoleScreen
+from tui.widgets.alarm import AlarmBanner
+
+
+class DashboardScreen(ConsoleScreen):
+    """What the operator sees first; refreshed by the app's status worker, counted down every second."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "app.recover", "Recover"),
+        Binding("t", "app.mode('timeline')", "Timeline"),
+        Binding("p", "app.mode('promotion')", "Promote"),
+        Binding("a", "app.mode('audit')", "Audit"),
+        Binding("ctrl+r", "app.refresh_status", "Refresh"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield AlarmBanner(id="alarm")
+        yield DataTable(id="nodes", cursor_type="row", zebra_stripes=True)
+        yield Static("gathering the nodes…", id="node-detail")
+        with VerticalScroll(id="panels"):
+            yield Static(id="index", classes="panel")
+            yield Static(id="drbd", classes="panel")
+            yield Static(id="loadbalancer", classes="panel")
+            yield Static(id="recovery", classes="panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#nodes", DataTable)
+        for column in NODE_COLUMNS:
+            table.add_column(column, key=column)
+        for panel, title in (
+            ("#index", "index"),
+            ("#drbd", "DRBD"),
+            ("#loadbalancer", "load balancer"),
+            ("#recovery", "recovery"),
+        ):
+            self.query_one(panel).border_title = title
+        self.watch(self.console, "observation", self._observed, init=True)
+        self.set_interval(1.0, self._tick)
+
+    def _observed(self, observation: Observation | None) -> None:
+        if observation is None:
+            return
+        now = self.now()
+        table = self.query_one("#nodes", DataTable)
+        names = [node.name for node in observation.status.nodes]
+        if [str(key.value) for key in table.rows] != names:
+            table.clear()
+            for node in observation.status.nodes:
+                cells = node_cells(node, now)
+                table.add_row(*(cells[c] for c in NODE_COLUMNS), key=node.name)
+        self._tick()
+        self._show_detail()
+        index = index_text(observation.index, now)
+        self.query_one("#index", Static).update(Text(index))
+        self.query_one("#drbd", Static).update(Text(drbd_text(observation.status.drbd)))
+        self.query_one("#loadbalancer", Static).update(
+            Text(loadbalancer_text(observation.status.loadbalancer))
+        )
+        recovery = recovery_text(observation.recovery)
+        problems = "\n".join(observation.problems)
+        self.query_one("#recovery", Static).update(
+            Text(recovery + ("\n" + problems if problems else ""))
+        )
+
+    def _tick(self) -> None:
+        """Redraw what moves with the clock: the alarm countdown and each node's remaining delay."""
+        observation = self.console.observation
+        if observation is None:
+            return
+        now = self.now()
+        self.query_one(AlarmBanner).show(observation.alarm, now)
+        table = self.query_one("#nodes", DataTable)
+        for node in observation.status.nodes:
+            if node.name not in table.rows:
+                continue
+            cells = node_cells(node, now)
+            for column in NODE_COLUMNS:
+                table.update_cell(node.name, column, cells[column])
+
+    @on(DataTable.RowHighlighted, "#nodes")
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        observation = self.console.observation
+        if observation is None:
+            return
+        table = self.query_one("#nodes", DataTable)
+        text = ""
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+            node = observation.status.node(str(key.value))
+            text = node_detail(node) if node else ""
+        if self.console.status_error:
+            text = self.console.status_error + "\n" + text
+        self.query_one("#node-detail", Static).update(Text(text))
