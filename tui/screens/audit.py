@@ -61,9 +61,7 @@ class AuditScreen(ConsoleScreen):
         table.clear()
         for record in event.records:
             ok = record.get("ok")
-            mark = (
-                "-" if ok is None else Text("ok", "green") if ok else Text("FAIL", "bold red")
-            )
+            mark = "-" if ok is None else Text("ok", "green") if ok else Text("FAIL", "bold red")
             what = record.get("statement") or record.get("description") or record.get("message")
             table.add_row(
                 str(record.get("time", "-")),

@@ -88,9 +88,7 @@ class PromotionScreen(ConsoleScreen):
         self.query_one("#verdict", Static).update(
             Text("every critical check passes: promotion is possible", style="bold green")
             if ok
-            else Text(
-                f"promotion refused: {len(failing)} critical check(s) fail", style="bold red"
-            )
+            else Text(f"promotion refused: {len(failing)} critical check(s) fail", style="bold red")
         )
         self.query_one("#plan-button", Button).disabled = not ok
         self._show_hint()
