@@ -221,6 +221,25 @@ def transaction_detail(tx: IndexedTransaction) -> Text:
     return text
 
 
+def promotion_text(report: Any) -> str:
+    """The promotion's outcome: the new primary, the load balancer, then every node's fate."""
+    fates = getattr(report, "fates", None)
+    if fates is None:
+        return report_lines(report)
+    ok = getattr(report, "ok", None)
+    lines = [
+        f"{'promoted' if ok or ok is None else 'PROMOTION INCOMPLETE'}: "
+        f"{getattr(report, 'new_primary', '?')} is the primary"
+        f" (old primary: {getattr(report, 'old_primary', None) or '-'})",
+    ]
+    writers = getattr(report, "loadbalancer_writers", None)
+    if writers is not None:
+        lines.append(f"load balancer writers: {', '.join(writers) or 'none'}")
+    for fate in fates:
+        lines += fate.render() if hasattr(fate, "render") else [str(fate)]
+    return "\n".join(lines)
+
+
 def report_lines(value: Any) -> str:
     """A report's JSON as indented `key: value` lines (for reports the console has no table for)."""
     data = value.to_json() if hasattr(value, "to_json") else value

@@ -19,6 +19,8 @@ from tests.support.sandbox import Sandbox
 from tests.tui.conftest import until
 from tui.app import DrkitApp
 from tui.messages import (
+    AuditRead,
+    ChecklistGathered,
     Frozen,
     OperationFailed,
     PlanExecuted,
@@ -27,6 +29,7 @@ from tui.messages import (
     RecoveryPrepared,
     RecoveryProgressed,
 )
+from tui.screens.dashboard import DashboardScreen
 from tui.screens.recovery import RecoveryScreen
 from tui.screens.timeline import TimelineScreen
 from tui.widgets.alarm import AlarmBanner
@@ -151,6 +154,16 @@ def test_drop_table_from_alarm_to_verified_recovery(sandbox: Sandbox) -> None:
     async def scenario() -> None:
         async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
             await recover_from_the_alarm(pilot, app, sandbox, messages)
+            # Back to the dashboard, then the audit log: the recovery is its newest record.
+            await pilot.press("escape", "escape")
+            await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
+            await pilot.press("a")
+            read = await until(pilot, lambda: first(messages, AuditRead), "the audit log")
+            assert read.records[0]["kind"] == "recovery-done"
+            assert read.records[0]["verified"] is True
+            records = app.screen.query_one("#records", DataTable)
+            assert str(records.get_row_at(0)[1]) == "recovery-done"
+            assert any(r.get("statement") == "STOP SLAVE SQL_THREAD" for r in read.records)
 
     asyncio.run(scenario())
 
@@ -183,5 +196,55 @@ def test_extract_brings_the_rescued_table_back_to_the_primary(sandbox: Sandbox) 
                 sandbox.sql("primary", checksum)[0]["Checksum"]
                 == sandbox.sql("delayed", checksum)[0]["Checksum"]
             )
+
+    asyncio.run(scenario())
+
+
+HAS_PROMOTION = all(
+    hasattr(Operations, name) for name in ("check_promotion", "plan_promotion", "promote")
+)
+
+
+@pytest.mark.skipif(
+    not HAS_PROMOTION,
+    reason="Operations.check_promotion/plan_promotion/promote are not in this branch yet",
+)
+def test_promotion_after_the_recovery_shows_checks_plan_and_fates(sandbox: Sandbox) -> None:
+    messages: list[Message] = []
+    app = console(sandbox)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+            await recover_from_the_alarm(pilot, app, sandbox, messages)
+            await pilot.press("p")
+            gathered = await until(
+                pilot, lambda: first(messages, ChecklistGathered), "the promotion checklist"
+            )
+            screen = app.screen
+            checks = screen.query_one("#checks", DataTable)
+            names = [str(checks.get_row_at(i)[2]) for i in range(checks.row_count)]
+            assert names == [r.name for r in gathered.checklist.results]
+            plan_button = screen.query_one("#plan-button", Button)
+            blocking = list(getattr(gathered.checklist, "blocking", ()))
+            assert plan_button.disabled == bool(blocking)
+            if blocking:
+                verdict = str(screen.query_one("#verdict", Static).render())
+                assert verdict.startswith("promotion refused")
+                return
+            await pilot.click("#plan-button")
+            ready = await until(pilot, lambda: first(messages, PlanReady), "the promotion plan")
+            assert str(screen.query_one("#plan", Static).render()) == ready.plan.render()
+            await pilot.click("#confirm-name")
+            await pilot.press(*ready.plan.node, "enter")
+            done = await until(
+                pilot,
+                lambda: first(messages, PlanExecuted) or first(messages, OperationFailed),
+                "the end of the promotion",
+            )
+            assert isinstance(done, PlanExecuted), done.text
+            result = str(screen.query_one("#plan", Static).render())
+            for node in ("primary", "replica", "delayed"):
+                assert node in result
+            assert sandbox.value("delayed", "SELECT @@read_only") == 0
 
     asyncio.run(scenario())

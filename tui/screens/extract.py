@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -14,9 +14,12 @@ from textual.widgets import Button, Footer, Header, Input, Static
 from drkit.errors import DrkitError
 from tui.failures import reported
 from tui.format import report_lines
-from tui.messages import OperationFailed, PlanExecuted, PlanReady
+from tui.messages import OperationFailed, PlanExecuted, PlanReady, RecoveryStepStarted
 from tui.screens.base import ConsoleScreen
 from tui.widgets.confirm import TypedConfirmation
+
+if TYPE_CHECKING:
+    from drkit.pitr.steps import Step
 
 UNAVAILABLE = "this drkit has no table extraction yet (Operations.plan_extract)"
 
@@ -90,7 +93,11 @@ class ExtractScreen(ConsoleScreen):
     def _plan_ready(self, event: PlanReady) -> None:
         self.plan = event.plan
         self.query_one("#plan", Static).update(Text(event.plan.render()))
-        self.query_one(TypedConfirmation).focus()
+        # The node that is written to is the one whose name is typed.
+        destination = getattr(event.plan, "destination", None)
+        self.query_one(TypedConfirmation).reset(
+            destination if isinstance(destination, str) else None
+        )
         self.query_one("#confirm-name", Input).focus()
 
     @on(TypedConfirmation.Confirmed, "#confirm")
@@ -106,11 +113,19 @@ class ExtractScreen(ConsoleScreen):
     @work(thread=True, group="extract", exit_on_error=False)
     def run_plan(self, plan: Any) -> None:
         """Run the extraction plan; post PlanExecuted with rows and checksums on both sides."""
+
+        def stepped(number: int, step: Step) -> None:
+            self.post_message(RecoveryStepStarted(number, step.render()))
+
         with reported(self, "extract"):
             extract = getattr(self.ops, "extract", None)
             if extract is None:
                 raise DrkitError(UNAVAILABLE)
-            self.post_message(PlanExecuted(extract(plan)))
+            self.post_message(PlanExecuted(extract(plan, on_step=stepped)))
+
+    @on(RecoveryStepStarted)
+    def _step(self, event: RecoveryStepStarted) -> None:
+        self.query_one("#result", Static).update(Text(f"step {event.number}: {event.text}"))
 
     @on(PlanExecuted)
     def _executed(self, event: PlanExecuted) -> None:

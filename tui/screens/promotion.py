@@ -13,7 +13,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Static
 
 from drkit.errors import DrkitError
 from tui.failures import reported
-from tui.format import report_lines
+from tui.format import promotion_text
 from tui.messages import ChecklistGathered, OperationFailed, PlanExecuted, PlanReady
 from tui.screens.base import ConsoleScreen
 from tui.widgets.confirm import TypedConfirmation
@@ -93,6 +93,14 @@ class PromotionScreen(ConsoleScreen):
         self.query_one("#plan-button", Button).disabled = not ok
         self._show_hint()
 
+    @staticmethod
+    def _blocking(checklist: Any) -> list[Any]:
+        """The critical failures that refuse promotion, as the facade counts them."""
+        blocking = getattr(checklist, "blocking", None)
+        if blocking is not None:
+            return list(blocking)
+        return [r for r in checklist.results if r.critical and not r.ok]
+
     @on(DataTable.RowHighlighted, "#checks")
     def _show_hint(self) -> None:
         table = self.query_one("#checks", DataTable)
@@ -104,7 +112,7 @@ class PromotionScreen(ConsoleScreen):
 
     @on(Button.Pressed, "#plan-button")
     def _plan_pressed(self) -> None:
-        if self.checklist is None or not self.checklist.ok or self.running:
+        if self.checklist is None or self._blocking(self.checklist) or self.running:
             return
         self.query_one("#plan", Static).update("planning…")
         self.make_plan()
@@ -150,7 +158,7 @@ class PromotionScreen(ConsoleScreen):
         self.running = False
         self.console.busy = None
         self.query_one("#plan-box").border_title = "result"
-        self.query_one("#plan", Static).update(Text(report_lines(event.report)))
+        self.query_one("#plan", Static).update(Text(promotion_text(event.report)))
         self.console.refresh_status()
 
     @on(OperationFailed)
