@@ -17,6 +17,8 @@ from tui.messages import AuditRead
 from tui.screens.base import ConsoleScreen
 
 LIMIT = 500
+# Fields every record has; what is left says what the record is about.
+COMMON = {"time", "epoch", "pid", "command", "kind", "node", "ok", "duration_ms", "error"}
 
 
 class AuditScreen(ConsoleScreen):
@@ -62,7 +64,7 @@ class AuditScreen(ConsoleScreen):
         for record in event.records:
             ok = record.get("ok")
             mark = "-" if ok is None else Text("ok", "green") if ok else Text("FAIL", "bold red")
-            what = record.get("statement") or record.get("description") or record.get("message")
+            what = summary(record)
             table.add_row(
                 str(record.get("time", "-")),
                 str(record.get("kind", "-")),
@@ -81,3 +83,12 @@ class AuditScreen(ConsoleScreen):
 
     def action_back(self) -> None:
         self.app.switch_mode("dashboard")
+
+
+def summary(record: dict[str, Any]) -> str:
+    """The statement, description or message of a record, else its own fields in one line."""
+    for key in ("statement", "description", "message", "error"):
+        if record.get(key):
+            return str(record[key])
+    rest = [f"{k}={v}" for k, v in record.items() if k not in COMMON and not isinstance(v, dict)]
+    return " ".join(rest)
