@@ -52,6 +52,7 @@ class RecoveryScreen(ConsoleScreen):
         Binding("e", "extract", "Extract a table"),
         Binding("p", "promotion", "Promotion"),
         Binding("escape", "back", "Back"),
+        Binding("escape", "interrupt", "Interrupt"),
     ]
 
     def __init__(self, target: IndexedTransaction) -> None:
@@ -230,14 +231,19 @@ class RecoveryScreen(ConsoleScreen):
             return not self.running and self.report is None
         if action in ("extract", "promotion"):
             return self.report is not None
+        if action == "back":
+            return not self.running
+        if action == "interrupt":
+            return self.running
         return True
 
     def action_back(self) -> None:
-        if self.running:
-            self.interrupted.set()
-            self.query_one("#step", Static).update("interrupting: the applier will be stopped…")
-            return
         self.app.pop_screen()
+
+    def action_interrupt(self) -> None:
+        """Stop the run between polls: the executor stops the applier and leaves it frozen."""
+        self.interrupted.set()
+        self.query_one("#step", Static).update("interrupting: the applier will be stopped…")
 
     def action_extract(self) -> None:
         from tui.screens.extract import ExtractScreen
