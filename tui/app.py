@@ -90,6 +90,8 @@ class DrkitApp(App[None]):
             facts = status.node(delayed[0].name) if delayed else None
             primary = ops.config.primary
             problems: list[str] = []
+            if facts is not None and not facts.reachable:
+                problems.append(f"alarm unknown: {facts.name} is unreachable")
             try:
                 alarm = ops.alarm(facts) if facts is not None else None
             except DrkitError as exc:
@@ -114,6 +116,12 @@ class DrkitApp(App[None]):
 
     def action_freeze(self) -> None:
         """Stop the delayed replica's applier now: one key, no question (it is the safe move)."""
+        if self.busy:
+            # The running plan owns the replica; Esc on its screen interrupts it and leaves it frozen.
+            self.notify(
+                f"a {self.busy} is running: Esc on its screen interrupts it", severity="warning"
+            )
+            return
         self.notify("freezing the delayed replica…", timeout=3)
         self.freeze_now()
 
@@ -168,6 +176,8 @@ class DrkitApp(App[None]):
     def _failed(self, event: OperationFailed) -> None:
         if event.what == "status":
             self.status_error = event.text
+        if event.what == "freeze":
+            self._pick_after_freeze = False
         self.notify(event.text, title="error", severity="error", timeout=12)
 
     def action_mode(self, mode: str) -> None:

@@ -58,6 +58,8 @@ def test_no_index_then_every_node_down(sandbox: Sandbox) -> None:
                 ),
                 "DOWN in every row",
             )
+            detail = dashboard.query_one("#node-detail", Static)
+            assert "alarm unknown: delayed is unreachable" in str(detail.render())
             await pilot.press("f")
             failed = await until(
                 pilot,

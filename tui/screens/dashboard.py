@@ -82,11 +82,7 @@ class DashboardScreen(ConsoleScreen):
         self.query_one("#loadbalancer", Static).update(
             Text(loadbalancer_text(observation.status.loadbalancer))
         )
-        recovery = recovery_text(observation.recovery)
-        problems = "\n".join(observation.problems)
-        self.query_one("#recovery", Static).update(
-            Text(recovery + ("\n" + problems if problems else ""))
-        )
+        self.query_one("#recovery", Static).update(Text(recovery_text(observation.recovery)))
 
     def _tick(self) -> None:
         """Redraw what moves with the clock: the alarm countdown and each node's remaining delay."""
@@ -112,11 +108,12 @@ class DashboardScreen(ConsoleScreen):
         if observation is None:
             return
         table = self.query_one("#nodes", DataTable)
-        text = ""
+        text = Text()
+        for problem in (self.console.status_error, *observation.problems):
+            if problem:
+                text.append(problem + "\n", style="bold yellow")
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
             node = observation.status.node(str(key.value))
-            text = node_detail(node) if node else ""
-        if self.console.status_error:
-            text = self.console.status_error + "\n" + text
-        self.query_one("#node-detail", Static).update(Text(text))
+            text.append(node_detail(node) if node else "")
+        self.query_one("#node-detail", Static).update(text)
