@@ -13,7 +13,6 @@ from drkit import __version__
 from drkit.cli.common import Context
 from drkit.errors import DrkitError, ExitCode
 
-
 # Each command's module is imported only when that command runs: `drkit freeze` must start fast.
 COMMANDS: dict[str, str] = {
     "sandbox": "drkit.cli.sandbox:sandbox",
