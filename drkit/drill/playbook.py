@@ -331,7 +331,10 @@ def _substitute(value: Any, parameters: Mapping[str, Any], where: _Where, node: 
     if isinstance(value, list):
         return [_substitute(item, parameters, where, node) for item in value]
     if isinstance(value, dict):
-        return {k: _substitute(v, parameters, where, node) for k, v in value.items()}
+        return {
+            _substitute(k, parameters, where, node): _substitute(v, parameters, where, node)
+            for k, v in value.items()
+        }
     return value
 
 
