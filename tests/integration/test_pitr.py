@@ -451,3 +451,95 @@ def test_resume_refuses_while_a_recovery_is_in_progress(box: Sandbox) -> None:
     assert delayed_status(box)["Slave_SQL_Running"] == "Yes"
     forced = box.drkit("resume", "--yes", "--force")
     assert forced.returncode == 0, forced.stderr
+
+
+def test_ctrl_c_during_the_catch_up_leaves_the_replica_frozen(tmp_path: Path) -> None:
+    box = start_sandbox(tmp_path / "ctrlc", delay=2)
+    try:
+        create_shop(box, orders=10)
+        wait_for(
+            lambda: (
+                box.value(
+                    "delayed",
+                    "SELECT COUNT(*) FROM information_schema.TABLES "
+                    "WHERE TABLE_SCHEMA='shop' AND TABLE_NAME='orders'",
+                )
+                == 1
+            ),
+            timeout=20,
+            what="the delayed replica to create shop.orders",
+        )
+        wait_for(
+            lambda: box.value("delayed", "SELECT COUNT(*) FROM shop.orders") == 10,
+            timeout=20,
+            what="rows",
+        )
+        box.sql("delayed", "STOP SLAVE SQL_THREAD")
+        conn = box.connect("primary", app=True)
+        cur = conn.cursor()
+        for i in range(300):
+            cur.execute(f"INSERT INTO shop.audit (what) VALUES ('row {i}')")
+        cur.execute("UPDATE shop.orders SET note = 'blocked here' WHERE id = 1")
+        for i in range(300):
+            cur.execute(f"INSERT INTO shop.audit (what) VALUES ('after {i}')")
+        conn.close()
+        box.sql("primary", "DROP TABLE shop.customers", app=True)
+        index(box)
+        # A reader on the delayed replica holds the row the backlog updates: the catch-up blocks there,
+        # so the interrupt surely arrives while drkit is waiting.
+        holder = box.connect("delayed")
+        lock = holder.cursor()
+        lock.execute("START TRANSACTION")
+        lock.execute("SELECT * FROM shop.orders WHERE id = 1 FOR UPDATE")
+        lock.fetchall()
+        args = [
+            sys.executable,
+            "-m",
+            "drkit",
+            "--config",
+            str(box.config_file),
+            "recover",
+            "--before",
+            "latest-destructive",
+            "--yes",
+            "--parallel",
+            "0",
+        ]
+        env = {k: v for k, v in os.environ.items() if k != "DRKIT_DEBUG"}
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+        )
+        state_file = box.directory / "drkit-recovery.json"
+
+        def waiting() -> bool:
+            try:
+                return "wait until" in json.loads(state_file.read_text()).get("message", "")
+            except (OSError, ValueError):
+                return False
+
+        wait_for(waiting, timeout=60, what="drkit to reach the wait step")
+        wait_for(
+            lambda: box.value("delayed", "SELECT COUNT(*) FROM shop.audit") == 300,
+            timeout=30,
+            what="the applier to reach the locked row",
+        )
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        lock.execute("ROLLBACK")
+        holder.close()
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 1, stderr
+        assert "interrupted by the operator" in stderr and "frozen" in stderr
+        assert "Traceback" not in stderr
+        status = delayed_status(box)
+        assert status["Slave_SQL_Running"] == "No"
+        assert json.loads(state_file.read_text())["status"] == "interrupted"
+        assert box.value("delayed", "SELECT COUNT(*) FROM shop.audit") < 600, "stopped mid-backlog"
+        assert box.value("delayed", "SELECT COUNT(*) FROM shop.customers") == 10
+        done, report = recover(box, "--before", "latest-destructive")
+        assert done.returncode == 0, done.stderr
+        assert report["verified"] is True
+        assert box.value("delayed", "SELECT COUNT(*) FROM shop.audit") == 600
+        assert box.value("delayed", "SELECT COUNT(*) FROM shop.customers") == 10
+    finally:
+        box.down(purge=True)
