@@ -116,10 +116,15 @@ class Config:
     loadbalancer: LoadBalancerConfig | None = None
     classify: ClassifyConfig = ClassifyConfig()
     sandbox_dir: Path | None = None
+    name: str = ""  # what drills call this topology (--allow-destructive NAME)
 
     @property
     def folder(self) -> Path:
         return self.path.parent
+
+    @property
+    def topology_name(self) -> str:
+        return self.name or self.folder.name
 
     @property
     def audit_path(self) -> Path:
@@ -214,8 +219,9 @@ def parse(data: Mapping[str, Any], file: Path) -> Config:
     if sandbox_table is not None:
         sandbox_dir = _resolve(folder, sandbox_table.string("dir"))
         sandbox_table.finish()
+    name = root.optional_string("name") or ""
     root.finish()
-    return Config(file, nodes, index, drbd, loadbalancer, classify, sandbox_dir)
+    return Config(file, nodes, index, drbd, loadbalancer, classify, sandbox_dir, name)
 
 
 def _parse_nodes(table: _Table, folder: Path) -> dict[str, NodeConfig]:

@@ -17,11 +17,62 @@ from drkit.model.loadbalancer import LoadBalancerView
 if TYPE_CHECKING:
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters, IndexStore
-    from drkit.index.summary import IndexSummary
     from drkit.pitr.executor import ProgressCallback, StepCallback
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
     from drkit.pitr.steps import Plan
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    """How current the index is: its size, its newest transaction, who is writing it."""
+
+    path: str
+    exists: bool
+    transactions: int = 0
+    latest_id: int | None = None
+    latest_gtid: str | None = None
+    latest_time: float | None = None
+    checkpoint: str | None = None
+    follower_pid: int | None = None  # an indexer or guard following the primary
+    behind_bytes: int | None = None  # primary's binlog position minus the checkpoint, same file
+    problem: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def index_summary(config: Config, primary: NodeFacts | None) -> IndexSummary:
+    """Read the index's state without ever failing the status command."""
+    from drkit.index.store import IndexStore
+    from drkit.io.archive import holder
+
+    path = config.index.path
+    if not path.exists():
+        return IndexSummary(str(path), False, problem="no index yet: run `drkit index`")
+    try:
+        store = IndexStore(path, readonly=True)
+    except Exception as exc:
+        return IndexSummary(str(path), True, problem=str(exc))
+    try:
+        latest = store.latest()
+        checkpoint = store.checkpoint()
+        behind = None
+        if checkpoint and primary and primary.binlog and primary.binlog.file == checkpoint.file:
+            behind = max(primary.binlog.pos - checkpoint.pos, 0)
+        return IndexSummary(
+            str(path),
+            True,
+            store.count(),
+            latest.id if latest else None,
+            latest.gtid if latest else None,
+            float(latest.timestamp) if latest else None,
+            str(checkpoint) if checkpoint else None,
+            holder(config.index.archive_dir),
+            behind,
+        )
+    finally:
+        store.close()
 
 
 @dataclass(frozen=True)
@@ -32,6 +83,7 @@ class StatusReport:
     gathered_at: float
     drbd: tuple[DrbdProbe, ...] = ()
     loadbalancer: LoadBalancerView | None = None
+    index: IndexSummary | None = None
 
     @property
     def login_refused(self) -> tuple[NodeFacts, ...]:
@@ -47,6 +99,7 @@ class StatusReport:
             "nodes": [node.to_json() for node in self.nodes],
             "drbd": [probe.to_json() for probe in self.drbd],
             "loadbalancer": self.loadbalancer.to_json() if self.loadbalancer else None,
+            "index": self.index.to_json() if self.index else None,
         }
 
 
@@ -65,11 +118,14 @@ class Drkit:
             nodes = pool.submit(gather_all, self.config.nodes.values(), timeout)
             drbd = pool.submit(probe_all, self.config.drbd)
             view = pool.submit(haproxy.view, lb_config) if lb_config else None
+            facts = nodes.result()
+            primary = next((n for n in facts if n.role.value == "primary"), None)
             return StatusReport(
-                nodes=nodes.result(),
+                nodes=facts,
                 gathered_at=time.time(),
                 drbd=drbd.result(),
                 loadbalancer=view.result() if view else None,
+                index=index_summary(self.config, primary),
             )
 
 
@@ -109,13 +165,6 @@ class Operations(Drkit):
             return store.search(filters)
         finally:
             store.close()
-
-    def index_summary(self, primary: NodeFacts | None = None) -> IndexSummary:
-        """The index's newest transaction and its lag behind the primary (never raises)."""
-        from drkit.index.summary import summarize
-
-        at = primary.binlog if primary is not None and primary.reachable else None
-        return summarize(self.config.index.path, at)
 
     def alarm(self, facts: NodeFacts | None = None) -> Alarm | None:
         """The first destructive transaction the delayed replica has yet to apply, if any."""

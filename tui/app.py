@@ -88,7 +88,6 @@ class DrkitApp(App[None]):
             status = ops.status(timeout=self.status_timeout)
             delayed = ops.config.delayed
             facts = status.node(delayed[0].name) if delayed else None
-            primary = ops.config.primary
             problems: list[str] = []
             if facts is not None and not facts.reachable:
                 problems.append(f"alarm unknown: {facts.name} is unreachable")
@@ -97,15 +96,12 @@ class DrkitApp(App[None]):
             except DrkitError as exc:
                 alarm = None
                 problems.append(f"alarm: {exc.message}")
-            index = ops.index_summary(status.node(primary.name) if primary else None)
             try:
                 recovery = ops.recovery_state()
             except DrkitError as exc:
                 recovery = None
                 problems.append(f"recovery state: {exc.message}")
-            self.post_message(
-                StatusGathered(Observation(status, alarm, index, recovery, tuple(problems)))
-            )
+            self.post_message(StatusGathered(Observation(status, alarm, recovery, tuple(problems))))
 
     @on(StatusGathered)
     def _status_gathered(self, event: StatusGathered) -> None:

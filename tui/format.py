@@ -10,12 +10,11 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from drkit.index.records import IndexedTransaction
-    from drkit.index.summary import IndexSummary
     from drkit.io.drbd_probe import DrbdProbe
     from drkit.model.facts import NodeFacts
     from drkit.model.loadbalancer import LoadBalancerView
     from drkit.pitr.state import RecoveryState
-    from drkit.service import Alarm
+    from drkit.service import Alarm, IndexSummary
 
 NODE_COLUMNS = ("node", "role", "state", "ro", "lag", "delay", "left", "applier", "last error")
 
@@ -139,18 +138,31 @@ def alarm_text(alarm: Alarm, now: float) -> Text:
     return text
 
 
-def index_text(index: IndexSummary, now: float) -> str:
+def index_text(index: IndexSummary | None, now: float) -> str:
+    """The index: its newest transaction, how far it trails the primary, who follows the primary."""
+    if index is None:
+        return "the index was not read"
     if not index.exists:
         return f"no index yet at {index.path}: run `drkit index --follow` to build it"
     if index.problem:
-        return f"index {index.path} unreadable: {index.problem}"
-    latest = index.latest
-    if latest is None:
-        return f"index {index.path} is empty ({index.behind})"
-    age = span(now - latest.timestamp)
+        return f"index {index.path}: {index.problem}"
+    if index.latest_id is None or index.latest_time is None:
+        return f"index {index.path} is empty"
+    if index.behind_bytes is None:
+        behind = "lag behind the primary unknown"
+    elif index.behind_bytes == 0:
+        behind = "caught up with the primary"
+    else:
+        behind = f"{index.behind_bytes} bytes behind the primary"
+    follower = (
+        f"followed by pid {index.follower_pid}"
+        if index.follower_pid
+        else "nothing follows the primary: run `drkit index --follow`"
+    )
     return (
-        f"last indexed #{latest.id} {latest.gtid or '-'} at {utc(latest.timestamp)} ({age} ago)\n"
-        f"checkpoint {index.checkpoint or '-'}, primary at {index.primary_at or '?'}: {index.behind}"
+        f"last indexed #{index.latest_id} {index.latest_gtid or '-'} at {utc(index.latest_time)}"
+        f" ({span(now - index.latest_time)} ago), {index.transactions} in all\n"
+        f"checkpoint {index.checkpoint or '-'}: {behind}; {follower}"
     )
 
 

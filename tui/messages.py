@@ -10,7 +10,6 @@ from textual.message import Message
 if TYPE_CHECKING:
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters
-    from drkit.index.summary import IndexSummary
     from drkit.pitr.executor import Progress
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
@@ -19,11 +18,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Observation:
-    """One round of gathering: the nodes, the alarm, the index and any recovery in progress."""
+    """One round of gathering: the nodes and the index, the alarm, any recovery in progress."""
 
     status: StatusReport
     alarm: Alarm | None
-    index: IndexSummary
     recovery: RecoveryState | None
     problems: tuple[str, ...] = ()
 

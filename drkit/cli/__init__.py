@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -12,8 +13,41 @@ from drkit import __version__
 from drkit.cli.common import Context
 from drkit.errors import DrkitError, ExitCode
 
+# Each command's module is imported only when that command runs: `drkit freeze` must start fast.
+COMMANDS: dict[str, str] = {
+    "sandbox": "drkit.cli.sandbox:sandbox",
+    "status": "drkit.cli.status:status",
+    "index": "drkit.cli.index:index_command",
+    "events": "drkit.cli.index:events",
+    "freeze": "drkit.cli.recovery:freeze_command",
+    "recover": "drkit.cli.recovery:recover_command",
+    "resume": "drkit.cli.recovery:resume_command",
+    "drill": "drkit.cli.drill:drill",
+    "tui": "drkit.cli.tui:tui_command",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A click group that imports a subcommand's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--config",
     "config_path",
@@ -26,22 +60,6 @@ from drkit.errors import DrkitError, ExitCode
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """Disaster recovery for MySQL and MariaDB built around a delayed replica."""
     ctx.obj = Context(config_path)
-
-
-def _register() -> None:
-    from drkit.cli import index, recovery, sandbox, status, tui
-
-    cli.add_command(sandbox.sandbox)
-    cli.add_command(status.status)
-    cli.add_command(index.index_command)
-    cli.add_command(index.events)
-    cli.add_command(recovery.freeze_command)
-    cli.add_command(recovery.recover_command)
-    cli.add_command(recovery.resume_command)
-    cli.add_command(tui.tui_command)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:

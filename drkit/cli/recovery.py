@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -150,6 +152,7 @@ def recover_command(
         raise UsageError("--until goes with --skip")
     config = ctx.config
     target_node = config.require_delayed(node)
+    _check_previous_recovery(config.folder, dry_run)
     store = IndexStore(config.index.path, readonly=True)
     try:
         prepared = recovery.prepare_recovery(
@@ -208,6 +211,31 @@ def recover_command(
     else:
         out(render_report(report))
     return int(ExitCode.DONE if report.verified else ExitCode.FAILED)
+
+
+def _check_previous_recovery(folder: Path, dry_run: bool) -> None:
+    """A recovery still running elsewhere is refused; one a killed drkit left is taken over."""
+    from drkit.errors import RefusedError
+    from drkit.pitr import state as state_file
+
+    previous = state_file.load(folder)
+    if previous is None or not previous.in_progress:
+        return
+    if previous.owner_alive and previous.pid != os.getpid():
+        if dry_run:
+            say(
+                f"note: drkit pid {previous.pid} is running a recovery now ({previous.description})"
+            )
+            return
+        raise RefusedError(
+            f"drkit pid {previous.pid} is running a recovery on {previous.node} now "
+            f"({previous.description}, step {previous.step}/{previous.steps}); nothing was changed",
+            hint="wait for it, or stop that process first",
+        )
+    say(
+        f"a previous recovery ({previous.description}) was cut short at step {previous.step}/"
+        f"{previous.steps} ({previous.message}); planning again from where the replica is now"
+    )
 
 
 def render_report(report: recovery.RecoveryReport) -> str:

@@ -9,7 +9,7 @@ from drkit.errors import ExitCode
 from drkit.model.facts import NodeFacts
 from drkit.model.loadbalancer import LoadBalancerView
 from drkit.render import duration, table
-from drkit.service import Drkit, StatusReport
+from drkit.service import Drkit, IndexSummary, StatusReport
 
 
 @click.command()
@@ -52,11 +52,32 @@ def render_status(report: StatusReport) -> str:
     sections = [text]
     if extra:
         sections.append(extra)
+    if report.index is not None:
+        sections.append(_index_section(report.index))
     if report.drbd:
         sections.append(_drbd_section(report))
     if report.loadbalancer is not None:
         sections.append(_loadbalancer_section(report.loadbalancer))
     return "\n\n".join(sections)
+
+
+def _index_section(index: IndexSummary) -> str:
+    if index.problem:
+        return f"INDEX {index.path}: {index.problem}"
+    from drkit.timeparse import iso
+
+    latest = (
+        f"#{index.latest_id} {index.latest_gtid} at {iso(index.latest_time)}"
+        if index.latest_id is not None and index.latest_time is not None
+        else "empty"
+    )
+    follower = (
+        f"followed by pid {index.follower_pid}"
+        if index.follower_pid
+        else "not followed (run `drkit index --follow` or `drkit guard`)"
+    )
+    behind = f", {index.behind_bytes} bytes behind the primary" if index.behind_bytes else ""
+    return f"INDEX: {index.transactions} transactions, newest {latest}; checkpoint {index.checkpoint}{behind}; {follower}"
 
 
 def _drbd_section(report: StatusReport) -> str:

@@ -22,3 +22,51 @@ def sample_schema_statements(orders: int) -> list[Sql]:
         Sql(f"INSERT INTO shop.customers (name) VALUES {customers}"),
         Sql(f"INSERT INTO shop.orders (customer_id, total) VALUES {values}"),
     ]
+
+
+# -- drill workloads -----------------------------------------------------------------------------
+
+DRILL_COLUMNS = (
+    "id INT PRIMARY KEY, customer_id INT NOT NULL, amount DECIMAL(12,2) NOT NULL, "
+    "status VARCHAR(12) NOT NULL, note VARCHAR(64) NULL, updated_at DATETIME NOT NULL"
+)
+_STATUSES = ("new", "paid", "shipped", "cancelled")
+
+
+def drill_table(table: str) -> list[Sql]:
+    """Create a drill table (and its schema) with a fixed, realistic shape."""
+    from drkit.dialect.sql import quote_ident, quote_table
+
+    schema = table.split(".", 1)[0]
+    return [
+        Sql(f"CREATE DATABASE IF NOT EXISTS {quote_ident(schema)}"),
+        Sql(f"CREATE TABLE IF NOT EXISTS {quote_table(table)} ({DRILL_COLUMNS})"),
+    ]
+
+
+def drill_rows(table: str, first_id: int, rows: list[tuple[int, int, str, str]]) -> Sql:
+    """One multi-row INSERT; rows are (customer_id, cents, status, note)."""
+    from drkit.dialect.sql import quote_string, quote_table
+
+    values = ", ".join(
+        f"({first_id + i}, {customer}, {cents // 100}.{cents % 100:02d}, {quote_string(status)}, "
+        f"{quote_string(note)}, '2026-01-01 00:00:00' + INTERVAL {first_id + i} SECOND)"
+        for i, (customer, cents, status, note) in enumerate(rows)
+    )
+    return Sql(
+        f"INSERT INTO {quote_table(table)} (id, customer_id, amount, status, note, updated_at) VALUES {values}"
+    )
+
+
+def drill_update(table: str, row_id: int, cents: int, status_index: int) -> Sql:
+    from drkit.dialect.sql import quote_string, quote_table
+
+    status = _STATUSES[status_index % len(_STATUSES)]
+    return Sql(
+        f"UPDATE {quote_table(table)} SET amount = {cents // 100}.{cents % 100:02d}, "
+        f"status = {quote_string(status)}, updated_at = updated_at + INTERVAL 1 SECOND WHERE id = {int(row_id)}"
+    )
+
+
+def drill_statuses() -> tuple[str, ...]:
+    return _STATUSES

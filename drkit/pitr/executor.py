@@ -32,7 +32,7 @@ from drkit.pitr.steps import (
     WaitStep,
 )
 
-POLL = 0.1
+POLL = 0.05
 
 
 class PlanStopped(DrkitError):

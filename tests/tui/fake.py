@@ -11,7 +11,6 @@ from drkit.config import Config, IndexConfig, NodeConfig, PasswordSource, Role
 from drkit.dialect.sql import Sql
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
 from drkit.index.store import Filters
-from drkit.index.summary import IndexSummary
 from drkit.io.drbd_probe import DrbdProbe, ProbeOutcome
 from drkit.model.coords import BinlogCoord
 from drkit.model.drbd import parse_any
@@ -21,7 +20,7 @@ from drkit.model.replica import ReplicaStatus
 from drkit.model.version import ServerVersion
 from drkit.pitr.conditions import ApplierStopped, ReplicationStopped
 from drkit.pitr.steps import Plan, SqlStep, WaitStep
-from drkit.service import Alarm, Operations, StatusReport
+from drkit.service import Alarm, IndexSummary, Operations, StatusReport
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NOW = 1_795_000_000.0  # a fixed "now" for every snapshot
@@ -162,7 +161,18 @@ def status() -> StatusReport:
         servers,
         {"primary": "db1", "delayed": "db3"},
     )
-    return StatusReport((primary, replica, delayed), NOW - 1, (drbd,), view)
+    index = IndexSummary(
+        str(CONFIG.index.path),
+        True,
+        transactions=240,
+        latest_id=240,
+        latest_gtid="0-1-240",
+        latest_time=float(TRANSACTIONS[-1].timestamp),
+        checkpoint="mysql-bin.000007:73100",
+        follower_pid=4242,
+        behind_bytes=1304,
+    )
+    return StatusReport((primary, replica, delayed), NOW - 1, (drbd,), view, index)
 
 
 class FakeOperations(Operations):
@@ -177,15 +187,6 @@ class FakeOperations(Operations):
 
     def alarm(self, facts: NodeFacts | None = None) -> Alarm | None:
         return Alarm("delayed", DROP, DROP.timestamp + DELAY, applier_running=not self.frozen)
-
-    def index_summary(self, primary: NodeFacts | None = None) -> IndexSummary:
-        return IndexSummary(
-            CONFIG.index.path,
-            True,
-            TRANSACTIONS[-1],
-            BinlogCoord("mysql-bin.000007", 73100),
-            BinlogCoord("mysql-bin.000007", 74404),
-        )
 
     def recovery_state(self) -> None:
         return None

@@ -27,7 +27,7 @@ def test_no_index_then_every_node_down(sandbox: Sandbox) -> None:
             assert observation.alarm is None
             dashboard = app.screen
             index = str(dashboard.query_one("#index", Static).render())
-            assert index.startswith("no index yet at ") and "drkit index" in index
+            assert index.startswith("no index yet at ") and "drkit index --follow" in index
 
             await pilot.press("t")
             timeline = await until(

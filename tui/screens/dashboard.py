@@ -76,7 +76,7 @@ class DashboardScreen(ConsoleScreen):
                 table.add_row(*(cells[c] for c in NODE_COLUMNS), key=node.name)
         self._tick()
         self._show_detail()
-        index = index_text(observation.index, now)
+        index = index_text(observation.status.index, now)
         self.query_one("#index", Static).update(Text(index))
         self.query_one("#drbd", Static).update(Text(drbd_text(observation.status.drbd)))
         self.query_one("#loadbalancer", Static).update(

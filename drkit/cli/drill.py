@@ -1,0 +1,166 @@
+"""`drkit drill run|check|list`: rehearse a recovery from a playbook and prove it with numbers."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from drkit.cli.common import confirm, emit_json, json_option, out, say
+from drkit.errors import ExitCode
+
+PLAYBOOK_DIRS = ("playbooks/drills", "playbooks/runbooks")
+
+
+@click.group()
+def drill() -> None:
+    """Recovery drills and runbooks from YAML playbooks."""
+
+
+@drill.command(name="run")
+@click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write report.json, report.md and junit.xml here (default: reports/NAME-TIME).",
+)
+@click.option("--keep", is_flag=True, help="Leave the drill's sandbox running afterwards.")
+@click.option(
+    "--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a playbook parameter."
+)
+@click.option(
+    "--allow-destructive",
+    metavar="NAME",
+    help="Allow disaster/kill steps on the configured topology with this name.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before changing a configured topology.")
+@json_option
+@click.pass_context
+def run(
+    click_ctx: click.Context,
+    playbook: Path,
+    report_dir: Path | None,
+    keep: bool,
+    params: tuple[str, ...],
+    allow_destructive: str | None,
+    yes: bool,
+    as_json: bool,
+) -> int:
+    """Run PLAYBOOK on a fresh sandbox (or, with --config, on the configured topology)."""
+    from drkit import config as config_module
+    from drkit.drill.playbook import load_playbook
+    from drkit.drill.reports import write_reports
+    from drkit.drill.runner import DrillRunner, RunOptions
+
+    overrides = _overrides(params)
+    book = load_playbook(playbook, overrides)
+    # Only an explicit --config points a drill at a real topology; $DRKIT_CONFIG never does.
+    root = click_ctx.find_root()
+    explicit = root.get_parameter_source("config_path") is click.core.ParameterSource.COMMANDLINE
+    config = config_module.load(root.params["config_path"]) if explicit else None
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    directory = report_dir or Path("reports") / f"{book.name}-{stamp}"
+    work = Path(tempfile.mkdtemp(prefix=f"drkit-drill-{book.name}-"))
+    runner = DrillRunner(book, RunOptions(work, config, keep, allow_destructive), report=say)
+    runner.preflight()
+    if config is not None and runner.changing_steps():
+        listed = ", ".join(f"{s.kind} (line {s.line})" for s in runner.changing_steps())
+        confirm(
+            f"Run {book.name} on {config.topology_name}? It changes servers: {listed}.", yes=yes
+        )
+    say(
+        f"drill {book.name}: {book.description.strip().splitlines()[0] if book.description.strip() else ''}"
+    )
+    report = runner.run()
+    paths = write_reports(report, directory)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        out(summary(report))
+        out(f"reports: {', '.join(str(p) for p in paths)}")
+        if keep and runner.sandbox_dir is not None:
+            out(f"sandbox kept: drkit --config {runner.sandbox_dir / 'drkit.toml'} status")
+    return int(ExitCode.DONE if report.passed else ExitCode.FAILED)
+
+
+@drill.command(name="check")
+@click.argument(
+    "playbooks", nargs=-1, type=click.Path(dir_okay=False, path_type=Path), required=True
+)
+def check(playbooks: tuple[Path, ...]) -> None:
+    """Validate playbooks without running them."""
+    from drkit.drill.playbook import load_playbook
+
+    for path in playbooks:
+        book = load_playbook(path)
+        out(f"{path}: ok ({book.name}, {len(book.steps)} steps)")
+
+
+@drill.command(name="list")
+@json_option
+def list_playbooks(as_json: bool) -> None:
+    """The shipped drills and runbooks."""
+    from drkit.drill.playbook import load_playbook
+
+    found = []
+    for folder in PLAYBOOK_DIRS:
+        for path in sorted(Path(folder).glob("*.yaml")):
+            book = load_playbook(path)
+            found.append(
+                {
+                    "path": str(path),
+                    "name": book.name,
+                    "steps": len(book.steps),
+                    "sandbox": book.uses_sandbox,
+                    "description": book.description.strip().splitlines()[0]
+                    if book.description.strip()
+                    else "",
+                }
+            )
+    if as_json:
+        emit_json(found)
+        return
+    for entry in found:
+        out(f"{entry['path']:<45} {entry['description']}")
+
+
+def summary(report: object) -> str:
+    from drkit.drill.runner import DrillReport
+
+    assert isinstance(report, DrillReport)
+    m = report.metrics
+    verdict = "PASSED" if report.passed else "FAILED"
+
+    def seconds(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}s"
+
+    lines = [
+        f"drill {report.playbook}: {verdict} in {report.seconds:.1f}s",
+        f"  time to detect {seconds(m.time_to_detect)}, to freeze {seconds(m.time_to_freeze)}, "
+        f"to recover (RTO) {seconds(m.rto)}; transactions lost (RPO) {'-' if m.rpo is None else m.rpo}; "
+        f"verifications {m.verifications - m.verifications_failed}/{m.verifications} matched",
+    ]
+    for step in report.steps:
+        if not step.ok and not step.skipped:
+            lines.append(
+                f"  FAILED step {step.number} ({step.title}, line {step.line}): {step.error}"
+            )
+    return "\n".join(lines)
+
+
+def _overrides(params: tuple[str, ...]) -> dict[str, str]:
+    from drkit.errors import UsageError
+
+    found = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--param expects NAME=VALUE, got {item!r}")
+        found[name.strip()] = value.strip()
+    return found
+
+
+__all__ = ["drill"]
