@@ -29,7 +29,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from drkit.cli import index, recovery, sandbox, status
+    from drkit.cli import checks, extract, index, promote, recovery, sandbox, status
 
     cli.add_command(sandbox.sandbox)
     cli.add_command(status.status)
@@ -38,6 +38,9 @@ def _register() -> None:
     cli.add_command(recovery.freeze_command)
     cli.add_command(recovery.recover_command)
     cli.add_command(recovery.resume_command)
+    cli.add_command(checks.check_group)
+    cli.add_command(promote.promote_command)
+    cli.add_command(extract.extract_command)
 
 
 _register()
