@@ -68,7 +68,7 @@ class PromotionEvidence:
 
 def judge_promotion(e: PromotionEvidence) -> PromotionChecklist:
     """Every promotion check, critical first, in the order an operator reads them."""
-    results = (
+    results = [
         recovery_point(e),
         unapplied(e),
         old_primary_fenced(e),
@@ -84,11 +84,11 @@ def judge_promotion(e: PromotionEvidence) -> PromotionChecklist:
         ),
         errant_transactions(e),
         drbd_failover(e),
-    )
+    ]
     return PromotionChecklist(
-        "promotion",
         results,
         e.gathered_at,
+        "promotion",
         node=e.delayed.name,
         old_primary=e.old_primary.name if e.old_primary else None,
     )

@@ -33,7 +33,7 @@ def judge_replication(
         if facts.role is not Role.PRIMARY:
             results.append(errant_transactions(facts, primary))
     results.append(destructive_applied(nodes, destructive, skipped_on or {}))
-    return Checklist("replication", tuple(results), gathered_at)
+    return Checklist(results, gathered_at, "replication")
 
 
 def node_checks(facts: NodeFacts, *, lag_limit: int = LAG_LIMIT) -> list[CheckResult]:
@@ -145,9 +145,8 @@ def destructive_applied(
             did_not.append(f"{facts.name} (skipped by drkit)" if skipped else facts.name)
     parts = [f"latest destructive transaction {destructive.label}"]
     if did:
-        parts.append(
-            f"applied on {', '.join(did)}: they hold the damage and cannot serve as copies"
-        )
+        holds = "it holds" if len(did) == 1 else "they hold"
+        parts.append(f"applied on {', '.join(did)}: {holds} the damage, no copy to trust any more")
     if did_not:
         parts.append(f"not applied on {', '.join(did_not)}")
     if unknown:

@@ -31,9 +31,9 @@ class CheckResult:
 class Checklist:
     """Check results gathered at one moment; ok when every critical check passes."""
 
-    title: str
-    results: tuple[CheckResult, ...]
-    gathered_at: float
+    results: list[CheckResult]
+    gathered_at: float = 0.0
+    title: str = ""
 
     @property
     def ok(self) -> bool:

@@ -234,6 +234,8 @@ def test_promote_makes_the_delayed_node_the_writer_behind_haproxy(
     assert box.value("delayed", "SELECT COUNT(*) FROM shop.audit") == 3
     assert box.replica_status("delayed") == {}, "replication reset"
     assert box.value("primary", "SELECT @@read_only") == 1, "the old primary is fenced"
+    with pytest.raises(mysql.connector.Error, match="read-only"):
+        box.sql("primary", "INSERT INTO shop.audit (what) VALUES ('too late')", app=True)
     assert box.replica_status("replica")["Master_Port"] == box.port("primary"), "never repointed"
     # The session opened through HAProxy before the switch was cut, not left writing to db1.
     with pytest.raises(mysql.connector.Error):
