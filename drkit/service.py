@@ -15,12 +15,17 @@ from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.loadbalancer import LoadBalancerView
 
 if TYPE_CHECKING:
+    from drkit.checks.result import Checklist, PromotionChecklist
+    from drkit.extract.plan import ExtractPlan
+    from drkit.extract.run import ExtractReport
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters, IndexStore
     from drkit.pitr.executor import ProgressCallback, StepCallback
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
     from drkit.pitr.steps import Plan
+    from drkit.promote.plan import PromotionPlan
+    from drkit.promote.run import PromotionReport
 
 
 @dataclass(frozen=True)
@@ -284,3 +289,72 @@ class Operations(Drkit):
         from drkit.io.audit import read_audit
 
         return read_audit(self.config.audit_path, limit)
+
+    # -- checks, promotion, extract -------------------------------------------------------------
+
+    def check_replication(self) -> Checklist:
+        """Every node's replication health, errant transactions, who applied the latest disaster."""
+        from drkit.checks.evidence import gather_nodes, index_ends, last_recovery
+        from drkit.checks.replication import judge_replication
+
+        nodes = gather_nodes(self.config)
+        skipped = {}
+        for node in self.config.delayed:
+            record = last_recovery(self.config, node.name)
+            skipped[node.name] = record.skipped_ever if record else ()
+        return judge_replication(
+            nodes,
+            destructive=index_ends(self.config)[1],
+            skipped_on=skipped,
+            gathered_at=time.time(),
+        )
+
+    def check_promotion(self, node: str | None = None) -> PromotionChecklist:
+        """The evidence checklist for promoting the delayed replica (reads only)."""
+        from drkit.promote import run
+
+        return run.check_promotion(self.config, self.delayed_node(node))
+
+    def prepare_promotion(self, *, force: bool = False, node: str | None = None) -> PromotionPlan:
+        """Check and plan without refusing: the plan's `blocked_by` names what would refuse it."""
+        from drkit.promote import run
+
+        return run.prepare_promotion(self.config, self.delayed_node(node), force=force)
+
+    def plan_promotion(self, *, force: bool = False, node: str | None = None) -> PromotionPlan:
+        """The promotion plan; RefusedError when a critical check fails, unless `force`."""
+        from drkit.promote import run
+
+        plan = self.prepare_promotion(force=force, node=node)
+        run.refuse_if_blocked(plan)
+        return plan
+
+    def promote(self, plan: Plan, *, on_step: StepCallback | None = None) -> PromotionReport:
+        """Run a promotion plan (re-checking first); every node's fate in the report."""
+        from drkit.errors import UsageError
+        from drkit.promote import run
+        from drkit.promote.plan import PromotionPlan
+
+        if not isinstance(plan, PromotionPlan):
+            raise UsageError("promote() takes the plan plan_promotion() returned")
+        return run.promote(
+            self.config, self.delayed_node(plan.node), plan, self.audit, on_step=on_step
+        )
+
+    def plan_extract(
+        self, table: str, into: str | None = None, node: str | None = None
+    ) -> ExtractPlan:
+        """Plan copying `schema.table` from the frozen delayed replica into the primary."""
+        from drkit.extract.run import prepare_extract
+
+        return prepare_extract(self.config, self.delayed_node(node), table, into)
+
+    def extract(self, plan: Plan, *, on_step: StepCallback | None = None) -> ExtractReport:
+        """Run an extract plan; rows and checksums of both sides in the report."""
+        from drkit.errors import UsageError
+        from drkit.extract import run
+        from drkit.extract.plan import ExtractPlan
+
+        if not isinstance(plan, ExtractPlan):
+            raise UsageError("extract() takes the plan plan_extract() returned")
+        return run.extract(self.config, plan, self.audit, on_step=on_step)

@@ -23,6 +23,9 @@ COMMANDS: dict[str, str] = {
     "recover": "drkit.cli.recovery:recover_command",
     "resume": "drkit.cli.recovery:resume_command",
     "drill": "drkit.cli.drill:drill",
+    "check": "drkit.cli.checks:check_group",
+    "promote": "drkit.cli.promote:promote_command",
+    "extract": "drkit.cli.extract:extract_command",
     "tui": "drkit.cli.tui:tui_command",
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from drkit.dialect.sql import Sql, log_file_literal, quote_string, quote_table, read
+from drkit.dialect.sql import Sql, log_file_literal, quote_ident, quote_string, quote_table, read
 from drkit.model.coords import BinlogCoord
 from drkit.model.version import ServerVersion
 
@@ -91,6 +91,10 @@ class Dialect(ABC):
         """Forget the replica configuration entirely (after promotion)."""
 
     @abstractmethod
+    def reset_binary_logs(self) -> Sql:
+        """Forget this server's own binlog and GTID history (a replica about to be reloaded)."""
+
+    @abstractmethod
     def set_read_only(self, on: bool) -> list[Sql]:
         """Statements that make the server read-only (fenced) or writable, strongest form first."""
 
@@ -120,6 +124,46 @@ class Dialect(ABC):
         return read(
             "SELECT COUNT(*) AS n FROM information_schema.TABLES "
             f"WHERE TABLE_SCHEMA = {quote_string(schema)}"
+        )
+
+    def table_type(self, table: str) -> Sql:
+        """One row (`kind`: BASE TABLE, VIEW, SEQUENCE...) when the table exists, none otherwise."""
+        schema, _, name = table.partition(".")
+        return read(
+            "SELECT TABLE_TYPE AS kind FROM information_schema.TABLES "
+            f"WHERE TABLE_SCHEMA = {quote_string(schema)} AND TABLE_NAME = {quote_string(name)}"
+        )
+
+    def show_create_table(self, table: str) -> Sql:
+        return read(f"SHOW CREATE TABLE {quote_table(table)}")
+
+    def table_triggers(self, table: str) -> Sql:
+        schema, _, name = table.partition(".")
+        return read(
+            "SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS "
+            f"WHERE EVENT_OBJECT_SCHEMA = {quote_string(schema)} "
+            f"AND EVENT_OBJECT_TABLE = {quote_string(name)}"
+        )
+
+    def schema_exists(self, schema: str) -> Sql:
+        return read(
+            "SELECT COUNT(*) AS n FROM information_schema.SCHEMATA "
+            f"WHERE SCHEMA_NAME = {quote_string(schema)}"
+        )
+
+    def create_schema(self, schema: str) -> Sql:
+        return Sql(f"CREATE DATABASE {quote_ident(schema)}")
+
+    def create_table_like_source(
+        self, definition: str, source: str, target: str, *, rename_foreign_keys: bool
+    ) -> Sql:
+        """The source's `SHOW CREATE TABLE` text, made to create `target` (schema-qualified)."""
+        from drkit.dialect.ddl import retarget_create_table
+
+        return Sql(
+            retarget_create_table(
+                definition, source, target, drop_foreign_key_names=rename_foreign_keys
+            )
         )
 
     def set_session_binlog(self, on: bool) -> Sql:

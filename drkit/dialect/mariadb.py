@@ -95,6 +95,9 @@ class MariadbDialect(Dialect):
     def reset_replica(self) -> Sql:
         return Sql("RESET SLAVE ALL")
 
+    def reset_binary_logs(self) -> Sql:
+        return Sql("RESET MASTER")
+
     def set_read_only(self, on: bool) -> list[Sql]:
         # MariaDB has no super_read_only; READ ONLY ADMIN holders can still write (documented).
         return [Sql(f"SET GLOBAL read_only = {'ON' if on else 'OFF'}")]

@@ -103,6 +103,12 @@ class MysqlDialect(Dialect):
     def reset_replica(self) -> Sql:
         return Sql(f"RESET {self._verb()} ALL")
 
+    def reset_binary_logs(self) -> Sql:
+        # 8.4 removed RESET MASTER; 8.2 introduced its replacement.
+        if self.version.at_least(8, 2):
+            return Sql("RESET BINARY LOGS AND GTIDS")
+        return Sql("RESET MASTER")
+
     def set_read_only(self, on: bool) -> list[Sql]:
         # super_read_only implies read_only when switched on, and must go first when switched off.
         if on:

@@ -188,6 +188,22 @@ class FencedOrGone:
         return None if facts.read_only else "writable"
 
 
+@dataclass(frozen=True)
+class ExecutedIs:
+    """The node has executed exactly this GTID set: nothing moved since the plan was made."""
+
+    executed: str
+
+    def describe(self) -> str:
+        return f"executed {self.executed or 'nothing'}"
+
+    def failure(self, facts: NodeFacts) -> str | None:
+        if not facts.reachable:
+            return _missing(facts)
+        now = str(facts.executed)
+        return None if now == self.executed else f"executed {now or 'nothing'}"
+
+
 def _missing(facts: NodeFacts) -> str:
     if not facts.reachable:
         return f"unreachable: {facts.unreachable_reason}"

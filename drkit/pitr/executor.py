@@ -23,6 +23,7 @@ from drkit.model.facts import NodeFacts
 from drkit.pitr.conditions import Condition, failures
 from drkit.pitr.gather import last_applied_gtid
 from drkit.pitr.steps import (
+    CopyTable,
     LoadBalancerStep,
     Plan,
     PreserveRelayLogs,
@@ -134,6 +135,16 @@ class Executor:
             self._replay(step)
             self._check(number, step, step.post, "after")
             result.applied += step.transactions
+        elif isinstance(step, CopyTable):
+            self._check(number, step, step.pre, "before")
+            problems = failures(step.source_pre, self.facts(step.source))
+            if problems:
+                raise PlanStopped(
+                    f"before step {number} ({step.render()}): on {step.source}: "
+                    f"{'; '.join(problems)}; nothing further was done"
+                )
+            self._copy(step)
+            self._check(number, step, step.post, "after")
         else:
             self._load_balancer(step)
 
@@ -309,6 +320,25 @@ class Executor:
                 step.start_pos,
                 step.stop_pos,
                 mariadb=self.facts(step.node).is_mariadb,
+            )
+        except DrkitError as exc:
+            self.audit.action(
+                step.node, step.render(), False, time.monotonic() - started, exc.message
+            )
+            raise
+        self.audit.action(step.node, step.render(), True, time.monotonic() - started)
+
+    def _copy(self, step: CopyTable) -> None:
+        from drkit.io.extract import copy_table
+
+        started = time.monotonic()
+        try:
+            copy_table(
+                self._node(step.source),
+                self._node(step.node),
+                step.source_table,
+                step.target_table,
+                mariadb=step.mariadb,
             )
         except DrkitError as exc:
             self.audit.action(

@@ -143,6 +143,8 @@ class RecoveryReport:
     seconds: float
     relay_backup: str | None = None
     log: list[str] = field(default_factory=list)
+    mode: str = ""  # before | skip | until-time: what the evidence checks read back
+    stop_gtid: str | None = None  # the first transaction left unapplied on purpose
 
     @property
     def verified(self) -> bool:
@@ -161,6 +163,8 @@ class RecoveryReport:
             "verification": [check.to_json() for check in self.verification],
             "duration": round(self.seconds, 3),
             "relay_backup": self.relay_backup,
+            "mode": self.mode or None,
+            "stop_gtid": self.stop_gtid,
         }
 
 
@@ -327,6 +331,8 @@ def _report(
         seconds=result.seconds,
         relay_backup=str(result.relay_backup) if result.relay_backup else None,
         log=result.log,
+        mode=request.mode,
+        stop_gtid=request.stop.gtid if request.stop else None,
     )
 
 

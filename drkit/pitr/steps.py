@@ -99,7 +99,31 @@ class LoadBalancerStep:
         return f"haproxy: {self.command.text}"
 
 
-Step = SqlStep | WaitStep | PreserveRelayLogs | ReplayArchive | LoadBalancerStep
+@dataclass(frozen=True)
+class CopyTable:
+    """Copy one table's rows: the source's dump tool piped into the destination node's client."""
+
+    source: str
+    node: str  # the destination, the node this step changes
+    source_table: str
+    target_table: str
+    pipeline: str  # the commands, as the dry run prints them
+    mariadb: bool = True
+    rows: int | None = None
+    why: str = ""
+    pre: tuple[Condition, ...] = ()  # on the destination
+    source_pre: tuple[Condition, ...] = ()  # on the source, checked just before the dump
+    post: tuple[Condition, ...] = ()
+
+    def render(self) -> str:
+        rows = f" ({self.rows} rows)" if self.rows is not None else ""
+        return (
+            f"{self.source} -> {self.node}: copy the rows of {self.source_table} into "
+            f"{self.target_table}{rows}: {self.pipeline}"
+        )
+
+
+Step = SqlStep | WaitStep | PreserveRelayLogs | ReplayArchive | LoadBalancerStep | CopyTable
 
 
 @dataclass(frozen=True)

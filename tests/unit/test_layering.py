@@ -32,6 +32,15 @@ PURE_PREFIXES = (
     "drkit.classify",
     "drkit.pitr.plan",
     "drkit.render",
+    "drkit.checks.gtids",
+    "drkit.checks.promotion",
+    "drkit.checks.record",
+    "drkit.checks.replication",
+    "drkit.checks.result",
+    "drkit.promote.fates",
+    "drkit.promote.plan",
+    "drkit.extract.commands",
+    "drkit.extract.plan",
 )
 
 

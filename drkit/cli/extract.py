@@ -1,0 +1,71 @@
+"""`drkit extract`: copy a rescued table from the frozen delayed replica back into the primary."""
+
+from __future__ import annotations
+
+import click
+
+from drkit.cli.checks import operations
+from drkit.cli.common import (
+    Context,
+    confirm,
+    dry_run_option,
+    emit_json,
+    json_option,
+    out,
+    pass_context,
+    say,
+    yes_option,
+)
+from drkit.errors import ExitCode
+from drkit.extract.run import ExtractReport
+
+
+@click.command(name="extract")
+@click.option("--table", "table", required=True, metavar="S.T", help="The table to copy.")
+@click.option(
+    "--into", "into", metavar="S.T2", help="Copy it under this new name (never overwrites)."
+)
+@click.option("--node", metavar="NAME", help="The delayed replica (default: the only one).")
+@dry_run_option
+@yes_option
+@json_option
+@pass_context
+def extract_command(
+    ctx: Context,
+    table: str,
+    into: str | None,
+    node: str | None,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+) -> int:
+    """Copy a table from the frozen delayed replica into the primary, verified by checksum."""
+    ops = operations(ctx)
+    plan = ops.plan_extract(table, into, node)
+    if dry_run:
+        if as_json:
+            emit_json({"dry_run": True, "plan": plan.to_json()})
+        else:
+            out(plan.render())
+        return int(ExitCode.DONE)
+    say(plan.render())
+    confirm(f"Copy {plan.source_table} into {plan.target_table} on {plan.destination}?", yes=yes)
+    report = ops.extract(plan, on_step=lambda n, s: say(f"step {n}: {s.render()}"))
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        out(render_report(report))
+    return int(ExitCode.DONE if report.verified else ExitCode.FAILED)
+
+
+def render_report(report: ExtractReport) -> str:
+    verdict = "verified" if report.verified else "NOT VERIFIED"
+    return "\n".join(
+        [
+            f"{report.source_table} on {report.source}: {report.rows_source} rows, "
+            f"checksum {report.checksum_source}",
+            f"{report.target_table} on {report.destination}: {report.rows_destination} rows, "
+            f"checksum {report.checksum_destination}",
+            f"{verdict} in {report.seconds:.1f}s",
+        ]
+    )

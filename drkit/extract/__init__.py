@@ -1,0 +1,1 @@
+"""Copying a rescued table from the frozen delayed replica into the primary."""
