@@ -20,14 +20,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.tui)
-            if "sandbox" in getattr(item, "fixturenames", ()):
+            fixtures = getattr(item, "fixturenames", ())
+            if "sandbox" in fixtures or "haproxy_sandbox" in fixtures:
                 item.add_marker(pytest.mark.integration)
+            if "haproxy_sandbox" in fixtures:
+                item.add_marker(pytest.mark.haproxy)
 
 
 @pytest.fixture
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """A fresh sandbox (primary, replica, delayed by one hour), stopped and purged afterwards."""
     box = start_sandbox(tmp_path_factory.mktemp("sandbox"), delay=3600)
+    try:
+        yield box
+    finally:
+        box.down(purge=True)
+
+
+@pytest.fixture
+def haproxy_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """The same, behind a real HAProxy whose writers' backend drkit can switch."""
+    box = start_sandbox(tmp_path_factory.mktemp("sandbox"), delay=3600, haproxy=True)
     try:
         yield box
     finally:

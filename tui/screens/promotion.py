@@ -60,6 +60,7 @@ class PromotionScreen(ConsoleScreen):
         if self.running:
             return
         self.plan = None
+        self.remove_class("-planned")
         self.query_one("#verdict", Static).update("checking…")
         self.query_one("#plan", Static).update("")
         self.query_one(TypedConfirmation).reset()
@@ -80,15 +81,24 @@ class PromotionScreen(ConsoleScreen):
         table = self.query_one("#checks", DataTable)
         table.clear()
         for index, result in enumerate(event.checklist.results):
-            mark = Text("ok", style="green") if result.ok else Text("FAIL", style="bold red")
+            if result.ok:
+                mark = Text("ok", style="green")
+            elif getattr(result, "promote_fixes", False):
+                mark = Text("fixed", style="yellow")  # failing now; the promotion puts it right
+            else:
+                mark = Text("FAIL", style="bold red")
             critical = "critical" if result.critical else ""
             table.add_row(mark, critical, result.name, result.reason, key=str(index))
-        ok = bool(event.checklist.ok)
-        failing = [r for r in event.checklist.results if r.critical and not r.ok]
+        blocking = self._blocking(event.checklist)
+        ok = not blocking
         self.query_one("#verdict", Static).update(
-            Text("every critical check passes: promotion is possible", style="bold green")
+            Text("the critical checks pass: promotion is possible", style="bold green")
             if ok
-            else Text(f"promotion refused: {len(failing)} critical check(s) fail", style="bold red")
+            else Text(
+                f"promotion refused: {len(blocking)} critical check(s) fail: "
+                + ", ".join(r.name for r in blocking),
+                style="bold red",
+            )
         )
         self.query_one("#plan-button", Button).disabled = not ok
         self._show_hint()
@@ -129,6 +139,7 @@ class PromotionScreen(ConsoleScreen):
     @on(PlanReady)
     def _plan_ready(self, event: PlanReady) -> None:
         self.plan = event.plan
+        self.add_class("-planned")  # the plan needs the room now
         self.query_one("#plan", Static).update(Text(event.plan.render()))
         node = getattr(event.plan, "node", None)
         self.query_one(TypedConfirmation).reset(node if isinstance(node, str) else None)
