@@ -3,11 +3,12 @@ moment leaves either both or neither."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,10 @@ class IndexStore:
             )
         if not readonly:
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Statement texts hold application data: the index is private to its owner (SQLite
+            # gives its -wal and -shm files the same mode).
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
         try:
             self.conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
@@ -153,7 +158,7 @@ class IndexStore:
             )
         return tx_id
 
-    @contextmanager
+    @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
@@ -246,14 +251,9 @@ class IndexStore:
             where.append("t.id < ?" if filters.newest_first else "t.id > ?")
             params.append(filters.before_id)
         if filters.table:
-            schema, name = _split(filters.table)
-            op_schema = "GLOB" if "*" in schema else "="
-            op_name = "GLOB" if "*" in name else "="
-            where.append(
-                "t.id IN (SELECT tx_id FROM transaction_tables "
-                f"WHERE schema_name {op_schema} ? AND table_name {op_name} ?)"
-            )
-            params += [schema, name]
+            clause, values = _table_clause(filters.table)
+            where.append(f"t.id IN (SELECT tx_id FROM transaction_tables WHERE {clause})")
+            params += values
         sql = ("WHERE " + " AND ".join(where)) if where else ""
         sql += " ORDER BY t.id DESC" if filters.newest_first else " ORDER BY t.id"
         if filters.limit is not None:
@@ -299,6 +299,20 @@ def _record(row: tuple[Any, ...], tables: tuple[TableRows, ...]) -> IndexedTrans
     return IndexedTransaction(
         tx_id, gtid, file, start, end, ts, server_id, kind, tables, statement, destructive
     )
+
+
+def _table_clause(pattern: str) -> tuple[str, list[str]]:
+    """SQL matching transaction_tables rows for `schema.table` (`*` wildcards, schema optional).
+
+    A dropped database is stored as `schema.*`: it touched every table of that schema.
+    """
+    schema, name = _split(pattern)
+    op_schema = "GLOB" if "*" in schema else "="
+    op_name = "GLOB" if "*" in name else "="
+    clause = f"schema_name {op_schema} ? AND table_name {op_name} ?"
+    if op_schema == "=":
+        clause = f"schema_name = ? AND (table_name {op_name} ? OR table_name = '*')"
+    return clause, [schema, name]
 
 
 def _split(table: str) -> tuple[str, str]:
