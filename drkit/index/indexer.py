@@ -232,21 +232,25 @@ class Indexer:
 
     def _record(self, transaction: Transaction) -> NewTransaction:
         tables = tuple(
-            TableRows(change.name, change.inserts, change.updates, change.deletes)
-            for change in transaction.tables
+            [TableRows(t.name, t.inserts, t.updates, t.deletes) for t in transaction.tables]
         )
-        counts = {t.table: RowCounts(t.inserts, t.updates, t.deletes) for t in tables}
+        # Row counts matter to the classifier only from mass_rows up: pass just those tables.
+        mass = self.rules.mass_rows
+        counts = {
+            t.table: RowCounts(t.inserts, t.updates, t.deletes)
+            for t in tables
+            if t.updates >= mass or t.deletes >= mass
+        }
         finding = classify_transaction(
             transaction.statements, counts, self.rules, transaction.default_schema
         )
+        destructive = None
         if finding is not None:
             # DDL carries no row events: the finding is what names its tables (DROP TABLE x).
             tables += tuple(TableRows(name) for name in _unnamed(finding.tables, tables))
-        destructive = (
-            Destructive(finding.category, finding.severity.name.lower(), finding.reason)
-            if finding
-            else None
-        )
+            destructive = Destructive(
+                finding.category, finding.severity.name.lower(), finding.reason
+            )
         return NewTransaction(
             gtid=transaction.gtid,
             file=transaction.file,

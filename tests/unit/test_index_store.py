@@ -262,3 +262,15 @@ def test_an_index_from_a_newer_drkit_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(IndexStoreError, match="newer than this drkit understands"):
         IndexStore(path)
+
+
+def test_row_event_offsets_read_back_in_either_stored_form(store: IndexStore) -> None:
+    record = store.by_gtid("0-1-2")
+    assert record is not None
+    assert store.row_events(record.id) == [(144, 174)]
+    # The first indexer stored them as JSON text.
+    store.conn.execute(
+        "UPDATE transactions SET row_events = '[[10,20],[20,35]]' WHERE id = ?", (record.id,)
+    )
+    assert store.row_events(record.id) == [(10, 20), (20, 35)]
+    assert store.row_events(999) == []
