@@ -28,6 +28,7 @@ from drkit.model.coords import BinlogCoord, file_sequence
 BATCH = 2000
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 STABLE_SECONDS = 10.0  # a stream that lasted this long starts the backoff over
+POLL = 0.01  # while following, how often to look for new bytes (two stat calls when idle)
 REPLACED_PREFIX = ".replaced-"
 
 OnNew = Callable[[Sequence[IndexedTransaction]], None]
@@ -76,9 +77,21 @@ class Indexer:
         self.rules = rules_from(config)
         self.report = report
         self.lock = ArchiveLock(self.archive_dir)
+        self._seen: tuple[Path, int] | None = None  # the file and size the last scan ended on
 
     def close(self) -> None:
         self.store.close()
+
+    def _unchanged(self) -> bool:
+        """Whether the archive is as the last scan left it: its last file no longer, no new one."""
+        if self._seen is None:
+            return False
+        path, size = self._seen
+        try:
+            grown = path.stat().st_size != size
+        except OSError:
+            return False
+        return not grown and not (path.parent / _next_name(path.name)).exists()
 
     # -- one shot -------------------------------------------------------------------------------
 
@@ -105,53 +118,62 @@ class Indexer:
         self,
         stop: threading.Event,
         on_new: OnNew | None = None,
-        poll: float = 0.1,
+        poll: float = POLL,
         on_state: Callable[[str], None] | None = None,
     ) -> None:
         """Keep copying and indexing until `stop` is set; reconnect with backoff when the primary goes."""
         self.lock.acquire()
-        writer: ArchiveWriter | None = None
-        attempt = 0
-        connected_at = 0.0
+        stream = _Stream()
         try:
             while not stop.is_set():
-                if writer is None or not writer.running():
-                    if writer is not None:
-                        problem = f"lost the primary's binlog stream ({writer.exit_reason()})"
-                        writer.stop()
-                        writer = None
-                        # Keep what the tool wrote before it stopped, index it, then reconnect.
-                        self._settle_replaced(force=True)
-                        self.scan(on_new)
-                        if time.monotonic() - connected_at > STABLE_SECONDS:
-                            attempt = 0
-                        if self._back_off(stop, attempt, problem, on_state):
-                            break
-                        attempt += 1
-                    try:
-                        writer = self._start_following()
-                    except (SourceChangedError, IndexGapError):
-                        raise
-                    except DrkitError as exc:
-                        problem = f"cannot follow {self.primary.name}: {exc.message}"
-                        if self._back_off(stop, attempt, problem, on_state):
-                            break
-                        attempt += 1
-                        continue
-                    connected_at = time.monotonic()
-                    if on_state:
-                        on_state(f"following {self.primary.name}")
+                if not stream.alive() and not self._reconnect(stream, stop, on_new, on_state):
+                    continue  # still down (or asked to stop): the loop condition decides
+                if self._unchanged():
+                    stop.wait(poll)
+                    continue
                 new = self.scan(on_new)
                 self._settle_replaced()
-                if not new and stop.wait(poll):
-                    break
+                if not new:
+                    stop.wait(poll)
         finally:
-            if writer is not None:
-                writer.stop()
+            stream.close()
             self._settle_replaced(force=True)
             with contextlib.suppress(DrkitError):
                 self.scan(on_new)
             self.lock.release()
+
+    def _reconnect(
+        self,
+        stream: _Stream,
+        stop: threading.Event,
+        on_new: OnNew | None,
+        on_state: Callable[[str], None] | None,
+    ) -> bool:
+        """(Re)start the copier, waiting out the backoff first after a failure; True once running."""
+        if stream.writer is not None:
+            problem = f"lost the primary's binlog stream ({stream.writer.exit_reason()})"
+            stream.close()
+            # Keep what the tool wrote before it stopped and index it, then reconnect.
+            self._settle_replaced(force=True)
+            self.scan(on_new)
+            if time.monotonic() - stream.connected_at > STABLE_SECONDS:
+                stream.attempt = 0
+            if self._back_off(stop, stream.attempt, problem, on_state):
+                return False
+            stream.attempt += 1
+        try:
+            stream.writer = self._start_following()
+        except (SourceChangedError, IndexGapError):
+            raise
+        except DrkitError as exc:
+            problem = f"cannot follow {self.primary.name}: {exc.message}"
+            self._back_off(stop, stream.attempt, problem, on_state)
+            stream.attempt += 1
+            return False
+        stream.connected_at = time.monotonic()
+        if on_state:
+            on_state(f"following {self.primary.name}")
+        return True
 
     def _start_following(self) -> ArchiveWriter:
         binlogs = self._primary_binlogs()
@@ -183,6 +205,7 @@ class Indexer:
         Files are taken strictly in sequence from the checkpoint's: one not (yet) in the archive,
         being copied again, stops the scan there rather than skipping ahead.
         """
+        self._seen = None
         files = {file_sequence(path.name): path for path in archived_files(self.archive_dir)}
         if not files:
             return 0
@@ -192,6 +215,7 @@ class Indexer:
             path = files.get(checkpoint.sequence)
             if path is None or path.name != checkpoint.file:
                 break
+            size = path.stat().st_size
             scan = scan_file(path, checkpoint.pos)
             batch: list[NewTransaction] = []
             for transaction in scan:
@@ -214,6 +238,7 @@ class Indexer:
                 position = BinlogCoord(following.name, 4)
             else:
                 total += self._commit(batch, BinlogCoord(path.name, scan.position), on_new)
+                self._seen = (path, size)
                 break
             total += self._commit(batch, position, on_new)
             checkpoint = position
@@ -371,6 +396,23 @@ class Indexer:
                 aside.unlink()
             elif force:
                 aside.replace(fresh)
+
+
+@dataclass
+class _Stream:
+    """The copier following the primary, and the backoff state between its reconnections."""
+
+    writer: ArchiveWriter | None = None
+    attempt: int = 0
+    connected_at: float = 0.0
+
+    def alive(self) -> bool:
+        return self.writer is not None and self.writer.running()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
+            self.writer = None
 
 
 def _unnamed(found: Sequence[str], tables: Sequence[TableRows]) -> list[str]:

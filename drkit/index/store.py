@@ -7,10 +7,11 @@ import array
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -260,7 +261,34 @@ class IndexStore:
         return [] if row is None else _unpack_pairs(row[0])
 
     def search(self, filters: Filters) -> list[IndexedTransaction]:
-        """Transactions matching the filters, newest first unless asked otherwise."""
+        """Transactions matching the filters, newest first unless asked otherwise.
+
+        A table filter without --destructive walks the table-name index of each matching table
+        in id order and stops at the limit, so a table in every other transaction costs no more
+        than a rare one; the few destructive transactions are read through their own index.
+        """
+        where, params = self._common_conditions(filters)
+        order = "DESC" if filters.newest_first else "ASC"
+        if filters.table and not filters.destructive:
+            ids = self._ids_touching(filters, where, params)
+            if not ids:
+                return []
+            marks = ",".join("?" * len(ids))
+            return self._select(f"WHERE t.id IN ({marks}) ORDER BY t.id {order}", tuple(ids))
+        if filters.table:
+            clause, values = _table_clause(filters.table, "tt.")
+            where.append(
+                f"EXISTS (SELECT 1 FROM transaction_tables tt WHERE tt.tx_id = t.id AND {clause})"
+            )
+            params += values
+        sql = ("WHERE " + " AND ".join(where)) if where else ""
+        sql += f" ORDER BY t.id {order}"
+        if filters.limit is not None:
+            sql += " LIMIT ?"
+            params.append(filters.limit)
+        return self._select(sql, tuple(params))
+
+    def _common_conditions(self, filters: Filters) -> tuple[list[str], list[Any]]:
         where: list[str] = []
         params: list[Any] = []
         if filters.since is not None:
@@ -274,16 +302,71 @@ class IndexStore:
         if filters.before_id is not None:
             where.append("t.id < ?" if filters.newest_first else "t.id > ?")
             params.append(filters.before_id)
-        if filters.table:
-            clause, values = _table_clause(filters.table)
-            where.append(f"t.id IN (SELECT tx_id FROM transaction_tables WHERE {clause})")
-            params += values
-        sql = ("WHERE " + " AND ".join(where)) if where else ""
-        sql += " ORDER BY t.id DESC" if filters.newest_first else " ORDER BY t.id"
-        if filters.limit is not None:
-            sql += " LIMIT ?"
-            params.append(filters.limit)
-        return self._select(sql, tuple(params))
+        return where, params
+
+    def _ids_touching(self, filters: Filters, where: list[str], params: list[Any]) -> list[int]:
+        """Ids of the transactions touching the filter's tables that meet `where`, limited."""
+        order = "DESC" if filters.newest_first else "ASC"
+        # The time conditions need the transaction row; without them the index alone answers.
+        joined = filters.since is not None or filters.until is not None
+        source = (
+            "transaction_tables tt CROSS JOIN transactions t ON t.id = tt.tx_id"
+            if joined
+            else "transaction_tables tt"
+        )
+        conditions = [c.replace("t.id", "tt.tx_id") for c in where]
+        found: set[int] = set()
+        for schema, name in self._table_names(filters.table or ""):
+            sql = (
+                f"SELECT tt.tx_id FROM {source} WHERE tt.schema_name = ? AND tt.table_name = ?"
+                + "".join(f" AND {c}" for c in conditions)
+                + f" ORDER BY tt.tx_id {order}"
+            )
+            values: list[Any] = [schema, name, *params]
+            if filters.limit is not None:
+                sql += " LIMIT ?"
+                values.append(filters.limit)
+            found.update(row[0] for row in self.conn.execute(sql, values))
+        ordered = sorted(found, reverse=filters.newest_first)
+        return ordered if filters.limit is None else ordered[: filters.limit]
+
+    def _table_names(self, pattern: str) -> list[tuple[str, str]]:
+        """The stored (schema, table) names a table filter matches, dropped databases included.
+
+        Wildcards are expanded by hopping through the name index one distinct name at a time.
+        """
+        schema, name = _split(pattern)
+        if "*" not in schema and "*" not in name:
+            return [(schema, name), (schema, "*")]
+        matched: list[tuple[str, str]] = []
+        schema_like = fnmatch_case(schema)
+        name_like = fnmatch_case(name)
+        prefix = schema.partition("*")[0]  # every matching schema starts with it
+        row = self.conn.execute(
+            "SELECT schema_name, table_name FROM transaction_tables WHERE schema_name >= ? "
+            "ORDER BY schema_name, table_name LIMIT 1",
+            (prefix,),
+        ).fetchone()
+        while row is not None and row[0].startswith(prefix):
+            after = (str(row[0]), str(row[1]))
+            # Two seeks, each a plain index range: the next table of this schema, else the first
+            # of the next schema. (A row-value comparison would step over every row between.)
+            row = (
+                self.conn.execute(
+                    "SELECT schema_name, table_name FROM transaction_tables "
+                    "WHERE schema_name = ? AND table_name > ? ORDER BY table_name LIMIT 1",
+                    after,
+                ).fetchone()
+                or self.conn.execute(
+                    "SELECT schema_name, table_name FROM transaction_tables WHERE schema_name > ? "
+                    "ORDER BY schema_name, table_name LIMIT 1",
+                    after[:1],
+                ).fetchone()
+            )
+            dropped_database = after[1] == "*" and "*" not in schema
+            if schema_like(after[0]) and (dropped_database or name_like(after[1])):
+                matched.append(after)
+        return matched
 
     def _select(self, tail: str, params: tuple[Any, ...]) -> list[IndexedTransaction]:
         rows = self.conn.execute(
@@ -325,18 +408,28 @@ def _record(row: tuple[Any, ...], tables: tuple[TableRows, ...]) -> IndexedTrans
     )
 
 
-def _table_clause(pattern: str) -> tuple[str, list[str]]:
+def _table_clause(pattern: str, prefix: str = "") -> tuple[str, list[str]]:
     """SQL matching transaction_tables rows for `schema.table` (`*` wildcards, schema optional).
 
-    A dropped database is stored as `schema.*`: it touched every table of that schema.
+    A dropped database is stored as `schema.*`: it touched every table of that schema, so it
+    matches a filter that names its schema (`shop.orders`, `shop.ord*`), not one that only
+    names a table in any schema (`*.orders`).
     """
     schema, name = _split(pattern)
     op_schema = "GLOB" if "*" in schema else "="
     op_name = "GLOB" if "*" in name else "="
-    clause = f"schema_name {op_schema} ? AND table_name {op_name} ?"
+    table = f"{prefix}table_name {op_name} ?"
     if op_schema == "=":
-        clause = f"schema_name = ? AND (table_name {op_name} ? OR table_name = '*')"
-    return clause, [schema, name]
+        table = f"({table} OR {prefix}table_name = '*')"
+    return f"{prefix}schema_name {op_schema} ? AND {table}", [schema, name]
+
+
+def fnmatch_case(pattern: str) -> Callable[[str], bool]:
+    """A matcher for a name against a `*` pattern, as SQLite's GLOB reads it (case-sensitive)."""
+    if "*" not in pattern:
+        return pattern.__eq__
+    regex = re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+    return lambda text: regex.fullmatch(text) is not None
 
 
 def _split(table: str) -> tuple[str, str]:

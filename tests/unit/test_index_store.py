@@ -3,9 +3,11 @@ behind `drkit events` (filters, ordering, paging)."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import stat
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
@@ -274,3 +276,65 @@ def test_row_event_offsets_read_back_in_either_stored_form(store: IndexStore) ->
     )
     assert store.row_events(record.id) == [(10, 20), (20, 35)]
     assert store.row_events(999) == []
+
+
+def test_search_agrees_with_a_plain_reading_of_the_filters(tmp_path: Path) -> None:
+    """Random records and filter combinations: the store returns what a list filter would."""
+    rng = random.Random(7)
+    names = ["shop.orders", "shop.order_lines", "shop.stock", "crm.orders", "crm.contacts"]
+    records = []
+    for n in range(1, 401):
+        if n % 37 == 0:
+            tables: tuple[TableRows, ...] = (TableRows(rng.choice(["shop.*", "crm.*"])),)
+        else:
+            tables = tuple(TableRows(name, 1) for name in rng.sample(names, rng.randint(0, 3)))
+        finding = DROP if n % 11 == 0 else None
+        # Commit times mostly rise with the binlog position, sometimes step back a little.
+        record = tx(n, tables, destructive=finding)
+        records.append(record._replace(timestamp=T0 + 10 * n - rng.choice([0, 0, 0, 25])))
+    store = IndexStore(tmp_path / "index.db")
+    try:
+        ids = store.append(records, BinlogCoord("bin.000001", 4 + 100 * 400))
+        by_id = dict(zip(ids, records, strict=True))
+        patterns = [None, "shop.orders", "orders", "shop.order*", "*.orders", "crm.*", "*.*", "x.y"]
+        for _ in range(400):
+            filters = Filters(
+                since=rng.choice([None, T0 + rng.randint(0, 4000)]),
+                until=rng.choice([None, T0 + rng.randint(0, 4000)]),
+                table=rng.choice(patterns),
+                destructive=rng.random() < 0.3,
+                limit=rng.choice([None, 1, 5, 50]),
+                before_id=rng.choice([None, rng.randint(1, 400)]),
+                newest_first=rng.random() < 0.7,
+            )
+            expected = [
+                f"0-1-{ids.index(tx_id) + 1}"
+                for tx_id in sorted(by_id, reverse=filters.newest_first)
+                if _matches(by_id[tx_id], tx_id, filters)
+            ][: filters.limit]
+            assert [r.gtid for r in store.search(filters)] == expected, filters
+    finally:
+        store.close()
+
+
+def _matches(record: NewTransaction, tx_id: int, filters: Filters) -> bool:
+    if filters.since is not None and record.timestamp < int(filters.since):
+        return False
+    if filters.until is not None and record.timestamp > int(filters.until):
+        return False
+    if filters.destructive and record.destructive is None:
+        return False
+    if filters.before_id is not None and (
+        tx_id >= filters.before_id if filters.newest_first else tx_id <= filters.before_id
+    ):
+        return False
+    if filters.table is None:
+        return True
+    schema, _, name = filters.table.rpartition(".")
+    schema = schema or "*"
+    for table in record.tables:
+        t_schema, t_name = table.table.split(".")
+        dropped = t_name == "*" and "*" not in schema
+        if fnmatchcase(t_schema, schema) and (dropped or fnmatchcase(t_name, name)):
+            return True
+    return False
