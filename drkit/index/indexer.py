@@ -82,17 +82,6 @@ class Indexer:
     def close(self) -> None:
         self.store.close()
 
-    def _unchanged(self) -> bool:
-        """Whether the archive is as the last scan left it: its last file no longer, no new one."""
-        if self._seen is None:
-            return False
-        path, size = self._seen
-        try:
-            grown = path.stat().st_size != size
-        except OSError:
-            return False
-        return not grown and not (path.parent / _next_name(path.name)).exists()
-
     # -- one shot -------------------------------------------------------------------------------
 
     def run_once(self, on_new: OnNew | None = None) -> IndexResult:
@@ -180,7 +169,11 @@ class Indexer:
         first = self._first_file_to_fetch(binlogs)
         writer = ArchiveWriter(self.primary, self.archive_dir, mariadb=binlogs.mariadb)
         self._set_aside(first)
-        writer.follow(first)
+        try:
+            writer.follow(first)
+        except BaseException:
+            self._settle_replaced(force=True)  # no copier after all: put the copies back
+            raise
         return writer
 
     def _back_off(
@@ -243,6 +236,17 @@ class Indexer:
             total += self._commit(batch, position, on_new)
             checkpoint = position
         return total
+
+    def _unchanged(self) -> bool:
+        """Whether the archive is as the last scan left it: its last file no longer, no new one."""
+        if self._seen is None:
+            return False
+        path, size = self._seen
+        try:
+            grown = path.stat().st_size != size
+        except OSError:
+            return False
+        return not grown and not (path.parent / _next_name(path.name)).exists()
 
     def _commit(
         self, batch: list[NewTransaction], checkpoint: BinlogCoord, on_new: OnNew | None

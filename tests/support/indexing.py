@@ -89,12 +89,16 @@ def drkit_argv(box: Sandbox, *args: str) -> list[str]:
 
 @contextmanager
 def following(box: Sandbox, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`drkit index --follow` running against the sandbox; interrupted (SIGINT) on exit."""
+    """`drkit index --follow` in a process group of its own, as in a terminal; Ctrl-C on exit."""
     env = {**os.environ}
     env.pop("DRKIT_DEBUG", None)
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            drkit_argv(box, "index", "--follow"), stdout=sink, stderr=sink, env=env
+            drkit_argv(box, "index", "--follow"),
+            stdout=sink,
+            stderr=sink,
+            env=env,
+            start_new_session=True,
         )
     try:
         yield process
@@ -103,9 +107,10 @@ def following(box: Sandbox, log: Path) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> int:
-    """Ctrl-C the process and wait; SIGKILL if it hangs. Its exit code."""
+    """Ctrl-C the process (SIGINT to its whole group, as a terminal does) and wait; SIGKILL if it
+    hangs. Its exit code."""
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
