@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import fcntl
+import functools
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -142,8 +143,8 @@ class ArchiveWriter:
             self._stderr.close()
         self._stderr = tempfile.TemporaryFile(prefix="drkit-archive-err-")  # noqa: SIM115 - lives as long as the tool
         try:
-            # Its own session: a Ctrl-C meant for drkit does not cut the copy short mid-stop;
-            # and it dies with drkit, so a killed indexer leaves no copier writing the archive.
+            # Its own session: a Ctrl-C at the terminal reaches drkit, which then stops the copier
+            # itself. And it dies with drkit: a killed indexer leaves no copier in the archive.
             return subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
@@ -183,12 +184,8 @@ _PR_SET_PDEATHSIG = 1
 
 def _die_with_parent() -> Callable[[], None] | None:
     """A pre-exec hook asking Linux to SIGTERM the child when drkit dies (even by SIGKILL)."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        prctl = ctypes.CDLL(name, use_errno=True).prctl
-    except (OSError, AttributeError):
+    prctl = _prctl()
+    if prctl is None:
         return None
     parent = os.getpid()
 
@@ -198,6 +195,18 @@ def _die_with_parent() -> Callable[[], None] | None:
             os._exit(1)
 
     return hook
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, loaded once in the parent (the hook must not load anything after fork)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return function
 
 
 def _archiver_server_id(node: NodeConfig) -> int:
