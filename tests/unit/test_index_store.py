@@ -318,19 +318,18 @@ def test_search_agrees_with_a_plain_reading_of_the_filters(tmp_path: Path) -> No
 
 
 def _matches(record: NewTransaction, tx_id: int, filters: Filters) -> bool:
-    if filters.since is not None and record.timestamp < int(filters.since):
-        return False
-    if filters.until is not None and record.timestamp > int(filters.until):
-        return False
-    if filters.destructive and record.destructive is None:
-        return False
-    if filters.before_id is not None and (
-        tx_id >= filters.before_id if filters.newest_first else tx_id <= filters.before_id
-    ):
-        return False
-    if filters.table is None:
-        return True
-    schema, _, name = filters.table.rpartition(".")
+    checks = [
+        filters.since is None or record.timestamp >= int(filters.since),
+        filters.until is None or record.timestamp <= int(filters.until),
+        not filters.destructive or record.destructive is not None,
+        filters.before_id is None
+        or (tx_id < filters.before_id if filters.newest_first else tx_id > filters.before_id),
+    ]
+    return all(checks) and (filters.table is None or _touches(record, filters.table))
+
+
+def _touches(record: NewTransaction, pattern: str) -> bool:
+    schema, _, name = pattern.rpartition(".")
     schema = schema or "*"
     for table in record.tables:
         t_schema, t_name = table.table.split(".")
