@@ -1,27 +1,41 @@
-"""Binlog indexing throughput: drkit's scan against `mariadb-binlog -vv` over the same files.
+"""Binlog indexing throughput: drkit's indexer against `mariadb-binlog -vv` over the same files.
 
 Creates a binlog of at least --events events (default 1,000,000) with a realistic mixed workload
-on a throwaway MariaDB (or on a server given by --socket), then times
-  - drkit.binlog.scan_file over every file (transactions, table names, row counts), and
-  - `mariadb-binlog --base64-output=decode-rows -vv FILE > /dev/null` over the same files,
-and prints both rates and their ratio (target: >= 0.5).
+on the primary of a drkit sandbox (or a throwaway MariaDB with --throwaway, or a server given by
+--socket), then times over the same files
+  - drkit.binlog.scan_file alone (transactions, table names, row counts),
+  - the whole indexer path: scan + classify + SQLite writes with checkpoints (Indexer.scan over an
+    archive holding those files, into a fresh index),
+  - `mariadb-binlog --base64-output=decode-rows -vv FILE > /dev/null`, the baseline,
+and prints each rate and its ratio to the baseline (target for the indexer path: >= 0.5).
+On a sandbox it also times `drkit index` end to end (the copy through the server's binlog tool
+included), for information.
 
-    python benchmarks/index_throughput.py [--events N] [--socket S --user U] [--files F ...]
+    python benchmarks/index_throughput.py [--events N] [--throwaway | --socket S --user U]
+                                          [--files F ...] [--dir D]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from drkit import config as config_module  # noqa: E402
 from drkit.binlog import scan_file  # noqa: E402
+from drkit.config import Config, IndexConfig, NodeConfig, PasswordSource, Role  # noqa: E402
+from drkit.index.indexer import Indexer  # noqa: E402
+from drkit.sandbox import topology  # noqa: E402
+from drkit.sandbox.layout import SandboxLayout  # noqa: E402
 from tests.support.throwaway_server import throwaway_server  # noqa: E402
 
 SCHEMA = """
@@ -109,20 +123,35 @@ EVENTS_PER_ROUND = 20
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--socket", help="use this running server instead of a throwaway one")
+    parser.add_argument("--throwaway", action="store_true", help="a bare server, not a sandbox")
+    parser.add_argument("--socket", help="use this running server instead")
     parser.add_argument("--user", default="root")
     parser.add_argument("--files", nargs="*", type=Path, help="time these binlog files only")
-    parser.add_argument("--dir", type=Path, help="where the throwaway server lives (kept)")
+    parser.add_argument("--dir", type=Path, help="where the server lives (kept afterwards)")
     args = parser.parse_args()
     if args.files:
         return report(args.files)
     if args.socket:
         return report(generate_on(args.socket, args.user, args.events))
+    run = run_throwaway if args.throwaway else run_sandbox
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
-        return run_throwaway(args.dir, args.events)
+        return run(args.dir, args.events)
     with tempfile.TemporaryDirectory(prefix="drkit-bench-") as tmp:
-        return run_throwaway(Path(tmp), args.events)
+        return run(Path(tmp), args.events)
+
+
+def run_sandbox(base: Path, events: int) -> int:
+    """A drkit sandbox (primary and two replicas), the workload on its primary, then the timings."""
+    directory = base / "sandbox"
+    result = topology.up(directory, delay=3600, server_options={"max-binlog-size": "256M"})
+    try:
+        client = SandboxLayout(directory.resolve()).node("primary").client_file
+        files = generate(_client_sql(["mariadb", f"--defaults-file={client}"]), events)
+        config = config_module.load(result.layout.config_file)
+        return report(files, end_to_end=config)
+    finally:
+        topology.down(directory, purge=True)
 
 
 def run_throwaway(base: Path, events: int) -> int:
@@ -131,17 +160,20 @@ def run_throwaway(base: Path, events: int) -> int:
         return report(files)
 
 
-def generate_on(socket: str, user: str, events: int) -> list[Path]:
+def _client_sql(argv: list[str]) -> Callable[[str], str]:
     def sql(text: str) -> str:
         result = subprocess.run(
-            ["mariadb", "--no-defaults", f"--socket={socket}", f"-u{user}", "-N", "-B"],
-            input=text.encode(),
-            capture_output=True,
-            check=True,
+            [*argv, "-N", "-B"], input=text.encode(), capture_output=True, check=True
         )
         return result.stdout.decode()
 
-    return generate(sql, events)
+    return sql
+
+
+def generate_on(socket: str, user: str, events: int) -> list[Path]:
+    return generate(
+        _client_sql(["mariadb", "--no-defaults", f"--socket={socket}", f"-u{user}"]), events
+    )
 
 
 def generate(sql: object, events: int) -> list[Path]:
@@ -172,24 +204,73 @@ def generate(sql: object, events: int) -> list[Path]:
     return [datadir / name for name in names]
 
 
-def report(files: list[Path]) -> int:
+def report(files: list[Path], end_to_end: Config | None = None) -> int:
     total_bytes = sum(path.stat().st_size for path in files)
     ours, transactions, events, rows = time_scan(files)
+    indexed, index_seconds = time_indexer(files)
     theirs = time_mariadb_binlog(files)
     print(
         f"files: {len(files)}, {total_bytes / 1e6:.1f} MB, {events} events, "
         f"{transactions} transactions, {rows} rows"
     )
-    print(
-        f"drkit scan:            {ours:7.2f} s  {events / ours:10.0f} events/s  "
-        f"{transactions / ours:9.0f} transactions/s  {total_bytes / ours / 1e6:6.1f} MB/s"
-    )
-    print(
-        f"mariadb-binlog -vv:    {theirs:7.2f} s  {events / theirs:10.0f} events/s  "
-        f"{transactions / theirs:9.0f} transactions/s  {total_bytes / theirs / 1e6:6.1f} MB/s"
-    )
-    print(f"ratio (drkit rate / mariadb-binlog rate): {theirs / ours:.2f}  (target >= 0.5)")
+    assert indexed == transactions, f"the indexer stored {indexed} of {transactions} transactions"
+    for label, seconds in (
+        ("drkit scan only", ours),
+        ("drkit indexer path", index_seconds),
+        ("mariadb-binlog -vv", theirs),
+    ):
+        print(
+            f"{label + ':':21}{seconds:7.2f} s  {events / seconds:10.0f} events/s  "
+            f"{transactions / seconds:9.0f} transactions/s  {total_bytes / seconds / 1e6:6.1f} MB/s"
+        )
+    print(f"ratio scan only / mariadb-binlog:      {theirs / ours:.2f}")
+    print(f"ratio indexer path / mariadb-binlog:   {theirs / index_seconds:.2f}  (target >= 0.5)")
+    if end_to_end is not None:
+        seconds, count = time_drkit_index(end_to_end)
+        print(
+            f"drkit index end to end (copy through mariadb-binlog --raw, then index): {seconds:.2f} s "
+            f"for {count} transactions, {events / seconds:.0f} events/s, "
+            f"ratio {theirs / seconds:.2f}"
+        )
     return 0
+
+
+def time_indexer(files: list[Path]) -> tuple[int, float]:
+    """Indexer.scan (scan + classify + SQLite with checkpoints) over an archive of these files."""
+    with tempfile.TemporaryDirectory(prefix="drkit-bench-index-") as tmp:
+        archive = Path(tmp) / "binlogs"
+        archive.mkdir()
+        for path in files:
+            shutil.copyfile(path, archive / path.name)
+        primary = NodeConfig(
+            "primary", Role.PRIMARY, "127.0.0.1", 1, "nobody", PasswordSource(literal="")
+        )
+        config = Config(
+            Path(tmp) / "drkit.toml",
+            {"primary": primary},
+            IndexConfig(Path(tmp) / "index.db", archive),
+        )
+        indexer = Indexer(config)
+        try:
+            started = time.perf_counter()
+            indexed = indexer.scan()
+            return indexed, time.perf_counter() - started
+        finally:
+            indexer.close()
+
+
+def time_drkit_index(config: Config) -> tuple[float, int]:
+    """`drkit index` as an operator runs it, into a fresh index and archive."""
+    with tempfile.TemporaryDirectory(prefix="drkit-bench-run-") as tmp:
+        fresh = dataclasses.replace(
+            config, index=IndexConfig(Path(tmp) / "index.db", Path(tmp) / "binlogs")
+        )
+        indexer = Indexer(fresh)
+        try:
+            result = indexer.run_once()
+        finally:
+            indexer.close()
+        return result.seconds, result.new
 
 
 def time_scan(files: list[Path]) -> tuple[float, int, int, int]:

@@ -239,11 +239,13 @@ _SIMPLE_BACKTICKED = re.compile(r"`([A-Za-z0-9_$]+)`")
 _INNERMOST_GROUP = re.compile(r"\([^()]*\)")
 _HEAD_WORD = re.compile(r"\s*([A-Za-z]+)\b")
 # A WHERE whose first condition compares a column with a literal cannot be always true when no OR
-# follows: an AND chain is only always true if every part is.
+# follows: an AND chain is only always true if every part is. Inside stored routines MariaDB logs
+# a variable as NAME_CONST('name', value), a constant too (its group is blanked to "?" by then).
 _RESTRICTING_WHERE = re.compile(
     r"\bWHERE\s+(?!(?:NOT|TRUE|FALSE|NULL|UNKNOWN|EXISTS|BINARY|ROW|INTERVAL|CASE)\b)"
     r"[A-Za-z_][\w$]*(?:\s*\.\s*[A-Za-z_][\w$]*){0,2}\s*"
-    r"(?:<=>|<=|>=|<>|!=|=|<|>|(?:NOT\s+)?(?:IN|LIKE|BETWEEN)\b)\s*(?:\?|[-+]?\.?\d)",
+    r"(?:<=>|<=|>=|<>|!=|=|<|>|(?:NOT\s+)?(?:IN|LIKE|BETWEEN)\b)\s*"
+    r"(?:NAME_CONST\s*)?(?:\?|[-+]?\.?\d)",
     re.IGNORECASE | re.ASCII,
 )
 _USE_PREFIX = re.compile(r"\s*use\s+[\w$]+\s*;", re.IGNORECASE)

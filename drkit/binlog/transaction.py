@@ -42,8 +42,8 @@ class TableChange:
 class Transaction:
     """One committed transaction (or standalone statement) of a binlog file.
 
-    `start_pos` is the offset of its first event (the GTID event): `UNTIL
-    MASTER_LOG_POS=start_pos` stops just before it. `end_pos` is the offset after its last event.
+    `start_pos` is the offset of its first event (the GTID event): a replica told to stop
+    `UNTIL MASTER_LOG_POS=start_pos` stops just before it. `end_pos` is the offset after its last event.
     `timestamp` is the header time of that first event, which the server sets to the start of the
     committing statement. `statements` holds its DDL/statement text and the Annotate_rows /
     Rows_query text of its DML. `row_events` lists the (start, end) offsets of its Table_map and

@@ -18,7 +18,7 @@ from drkit.binlog.scan import scan_file
 from drkit.binlog.transaction import Transaction
 from drkit.classify import ClassifyRules, RowCounts, classify_transaction
 from drkit.config import Config, NodeConfig
-from drkit.errors import DrkitError
+from drkit.errors import DrkitError, ExitCode
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
 from drkit.index.store import IndexStore, NewTransaction
 from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
@@ -27,6 +27,8 @@ from drkit.model.coords import BinlogCoord, file_sequence
 
 BATCH = 2000
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+STABLE_SECONDS = 10.0  # a stream that lasted this long starts the backoff over
+POLL = 0.01  # while following, how often to look for new bytes (two stat calls when idle)
 REPLACED_PREFIX = ".replaced-"
 
 OnNew = Callable[[Sequence[IndexedTransaction]], None]
@@ -36,9 +38,13 @@ Report = Callable[[str], None]
 class IndexGapError(DrkitError):
     """Transactions the index needs are gone from the primary and missing from the archive."""
 
+    exit_code = ExitCode.REFUSED
+
 
 class SourceChangedError(DrkitError):
     """The index belongs to a different primary than the configured one."""
+
+    exit_code = ExitCode.REFUSED
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class Indexer:
         self.rules = rules_from(config)
         self.report = report
         self.lock = ArchiveLock(self.archive_dir)
+        self._seen: tuple[Path, int] | None = None  # the file and size the last scan ended on
 
     def close(self) -> None:
         self.store.close()
@@ -100,105 +107,146 @@ class Indexer:
         self,
         stop: threading.Event,
         on_new: OnNew | None = None,
-        poll: float = 0.1,
+        poll: float = POLL,
         on_state: Callable[[str], None] | None = None,
     ) -> None:
         """Keep copying and indexing until `stop` is set; reconnect with backoff when the primary goes."""
         self.lock.acquire()
-        writer: ArchiveWriter | None = None
-        attempt = 0
+        stream = _Stream()
         try:
             while not stop.is_set():
-                if writer is None or not writer.running():
-                    if writer is not None:
-                        reason = writer.exit_reason()
-                        self._settle_replaced(force=True)
-                        self.scan(on_new)
-                        delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
-                        self.report(
-                            f"lost the primary's binlog stream ({reason}); retrying in {delay}s"
-                        )
-                        if on_state:
-                            on_state(f"reconnecting: {reason}")
-                        attempt += 1
-                        if stop.wait(delay):
-                            break
-                    try:
-                        binlogs = self._primary_binlogs()
-                        first = self._first_file_to_fetch(binlogs)
-                        writer = ArchiveWriter(
-                            self.primary, self.archive_dir, mariadb=binlogs.mariadb
-                        )
-                        self._set_aside(first)
-                        writer.follow(first)
-                        if on_state:
-                            on_state(f"following {self.primary.name} from {first}")
-                    except (SourceChangedError, IndexGapError):
-                        raise
-                    except DrkitError as exc:
-                        self.report(f"cannot follow {self.primary.name}: {exc.message}")
-                        writer = writer or ArchiveWriter(self.primary, self.archive_dir)
-                        continue
+                if not stream.alive() and not self._reconnect(stream, stop, on_new, on_state):
+                    continue  # still down (or asked to stop): the loop condition decides
+                if self._unchanged():
+                    stop.wait(poll)
+                    continue
                 new = self.scan(on_new)
                 self._settle_replaced()
-                if new:
-                    attempt = 0
-                elif stop.wait(poll):
-                    break
+                if not new:
+                    stop.wait(poll)
         finally:
-            if writer is not None:
-                writer.stop()
+            stream.close()
             self._settle_replaced(force=True)
             with contextlib.suppress(DrkitError):
                 self.scan(on_new)
             self.lock.release()
 
+    def _reconnect(
+        self,
+        stream: _Stream,
+        stop: threading.Event,
+        on_new: OnNew | None,
+        on_state: Callable[[str], None] | None,
+    ) -> bool:
+        """(Re)start the copier, waiting out the backoff first after a failure; True once running."""
+        if stream.writer is not None:
+            problem = f"lost the primary's binlog stream ({stream.writer.exit_reason()})"
+            stream.close()
+            # Keep what the tool wrote before it stopped and index it, then reconnect.
+            self._settle_replaced(force=True)
+            self.scan(on_new)
+            if time.monotonic() - stream.connected_at > STABLE_SECONDS:
+                stream.attempt = 0
+            if self._back_off(stop, stream.attempt, problem, on_state):
+                return False
+            stream.attempt += 1
+        try:
+            stream.writer = self._start_following()
+        except (SourceChangedError, IndexGapError):
+            raise
+        except DrkitError as exc:
+            problem = f"cannot follow {self.primary.name}: {exc.message}"
+            self._back_off(stop, stream.attempt, problem, on_state)
+            stream.attempt += 1
+            return False
+        stream.connected_at = time.monotonic()
+        if on_state:
+            on_state(f"following {self.primary.name}")
+        return True
+
+    def _start_following(self) -> ArchiveWriter:
+        binlogs = self._primary_binlogs()
+        first = self._first_file_to_fetch(binlogs)
+        writer = ArchiveWriter(self.primary, self.archive_dir, mariadb=binlogs.mariadb)
+        self._set_aside(first)
+        try:
+            writer.follow(first)
+        except BaseException:
+            self._settle_replaced(force=True)  # no copier after all: put the copies back
+            raise
+        return writer
+
+    def _back_off(
+        self,
+        stop: threading.Event,
+        attempt: int,
+        problem: str,
+        on_state: Callable[[str], None] | None,
+    ) -> bool:
+        """Report the problem and wait before the next attempt; True when asked to stop meanwhile."""
+        delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+        self.report(f"{problem}; retrying in {delay}s")
+        if on_state:
+            on_state(f"reconnecting: {problem}")
+        return stop.wait(delay)
+
     # -- scanning the archive -------------------------------------------------------------------
 
     def scan(self, on_new: OnNew | None = None) -> int:
-        """Index every complete transaction the archive holds beyond the checkpoint."""
-        files = archived_files(self.archive_dir)
+        """Index every complete transaction the archive holds beyond the checkpoint.
+
+        Files are taken strictly in sequence from the checkpoint's: one not (yet) in the archive,
+        being copied again, stops the scan there rather than skipping ahead.
+        """
+        self._seen = None
+        files = {file_sequence(path.name): path for path in archived_files(self.archive_dir)}
         if not files:
             return 0
-        checkpoint = self.store.checkpoint() or BinlogCoord(files[0].name, 4)
+        checkpoint = self.store.checkpoint() or BinlogCoord(files[min(files)].name, 4)
         total = 0
-        for path in files:
-            if file_sequence(path.name) < checkpoint.sequence:
-                continue
-            start = checkpoint.pos if path.name == checkpoint.file else 4
-            scan = scan_file(path, start)
+        while True:
+            path = files.get(checkpoint.sequence)
+            if path is None or path.name != checkpoint.file:
+                break
+            size = path.stat().st_size
+            scan = scan_file(path, checkpoint.pos)
             batch: list[NewTransaction] = []
             for transaction in scan:
                 batch.append(self._record(transaction))
                 if len(batch) >= BATCH:
-                    end = BinlogCoord(path.name, batch[-1].end_pos)
-                    total += self._commit(batch, end, on_new)
+                    total += self._commit(batch, BinlogCoord(path.name, batch[-1].end_pos), on_new)
                     batch = []
-            later = [p for p in files if file_sequence(p.name) > file_sequence(path.name)]
-            if scan.finished or (later and scan.stop_reason == "end of file"):
-                # The primary moved on: continue with the next file from its start.
-                next_name = scan.next_file or (later[0].name if later else None)
-                position = (
-                    BinlogCoord(next_name, 4)
-                    if next_name
-                    else BinlogCoord(path.name, scan.position)
-                )
-                total += self._commit(batch, position, on_new)
-                checkpoint = position
-                continue
-            if later and scan.stop_reason != "end of file":
-                # A file that ends inside a transaction while a later one exists: the primary
-                # crashed before committing it, so the transaction never happened.
-                self.report(
-                    f"{path.name} ends inside an uncommitted transaction at {scan.position}; moving on"
-                )
-                position = BinlogCoord(later[0].name, 4)
-                total += self._commit(batch, position, on_new)
-                checkpoint = position
-                continue
-            total += self._commit(batch, BinlogCoord(path.name, scan.position), on_new)
-            break
+            following = files.get(checkpoint.sequence + 1)
+            if scan.finished:
+                # A Rotate (or a Stop event: the server shut down) closes the file.
+                position = BinlogCoord(scan.next_file or _next_name(path.name), 4)
+            elif following is not None:
+                # No closing event, yet the copier went on: the primary crashed while writing
+                # this file. Whatever follows the last complete transaction was never committed.
+                if scan.stop_reason != "end of file":
+                    self.report(
+                        f"{path.name} ends inside an uncommitted transaction at {scan.position} "
+                        "(the primary crashed); moving on to the next file"
+                    )
+                position = BinlogCoord(following.name, 4)
+            else:
+                total += self._commit(batch, BinlogCoord(path.name, scan.position), on_new)
+                self._seen = (path, size)
+                break
+            total += self._commit(batch, position, on_new)
+            checkpoint = position
         return total
+
+    def _unchanged(self) -> bool:
+        """Whether the archive is as the last scan left it: its last file no longer, no new one."""
+        if self._seen is None:
+            return False
+        path, size = self._seen
+        try:
+            grown = path.stat().st_size != size
+        except OSError:
+            return False
+        return not grown and not (path.parent / _next_name(path.name)).exists()
 
     def _commit(
         self, batch: list[NewTransaction], checkpoint: BinlogCoord, on_new: OnNew | None
@@ -213,22 +261,25 @@ class Indexer:
 
     def _record(self, transaction: Transaction) -> NewTransaction:
         tables = tuple(
-            TableRows(change.name, change.inserts, change.updates, change.deletes)
-            for change in transaction.tables
+            [TableRows(t.name, t.inserts, t.updates, t.deletes) for t in transaction.tables]
         )
-        counts = {t.table: RowCounts(t.inserts, t.updates, t.deletes) for t in tables}
+        # Row counts matter to the classifier only from mass_rows up: pass just those tables.
+        mass = self.rules.mass_rows
+        counts = {
+            t.table: RowCounts(t.inserts, t.updates, t.deletes)
+            for t in tables
+            if t.updates >= mass or t.deletes >= mass
+        }
         finding = classify_transaction(
             transaction.statements, counts, self.rules, transaction.default_schema
         )
+        destructive = None
         if finding is not None:
             # DDL carries no row events: the finding is what names its tables (DROP TABLE x).
-            named = {t.table for t in tables}
-            tables += tuple(TableRows(name) for name in finding.tables if name not in named)
-        destructive = (
-            Destructive(finding.category, finding.severity.name.lower(), finding.reason)
-            if finding
-            else None
-        )
+            tables += tuple(TableRows(name) for name in _unnamed(finding.tables, tables))
+            destructive = Destructive(
+                finding.category, finding.severity.name.lower(), finding.reason
+            )
         return NewTransaction(
             gtid=transaction.gtid,
             file=transaction.file,
@@ -281,28 +332,34 @@ class Indexer:
         checkpoint = self.store.checkpoint()
         oldest = binlogs.files[0]
         if checkpoint is None:
+            # First run: index from the oldest binlog the primary still has.
+            self.store.append([], BinlogCoord(oldest, 4))
             return oldest
         if checkpoint.file in binlogs.files:
             return checkpoint.file
         if checkpoint.sequence > file_sequence(binlogs.files[-1]):
             raise IndexGapError(
-                f"the index checkpoint {checkpoint} is beyond the primary's newest binlog {binlogs.files[-1]}",
+                f"the index checkpoint {checkpoint} is beyond the primary's newest binlog "
+                f"{binlogs.files[-1]}",
                 hint="the primary was rebuilt or its binlogs reset; start a new index for it",
             )
-        # The checkpoint's file is purged on the primary: the archive must bridge the gap.
-        archived = {p.name for p in archived_files(self.archive_dir)}
-        prefix = checkpoint.file.rsplit(".", 1)[0]
-        width = len(checkpoint.file.rsplit(".", 1)[1])
-        missing = [
-            f"{prefix}.{n:0{width}d}"
-            for n in range(checkpoint.sequence, file_sequence(oldest))
-            if f"{prefix}.{n:0{width}d}" not in archived
+        # The checkpoint's file is purged on the primary: the archive must bridge the gap whole.
+        archived = {path.name: path for path in archived_files(self.archive_dir)}
+        bridge = [
+            _sibling(checkpoint.file, n) for n in range(checkpoint.sequence, file_sequence(oldest))
         ]
-        if missing:
+        lost = [
+            name if name not in archived else f"{name} (archived copy cut short)"
+            for name in bridge
+            if name not in archived or not _closed(archived[name])
+        ]
+        if lost:
             raise IndexGapError(
-                f"binlog gap: {', '.join(missing)} were purged from {self.primary.name} before drkit "
-                f"archived them; the index stops at {checkpoint} and the primary starts at {oldest}",
-                hint="transactions in that gap cannot be indexed; start a new index if that is acceptable",
+                f"binlog gap: {', '.join(lost)} purged from {self.primary.name} before drkit "
+                f"archived {'it' if len(lost) == 1 else 'them'} whole; the index stops at "
+                f"{checkpoint} and the primary's oldest binlog is {oldest}",
+                hint="the transactions in that gap cannot be indexed; point [index] path and "
+                "archive_dir at new locations to start a new index from the primary's oldest binlog",
             )
         return oldest
 
@@ -316,15 +373,22 @@ class Indexer:
         finally:
             self._settle_replaced(force=True)
 
-    def _set_aside(self, name: str) -> None:
-        """Move an archived file out of the tool's way before it copies that file again."""
-        path = self.archive_dir / name
-        if path.exists():
-            aside = self.archive_dir / f"{REPLACED_PREFIX}{name}"
-            if aside.exists():
-                path.unlink()  # the older set-aside copy is the longer one kept
+    def _set_aside(self, first: str) -> None:
+        """Move archived copies of `first` and later files out of the way of the copier.
+
+        The tool truncates a file it copies again, and the scanner may have it mapped: so each
+        is renamed aside (the set-aside copy is dropped once the new one is as long, and put
+        back if the new one falls short). The scanner then only sees files the running copier
+        wrote whole, or is writing now.
+        """
+        for path in archived_files(self.archive_dir):
+            if file_sequence(path.name) < file_sequence(first):
+                continue
+            aside = self.archive_dir / f"{REPLACED_PREFIX}{path.name}"
+            if aside.exists() and aside.stat().st_size >= path.stat().st_size:
+                path.unlink()  # left by an interrupted refetch: keep the longer copy
             else:
-                path.rename(aside)
+                path.replace(aside)
 
     def _settle_replaced(self, force: bool = False) -> None:
         """Drop a set-aside copy once the new one is as long; restore it if the new one fell short."""
@@ -336,6 +400,51 @@ class Indexer:
                 aside.unlink()
             elif force:
                 aside.replace(fresh)
+
+
+@dataclass
+class _Stream:
+    """The copier following the primary, and the backoff state between its reconnections."""
+
+    writer: ArchiveWriter | None = None
+    attempt: int = 0
+    connected_at: float = 0.0
+
+    def alive(self) -> bool:
+        return self.writer is not None and self.writer.running()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
+            self.writer = None
+
+
+def _unnamed(found: Sequence[str], tables: Sequence[TableRows]) -> list[str]:
+    """The finding's schema-qualified tables that the row events do not name already.
+
+    A name without a schema is left out: Annotate_rows text carries no default schema, so a DML
+    finding may say `orders` where the row events say `shop.orders`, the same table.
+    """
+    named = {t.table for t in tables}
+    return [name for name in found if "." in name and name not in named]
+
+
+def _sibling(name: str, sequence: int) -> str:
+    """The binlog file name with the same base and this sequence number."""
+    base, _, digits = name.rpartition(".")
+    return f"{base}.{sequence:0{len(digits)}d}"
+
+
+def _next_name(name: str) -> str:
+    return _sibling(name, file_sequence(name) + 1)
+
+
+def _closed(path: Path) -> bool:
+    """Whether an archived binlog copy is whole: it ends with the Rotate or Stop event."""
+    scan = scan_file(path)
+    for _ in scan:
+        pass
+    return scan.finished
 
 
 def _indexed(tx_id: int, record: NewTransaction) -> IndexedTransaction:

@@ -8,13 +8,19 @@ primary's, except one byte while the primary still writes a file: the format des
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
+import functools
 import os
+import signal
 import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from drkit.config import NodeConfig
 from drkit.errors import DrkitError
@@ -62,12 +68,13 @@ class ArchiveWriter:
     mariadb: bool = True
     process: subprocess.Popen[bytes] | None = None
     _secret: contextlib.AbstractContextManager[Path] | None = None
+    _stderr: IO[bytes] | None = field(default=None, repr=False)
 
     def fetch_to_last(self, first_file: str, timeout: float = 600) -> None:
         """Copy `first_file` and every later binlog, then return (no following)."""
         process = self._spawn(first_file, follow=False)
         try:
-            _, err = process.communicate(timeout=timeout)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -77,7 +84,9 @@ class ArchiveWriter:
         finally:
             self._forget_secret()
         if process.returncode != 0:
-            raise ArchiveError(f"copying binlogs from {self.node.name} failed: {_last_line(err)}")
+            raise ArchiveError(
+                f"copying binlogs from {self.node.name} failed: {_last_line(self._errors())}"
+            )
 
     def follow(self, first_file: str) -> None:
         """Start copying from `first_file` and keep copying as the primary writes (background)."""
@@ -95,8 +104,14 @@ class ArchiveWriter:
     def exit_reason(self) -> str:
         if self.process is None or self.process.poll() is None:
             return ""
-        err = self.process.stderr.read() if self.process.stderr else b""
-        return f"exit {self.process.returncode}: {_last_line(err)}"
+        return f"exit {self.process.returncode}: {_last_line(self._errors())}"
+
+    def _errors(self) -> bytes:
+        """What the tool wrote on stderr (kept in a file: a full pipe would stall the tool)."""
+        if self._stderr is None:
+            return b""
+        self._stderr.seek(0)
+        return self._stderr.read()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -125,9 +140,19 @@ class ArchiveWriter:
         if follow:
             # Reconnects are drkit's job (with backoff), not the tool's.
             argv.insert(-1, "--stop-never-slave-server-id=" + str(_archiver_server_id(self.node)))
+        if self._stderr is not None:
+            self._stderr.close()
+        self._stderr = tempfile.TemporaryFile(prefix="drkit-archive-err-")  # noqa: SIM115 - lives as long as the tool
         try:
+            # Its own session: a Ctrl-C at the terminal reaches drkit, which then stops the copier
+            # itself. And it dies with drkit: a killed indexer leaves no copier in the archive.
             return subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self._stderr,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),  # noqa: PLW1509 - only a preloaded libc call runs
             )
         except OSError as exc:
             raise ArchiveError(f"cannot run {argv[0]}: {exc.strerror}") from None
@@ -142,6 +167,36 @@ class ArchiveWriter:
         if self._secret is not None:
             self._secret.__exit__(None, None, None)
             self._secret = None
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook asking Linux to SIGTERM the child when drkit dies (even by SIGKILL)."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # drkit died before the request took effect
+            os._exit(1)
+
+    return hook
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, loaded once in the parent (the hook must not load anything after fork)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return function
 
 
 def _archiver_server_id(node: NodeConfig) -> int:
@@ -162,7 +217,8 @@ class ArchiveLock:
         self._fd: int | None = None
 
     def acquire(self, wait: float = 0) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Binlogs hold every row the primary wrote: the archive is private to its owner.
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + wait
         while True:

@@ -303,6 +303,7 @@ CONDITIONS = [
     "id = 1", "id = ?", "id IN (1, 2)", "id = 1 OR 1 = 1", "1 = 1", "id = id", "a = 'x' AND b = 2",
     "a LIKE 'x%'", "a = (SELECT 1)", "(id = 1)", "id > 0", "TRUE", "a = 'it''s' OR 1",
     "t.id = 5 || 1", "x BETWEEN 1 AND 9", "NOT id = 1", "id = 1 XOR 1", "id = -1",
+    "id = NAME_CONST('i',1)", "id = NAME_CONST('i',1) OR 1", "NAME_CONST('i',1) = NAME_CONST('i',1)",
 ]  # fmt: skip
 SHAPES = [
     "UPDATE t SET a = 1 WHERE {c}",
@@ -334,6 +335,10 @@ def test_fast_path_agrees_with_the_parser(sql: str) -> None:
         "DELETE FROM sessions WHERE expires < '2024-01-01' LIMIT 500",
         "DELETE FROM t WHERE id = 1 AND (a = 2 OR b = 3)",
         "use `shop`; UPDATE orders SET a = 1 WHERE id = 5",
+        # Annotate_rows text of statements run inside a stored procedure.
+        "UPDATE c SET b = b - 1.5, s =  NAME_CONST('c',1) * 1.25 WHERE id =  NAME_CONST('c',1)",
+        "DELETE FROM log WHERE order_id > NAME_CONST('o',9) - 400 AND order_id < NAME_CONST('o',9)",
+        "UPDATE t SET a = 1 WHERE k = NAME_CONST('k',_utf8mb4'x' COLLATE 'utf8mb4_general_ci')",
         "BEGIN",
         "COMMIT",
     ],

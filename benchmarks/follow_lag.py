@@ -1,0 +1,178 @@
+"""Index lag while following: how long after a commit on the primary its record is in the index.
+
+Starts a drkit sandbox and `drkit index --follow` (the real command, as a subprocess), then puts a
+sustained insert load on the primary (--rate autocommit inserts per second for --seconds). Two
+pollers watch in the same run:
+  - the index (what `drkit events` reads): the newest GTID in the SQLite file;
+  - the baseline, the non-delayed replica's own apply: its gtid_slave_pos.
+Each GTID's lag is the time from its commit returning on the primary to the first poll that sees
+it. Prints p50/p95 of both and their ratio.
+
+    python benchmarks/follow_lag.py [--rate R] [--seconds S] [--poll P]
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.sandbox import Sandbox, start_sandbox, wait_for  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=500, help="inserts per second")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--poll", type=float, default=0.002, help="the pollers' interval")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="drkit-bench-lag-") as tmp:
+        box = start_sandbox(Path(tmp) / "sandbox", delay=3600)
+        try:
+            return run(box, args.rate, args.seconds, args.poll)
+        finally:
+            box.down(purge=True)
+
+
+def run(box: Sandbox, rate: float, seconds: float, poll: float) -> int:
+    box.sql("primary", "CREATE DATABASE lag", "CREATE TABLE lag.t (id INT PRIMARY KEY, v INT)")
+    index = box.config().index.path
+    log = box.directory / "follow.log"
+    with log.open("wb") as sink:
+        follower = subprocess.Popen(
+            [sys.executable, "-m", "drkit", "--config", str(box.config_file), "index", "--follow"],
+            stdout=sink,
+            stderr=sink,
+        )
+    try:
+        wait_for(
+            lambda: newest_in_index(index) > 0, timeout=30, what="the follower's first records"
+        )
+        commits: dict[int, float] = {}
+        indexed: dict[int, float] = {}
+        applied: dict[int, float] = {}
+        done = threading.Event()
+        watchers = [
+            threading.Thread(
+                target=watch,
+                args=(lambda: newest_in_index(index), indexed, done, poll),
+                daemon=True,
+            ),
+            threading.Thread(
+                target=watch, args=(replica_position(box), applied, done, poll), daemon=True
+            ),
+        ]
+        for watcher in watchers:
+            watcher.start()
+        try:
+            load(box, rate, seconds, commits)
+            last = max(commits)
+            wait_for(
+                lambda: last in indexed and last in applied,
+                timeout=30,
+                what=f"commit {last} (index has {max(indexed, default=0)}, "
+                f"replica {max(applied, default=0)})",
+            )
+        finally:
+            done.set()
+            for watcher in watchers:
+                watcher.join()
+    finally:
+        follower.send_signal(signal.SIGINT)
+        follower.wait(timeout=30)
+    index_lag = [indexed[seq] - at for seq, at in commits.items()]
+    replica_lag = [applied[seq] - at for seq, at in commits.items()]
+    achieved = len(commits) / seconds
+    print(f"load: {len(commits)} autocommit inserts in {seconds:.0f}s ({achieved:.0f}/s)")
+    index_p50, index_p95 = quantiles(index_lag)
+    replica_p50, replica_p95 = quantiles(replica_lag)
+    print(f"index lag (commit -> record in the index):  p50 {ms(index_p50)}  p95 {ms(index_p95)}")
+    print(
+        f"replica apply lag (commit -> on the replica): p50 {ms(replica_p50)}  p95 {ms(replica_p95)}"
+    )
+    print(
+        f"ratio index / replica: p50 {index_p50 / replica_p50:.1f}  p95 {index_p95 / replica_p95:.1f}"
+    )
+    return 0
+
+
+def load(box: Sandbox, rate: float, seconds: float, commits: dict[int, float]) -> None:
+    """Paced autocommit inserts; each GTID's sequence number and when its commit returned."""
+    conn = box.connect("primary")
+    try:
+        cur = conn.cursor()
+        started = time.monotonic()
+        n = 0
+        while (now := time.monotonic()) - started < seconds:
+            due = started + n / rate
+            if due > now:
+                time.sleep(due - now)
+            n += 1
+            cur.execute(f"INSERT INTO lag.t VALUES ({n}, {n})")
+            committed = time.monotonic()
+            cur.execute("SELECT @@last_gtid")
+            commits[int(str(cur.fetchone()[0]).rsplit("-", 1)[1])] = committed
+    finally:
+        conn.close()
+
+
+def watch(
+    newest: Callable[[], int], seen: dict[int, float], done: threading.Event, poll: float
+) -> None:
+    """Record when each sequence number is first seen (everything up to the newest is there)."""
+    highest = 0
+    while not done.is_set():
+        current = newest()
+        now = time.monotonic()
+        for seq in range(highest + 1, current + 1):
+            seen[seq] = now
+        highest = max(highest, current)
+        time.sleep(poll)
+
+
+def newest_in_index(index: Path) -> int:
+    if not index.exists():
+        return 0
+    conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT gtid FROM transactions ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()
+    return int(row[0].rsplit("-", 1)[1]) if row and row[0] else 0
+
+
+def replica_position(box: Sandbox) -> Callable[[], int]:
+    conn = box.connect("replica")
+
+    def newest() -> int:
+        cur = conn.cursor()  # the closure keeps the connection open
+        cur.execute("SELECT @@gtid_slave_pos")
+        text = str(cur.fetchone()[0] or "")
+        return int(text.rsplit("-", 1)[1]) if text else 0
+
+    return newest
+
+
+def quantiles(values: list[float]) -> tuple[float, float]:
+    return statistics.median(values), statistics.quantiles(values, n=20)[18]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""`drkit index --follow` against a live sandbox primary: new transactions arrive in the index, a
+rotation and primary restarts (crash and clean) lose nothing, Ctrl-C stops cleanly, and an indexer
+killed with SIGKILL at random moments of a heavy workload resumes exactly."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.indexing import (
+    archive_differences,
+    copier_pids,
+    drkit_argv,
+    following,
+    index_starts,
+    indexed_gtids,
+    primary_starts,
+    wait_indexed,
+)
+from tests.support.sandbox import Sandbox, pids_alive, start_sandbox, wait_for
+
+pytestmark = pytest.mark.integration
+
+FILL = """
+CREATE PROCEDURE w.fill(IN rounds INT)
+BEGIN
+  DECLARE i INT DEFAULT 0;
+  WHILE i < rounds DO
+    INSERT INTO w.t (v) VALUES (i);
+    IF i % 10 = 0 THEN
+      START TRANSACTION;
+        INSERT INTO w.t (v) VALUES (-i);
+        UPDATE w.t SET v = v + 1 WHERE id = LAST_INSERT_ID();
+      COMMIT;
+    END IF;
+    IF i % 500 = 0 THEN
+      INSERT INTO w.t (v) SELECT seq FROM w.seq_1_to_300;
+    END IF;
+    SET i = i + 1;
+  END WHILE;
+END
+"""
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    sandbox = start_sandbox(tmp_path_factory.mktemp("index-follow"), delay=3600)
+    try:
+        sandbox.sql(
+            "primary",
+            "CREATE DATABASE w",
+            "CREATE TABLE w.t (id INT PRIMARY KEY AUTO_INCREMENT, v INT NOT NULL)",
+            FILL,
+        )
+        yield sandbox
+    finally:
+        sandbox.down(purge=True)
+
+
+def write(box: Sandbox, count: int = 1) -> set[str]:
+    """`count` autocommit inserts on the primary; their GTIDs."""
+    conn = box.connect("primary")
+    try:
+        cur = conn.cursor()
+        gtids = set()
+        for n in range(count):
+            cur.execute(f"INSERT INTO w.t (v) VALUES ({n})")
+            cur.execute("SELECT @@last_gtid")
+            gtids.add(str(cur.fetchone()[0]))
+        return gtids
+    finally:
+        conn.close()
+
+
+def test_follow_indexes_new_transactions_as_they_commit(box: Sandbox, tmp_path: Path) -> None:
+    index = box.config().index.path
+    archive = box.config().index.archive_dir
+    log = tmp_path / "follow.log"
+    with following(box, log) as follower:
+        for _ in range(3):
+            gtid = write(box)
+            wait_indexed(index, gtid, timeout=10)
+        assert follower.poll() is None
+        # One writer at a time: a second indexer is turned away, naming the one at work.
+        second = box.drkit("index")
+        assert second.returncode == 1
+        assert f"is being written by pid {follower.pid}" in second.stderr
+    # Ctrl-C reached the whole group: the indexer stopped its copier itself, cleanly.
+    text = log.read_text()
+    assert follower.returncode == 0, text
+    assert "Ctrl-C stops" in text and "stopped after" in text
+    assert "lost the primary's binlog stream" not in text
+    assert copier_pids(archive) == []
+    assert index_starts(index) == primary_starts(box)
+
+
+def test_rotation_and_primary_restarts_lose_nothing(box: Sandbox, tmp_path: Path) -> None:
+    config = box.config()
+    log = tmp_path / "follow.log"
+    with following(box, log) as follower:
+        wait_indexed(config.index.path, write(box, 3))
+        box.sql("primary", "FLUSH BINARY LOGS")
+        wait_indexed(config.index.path, write(box, 3))
+
+        box.kill("primary")  # a crash: no Stop event closes its binlog file
+        box.start("primary")
+        wait_indexed(config.index.path, write(box, 3), timeout=30)
+
+        pid = box.state.nodes["primary"].pid
+        box.sql("primary", "SHUTDOWN")  # a clean stop
+        wait_for(lambda: not pids_alive([pid]), what="the primary to stop")
+        box.start("primary")
+        wait_indexed(config.index.path, write(box, 3), timeout=30)
+        assert follower.poll() is None
+        # The copier keeps the archive current while following.
+        wait_for(lambda: archive_differences(box, config.index.archive_dir) == {}, timeout=10)
+    assert follower.returncode == 0, log.read_text()
+    assert "lost the primary's binlog stream" in log.read_text()
+    assert index_starts(config.index.path) == primary_starts(box)
+    assert archive_differences(box, config.index.archive_dir) == {}
+    assert copier_pids(config.index.archive_dir) == []
+
+
+def test_sigkill_at_random_moments_then_resume_is_exact(box: Sandbox, tmp_path: Path) -> None:
+    config = box.config()
+    seed = int(os.environ.get("DRKIT_TEST_SEED", time.time_ns() % 1_000_000))
+    rng = random.Random(seed)
+    failures: list[BaseException] = []
+
+    def workload() -> None:
+        try:
+            for chunk in range(6):
+                box.sql("primary", "CALL w.fill(3000)")
+                if chunk % 2:
+                    box.sql("primary", "FLUSH BINARY LOGS")
+        except BaseException as exc:  # reported by the test thread
+            failures.append(exc)
+
+    writer = threading.Thread(target=workload)
+    writer.start()
+    log = tmp_path / "indexer.log"
+    kills = 0
+    try:
+        while writer.is_alive() or kills < 6:
+            args = ("index", "--follow") if rng.random() < 0.6 else ("index",)
+            with log.open("ab") as sink:
+                indexer = subprocess.Popen(drkit_argv(box, *args), stdout=sink, stderr=sink)
+            time.sleep(rng.uniform(0.05, 1.2))
+            indexer.send_signal(signal.SIGKILL)
+            indexer.wait()
+            kills += 1
+            # The copier dies with the indexer: no orphan keeps writing the archive.
+            wait_for(
+                lambda: copier_pids(config.index.archive_dir) == [],
+                timeout=5,
+                what=f"the binlog copier to exit (seed {seed})",
+            )
+    finally:
+        writer.join()
+    assert not failures, failures
+    before_final = len(indexed_gtids(config.index.path))
+    final = subprocess.run(drkit_argv(box, "index"), capture_output=True, text=True, check=False)
+    assert final.returncode == 0, (final.stderr, log.read_text())
+    listed = index_starts(config.index.path)
+    expected = primary_starts(box)
+    assert len(listed) == len(set(listed)), f"duplicates (seed {seed})"
+    assert listed == expected, f"seed {seed}: {len(listed)} indexed, {len(expected)} on the primary"
+    assert len(expected) > 18_000
+    assert before_final > 0, "the killed runs indexed nothing at all"
+    assert archive_differences(box, config.index.archive_dir) == {}

@@ -1,0 +1,65 @@
+"""Times an operator types for `drkit events --since/--until` and recovery targets."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from drkit.errors import ExitCode, UsageError
+from drkit.timeparse import iso, parse_time
+
+NOW = dt.datetime(2026, 11, 26, 14, 2, 30, tzinfo=dt.UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-26T14:02:00Z", dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC)),
+        ("2026-11-26T14:02", dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC)),  # UTC by default
+        ("2026-11-26 14:02:00", dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC)),
+        ("2026-11-26", dt.datetime(2026, 11, 26, tzinfo=dt.UTC)),
+        ("2026-11-26T15:02:00+01:00", dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC)),
+        ("2026-11-26T09:32:00-04:30", dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC)),
+        ("2026-11-26T14:02:00.250Z", dt.datetime(2026, 11, 26, 14, 2, 0, 250000, tzinfo=dt.UTC)),
+        ("  2026-11-26T14:02:00Z  ", dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC)),
+    ],
+)
+def test_iso_8601(text: str, expected: dt.datetime) -> None:
+    assert parse_time(text, NOW) == expected.timestamp()
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds_ago"),
+    [
+        ("now", 0),
+        ("NOW", 0),
+        ("-90s", 90),
+        ("-30m", 1800),
+        ("-2h", 7200),
+        ("-2H", 7200),
+        ("-1.5h", 5400),
+        ("- 2h", 7200),
+        ("-1d", 86400),
+        ("-2w", 2 * 604800),
+        ("-0s", 0),
+    ],
+)
+def test_relative_to_now(text: str, seconds_ago: float) -> None:
+    assert parse_time(text, NOW) == NOW - seconds_ago
+
+
+@pytest.mark.parametrize(
+    "text", ["yesterday", "2h", "+2h", "-2", "-h", "-2y", "", "26/11/2026", "2026-13-01", "-2h ago"]
+)
+def test_anything_else_is_a_usage_error_that_shows_the_forms(text: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        parse_time(text, NOW)
+    assert raised.value.exit_code is ExitCode.USAGE
+    assert f"not a time: {text!r}" in raised.value.message
+    assert "-2h" in raised.value.message and "ISO-8601" in raised.value.message
+
+
+def test_iso_prints_utc_with_a_z() -> None:
+    assert iso(NOW) == "2026-11-26T14:02:30Z"
+    assert parse_time(iso(NOW), 0) == NOW
