@@ -89,6 +89,13 @@ class IndexStore:
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self.conn.execute("PRAGMA cache_size = -65536")
                 migrate(self.conn)
+            elif self.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                # The writer creates the file, then its tables: a reader can come in between.
+                self.conn.close()
+                raise IndexStoreError(
+                    f"the index {path} has no tables yet (an indexer may be creating it)",
+                    hint="run `drkit index`, or wait a moment",
+                )
         except (sqlite3.Error, RuntimeError) as exc:
             raise IndexStoreError(f"cannot open the index {path}: {exc}") from None
 

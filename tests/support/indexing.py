@@ -35,6 +35,8 @@ def index_starts(index: Path) -> list[Start]:
     """The index's transactions in binlog order, as (gtid, file, start_pos)."""
     conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
     try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            return []  # the indexer has created the file but not its tables yet
         rows = conn.execute(
             "SELECT gtid, file, start_pos FROM transactions ORDER BY file_seq, start_pos"
         ).fetchall()
