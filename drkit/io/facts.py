@@ -51,6 +51,10 @@ def facts_from_session(opened: Session, gathered_at: float | None = None) -> Nod
     """Read a node's facts through an open session (raises NodeError if a query fails)."""
     node = opened.node
     dialect = opened.dialect
+    # Replica status first: once it says the applier stopped, the GTIDs read after it are final
+    # (read the other way round, a last commit can land in between and look missing).
+    replica_row = opened.one(dialect.replica_status())
+    replica = ReplicaStatus.from_row(replica_row) if replica_row else None
     variables = opened.one(dialect.node_variables()) or {}
     errors: list[str] = []
     binlog = None
@@ -58,8 +62,6 @@ def facts_from_session(opened: Session, gathered_at: float | None = None) -> Nod
         status = opened.one(dialect.binlog_status())
         if status:
             binlog = BinlogCoord(_text(status.get("File")), int(status.get("Position") or 0))
-    replica_row = opened.one(dialect.replica_status())
-    replica = ReplicaStatus.from_row(replica_row) if replica_row else None
     return NodeFacts(
         name=node.name,
         role=node.role,
