@@ -220,7 +220,7 @@ class Operations(Drkit):
         until: str | None = None,
         until_time: float | None = None,
         strategy: str = "auto",
-        parallel: int = 4,
+        parallel: int = 0,
         node: str | None = None,
     ) -> PreparedRecovery:
         """Resolve targets (ids, GTIDs, latest-destructive) and plan; nothing is changed."""

@@ -109,9 +109,11 @@ def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_
 @click.option(
     "--parallel",
     type=click.IntRange(min=0, max=64),
-    default=4,
+    default=0,
     show_default=True,
-    help="Applier threads during the catch-up (MariaDB); 0 leaves the setting alone.",
+    help="Applier threads during the catch-up (MariaDB), put back afterwards; 0 leaves the "
+    "replica's setting alone. Helps on many-core replicas with independent transactions; on "
+    "hot rows optimistic parallel apply retries and can be slower (measure it in a drill).",
 )
 @click.option(
     "--timeout",

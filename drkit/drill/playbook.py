@@ -73,7 +73,7 @@ STEP_KINDS: dict[str, dict[str, Param]] = {
         "until_time": _p(str),
         "strategy": _p(str, default="auto", choices=("auto", "upstream", "relay", "archive")),
         "expect_strategy": _p(str, choices=("upstream", "relay", "archive")),
-        "parallel": _p(int, default=4),
+        "parallel": _p(int, default=0),
         "timeout": _p(int, float, default=600),
         "node": _p(str),
     },

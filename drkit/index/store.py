@@ -287,6 +287,16 @@ class IndexStore:
         )
         return int(count), self.get(first_id), self.get(last_id), tables
 
+    def gtids(self, first_id: int, last_id: int) -> list[tuple[int, str | None]]:
+        """(id, gtid) of every transaction with first_id <= id <= last_id, in order."""
+        return [
+            (int(tx_id), gtid)
+            for tx_id, gtid in self.conn.execute(
+                "SELECT id, gtid FROM transactions WHERE id BETWEEN ? AND ? ORDER BY id",
+                (first_id, last_id),
+            )
+        ]
+
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM transactions").fetchone()[0])
 
