@@ -15,6 +15,7 @@ from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.loadbalancer import LoadBalancerView
 
 if TYPE_CHECKING:
+    from drkit.guard.state import GuardStatus
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters, IndexStore
     from drkit.pitr.executor import ProgressCallback, StepCallback
@@ -31,6 +32,7 @@ class StatusReport:
     gathered_at: float
     drbd: tuple[DrbdProbe, ...] = ()
     loadbalancer: LoadBalancerView | None = None
+    guard: GuardStatus | None = None
 
     @property
     def login_refused(self) -> tuple[NodeFacts, ...]:
@@ -46,6 +48,7 @@ class StatusReport:
             "nodes": [node.to_json() for node in self.nodes],
             "drbd": [probe.to_json() for probe in self.drbd],
             "loadbalancer": self.loadbalancer.to_json() if self.loadbalancer else None,
+            "guard": self.guard.to_json() if self.guard else None,
         }
 
 
@@ -69,7 +72,14 @@ class Drkit:
                 gathered_at=time.time(),
                 drbd=drbd.result(),
                 loadbalancer=view.result() if view else None,
+                guard=self.guard_state(),
             )
+
+    def guard_state(self) -> GuardStatus:
+        """Whether `drkit guard` runs for this config, and what it last saw and did (never raises)."""
+        from drkit.guard.state import guard_status
+
+        return guard_status(self.config.guard_state_path)
 
 
 @dataclass(frozen=True)

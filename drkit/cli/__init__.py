@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "freeze": "drkit.cli.recovery:freeze_command",
     "recover": "drkit.cli.recovery:recover_command",
     "resume": "drkit.cli.recovery:resume_command",
+    "guard": "drkit.cli.guard:guard_command",
 }
 
 

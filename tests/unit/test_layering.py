@@ -32,6 +32,9 @@ PURE_PREFIXES = (
     "drkit.classify",
     "drkit.pitr.plan",
     "drkit.render",
+    "drkit.guard.rules",
+    "drkit.guard.outcome",
+    "drkit.guard.payload",
 )
 
 
