@@ -465,7 +465,7 @@ def _parse_window(table: _Table) -> MaintenanceWindow:
     start = _minutes(table, "start", allow_end_of_day=False)
     end = _minutes(table, "end", allow_end_of_day=True)
     if start == end:
-        table.fail("end", "equals start; for a whole day write start = \"00:00\", end = \"24:00\"")
+        table.fail("end", 'equals start; for a whole day write start = "00:00", end = "24:00"')
     zone = table.string("timezone")
     try:
         ZoneInfo(zone)
@@ -548,7 +548,10 @@ def redact_url(url: str) -> str:
     except ValueError:
         return "<invalid URL>"
     tail = "/…" if parts.path.strip("/") or parts.query or parts.fragment else ""
-    return f"{parts.scheme}://{parts.hostname or '?'}{port}{tail}"
+    host = parts.hostname or "?"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    return f"{parts.scheme}://{host}{port}{tail}"
 
 
 def _clock(minutes: int) -> str:
