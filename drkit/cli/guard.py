@@ -15,16 +15,22 @@ from drkit.cli.common import Context, emit_json, json_option, out, pass_context,
 
 @click.command(name="guard")
 @click.option("--once", is_flag=True, help="Index and judge what the primary has now, then exit.")
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.001, max=5.0),
+    default=None,
+    hidden=True,  # for benchmarks/guard_latency; the default is measured there
+)
 @json_option
 @pass_context
-def guard_command(ctx: Context, once: bool, as_json: bool) -> None:
+def guard_command(ctx: Context, once: bool, poll: float | None, as_json: bool) -> None:
     """Follow the primary; freeze every delayed replica the moment a destructive transaction
     arrives, then alert. Rules come from [guard] and [alerts] in drkit.toml; it never recovers."""
-    from drkit.guard.watch import Guard
+    from drkit.guard.watch import POLL, Guard
 
     config = ctx.config
     command = " ".join(shlex.quote(a) for a in ["drkit", *sys.argv[1:]])
-    guard = Guard(config, report=say, command=command)
+    guard = Guard(config, report=say, command=command, poll=poll or POLL)
     guard.preflight()
     stop = threading.Event()
 

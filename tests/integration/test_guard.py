@@ -264,3 +264,19 @@ def test_a_window_already_missed_alerts_loudly_and_freezes_nothing(
     assert (missed["gtid"], missed["node"]) == (drop_gtid, "delayed")
     assert "WINDOWS MISSED: 1" in done.stdout
     assert not [r for r in audit_records(box, "sql") if "STOP SLAVE" in r["statement"]]
+
+
+def test_once_judges_what_is_there_and_exits(box: Sandbox) -> None:
+    done, first = drkit_json(box, "guard", "--once")
+    assert done.returncode == 0, done.stderr
+    assert first["judged"] > 0 and first["findings"] == [], "create_shop destroys nothing"
+    box.sql("primary", "TRUNCATE TABLE shop.orders", app=True)
+    done, second = drkit_json(box, "guard", "--once")
+    assert done.returncode == 0, done.stderr
+    assert second["judged"] == 1
+    (finding,) = second["findings"]
+    assert finding["action"] == "frozen" and finding["findings"][0]["class"] == "truncate"
+    assert applier(box) == "No"
+    _done, status = drkit_json(box, "status")
+    assert status["guard"]["running"] is False
+    assert status["guard"]["reason"].startswith("not running: ran once at")
