@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drkit.index.records import IndexedTransaction
@@ -49,3 +51,13 @@ def applied(facts: NodeFacts, transaction: IndexedTransaction) -> bool:
             pass
     executed = facts.replica.executed_source if facts.replica else None
     return executed is not None and executed >= transaction.end
+
+
+def is_history(committed_at: int, watching_since: float, outcomes: Sequence[NodeOutcome]) -> bool:
+    """A finding from before the guard ever watched, already applied everywhere: no page for it.
+
+    Binlog times are whole seconds, so one committed in the second the guard started is not history.
+    """
+    return committed_at < math.floor(watching_since) and all(
+        o.action == WINDOW_MISSED for o in outcomes
+    )

@@ -22,7 +22,7 @@ from drkit.errors import ConfigError
 from drkit.guard import state as state_file
 from drkit.guard.findings import guard_findings
 from drkit.guard.freezer import Freezer
-from drkit.guard.outcome import FAILED, WINDOW_MISSED, NodeOutcome
+from drkit.guard.outcome import FAILED, WINDOW_MISSED, NodeOutcome, is_history
 from drkit.guard.payload import alert_payload
 from drkit.guard.rules import Verdict, classify_rules, judge
 from drkit.guard.state import MISSED_KEPT, GuardState
@@ -170,10 +170,7 @@ class Guard:
             host=self.host,
         )
         state = self._current()
-        # A finding from before the guard ever watched, applied everywhere, is history: no page.
-        history = transaction.timestamp < state.watching_since and all(
-            o.action == WINDOW_MISSED for o in outcomes
-        )
+        history = is_history(transaction.timestamp, state.watching_since, outcomes)
         self.audit.event(
             "guard-freeze",
             alert=payload["alert"],

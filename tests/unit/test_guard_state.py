@@ -12,7 +12,7 @@ from drkit.classify import Finding, Severity
 from drkit.cli.status import _guard_section
 from drkit.config import Role
 from drkit.guard import state as state_file
-from drkit.guard.outcome import NodeOutcome, applied
+from drkit.guard.outcome import NodeOutcome, applied, is_history
 from drkit.guard.payload import STATEMENT_LIMIT, alert_payload
 from drkit.guard.rules import Verdict
 from drkit.guard.state import GuardState, guard_status
@@ -201,3 +201,12 @@ def test_applied_by_gtid_or_by_coordinates() -> None:
     assert not applied(facts("", exec_pos=1000), anonymous), "stopped right before it"
     assert applied(facts("", exec_pos=1200), anonymous)
     assert applied(facts("", exec_file="mysql-bin.000002", exec_pos=4), anonymous)
+
+
+def test_history_is_only_what_was_applied_before_the_guard_first_watched() -> None:
+    missed = [NodeOutcome("delayed", "window_missed", "applied")]
+    frozen = [NodeOutcome("delayed", "frozen", "stopped")]
+    assert is_history(1000, 1001.5, missed)
+    assert not is_history(1001, 1001.5, missed), "the same second: it may have come after"
+    assert not is_history(1000, 1001.5, frozen + missed), "a node was saved: that is news"
+    assert not is_history(2000, 1001.5, missed)
