@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ class GuardState:
     started_at: float
     heartbeat: float
     watching_since: float  # the first start ever: findings before it are history, not alarms
+    host: str = ""  # where it runs: its pid means something only there
     config: str = ""
     primary: str = "starting"  # the primary's binlog stream: following, reconnecting, ...
     primary_since: float | None = None
@@ -79,11 +81,13 @@ def _liveness(state: GuardState, now: float) -> tuple[bool, str]:
     if state.stopped_at is not None:
         how = "ran once" if state.once else "stopped"
         return False, f"not running: {how} at {_iso(state.stopped_at)}"
-    if not pid_alive(state.pid):
+    here = not state.host or state.host == socket.gethostname()
+    if here and not pid_alive(state.pid):
         return False, f"not running: pid {state.pid} is gone (last heartbeat {age:.0f}s ago)"
     if age > STALE_AFTER:
         return False, f"not running: pid {state.pid} has not written a heartbeat for {age:.0f}s"
-    return True, f"running (pid {state.pid}, heartbeat {max(age, 0):.1f}s ago)"
+    where = "" if here else f" on {state.host}"
+    return True, f"running (pid {state.pid}{where}, heartbeat {max(age, 0):.1f}s ago)"
 
 
 def pid_alive(pid: int) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from drkit.classify import Finding, Severity
 from drkit.config import Config, NodeConfig
-from drkit.errors import ConfigError
+from drkit.errors import ConfigError, DrkitError
 from drkit.guard import state as state_file
 from drkit.guard.findings import guard_findings
 from drkit.guard.freezer import Freezer
@@ -99,6 +99,7 @@ class Guard:
         self.preflight()
         previous = state_file.load(self.config.guard_state_path)
         self._start_state(previous, once)
+        indexer = Indexer(self.config, report=self.report)
         self._freezer = Freezer(self.delayed, self.audit)
         self._alerter = Alerter(self.config.alerts, self.audit, self.report)
         keeper_stop = threading.Event()
@@ -106,7 +107,6 @@ class Guard:
             target=self._keep, args=(keeper_stop,), name="guard-heartbeat", daemon=True
         )
         keeper.start()
-        indexer = Indexer(self.config, report=self.report)
         try:
             for problem in self._freezer.warm():
                 self.report(
@@ -117,6 +117,9 @@ class Guard:
                 indexer.run_once(on_new=self.on_new)
             else:
                 indexer.follow(stop, on_new=self.on_new, poll=self.poll, on_state=self._on_state)
+        except DrkitError as exc:
+            self._error(f"stopped: {exc.message}")
+            raise
         finally:
             keeper_stop.set()
             keeper.join()
@@ -254,6 +257,7 @@ class Guard:
         now = time.time()
         fresh = GuardState(
             pid=os.getpid(),
+            host=self.host,
             started_at=now,
             heartbeat=now,
             watching_since=now,

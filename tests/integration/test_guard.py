@@ -313,3 +313,26 @@ def test_the_guard_rides_out_a_primary_restart(box: Sandbox, tmp_path: Path) -> 
         wait_frozen(box)
         assert guard_state(box)["last_finding"]["gtid"] == drop_gtid
     recover_restores(box, "shop.orders", orders)
+
+
+def test_a_delayed_replica_down_at_the_disaster_is_frozen_when_it_returns(
+    box: Sandbox, tmp_path: Path
+) -> None:
+    received = tmp_path / "alerts.jsonl"
+    set_guard_config(box, f"[alerts]\ncommands = [{recording_command(received)}]\nretries = 0")
+    with running_guard(box, tmp_path / "guard.log"):
+        box.kill("delayed")
+        box.sql("primary", "DROP TABLE shop.orders", app=True)
+        drop_gtid = gtid_pos(box, "primary")
+        wait_for(lambda: alerts_in(received), what="the first alert")
+        (failed,) = alerts_in(received)
+        assert (failed["alert"], failed["nodes"][0]["action"]) == ("freeze_failed", "failed")
+        assert guard_state(box)["pending"] == ["delayed"]
+        box.start("delayed")  # replication restarts with its delay: the drop is an hour away
+        wait_frozen(box)
+        wait_for(lambda: len(alerts_in(received)) == 2, what="the alert after the retry")
+    retried = alerts_in(received)[1]
+    assert (retried["alert"], retried["nodes"][0]["action"]) == ("frozen", "frozen")
+    assert retried["transaction"]["gtid"] == drop_gtid
+    assert not applied(box, drop_gtid)
+    assert guard_state(box)["pending"] == []

@@ -67,6 +67,10 @@ def test_running_needs_a_live_pid_and_a_fresh_heartbeat(tmp_path: Path) -> None:
     state_file.save(path, state(pid=gone))
     dead = guard_status(path, NOW)
     assert not dead.running and f"pid {gone} is gone" in dead.reason
+    state_file.save(path, state(pid=gone, host="guard-host-elsewhere"))
+    remote = guard_status(path, NOW)
+    assert remote.running, "another host's pid cannot be checked here: the heartbeat decides"
+    assert remote.reason.startswith(f"running (pid {gone} on guard-host-elsewhere")
     state_file.save(path, state(stopped_at=NOW - 5, once=True))
     once = guard_status(path, NOW)
     assert not once.running and once.reason.startswith("not running: ran once at ")
