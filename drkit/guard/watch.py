@@ -8,6 +8,7 @@ catch-up brings it whatever the primary wrote while it was down.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -336,18 +337,25 @@ class Guard:
 
     def _error(self, message: str) -> None:
         self.report(message)
-        self.audit.event("guard-error", message=message)
+        # Recording an error must not raise one (a full disk fails both the audit and the state).
+        with contextlib.suppress(OSError):
+            self.audit.event("guard-error", message=message)
         state = self._current()
-        self._change(errors=(*state.errors, message)[-ERRORS_KEPT:])
+        with contextlib.suppress(OSError):
+            self._change(errors=(*state.errors, message)[-ERRORS_KEPT:])
 
     def _keep(self, stop: threading.Event) -> None:
         """Heartbeat every half second; retry freezes that failed (an unreachable delayed node)."""
         last_retry = time.monotonic()
         while not stop.wait(HEARTBEAT):
-            self._change(heartbeat=time.time())
-            if self._pending and time.monotonic() - last_retry >= RETRY_EVERY:
-                last_retry = time.monotonic()
-                self._retry_pending()
+            # A heartbeat that stops means "not running" to every reader: nothing may end this loop.
+            try:
+                self._change(heartbeat=time.time())
+                if self._pending and time.monotonic() - last_retry >= RETRY_EVERY:
+                    last_retry = time.monotonic()
+                    self._retry_pending()
+            except Exception as exc:
+                self._error(f"heartbeat: {type(exc).__name__}: {exc}")
 
     def _retry_pending(self) -> None:
         assert self._freezer is not None and self._alerter is not None
