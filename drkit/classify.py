@@ -203,6 +203,11 @@ def transaction_findings(
 # --- ignore rules -------------------------------------------------------------------------------
 
 
+def tables_ignored(tables: Sequence[str], patterns: Sequence[str]) -> bool:
+    """Whether ignore patterns cover every table a finding names (the guard's rules use this too)."""
+    return _all_ignored(tables, patterns)
+
+
 def _all_ignored(tables: Sequence[str], patterns: Sequence[str]) -> bool:
     return bool(tables) and all(_table_ignored(table, patterns) for table in tables)
 

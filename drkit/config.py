@@ -7,17 +7,37 @@ are errors too: a misspelt `password_evn` must not silently leave a node without
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 from drkit.errors import ConfigError
 
 DEFAULT_FILE_NAME = "drkit.toml"
 CONFIG_ENV = "DRKIT_CONFIG"
+
+# The classifier's severity labels and finding classes, spelt out here so that loading the config
+# does not import the classifier (and sqlparse); a unit test keeps both lists equal to drkit.classify.
+SEVERITY_LABELS = ("low", "medium", "high", "critical")
+FINDING_CLASSES = (
+    "drop_database",
+    "drop_table",
+    "truncate",
+    "delete_without_where",
+    "update_without_where",
+    "alter_drop",
+    "rename_table",
+    "mass_delete",
+    "mass_update",
+)
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 
 
 class Role(StrEnum):
@@ -108,6 +128,56 @@ class ClassifyConfig:
 
 
 @dataclass(frozen=True)
+class MaintenanceWindow:
+    """A weekly window in which the guard logs findings but freezes nothing.
+
+    `days` are the days the window starts on (0 = Monday); an `end` at or before `start` ends on
+    the next day, so a window may run across midnight.
+    """
+
+    days: frozenset[int]
+    start: int  # minutes after local midnight
+    end: int  # minutes after local midnight, 1440 for "24:00"
+    timezone: str
+
+    def describe(self) -> str:
+        days = ",".join(DAY_NAMES[d] for d in sorted(self.days))
+        return f"{days} {_clock(self.start)}-{_clock(self.end)} {self.timezone}"
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    """`[guard]`: what makes `drkit guard` freeze the delayed replicas, and what excuses a finding."""
+
+    min_severity: str = "high"
+    ignore_tables: tuple[str, ...] = ()  # fnmatch patterns on "schema.table"
+    ignore_classes: tuple[str, ...] = ()
+    mass_rows: int | None = None  # None: the [classify] threshold
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A URL the guard POSTs its alerts to; it may hold a token, so only `shown` is ever printed."""
+
+    url: str = field(repr=False)
+
+    @property
+    def shown(self) -> str:
+        return redact_url(self.url)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """`[alerts]`: commands that get the alert as JSON on stdin, and webhooks that get it POSTed."""
+
+    commands: tuple[tuple[str, ...], ...] = ()
+    webhooks: tuple[Webhook, ...] = ()
+    timeout: float = 10.0
+    retries: int = 2
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     nodes: Mapping[str, NodeConfig]
@@ -117,6 +187,8 @@ class Config:
     classify: ClassifyConfig = ClassifyConfig()
     sandbox_dir: Path | None = None
     name: str = ""  # what drills call this topology (--allow-destructive NAME)
+    guard: GuardConfig = GuardConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     @property
     def folder(self) -> Path:
@@ -129,6 +201,10 @@ class Config:
     @property
     def audit_path(self) -> Path:
         return self.folder / "drkit-audit.jsonl"
+
+    @property
+    def guard_state_path(self) -> Path:
+        return self.folder / "drkit-guard.json"
 
     def node(self, name: str) -> NodeConfig:
         try:
@@ -214,6 +290,8 @@ def parse(data: Mapping[str, Any], file: Path) -> Config:
     lb_table = root.optional_table("loadbalancer")
     loadbalancer = _parse_loadbalancer(lb_table, nodes, folder) if lb_table else None
     classify = _parse_classify(root.optional_table("classify"))
+    guard = _parse_guard(root.optional_table("guard"))
+    alerts = _parse_alerts(root.optional_table("alerts"))
     sandbox_table = root.optional_table("sandbox")
     sandbox_dir = None
     if sandbox_table is not None:
@@ -221,7 +299,9 @@ def parse(data: Mapping[str, Any], file: Path) -> Config:
         sandbox_table.finish()
     name = root.optional_string("name") or ""
     root.finish()
-    return Config(file, nodes, index, drbd, loadbalancer, classify, sandbox_dir, name)
+    return Config(
+        file, nodes, index, drbd, loadbalancer, classify, sandbox_dir, name, guard, alerts
+    )
 
 
 def _parse_nodes(table: _Table, folder: Path) -> dict[str, NodeConfig]:
@@ -338,6 +418,152 @@ def _parse_classify(table: _Table | None) -> ClassifyConfig:
     ignore = table.optional_string_list("ignore_tables") or []
     table.finish()
     return ClassifyConfig(mass_rows if mass_rows is not None else 1000, tuple(ignore))
+
+
+def _parse_guard(table: _Table | None) -> GuardConfig:
+    if table is None:
+        return GuardConfig()
+    severity = (table.optional_string("min_severity") or "high").strip().lower()
+    if severity not in SEVERITY_LABELS:
+        table.fail(
+            "min_severity",
+            f"unknown severity {severity!r} (expected one of: {', '.join(SEVERITY_LABELS)})",
+        )
+    ignore_tables = table.optional_string_list("ignore_tables") or []
+    for pattern in ignore_tables:
+        if "." not in pattern and pattern != "*":
+            table.fail(
+                "ignore_tables",
+                f"{pattern!r} is not a schema.table pattern (write 'tmp.*' or '*.scratch')",
+            )
+    ignore_classes = table.optional_string_list("ignore_classes") or []
+    for name in ignore_classes:
+        if name not in FINDING_CLASSES:
+            table.fail(
+                "ignore_classes",
+                f"unknown class {name!r} (expected some of: {', '.join(FINDING_CLASSES)})",
+            )
+    mass_rows = table.optional_integer("mass_rows")
+    if mass_rows is not None and mass_rows < 1:
+        table.fail("mass_rows", "must be at least 1")
+    windows = tuple(_parse_window(item) for item in table.table_array("maintenance"))
+    table.finish()
+    return GuardConfig(severity, tuple(ignore_tables), tuple(ignore_classes), mass_rows, windows)
+
+
+def _parse_window(table: _Table) -> MaintenanceWindow:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    day_names = table.optional_string_list("days")
+    if day_names is None:
+        days = frozenset(range(7))
+    else:
+        if not day_names:
+            table.fail("days", "must name at least one day (or leave `days` out for every day)")
+        found = set()
+        for name in day_names:
+            key = name.strip().lower()
+            if key in DAY_NAMES:
+                found.add(DAY_NAMES.index(key))
+            elif key in _FULL_DAY_NAMES:
+                found.add(_FULL_DAY_NAMES.index(key))
+            else:
+                table.fail("days", f"unknown day {name!r} (expected: {', '.join(DAY_NAMES)})")
+        days = frozenset(found)
+    start = _minutes(table, "start", allow_end_of_day=False)
+    end = _minutes(table, "end", allow_end_of_day=True)
+    if start == end:
+        table.fail("end", 'equals start; for a whole day write start = "00:00", end = "24:00"')
+    zone = table.string("timezone")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        table.fail("timezone", f"unknown time zone {zone!r} (an IANA name such as 'Europe/Paris')")
+    table.finish()
+    return MaintenanceWindow(days, start, end, zone)
+
+
+def _minutes(table: _Table, key: str, *, allow_end_of_day: bool) -> int:
+    text = table.string(key).strip()
+    match = _CLOCK.fullmatch(text)
+    hours, minutes = (int(match.group(1)), int(match.group(2))) if match else (-1, -1)
+    total = hours * 60 + minutes
+    if not match or minutes > 59 or total > 24 * 60 or (total == 24 * 60 and not allow_end_of_day):
+        last = "24:00" if allow_end_of_day else "23:59"
+        table.fail(key, f"{text!r} is not a time of day (HH:MM, 00:00 to {last})")
+    return total
+
+
+def _parse_alerts(table: _Table | None) -> AlertsConfig:
+    if table is None:
+        return AlertsConfig()
+    commands = []
+    raw_commands = table.raw("commands")
+    if raw_commands is not None:
+        if not isinstance(raw_commands, list):
+            table.fail("commands", f"expected a list of argv lists, got {_describe(raw_commands)}")
+        for position, argv in enumerate(raw_commands):
+            if (
+                not isinstance(argv, list)
+                or not argv
+                or not all(isinstance(arg, str) for arg in argv)
+                or not argv[0].strip()
+            ):
+                table.fail(
+                    "commands",
+                    f"item {position + 1} must be a non-empty list of strings, "
+                    'such as ["/usr/local/bin/page", "--team", "db"] (no shell is used)',
+                )
+            commands.append(tuple(argv))
+    webhooks = []
+    for position, url in enumerate(table.optional_string_list("webhooks") or []):
+        problem = _url_problem(url)
+        if problem:
+            # The URL may carry a token: name its position, never its text.
+            table.fail("webhooks", f"item {position + 1} {problem}")
+        webhooks.append(Webhook(url))
+    timeout = table.optional_number("timeout")
+    retries = table.optional_integer("retries")
+    if retries is not None and not 0 <= retries <= 10:
+        table.fail("retries", "must be between 0 and 10")
+    table.finish()
+    return AlertsConfig(
+        tuple(commands),
+        tuple(webhooks),
+        timeout if timeout is not None else 10.0,
+        retries if retries is not None else 2,
+    )
+
+
+def _url_problem(url: str) -> str | None:
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return f"is not an http or https URL (scheme {parts.scheme or 'missing'!r})"
+    if not parts.hostname:
+        return "has no host"
+    return None
+
+
+def redact_url(url: str) -> str:
+    """`https://hooks.example.com/…`: scheme, host and port only, since paths and queries hold tokens."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<invalid URL>"
+    tail = "/…" if parts.path.strip("/") or parts.query or parts.fragment else ""
+    host = parts.hostname or "?"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    return f"{parts.scheme}://{host}{port}{tail}"
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _resolve(folder: Path, value: str) -> Path:

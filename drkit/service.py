@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from drkit.checks.result import Checklist, PromotionChecklist
     from drkit.extract.plan import ExtractPlan
     from drkit.extract.run import ExtractReport
+    from drkit.guard.state import GuardStatus
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters, IndexStore
     from drkit.pitr.executor import ProgressCallback, StepCallback
@@ -89,6 +90,7 @@ class StatusReport:
     drbd: tuple[DrbdProbe, ...] = ()
     loadbalancer: LoadBalancerView | None = None
     index: IndexSummary | None = None
+    guard: GuardStatus | None = None
 
     @property
     def login_refused(self) -> tuple[NodeFacts, ...]:
@@ -105,6 +107,7 @@ class StatusReport:
             "drbd": [probe.to_json() for probe in self.drbd],
             "loadbalancer": self.loadbalancer.to_json() if self.loadbalancer else None,
             "index": self.index.to_json() if self.index else None,
+            "guard": self.guard.to_json() if self.guard else None,
         }
 
 
@@ -131,7 +134,14 @@ class Drkit:
                 drbd=drbd.result(),
                 loadbalancer=view.result() if view else None,
                 index=index_summary(self.config, primary),
+                guard=self.guard_state(),
             )
+
+    def guard_state(self) -> GuardStatus:
+        """Whether `drkit guard` runs for this config, and what it last saw and did (never raises)."""
+        from drkit.guard.state import guard_status
+
+        return guard_status(self.config.guard_state_path)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "promote": "drkit.cli.promote:promote_command",
     "extract": "drkit.cli.extract:extract_command",
     "tui": "drkit.cli.tui:tui_command",
+    "guard": "drkit.cli.guard:guard_command",
 }
 
 

@@ -6,10 +6,12 @@ import click
 
 from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say
 from drkit.errors import ExitCode
+from drkit.guard.state import GuardStatus
 from drkit.model.facts import NodeFacts
 from drkit.model.loadbalancer import LoadBalancerView
 from drkit.render import duration, table
 from drkit.service import Drkit, IndexSummary, StatusReport
+from drkit.timeparse import iso
 
 
 @click.command()
@@ -58,14 +60,14 @@ def render_status(report: StatusReport) -> str:
         sections.append(_drbd_section(report))
     if report.loadbalancer is not None:
         sections.append(_loadbalancer_section(report.loadbalancer))
+    if report.guard is not None:
+        sections.append(_guard_section(report.guard, report.gathered_at))
     return "\n\n".join(sections)
 
 
 def _index_section(index: IndexSummary) -> str:
     if index.problem:
         return f"INDEX {index.path}: {index.problem}"
-    from drkit.timeparse import iso
-
     latest = (
         f"#{index.latest_id} {index.latest_gtid} at {iso(index.latest_time)}"
         if index.latest_id is not None and index.latest_time is not None
@@ -78,6 +80,45 @@ def _index_section(index: IndexSummary) -> str:
     )
     behind = f", {index.behind_bytes} bytes behind the primary" if index.behind_bytes else ""
     return f"INDEX: {index.transactions} transactions, newest {latest}; checkpoint {index.checkpoint}{behind}; {follower}"
+
+
+def _guard_section(guard: GuardStatus, now: float) -> str:
+    state = guard.state
+    head = f"GUARD: {guard.reason}"
+    if state is None:
+        return head
+    if guard.running:
+        head += f"; primary: {state.primary}"
+    lines = [head]
+    if state.last_seen_id is not None:
+        when = (
+            f" committed {iso(state.last_seen_at)} ({duration(max(0.0, now - state.last_seen_at))} ago)"
+            if state.last_seen_at
+            else ""
+        )
+        lines.append(f"  last seen: #{state.last_seen_id} {state.last_seen_gtid or '-'}{when}")
+    finding = state.last_finding
+    action = state.last_action
+    if finding:
+        lines.append(
+            f"  last finding: #{finding.get('id')} {finding.get('severity')} {finding.get('class')}: "
+            f"{finding.get('reason')}"
+        )
+    if action:
+        nodes = ", ".join(f"{node} {what}" for node, what in (action.get("nodes") or {}).items())
+        at = float(action.get("at") or now)
+        detail = nodes or action.get("excused_by") or ""
+        lines.append(
+            f"  last action: {action.get('action')} ({detail}), {duration(max(0.0, now - at))} ago"
+        )
+    if state.missed:
+        latest = state.missed[-1]
+        lines.append(
+            f"  WINDOWS MISSED: {len(state.missed)}; latest #{latest.get('id')} on {latest.get('node')}"
+        )
+    if state.pending:
+        lines.append(f"  freeze still failing on: {', '.join(state.pending)} (retrying)")
+    return "\n".join(lines)
 
 
 def _drbd_section(report: StatusReport) -> str:

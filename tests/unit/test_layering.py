@@ -41,6 +41,9 @@ PURE_PREFIXES = (
     "drkit.promote.plan",
     "drkit.extract.commands",
     "drkit.extract.plan",
+    "drkit.guard.rules",
+    "drkit.guard.outcome",
+    "drkit.guard.payload",
 )
 
 

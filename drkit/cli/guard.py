@@ -1,0 +1,64 @@
+"""`drkit guard [--once]`: follow the primary and freeze every delayed replica on a destructive transaction."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import sys
+import threading
+from types import FrameType
+
+import click
+
+from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say
+
+
+@click.command(name="guard")
+@click.option("--once", is_flag=True, help="Index and judge what the primary has now, then exit.")
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.001, max=5.0),
+    default=None,
+    hidden=True,  # for benchmarks/guard_latency; the default is measured there
+)
+@json_option
+@pass_context
+def guard_command(ctx: Context, once: bool, poll: float | None, as_json: bool) -> None:
+    """Follow the primary; freeze every delayed replica the moment a destructive transaction
+    arrives, then alert. Rules come from [guard] and [alerts] in drkit.toml; it never recovers."""
+    from drkit.guard.watch import POLL, Guard
+
+    config = ctx.config
+    command = " ".join(shlex.quote(a) for a in ["drkit", *sys.argv[1:]])
+    guard = Guard(config, report=say, command=command, poll=poll or POLL)
+    guard.preflight()
+    stop = threading.Event()
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous_int = signal.signal(signal.SIGINT, interrupt)
+    previous_term = signal.signal(signal.SIGTERM, interrupt)
+    if not once:
+        rules = config.guard
+        windows = len(rules.maintenance)
+        say(
+            f"guarding {', '.join(n.name for n in config.delayed)} against "
+            f"{config.require_primary().name}: min_severity {rules.min_severity}, "
+            f"{windows} maintenance window{'s' if windows != 1 else ''}, "
+            f"{len(config.alerts.commands)} alert commands, {len(config.alerts.webhooks)} webhooks; "
+            "Ctrl-C stops"
+        )
+    try:
+        record = guard.run(stop, once=once)
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
+    if as_json:
+        emit_json({"judged": record.judged, "findings": record.findings})
+        return
+    actions = [f"{f['action']} #{f['transaction']['id']}" for f in record.findings]
+    out(
+        f"judged {record.judged} transactions; {len(record.findings)} findings"
+        + (f": {', '.join(actions)}" if actions else "")
+    )

@@ -1,0 +1,1 @@
+"""`drkit guard`: freeze every delayed replica the moment a destructive transaction reaches the primary."""

@@ -1,0 +1,86 @@
+"""The alert the guard sends: one JSON object for pagers, chat tools and webhooks (pure)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from drkit.guard.outcome import FAILED, WINDOW_MISSED, NodeOutcome
+from drkit.guard.rules import Verdict
+from drkit.index.records import IndexedTransaction
+
+STATEMENT_LIMIT = 1000
+
+FROZEN_ALERT = "frozen"
+MISSED_ALERT = "window_missed"
+FAILED_ALERT = "freeze_failed"
+
+
+def alert_payload(
+    transaction: IndexedTransaction,
+    verdicts: Sequence[Verdict],
+    outcomes: Sequence[NodeOutcome],
+    *,
+    primary: str,
+    host: str,
+    now: float | None = None,
+) -> dict[str, object]:
+    """What happened, to which transaction, on which delayed node, and what to do next."""
+    now = time.time() if now is None else now
+    freezing = [v for v in verdicts if v.freezes]
+    worst = max((v.finding for v in freezing), key=lambda f: f.severity)
+    missed = [o for o in outcomes if o.action == WINDOW_MISSED]
+    failed = [o for o in outcomes if o.action == FAILED]
+    kind = MISSED_ALERT if missed else FAILED_ALERT if failed else FROZEN_ALERT
+    record = transaction.to_json()
+    statement = str(record.get("statement") or "")
+    if len(statement) > STATEMENT_LIMIT:
+        record["statement"] = statement[: STATEMENT_LIMIT - 1] + "…"
+    return {
+        "source": "drkit guard",
+        "alert": kind,
+        "severity": "window_missed" if missed else worst.severity.label,
+        "summary": _summary(kind, transaction, worst.category, worst.severity.label, outcomes),
+        "host": host,
+        "primary": primary,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "transaction": record,
+        "findings": [v.to_json() for v in verdicts],
+        "nodes": [o.to_json() for o in outcomes],
+        "next": _next(transaction, outcomes),
+    }
+
+
+def _summary(
+    kind: str,
+    transaction: IndexedTransaction,
+    category: str,
+    severity: str,
+    outcomes: Sequence[NodeOutcome],
+) -> str:
+    what = f"{severity} {category} in {transaction.label}"
+    parts = []
+    for action, verb in (
+        ("frozen", "froze"),
+        ("already_frozen", "found already frozen"),
+        (WINDOW_MISSED, "WINDOW MISSED on"),
+        (FAILED, "COULD NOT FREEZE"),
+    ):
+        names = [o.node for o in outcomes if o.action == action]
+        if names:
+            parts.append(f"{verb} {', '.join(names)}")
+    prefix = "drkit guard: " + "; ".join(parts)
+    if kind == MISSED_ALERT:
+        return f"{prefix}: a delayed replica has already applied {what}"
+    return f"{prefix}: {what}"
+
+
+def _next(transaction: IndexedTransaction, outcomes: Sequence[NodeOutcome]) -> str:
+    if any(o.safe for o in outcomes):
+        return (
+            f"drkit recover --before {transaction.id} --dry-run  (then extract or promote; "
+            "`drkit resume` when done)"
+        )
+    if any(o.action == FAILED for o in outcomes):
+        return "freeze the delayed replica by hand now: drkit freeze"
+    return "no delayed replica holds the data from before it: restore from a backup"

@@ -1,0 +1,233 @@
+"""Deliver the guard's alerts: run each configured command with the alert as JSON on stdin, and
+POST the same JSON to each webhook, with a timeout and retries.
+
+Delivery happens on worker threads after the freeze and never blocks the guard; each outcome is
+written to the audit log. Webhook URLs may hold tokens: only their redacted form is ever shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drkit import __version__
+from drkit.config import AlertsConfig, Webhook
+from drkit.errors import ConfigError
+from drkit.io.audit import AuditLog
+
+BACKOFF = (0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one alert went to one target."""
+
+    target: str  # "command /usr/local/bin/page" or "webhook https://hooks.example.com/…"
+    ok: bool
+    attempts: int
+    detail: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "target": self.target,
+            "ok": self.ok,
+            "attempts": self.attempts,
+            "detail": self.detail,
+        }
+
+
+def check_commands(config: AlertsConfig) -> None:
+    """ConfigError when an alert command's program cannot be found: say so at start, not at 3 a.m."""
+    for argv in config.commands:
+        program = argv[0]
+        found = shutil.which(program) if os.sep not in program else program
+        if found is None or not os.access(found, os.X_OK) or not Path(found).is_file():
+            raise ConfigError(
+                f"[alerts] commands: {program!r} is not an executable program (no shell is used)",
+                hint="give the program's full path, or make it executable",
+            )
+
+
+class Alerter:
+    """Sends alerts to every configured target on worker threads; `drain` waits for them."""
+
+    def __init__(
+        self,
+        config: AlertsConfig,
+        audit: AuditLog,
+        report: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.config = config
+        self.audit = audit
+        self.report = report
+        targets = len(config.commands) + len(config.webhooks)
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, min(targets, 8)), thread_name_prefix="alert"
+        )
+        self._pending: set[Future[Delivery]] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def targets(self) -> int:
+        return len(self.config.commands) + len(self.config.webhooks)
+
+    def send(self, alert: dict[str, Any]) -> None:
+        """Queue `alert` for every target and return at once."""
+        body = json.dumps(alert, default=str).encode("utf-8")
+        context = {
+            "alert": alert.get("alert"),
+            "transaction": alert.get("transaction", {}).get("id"),
+        }
+        for argv in self.config.commands:
+            self._submit(functools.partial(self._command, argv, body), context)
+        for hook in self.config.webhooks:
+            self._submit(functools.partial(self._webhook, hook, body), context)
+
+    def deliver(self, alert: dict[str, Any]) -> list[Delivery]:
+        """Send to every target and wait for the outcomes (tests and `--once`)."""
+        self.send(alert)
+        return self.drain()
+
+    def drain(self, timeout: float | None = None) -> list[Delivery]:
+        """Wait for queued deliveries (at most `timeout` seconds); the ones that finished."""
+        limit = timeout if timeout is not None else self.worst_case()
+        deadline = time.monotonic() + limit
+        with self._lock:
+            pending = list(self._pending)
+        done = []
+        for future in pending:
+            with contextlib.suppress(Exception):
+                done.append(future.result(timeout=max(0.0, deadline - time.monotonic())))
+        return done
+
+    def worst_case(self) -> float:
+        """How long one delivery may take with every retry timing out."""
+        retries = self.config.retries
+        waits = sum(BACKOFF[min(i, len(BACKOFF) - 1)] for i in range(retries))
+        return (retries + 1) * self.config.timeout + waits + 1.0
+
+    def close(self, timeout: float | None = None) -> None:
+        self.drain(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- delivery -------------------------------------------------------------------------------
+
+    def _submit(self, work: Callable[[], Delivery], context: dict[str, Any]) -> None:
+        def run() -> Delivery:
+            try:
+                delivery = work()
+            except Exception as exc:  # a bug here must not take the guard down
+                delivery = Delivery("?", False, 0, f"internal error: {type(exc).__name__}")
+            self.audit.event("guard-alert", **context, **delivery.to_json())
+            if not delivery.ok:
+                self.report(
+                    f"alert to {delivery.target} failed after {delivery.attempts} attempts: "
+                    f"{delivery.detail}"
+                )
+            return delivery
+
+        future = self._pool.submit(run)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[Delivery]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def _retrying(self, target: str, attempt_once: Callable[[], str | None]) -> Delivery:
+        problem = "not tried"
+        attempts = 0
+        for attempts in range(1, self.config.retries + 2):
+            problem = attempt_once() or ""
+            if not problem:
+                return Delivery(target, True, attempts, "delivered")
+            if attempts <= self.config.retries:
+                time.sleep(BACKOFF[min(attempts - 1, len(BACKOFF) - 1)])
+        return Delivery(target, False, attempts, problem)
+
+    def _command(self, argv: tuple[str, ...], body: bytes) -> Delivery:
+        timeout = self.config.timeout
+
+        def once() -> str | None:
+            try:
+                process = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,  # a timeout kills the command and everything it started
+                )
+            except OSError as exc:
+                return f"cannot run it: {exc.strerror or exc}"
+            try:
+                _, err = process.communicate(body, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                return f"timed out after {timeout:g}s"
+            if process.returncode != 0:
+                return f"exit {process.returncode}: {_last_line(err)}"
+            return None
+
+        return self._retrying(f"command {argv[0]}", once)
+
+    def _webhook(self, hook: Webhook, body: bytes) -> Delivery:
+        timeout = self.config.timeout
+
+        def once() -> str | None:
+            # The config accepts only http and https URLs (drkit.config._url_problem).
+            request = urllib.request.Request(  # noqa: S310
+                hook.url,
+                data=body,
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    "User-Agent": f"drkit-guard/{__version__}",
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                    status = int(response.status)
+            except urllib.error.HTTPError as exc:
+                return f"HTTP {exc.code} {exc.reason}"
+            except urllib.error.URLError as exc:
+                return _without_url(f"{exc.reason}", hook)
+            except (OSError, ValueError) as exc:
+                return _without_url(f"{type(exc).__name__}: {exc}", hook)
+            return None if 200 <= status < 300 else f"HTTP {status}"
+
+        return self._retrying(f"webhook {hook.shown}", once)
+
+
+def _without_url(text: str, hook: Webhook) -> str:
+    """An error message with the webhook's URL (and so its token) taken out."""
+    from urllib.parse import urlsplit
+
+    cleaned = text.replace(hook.url, hook.shown)
+    with contextlib.suppress(ValueError):
+        parts = urlsplit(hook.url)
+        for secret in (parts.path, parts.query, parts.username, parts.password):
+            if secret and len(secret) > 1:
+                cleaned = cleaned.replace(secret, "…")
+    return cleaned
+
+
+def _last_line(err: bytes | None) -> str:
+    lines = (err or b"").decode("utf-8", "replace").strip().splitlines()
+    return lines[-1][:200] if lines else "no message"

@@ -1,0 +1,216 @@
+"""The guard's state file, how `drkit status` judges it, the alert it sends, and `applied`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from drkit.classify import Finding, Severity
+from drkit.cli.status import _guard_section
+from drkit.config import Role
+from drkit.guard import state as state_file
+from drkit.guard.outcome import NodeOutcome, applied, is_history
+from drkit.guard.payload import STATEMENT_LIMIT, alert_payload
+from drkit.guard.rules import Verdict
+from drkit.guard.state import GuardState, guard_status
+from drkit.index.records import Destructive, IndexedTransaction, TableRows
+from drkit.model.facts import NodeFacts
+from drkit.model.replica import ReplicaStatus
+from drkit.model.version import ServerVersion
+
+NOW = 1_800_000_000.0
+
+
+def state(**changes: object) -> GuardState:
+    base = GuardState(
+        pid=os.getpid(), started_at=NOW - 60, heartbeat=NOW - 0.4, watching_since=NOW - 600
+    )
+    return base.moved(**changes)
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_state_round_trips_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "drkit-guard.json"
+    saved = state(last_seen_id=42, missed=({"id": 40, "node": "delayed"},), pending=("delayed",))
+    state_file.save(path, saved)
+    assert state_file.load(path) == saved
+    assert [p.name for p in tmp_path.iterdir()] == ["drkit-guard.json"], "no temporary file left"
+    assert json.loads(path.read_text())["last_seen_id"] == 42
+
+
+def test_unreadable_state_is_no_state(tmp_path: Path) -> None:
+    path = tmp_path / "drkit-guard.json"
+    assert state_file.load(path) is None
+    for text in ("{", "[]", '{"pid": 1}'):
+        path.write_text(text)
+        assert state_file.load(path) is None
+    status = guard_status(path, NOW)
+    assert not status.running and status.state is None
+
+
+def test_running_needs_a_live_pid_and_a_fresh_heartbeat(tmp_path: Path) -> None:
+    path = tmp_path / "drkit-guard.json"
+    state_file.save(path, state())
+    live = guard_status(path, NOW)
+    assert live.running and live.reason.startswith(f"running (pid {os.getpid()}")
+    stale = guard_status(path, NOW + 30)
+    assert not stale.running and "has not written a heartbeat for 30s" in stale.reason
+    gone = dead_pid()
+    state_file.save(path, state(pid=gone))
+    dead = guard_status(path, NOW)
+    assert not dead.running and f"pid {gone} is gone" in dead.reason
+    state_file.save(path, state(pid=gone, host="guard-host-elsewhere"))
+    remote = guard_status(path, NOW)
+    assert remote.running, "another host's pid cannot be checked here: the heartbeat decides"
+    assert remote.reason.startswith(f"running (pid {gone} on guard-host-elsewhere")
+    state_file.save(path, state(stopped_at=NOW - 5, once=True))
+    once = guard_status(path, NOW)
+    assert not once.running and once.reason.startswith("not running: ran once at ")
+    assert once.to_json()["state"]["once"] is True
+
+
+def test_status_section_shows_what_the_guard_last_saw_and_did(tmp_path: Path) -> None:
+    path = tmp_path / "drkit-guard.json"
+    state_file.save(
+        path,
+        state(
+            primary="following primary from mysql-bin.000003",
+            last_seen_id=42,
+            last_seen_gtid="0-1-42",
+            last_seen_at=NOW - 3,
+            last_finding={
+                "id": 42,
+                "severity": "critical",
+                "class": "drop_table",
+                "reason": "DROP TABLE removes shop.orders",
+            },
+            last_action={"action": "frozen", "at": NOW - 2, "nodes": {"delayed": "frozen"}},
+            missed=({"id": 40, "node": "delayed2"},),
+        ),
+    )
+    text = _guard_section(guard_status(path, NOW), NOW)
+    assert text.splitlines() == [
+        f"GUARD: running (pid {os.getpid()}, heartbeat 0.4s ago); primary: following primary from mysql-bin.000003",
+        "  last seen: #42 0-1-42 committed 2027-01-15T07:59:57Z (3s ago)",
+        "  last finding: #42 critical drop_table: DROP TABLE removes shop.orders",
+        "  last action: frozen (delayed frozen), 2s ago",
+        "  WINDOWS MISSED: 1; latest #40 on delayed2",
+    ]
+    assert _guard_section(guard_status(tmp_path / "none.json", NOW), NOW) == (
+        "GUARD: no guard has run here (no state file)"
+    )
+
+
+# -- the alert -----------------------------------------------------------------------------------
+
+TRANSACTION = IndexedTransaction(
+    id=42,
+    gtid="0-1-42",
+    file="mysql-bin.000001",
+    start_pos=1000,
+    end_pos=1200,
+    timestamp=int(NOW),
+    server_id=1,
+    kind="ddl",
+    tables=(TableRows("shop.orders"),),
+    statement="DROP TABLE shop.orders " + "x" * 2000,
+    destructive=Destructive("drop_table", "critical", "DROP TABLE removes shop.orders"),
+)
+DROP = Verdict(
+    Finding("drop_table", Severity.CRITICAL, "DROP TABLE removes shop.orders", ("shop.orders",))
+)
+RENAME = Verdict(Finding("rename_table", Severity.MEDIUM, "RENAME", ("shop.a",)), "below")
+
+
+def test_alert_for_a_freeze() -> None:
+    outcomes = [NodeOutcome("delayed", "frozen", "applier stopped", "0-1-41", 3599.04)]
+    alert = alert_payload(
+        TRANSACTION, [DROP, RENAME], outcomes, primary="primary (h:1)", host="guard1", now=NOW
+    )
+    assert alert["alert"] == "frozen" and alert["severity"] == "critical"
+    assert alert["summary"].startswith(
+        "drkit guard: froze delayed: critical drop_table in #42 0-1-42"
+    )
+    assert alert["nodes"] == [
+        {
+            "node": "delayed",
+            "action": "frozen",
+            "detail": "applier stopped",
+            "executed_gtid": "0-1-41",
+            "seconds_left": 3599.0,
+        }
+    ]
+    assert [f["action"] for f in alert["findings"]] == ["freeze", "log"]
+    assert len(alert["transaction"]["statement"]) == STATEMENT_LIMIT
+    assert alert["next"].startswith("drkit recover --before 42 --dry-run")
+    json.dumps(alert)  # it goes out as JSON
+
+
+def test_a_missed_window_is_the_loudest_alert() -> None:
+    outcomes = [
+        NodeOutcome("delayed", "frozen", "applier stopped"),
+        NodeOutcome("delayed2", "window_missed", "it has already applied #42"),
+    ]
+    alert = alert_payload(TRANSACTION, [DROP], outcomes, primary="p", host="h", now=NOW)
+    assert (alert["alert"], alert["severity"]) == ("window_missed", "window_missed")
+    assert "WINDOW MISSED on delayed2" in alert["summary"] and "froze delayed" in alert["summary"]
+    only_missed = alert_payload(TRANSACTION, [DROP], outcomes[1:], primary="p", host="h", now=NOW)
+    assert "restore from a backup" in only_missed["next"]
+    failed = alert_payload(
+        TRANSACTION,
+        [DROP],
+        [NodeOutcome("delayed", "failed", "unreachable")],
+        primary="p",
+        host="h",
+        now=NOW,
+    )
+    assert failed["alert"] == "freeze_failed" and "drkit freeze" in failed["next"]
+
+
+def facts(executed: str, exec_file: str = "mysql-bin.000001", exec_pos: int = 0) -> NodeFacts:
+    replica = ReplicaStatus.from_row(
+        {
+            "Slave_SQL_Running": "Yes",
+            "Relay_Master_Log_File": exec_file,
+            "Exec_Master_Log_Pos": exec_pos,
+        }
+    )
+    return NodeFacts(
+        name="delayed",
+        role=Role.DELAYED,
+        address="h:1",
+        configured_delay=3600,
+        gathered_at=NOW,
+        reachable=True,
+        version=ServerVersion.parse("10.11.6-MariaDB", "mariadb.org binary distribution"),
+        gtid_executed_text=executed,
+        replica=replica,
+    )
+
+
+def test_applied_by_gtid_or_by_coordinates() -> None:
+    assert not applied(facts("0-1-41"), TRANSACTION)
+    assert applied(facts("0-1-42"), TRANSACTION)
+    assert applied(facts("0-1-50"), TRANSACTION)
+    assert not applied(facts("1-1-99"), TRANSACTION), "another domain says nothing about 0-1-42"
+    anonymous = IndexedTransaction(**{**TRANSACTION.__dict__, "gtid": None})
+    assert not applied(facts("", exec_pos=1000), anonymous), "stopped right before it"
+    assert applied(facts("", exec_pos=1200), anonymous)
+    assert applied(facts("", exec_file="mysql-bin.000002", exec_pos=4), anonymous)
+
+
+def test_history_is_only_what_was_applied_before_the_guard_first_watched() -> None:
+    missed = [NodeOutcome("delayed", "window_missed", "applied")]
+    frozen = [NodeOutcome("delayed", "frozen", "stopped")]
+    assert is_history(1000, 1001.5, missed)
+    assert not is_history(1001, 1001.5, missed), "the same second: it may have come after"
+    assert not is_history(1000, 1001.5, frozen + missed), "a node was saved: that is news"
+    assert not is_history(2000, 1001.5, missed)
