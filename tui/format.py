@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from drkit.guard.state import GuardStatus
     from drkit.index.records import IndexedTransaction
     from drkit.io.drbd_probe import DrbdProbe
     from drkit.model.facts import NodeFacts
@@ -164,6 +165,36 @@ def index_text(index: IndexSummary | None, now: float) -> str:
         f" ({span(now - index.latest_time)} ago), {index.transactions} in all\n"
         f"checkpoint {index.checkpoint or '-'}: {behind}; {follower}"
     )
+
+
+def guard_text(guard: GuardStatus | None, now: float) -> str:
+    """Whether a guard watches the primary, and what it last saw and did."""
+    if guard is None:
+        return "the guard's state was not read"
+    lines = [("running: " if guard.running else "not running: ") + guard.reason]
+    state = guard.state
+    if state is None:
+        return (
+            lines[0]
+            + "\nstart one with `drkit guard` so a destructive statement freezes the delayed replica"
+        )
+    if guard.running:
+        lines[0] += f"; primary {state.primary}"
+    if state.last_seen_id is not None:
+        ago = f" ({span(now - state.last_seen_at)} ago)" if state.last_seen_at else ""
+        lines.append(f"last seen #{state.last_seen_id} {state.last_seen_gtid or '-'}{ago}")
+    if state.last_finding:
+        finding = state.last_finding
+        lines.append(
+            f"last finding #{finding.get('id')} {finding.get('severity')} {finding.get('class')}"
+        )
+    if state.last_action:
+        lines.append(f"last action: {state.last_action.get('action')}")
+    if state.missed:
+        lines.append(f"WINDOWS MISSED: {len(state.missed)}")
+    if state.pending:
+        lines.append(f"freeze still failing on {', '.join(state.pending)}")
+    return "\n".join(lines)
 
 
 def drbd_text(probes: tuple[DrbdProbe, ...]) -> str:

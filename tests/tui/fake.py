@@ -172,7 +172,21 @@ def status() -> StatusReport:
         follower_pid=4242,
         behind_bytes=1304,
     )
-    return StatusReport((primary, replica, delayed), NOW - 1, (drbd,), view, index)
+    from drkit.guard.state import GuardState, GuardStatus
+
+    guard_state = GuardState(
+        pid=4242,
+        started_at=NOW - 7200,
+        heartbeat=NOW - 1,
+        watching_since=NOW - 86400,
+        host="db3",
+        primary="following mysql-bin.000007",
+        last_seen_id=240,
+        last_seen_gtid="0-1-240",
+        last_seen_at=float(TRANSACTIONS[-1].timestamp),
+    )
+    guard = GuardStatus(True, "pid 4242 on db3, heartbeat 1s ago", guard_state)
+    return StatusReport((primary, replica, delayed), NOW - 1, (drbd,), view, index, guard)
 
 
 class FakeOperations(Operations):

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from tui.format import (
     NODE_COLUMNS,
     drbd_text,
+    guard_text,
     index_text,
     loadbalancer_text,
     node_cells,
@@ -44,6 +45,7 @@ class DashboardScreen(ConsoleScreen):
         yield Static("gathering the nodes…", id="node-detail")
         with VerticalScroll(id="panels"):
             yield Static(id="index", classes="panel")
+            yield Static(id="guard", classes="panel")
             yield Static(id="drbd", classes="panel")
             yield Static(id="loadbalancer", classes="panel")
             yield Static(id="recovery", classes="panel")
@@ -55,6 +57,7 @@ class DashboardScreen(ConsoleScreen):
             table.add_column(column, key=column)
         for panel, title in (
             ("#index", "index"),
+            ("#guard", "guard"),
             ("#drbd", "DRBD"),
             ("#loadbalancer", "load balancer"),
             ("#recovery", "recovery"),
@@ -78,6 +81,7 @@ class DashboardScreen(ConsoleScreen):
         self._show_detail()
         index = index_text(observation.status.index, now)
         self.query_one("#index", Static).update(Text(index))
+        self.query_one("#guard", Static).update(Text(guard_text(observation.status.guard, now)))
         self.query_one("#drbd", Static).update(Text(drbd_text(observation.status.drbd)))
         self.query_one("#loadbalancer", Static).update(
             Text(loadbalancer_text(observation.status.loadbalancer))
