@@ -19,13 +19,11 @@ from tests.fixtures.binlog.workload import (
 )
 from tests.support.throwaway_server import (
     ThrowawayServer,
-    server_binaries_available,
     throwaway_server,
 )
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not server_binaries_available(), reason="MariaDB binaries not on PATH"),
 ]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import socketserver
@@ -25,9 +24,6 @@ from drkit.sandbox import haproxy as sandbox_haproxy
 from drkit.sandbox.haproxy import BackendServer, HaproxyInstance
 
 pytestmark = pytest.mark.haproxy
-
-if shutil.which("haproxy") is None and shutil.which("haproxy", path="/usr/sbin") is None:
-    pytest.skip("haproxy is not installed", allow_module_level=True)
 
 NODES = {"primary": "db1", "delayed": "db3"}
 

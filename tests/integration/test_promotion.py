@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +21,6 @@ from tests.support.sandbox import Sandbox, start_sandbox
 from tests.support.scenario import drkit_json, drop_orders_and_recover, fingerprint, run_drkit
 
 pytestmark = pytest.mark.haproxy
-
-if shutil.which("haproxy") is None and shutil.which("haproxy", path="/usr/sbin") is None:
-    pytest.skip("haproxy is not installed", allow_module_level=True)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NODES = ("primary", "replica", "delayed")

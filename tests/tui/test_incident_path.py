@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
@@ -33,8 +32,6 @@ from tui.screens.dashboard import DashboardScreen
 from tui.screens.recovery import RecoveryScreen
 from tui.screens.timeline import TimelineScreen
 from tui.widgets.alarm import AlarmBanner
-
-HAS_EXTRACT = hasattr(Operations, "plan_extract") and hasattr(Operations, "extract")
 
 
 def first(messages: list[Message], kind: type[Any]) -> Any:
@@ -168,10 +165,6 @@ def test_drop_table_from_alarm_to_verified_recovery(sandbox: Sandbox) -> None:
     asyncio.run(scenario())
 
 
-@pytest.mark.skipif(
-    not HAS_EXTRACT,
-    reason="Operations.plan_extract/extract are not in this branch yet (branch promote)",
-)
 def test_extract_brings_the_rescued_table_back_to_the_primary(sandbox: Sandbox) -> None:
     messages: list[Message] = []
     app = console(sandbox)
@@ -200,15 +193,6 @@ def test_extract_brings_the_rescued_table_back_to_the_primary(sandbox: Sandbox) 
     asyncio.run(scenario())
 
 
-HAS_PROMOTION = all(
-    hasattr(Operations, name) for name in ("check_promotion", "plan_promotion", "promote")
-)
-
-
-@pytest.mark.skipif(
-    not HAS_PROMOTION,
-    reason="Operations.check_promotion/plan_promotion/promote are not in this branch yet",
-)
 def test_promotion_after_the_recovery_shows_checks_plan_and_fates(
     haproxy_sandbox: Sandbox,
 ) -> None:
