@@ -39,6 +39,18 @@ def recover(box: Sandbox, *args: str) -> tuple[subprocess.CompletedProcess[str],
     return done, data or {}
 
 
+def wait_for_wait_step(state_file: Path) -> None:
+    """Until the recovery state file says drkit is waiting for the catch-up."""
+
+    def waiting() -> bool:
+        try:
+            return "wait until" in json.loads(state_file.read_text()).get("message", "")
+        except (OSError, ValueError):
+            return False
+
+    wait_for(waiting, timeout=60, what="drkit to reach the wait step")
+
+
 DISASTERS = {
     "drop_table": ("DROP TABLE shop.orders", "shop.orders"),
     "delete_without_where": ("DELETE FROM shop.orders", "shop.orders"),
@@ -265,15 +277,7 @@ def test_drkit_killed_mid_recovery_and_rerun_finishes(box: Sandbox) -> None:
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
     )
     state_file = box.directory / "drkit-recovery.json"
-
-    def waiting() -> bool:
-        try:
-            state = json.loads(state_file.read_text())
-        except (OSError, ValueError):
-            return False
-        return "wait until" in state.get("message", "")
-
-    wait_for(waiting, timeout=60, what="drkit to reach the wait step")
+    wait_for_wait_step(state_file)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     state = json.loads(state_file.read_text())
@@ -510,14 +514,7 @@ def test_ctrl_c_during_the_catch_up_leaves_the_replica_frozen(tmp_path: Path) ->
             args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
         )
         state_file = box.directory / "drkit-recovery.json"
-
-        def waiting() -> bool:
-            try:
-                return "wait until" in json.loads(state_file.read_text()).get("message", "")
-            except (OSError, ValueError):
-                return False
-
-        wait_for(waiting, timeout=60, what="drkit to reach the wait step")
+        wait_for_wait_step(state_file)
         wait_for(
             lambda: box.value("delayed", "SELECT COUNT(*) FROM shop.audit") == 300,
             timeout=30,

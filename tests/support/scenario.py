@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from tests.support.sandbox import Sandbox
+from tests.support.workload import drkit_json, fingerprint
 
 SCHEMA = [
     "CREATE DATABASE IF NOT EXISTS shop",
@@ -33,21 +32,6 @@ def create_shop(box: Sandbox, orders: int = 100) -> None:
     box.sql("primary", f"INSERT INTO shop.orders VALUES {values}", app=True)
 
 
-def fingerprint(box: Sandbox, node: str, table: str) -> tuple[int, int] | None:
-    """(row count, CHECKSUM TABLE) of a table on a node; None when it does not exist."""
-    schema, name = table.split(".")
-    exists = box.value(
-        node,
-        "SELECT COUNT(*) FROM information_schema.TABLES "
-        f"WHERE TABLE_SCHEMA='{schema}' AND TABLE_NAME='{name}'",
-    )
-    if not exists:
-        return None
-    count = int(box.value(node, f"SELECT COUNT(*) FROM {table}"))
-    rows = box.sql(node, f"CHECKSUM TABLE {table} EXTENDED")
-    return count, int(rows[0]["Checksum"])
-
-
 def drop_orders_and_recover(box: Sandbox, mode: str, later_writes: int = 2) -> tuple[int, int]:
     """The disaster (DROP TABLE shop.orders, then ordinary writes), indexed, recovered with
     `recover --before` or `--skip`; returns the orders' fingerprint from before the disaster."""
@@ -64,17 +48,6 @@ def drop_orders_and_recover(box: Sandbox, mode: str, later_writes: int = 2) -> t
     assert report["verified"] is True
     assert fingerprint(box, "delayed", "shop.orders") == orders
     return orders
-
-
-def drkit_json(
-    box: Sandbox, *args: str, **kwargs: Any
-) -> tuple[subprocess.CompletedProcess[str], Any]:
-    done = box.drkit(*args, "--json", **kwargs)
-    try:
-        data = json.loads(done.stdout) if done.stdout.strip() else None
-    except ValueError:
-        data = None
-    return done, data
 
 
 def run_drkit(

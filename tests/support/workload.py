@@ -65,8 +65,11 @@ def index(box: Sandbox) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def drkit_json(box: Sandbox, *args: str) -> tuple[subprocess.CompletedProcess[str], Any]:
-    done = box.drkit(*args, "--json")
+def drkit_json(
+    box: Sandbox, *args: str, **kwargs: Any
+) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """Run the CLI with --json; the completed process and the parsed output (None if not JSON)."""
+    done = box.drkit(*args, "--json", **kwargs)
     try:
         data = json.loads(done.stdout) if done.stdout.strip() else None
     except ValueError:
