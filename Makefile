@@ -37,5 +37,5 @@ demo: $(STAMP) servers
 	$(BIN)/python -m drkit.demo --dir $(DEMO_DIR)
 
 clean:
-	-$(BIN)/drkit sandbox down --dir $(DEMO_DIR) --purge
+	-$(BIN)/drkit sandbox down --dir $(DEMO_DIR)/sandbox --purge
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
