@@ -23,6 +23,7 @@ from drkit.model.facts import NodeFacts
 from drkit.pitr.conditions import Condition, failures
 from drkit.pitr.gather import last_applied_gtid
 from drkit.pitr.steps import (
+    CheckStep,
     CopyTable,
     LoadBalancerStep,
     Plan,
@@ -130,6 +131,8 @@ class Executor:
         elif isinstance(step, PreserveRelayLogs):
             self._check(number, step, step.pre, "before")
             result.relay_backup = self._preserve(step)
+        elif isinstance(step, CheckStep):
+            self._check(number, step, step.pre, "at")
         elif isinstance(step, ReplayArchive):
             self._check(number, step, step.pre, "before")
             self._replay(step)

@@ -25,9 +25,18 @@ from drkit.pitr.conditions import (
     DelayIs,
     NoApplierError,
     NotApplied,
+    Reachable,
     ReplicationStopped,
 )
-from drkit.pitr.steps import Plan, PreserveRelayLogs, ReplayArchive, SqlStep, Step, WaitStep
+from drkit.pitr.steps import (
+    CheckStep,
+    Plan,
+    PreserveRelayLogs,
+    ReplayArchive,
+    SqlStep,
+    Step,
+    WaitStep,
+)
 
 
 class Strategy(StrEnum):
@@ -357,6 +366,11 @@ def _mariadb_upstream(
     node = facts.node.name
     primary = facts.primary.name if facts.primary else "primary"
     steps: list[Step] = [
+        CheckStep(
+            primary,
+            (Reachable(),),
+            "the next statement drops the relay logs: only safe while the primary can resend them",
+        ),
         SqlStep(
             node,
             d.change_delay(0),

@@ -123,7 +123,27 @@ class CopyTable:
         )
 
 
-Step = SqlStep | WaitStep | PreserveRelayLogs | ReplayArchive | LoadBalancerStep | CopyTable
+@dataclass(frozen=True)
+class CheckStep:
+    """Re-read another node's facts and stop unless they still hold (nothing is changed)."""
+
+    node: str
+    pre: tuple[Condition, ...]
+    why: str = ""
+
+    def render(self) -> str:
+        return f"{self.node}: check " + ", ".join(c.describe() for c in self.pre)
+
+
+Step = (
+    SqlStep
+    | WaitStep
+    | PreserveRelayLogs
+    | ReplayArchive
+    | LoadBalancerStep
+    | CopyTable
+    | CheckStep
+)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from drkit.pitr.plan import (
     Strategy,
     plan_recovery,
 )
-from drkit.pitr.steps import ReplayArchive, SqlStep, WaitStep
+from drkit.pitr.steps import CheckStep, ReplayArchive, SqlStep, WaitStep
 
 NODE = NodeConfig(
     "delayed", Role.DELAYED, "127.0.0.1", 3308, "drkit", PasswordSource(literal="x"), delay=3600
@@ -193,6 +193,15 @@ def test_upstream_plan_on_mariadb() -> None:
         "CHANGE MASTER TO MASTER_DELAY = 0",
         "START SLAVE UNTIL MASTER_LOG_FILE = 'mysql-bin.000001', MASTER_LOG_POS = 1000",
     ]
+    # The statement that drops the relay logs runs only after re-checking that the primary answers.
+    change = next(
+        i
+        for i, s in enumerate(plan.steps)
+        if isinstance(s, SqlStep) and str(s.sql) == "CHANGE MASTER TO MASTER_DELAY = 0"
+    )
+    check = plan.steps[change - 1]
+    assert isinstance(check, CheckStep) and check.node == "primary"
+    assert [c.describe() for c in check.pre] == ["answers"]
     wait = [s for s in plan.steps if isinstance(s, WaitStep)]
     assert len(wait) == 1 and wait[0].stop_gtid == "0-1-7" and wait[0].last_gtid == "0-1-6"
     assert wait[0].pending == 3
