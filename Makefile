@@ -38,4 +38,4 @@ demo: $(STAMP) servers
 
 clean:
 	-$(BIN)/drkit sandbox down --dir $(DEMO_DIR)/sandbox --purge
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(DEMO_DIR) $(VENV) .mypy_cache .ruff_cache .pytest_cache
