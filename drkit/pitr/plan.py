@@ -18,6 +18,7 @@ from drkit.index.records import IndexedTransaction
 from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts
 from drkit.model.gtid import MariadbGtid, MariadbGtidPos, parse_gtid
+from drkit.model.replica import ReplicaStatus
 from drkit.pitr.conditions import (
     Applied,
     ApplierStopped,
@@ -299,16 +300,7 @@ def _mariadb_steps(
     node = facts.node.name
     replica = facts.delayed.replica
     assert replica is not None
-    steps: list[Step] = []
-    if replica.applier_running:
-        steps.append(
-            SqlStep(
-                node,
-                d.stop_applier(),
-                "freeze: nothing more is applied while the plan runs",
-                post=(ApplierStopped(),),
-            )
-        )
+    steps: list[Step] = _freeze_first(node, replica, d)
     if replica.receiver_state != "No" or replica.applier_running:
         steps.append(
             SqlStep(
@@ -542,16 +534,7 @@ def _mysql_steps(
     node = facts.node.name
     replica = facts.delayed.replica
     assert replica is not None
-    steps: list[Step] = []
-    if replica.applier_running:
-        steps.append(
-            SqlStep(
-                node,
-                d.stop_applier(),
-                "freeze: nothing more is applied while the plan runs",
-                post=(ApplierStopped(),),
-            )
-        )
+    steps: list[Step] = _freeze_first(node, replica, d)
     if strategy is Strategy.ARCHIVE:
         steps.append(
             SqlStep(
@@ -626,6 +609,20 @@ def _mysql_steps(
 
 
 # -- helpers ----------------------------------------------------------------------------------------
+
+
+def _freeze_first(node: str, replica: ReplicaStatus, d: Dialect) -> list[Step]:
+    """A running applier is stopped before anything else, in every plan and flavour."""
+    if not replica.applier_running:
+        return []
+    return [
+        SqlStep(
+            node,
+            d.stop_applier(),
+            "freeze: nothing more is applied while the plan runs",
+            post=(ApplierStopped(),),
+        )
+    ]
 
 
 def _wait(node: str, segment: Segment, expect_stopped: bool = True) -> WaitStep:

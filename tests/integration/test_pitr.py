@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,25 @@ def box(tmp_path: Path) -> Iterator[Sandbox]:
 def recover(box: Sandbox, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
     done, data = drkit_json(box, "recover", *args, "--yes")
     return done, data or {}
+
+
+def recover_in_background(box: Sandbox, **popen: Any) -> subprocess.Popen[Any]:
+    """`drkit recover --before latest-destructive --yes` as a separate process, not waited for."""
+    args = [
+        sys.executable,
+        "-m",
+        "drkit",
+        "--config",
+        str(box.config_file),
+        "recover",
+        "--before",
+        "latest-destructive",
+        "--yes",
+        "--parallel",
+        "0",
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "DRKIT_DEBUG"}
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **popen)
 
 
 def wait_for_wait_step(state_file: Path) -> None:
@@ -259,23 +279,7 @@ def test_drkit_killed_mid_recovery_and_rerun_finishes(box: Sandbox) -> None:
     audit = fingerprint(box, "primary", "shop.audit")
     box.sql("primary", "TRUNCATE TABLE shop.audit", app=True)
     index(box)
-    args = [
-        sys.executable,
-        "-m",
-        "drkit",
-        "--config",
-        str(box.config_file),
-        "recover",
-        "--before",
-        "latest-destructive",
-        "--yes",
-        "--parallel",
-        "0",
-    ]
-    env = {k: v for k, v in os.environ.items() if k != "DRKIT_DEBUG"}
-    proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
-    )
+    proc = recover_in_background(box, start_new_session=True)
     state_file = box.directory / "drkit-recovery.json"
     wait_for_wait_step(state_file)
     os.killpg(proc.pid, signal.SIGKILL)
@@ -496,23 +500,7 @@ def test_ctrl_c_during_the_catch_up_leaves_the_replica_frozen(tmp_path: Path) ->
         lock.execute("START TRANSACTION")
         lock.execute("SELECT * FROM shop.orders WHERE id = 1 FOR UPDATE")
         lock.fetchall()
-        args = [
-            sys.executable,
-            "-m",
-            "drkit",
-            "--config",
-            str(box.config_file),
-            "recover",
-            "--before",
-            "latest-destructive",
-            "--yes",
-            "--parallel",
-            "0",
-        ]
-        env = {k: v for k, v in os.environ.items() if k != "DRKIT_DEBUG"}
-        proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
-        )
+        proc = recover_in_background(box, text=True)
         state_file = box.directory / "drkit-recovery.json"
         wait_for_wait_step(state_file)
         wait_for(
