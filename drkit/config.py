@@ -102,6 +102,10 @@ class NodeConfig:
 class IndexConfig:
     path: Path
     archive_dir: Path
+    # A backlog of at least this many MB of binlog is written by a second process while this
+    # one scans (drkit/index/writer.py); writer_process = false keeps all the work in one.
+    writer_process: bool = True
+    writer_process_mb: float = 32.0
 
 
 @dataclass(frozen=True)
@@ -369,8 +373,15 @@ def _parse_index(table: _Table | None, folder: Path) -> IndexConfig:
         return IndexConfig(folder / "index.db", folder / "binlogs")
     path = _resolve(folder, table.optional_string("path") or "index.db")
     archive = _resolve(folder, table.optional_string("archive_dir") or "binlogs")
+    writer_process = table.optional_bool("writer_process")
+    writer_process_mb = table.optional_number("writer_process_mb")
     table.finish()
-    return IndexConfig(path, archive)
+    return IndexConfig(
+        path,
+        archive,
+        True if writer_process is None else writer_process,
+        32.0 if writer_process_mb is None else writer_process_mb,
+    )
 
 
 def _parse_drbd(table: _Table) -> DrbdConfig:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 DML = "dml"
 DDL = "ddl"
@@ -23,9 +23,12 @@ _DML_WORDS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD"})
 _NO_FLAGS: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class TableChange:
-    """Rows one transaction changed in one table."""
+class TableChange(NamedTuple):
+    """Rows one transaction changed in one table.
+
+    Named tuples rather than dataclasses, here and for Transaction: a scan makes hundreds of
+    thousands of each, and a named tuple is five times cheaper to build than a frozen dataclass.
+    """
 
     schema: str
     table: str
@@ -38,8 +41,7 @@ class TableChange:
         return f"{self.schema}.{self.table}"
 
 
-@dataclass(frozen=True, slots=True)
-class Transaction:
+class Transaction(NamedTuple):
     """One committed transaction (or standalone statement) of a binlog file.
 
     `start_pos` is the offset of its first event (the GTID event): a replica told to stop

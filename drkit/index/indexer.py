@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drkit.binlog.scan import scan_file
-from drkit.binlog.transaction import Transaction
-from drkit.classify import ClassifyRules, RowCounts, classify_transaction
+from drkit.classify import ClassifyRules
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, ExitCode
-from drkit.index.records import Destructive, IndexedTransaction, TableRows
-from drkit.index.store import IndexStore, NewTransaction
+from drkit.index.recording import Scanned, scanned
+from drkit.index.records import IndexedTransaction
+from drkit.index.store import IndexStore
+from drkit.index.writer import BatchWriter, InlineWriter, ProcessWriter
 from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
 from drkit.io.mysql import Session, connect
 from drkit.model.coords import BinlogCoord, file_sequence
@@ -196,25 +197,53 @@ class Indexer:
         """Index every complete transaction the archive holds beyond the checkpoint.
 
         Files are taken strictly in sequence from the checkpoint's: one not (yet) in the archive,
-        being copied again, stops the scan there rather than skipping ahead.
+        being copied again, stops the scan there rather than skipping ahead. A long backlog is
+        written by a second process while this one scans (see drkit/index/writer.py).
         """
         self._seen = None
         files = {file_sequence(path.name): path for path in archived_files(self.archive_dir)}
         if not files:
             return 0
-        checkpoint = self.store.checkpoint() or BinlogCoord(files[min(files)].name, 4)
-        total = 0
+        stored = self.store.checkpoint()
+        checkpoint = stored or BinlogCoord(files[min(files)].name, 4)
+        writer = self._writer_for(files, checkpoint)
+        batches = _Batches(writer, stored)
+        try:
+            self._scan_files(files, checkpoint, batches)
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            self._deliver(writer, on_new)
+        return batches.count
+
+    def _writer_for(self, files: dict[int, Path], checkpoint: BinlogCoord) -> BatchWriter:
+        """A writer process when the backlog is long enough to pay for one, else this process."""
+        threshold = int(self.config.index.writer_process_mb * 1_000_000)
+        if self.config.index.writer_process:
+            backlog = sum(
+                path.stat().st_size for seq, path in files.items() if seq >= checkpoint.sequence
+            )
+            if backlog - checkpoint.pos >= threshold:
+                self.report(f"indexing {backlog / 1e6:.0f} MB of binlog with a writer process")
+                return ProcessWriter(self.store.path, self.rules, self.store.next_id())
+        return InlineWriter(self.store, self.rules)
+
+    def _scan_files(
+        self, files: dict[int, Path], checkpoint: BinlogCoord, batches: _Batches
+    ) -> None:
         while True:
             path = files.get(checkpoint.sequence)
             if path is None or path.name != checkpoint.file:
-                break
+                return
             size = path.stat().st_size
             scan = scan_file(path, checkpoint.pos)
-            batch: list[NewTransaction] = []
+            batch: list[Scanned] = []
             for transaction in scan:
-                batch.append(self._record(transaction))
+                batch.append(scanned(transaction))
                 if len(batch) >= BATCH:
-                    total += self._commit(batch, BinlogCoord(path.name, batch[-1].end_pos), on_new)
+                    batches.submit(batch, BinlogCoord(path.name, transaction.end_pos))
                     batch = []
             following = files.get(checkpoint.sequence + 1)
             if scan.finished:
@@ -230,12 +259,17 @@ class Indexer:
                     )
                 position = BinlogCoord(following.name, 4)
             else:
-                total += self._commit(batch, BinlogCoord(path.name, scan.position), on_new)
+                batches.submit(batch, BinlogCoord(path.name, scan.position))
                 self._seen = (path, size)
-                break
-            total += self._commit(batch, position, on_new)
+                return
+            batches.submit(batch, position)
             checkpoint = position
-        return total
+
+    def _deliver(self, writer: BatchWriter, on_new: OnNew | None) -> None:
+        """Hand what the writer committed to `on_new`, read back as the index holds it."""
+        for ids in writer.committed():
+            if on_new is not None:
+                on_new(self.store.transactions(ids.start, ids.stop - 1))
 
     def _unchanged(self) -> bool:
         """Whether the archive is as the last scan left it: its last file no longer, no new one."""
@@ -247,52 +281,6 @@ class Indexer:
         except OSError:
             return False
         return not grown and not (path.parent / _next_name(path.name)).exists()
-
-    def _commit(
-        self, batch: list[NewTransaction], checkpoint: BinlogCoord, on_new: OnNew | None
-    ) -> int:
-        current = self.store.checkpoint()
-        if not batch and current == checkpoint:
-            return 0
-        ids = self.store.append(batch, checkpoint)
-        if on_new is not None and batch:
-            on_new([_indexed(tx_id, record) for tx_id, record in zip(ids, batch, strict=True)])
-        return len(batch)
-
-    def _record(self, transaction: Transaction) -> NewTransaction:
-        tables = tuple(
-            [TableRows(t.name, t.inserts, t.updates, t.deletes) for t in transaction.tables]
-        )
-        # Row counts matter to the classifier only from mass_rows up: pass just those tables.
-        mass = self.rules.mass_rows
-        counts = {
-            t.table: RowCounts(t.inserts, t.updates, t.deletes)
-            for t in tables
-            if t.updates >= mass or t.deletes >= mass
-        }
-        finding = classify_transaction(
-            transaction.statements, counts, self.rules, transaction.default_schema
-        )
-        destructive = None
-        if finding is not None:
-            # DDL carries no row events: the finding is what names its tables (DROP TABLE x).
-            tables += tuple(TableRows(name) for name in _unnamed(finding.tables, tables))
-            destructive = Destructive(
-                finding.category, finding.severity.name.lower(), finding.reason
-            )
-        return NewTransaction(
-            gtid=transaction.gtid,
-            file=transaction.file,
-            start_pos=transaction.start_pos,
-            end_pos=transaction.end_pos,
-            timestamp=transaction.timestamp,
-            server_id=transaction.server_id,
-            kind=transaction.kind,
-            tables=tables,
-            statement=";\n".join(transaction.statements),
-            destructive=destructive,
-            row_events=transaction.row_events,
-        )
 
     # -- the primary ----------------------------------------------------------------------------
 
@@ -402,6 +390,22 @@ class Indexer:
                 aside.replace(fresh)
 
 
+class _Batches:
+    """Batches on their way to the writer, and the checkpoint they last moved."""
+
+    def __init__(self, writer: BatchWriter, checkpoint: BinlogCoord | None) -> None:
+        self.writer = writer
+        self.checkpoint = checkpoint
+        self.count = 0
+
+    def submit(self, batch: list[Scanned], checkpoint: BinlogCoord) -> None:
+        if not batch and checkpoint == self.checkpoint:
+            return
+        self.writer.submit(batch, checkpoint)
+        self.checkpoint = checkpoint
+        self.count += len(batch)
+
+
 @dataclass
 class _Stream:
     """The copier following the primary, and the backoff state between its reconnections."""
@@ -417,16 +421,6 @@ class _Stream:
         if self.writer is not None:
             self.writer.stop()
             self.writer = None
-
-
-def _unnamed(found: Sequence[str], tables: Sequence[TableRows]) -> list[str]:
-    """The finding's schema-qualified tables that the row events do not name already.
-
-    A name without a schema is left out: Annotate_rows text carries no default schema, so a DML
-    finding may say `orders` where the row events say `shop.orders`, the same table.
-    """
-    named = {t.table for t in tables}
-    return [name for name in found if "." in name and name not in named]
 
 
 def _sibling(name: str, sequence: int) -> str:
@@ -445,22 +439,6 @@ def _closed(path: Path) -> bool:
     for _ in scan:
         pass
     return scan.finished
-
-
-def _indexed(tx_id: int, record: NewTransaction) -> IndexedTransaction:
-    return IndexedTransaction(
-        id=tx_id,
-        gtid=record.gtid,
-        file=record.file,
-        start_pos=record.start_pos,
-        end_pos=record.end_pos,
-        timestamp=record.timestamp,
-        server_id=record.server_id,
-        kind=record.kind,
-        tables=record.tables,
-        statement=record.statement,
-        destructive=record.destructive,
-    )
 
 
 def archive_path(config: Config, file: str) -> Path:

@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from drkit.errors import DrkitError
+from drkit.index.layout import TableRow, TransactionRow, clip, pack_pairs
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
 from drkit.index.schema import migrate
 from drkit.model.coords import BinlogCoord, file_sequence
 
 SEVERITY_NAMES = {1: "low", 2: "medium", 3: "high", 4: "critical"}
 SEVERITY_RANKS = {name: rank for rank, name in SEVERITY_NAMES.items()}
-# The stored statement is for reading; the classifier has already seen the whole text.
-STATEMENT_LIMIT = 4000
 
 
 class IndexStoreError(DrkitError):
@@ -122,64 +121,55 @@ class IndexStore:
     def append(self, records: Sequence[NewTransaction], checkpoint: BinlogCoord) -> list[int]:
         """Store records and move the checkpoint in one SQLite transaction; their new ids."""
         with self._transaction():
-            ids = self._insert(records)
-            self.conn.execute(
-                "INSERT INTO checkpoint (id, file, pos, updated_at) VALUES (1, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET file = excluded.file, pos = excluded.pos, "
-                "updated_at = excluded.updated_at",
-                (checkpoint.file, checkpoint.pos, time.time()),
-            )
-        return ids
+            first = self._next_id()
+            rows, table_rows = _rows_of(records, first)
+            self._write(rows, table_rows, checkpoint)
+        return list(range(first, first + len(records)))
 
-    def _insert(self, records: Sequence[NewTransaction]) -> list[int]:
-        """Insert a batch with two executemany calls (ids assigned here: one writer at a time)."""
-        if not records:
-            return []
-        first = int(
+    def next_id(self) -> int:
+        """The id the next stored transaction gets (ids are dense: one writer at a time)."""
+        return self._next_id()
+
+    def append_rows(
+        self,
+        rows: Sequence[TransactionRow],
+        table_rows: Sequence[TableRow],
+        checkpoint: BinlogCoord,
+    ) -> None:
+        """Store rows laid out by `Recorder.rows` and move the checkpoint, in one transaction.
+
+        The rows carry their ids; they must continue the stored ones, or another writer got in
+        between and nothing is written.
+        """
+        with self._transaction():
+            if rows and rows[0][0] != (expected := self._next_id()):
+                raise IndexStoreError(
+                    f"the index {self.path} changed under its writer: next id is {expected}, "
+                    f"not {rows[0][0]}",
+                    hint="only one `drkit index` or `drkit guard` may write an index at a time",
+                )
+            self._write(rows, table_rows, checkpoint)
+
+    def _next_id(self) -> int:
+        return int(
             self.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM transactions").fetchone()[0]
         )
-        sequences: dict[str, int] = {}
-        rows: list[tuple[Any, ...]] = []
-        table_rows: list[tuple[Any, ...]] = []
-        for tx_id, record in enumerate(records, start=first):
-            inserts = updates = deletes = 0
-            for t in record.tables:
-                inserts += t.inserts
-                updates += t.updates
-                deletes += t.deletes
-                table_rows.append((tx_id, *_split(t.table), t.inserts, t.updates, t.deletes))
-            sequence = sequences.get(record.file)
-            if sequence is None:
-                sequence = sequences[record.file] = file_sequence(record.file)
-            finding = record.destructive
-            rows.append(
-                (
-                    tx_id,
-                    record.gtid,
-                    record.file,
-                    sequence,
-                    record.start_pos,
-                    record.end_pos,
-                    record.timestamp,
-                    record.server_id,
-                    record.kind,
-                    _clip(record.statement),
-                    inserts,
-                    updates,
-                    deletes,
-                    finding.category if finding else None,
-                    SEVERITY_RANKS.get(finding.severity) if finding else None,
-                    finding.reason if finding else None,
-                    _pack_pairs(record.row_events),
-                )
+
+    def _write(
+        self,
+        rows: Sequence[TransactionRow],
+        table_rows: Sequence[TableRow],
+        checkpoint: BinlogCoord,
+    ) -> None:
+        """Two executemany calls and the checkpoint (inside the caller's transaction)."""
+        if rows:
+            self.conn.executemany(
+                "INSERT INTO transactions (id, gtid, file, file_seq, start_pos, end_pos, ts, "
+                "server_id, kind, statement, rows_insert, rows_update, rows_delete, "
+                "destructive_class, severity, reason, row_events) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
             )
-        self.conn.executemany(
-            "INSERT INTO transactions (id, gtid, file, file_seq, start_pos, end_pos, ts, "
-            "server_id, kind, statement, rows_insert, rows_update, rows_delete, "
-            "destructive_class, severity, reason, row_events) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
         if table_rows:
             self.conn.executemany(
                 "INSERT INTO transaction_tables (tx_id, schema_name, table_name, inserts, updates, "
@@ -188,7 +178,12 @@ class IndexStore:
                 "deletes = deletes + excluded.deletes",
                 table_rows,
             )
-        return list(range(first, first + len(records)))
+        self.conn.execute(
+            "INSERT INTO checkpoint (id, file, pos, updated_at) VALUES (1, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET file = excluded.file, pos = excluded.pos, "
+            "updated_at = excluded.updated_at",
+            (checkpoint.file, checkpoint.pos, time.time()),
+        )
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -296,6 +291,10 @@ class IndexStore:
                 (first_id, last_id),
             )
         ]
+
+    def transactions(self, first_id: int, last_id: int) -> list[IndexedTransaction]:
+        """Every transaction with first_id <= id <= last_id, oldest first."""
+        return self._select("WHERE t.id BETWEEN ? AND ? ORDER BY t.id", (first_id, last_id))
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM transactions").fetchone()[0])
@@ -440,6 +439,44 @@ class IndexStore:
         return {tx_id: tuple(rows) for tx_id, rows in found.items()}
 
 
+def _rows_of(
+    records: Sequence[NewTransaction], first_id: int
+) -> tuple[list[TransactionRow], list[TableRow]]:
+    """The stored rows of records built in Python (tests, tools), ids from first_id."""
+    rows: list[TransactionRow] = []
+    table_rows: list[TableRow] = []
+    for tx_id, record in enumerate(records, start=first_id):
+        inserts = updates = deletes = 0
+        for t in record.tables:
+            inserts += t.inserts
+            updates += t.updates
+            deletes += t.deletes
+            table_rows.append((tx_id, *_split(t.table), t.inserts, t.updates, t.deletes))
+        finding = record.destructive
+        rows.append(
+            (
+                tx_id,
+                record.gtid,
+                record.file,
+                file_sequence(record.file),
+                record.start_pos,
+                record.end_pos,
+                record.timestamp,
+                record.server_id,
+                record.kind,
+                clip(record.statement),
+                inserts,
+                updates,
+                deletes,
+                finding.category if finding else None,
+                SEVERITY_RANKS.get(finding.severity) if finding else None,
+                finding.reason if finding else None,
+                pack_pairs(record.row_events),
+            )
+        )
+    return rows, table_rows
+
+
 def _record(row: tuple[Any, ...], tables: tuple[TableRows, ...]) -> IndexedTransaction:
     (tx_id, gtid, file, start, end, ts, server_id, kind, statement, category, severity, reason) = (
         row
@@ -483,14 +520,6 @@ def _split(table: str) -> tuple[str, str]:
     return (schema, name) if dot else ("*", schema)
 
 
-def _pack_pairs(pairs: Sequence[tuple[int, int]]) -> bytes:
-    """(start, end) offsets as little-endian 64-bit integers: a tenth of the cost of JSON."""
-    flat = array.array("q", [offset for pair in pairs for offset in pair])
-    if sys.byteorder != "little":
-        flat.byteswap()
-    return flat.tobytes()
-
-
 def _unpack_pairs(stored: bytes | str) -> list[tuple[int, int]]:
     if isinstance(stored, str):  # written as JSON by the first indexer
         return [(int(a), int(b)) for a, b in json.loads(stored)]
@@ -499,7 +528,3 @@ def _unpack_pairs(stored: bytes | str) -> list[tuple[int, int]]:
     if sys.byteorder != "little":
         flat.byteswap()
     return list(zip(flat[::2], flat[1::2], strict=True))
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= STATEMENT_LIMIT else text[: STATEMENT_LIMIT - 1] + "…"

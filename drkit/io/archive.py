@@ -8,22 +8,19 @@ primary's, except one byte while the primary still writes a file: the format des
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
-import functools
 import os
-import signal
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from drkit.config import NodeConfig
 from drkit.errors import DrkitError
+from drkit.io.children import die_with_parent
 from drkit.io.optionfile import client_option_file
 from drkit.model.coords import file_sequence
 from drkit.sandbox.binaries import find_program
@@ -152,7 +149,7 @@ class ArchiveWriter:
                 stdout=subprocess.DEVNULL,
                 stderr=self._stderr,
                 start_new_session=True,
-                preexec_fn=_die_with_parent(),  # noqa: PLW1509 - only a preloaded libc call runs
+                preexec_fn=die_with_parent(),  # noqa: PLW1509 - only a preloaded libc call runs
             )
         except OSError as exc:
             raise ArchiveError(f"cannot run {argv[0]}: {exc.strerror}") from None
@@ -167,36 +164,6 @@ class ArchiveWriter:
         if self._secret is not None:
             self._secret.__exit__(None, None, None)
             self._secret = None
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """A pre-exec hook asking Linux to SIGTERM the child when drkit dies (even by SIGKILL)."""
-    prctl = _prctl()
-    if prctl is None:
-        return None
-    parent = os.getpid()
-
-    def hook() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # drkit died before the request took effect
-            os._exit(1)
-
-    return hook
-
-
-@functools.cache
-def _prctl() -> Callable[..., int] | None:
-    """libc's prctl, loaded once in the parent (the hook must not load anything after fork)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return function
 
 
 def _archiver_server_id(node: NodeConfig) -> int:

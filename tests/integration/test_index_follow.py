@@ -24,6 +24,7 @@ from tests.support.indexing import (
     indexed_gtids,
     primary_starts,
     wait_indexed,
+    writer_pids,
 )
 from tests.support.sandbox import Sandbox, pids_alive, start_sandbox, wait_for
 
@@ -144,6 +145,14 @@ def test_sigkill_at_random_moments_then_resume_is_exact(box: Sandbox, tmp_path: 
         except BaseException as exc:  # reported by the test thread
             failures.append(exc)
 
+    # Half the runs hand every batch to a writer process (a threshold of 10 kB): killing the
+    # indexer must take its writer along and leave the index as exact as in-process writing does.
+    # (Beside the sandbox's own file: the paths in it are relative to its folder.)
+    process_config = box.config_file.with_name("drkit-writer-process.toml")
+    process_config.write_text(
+        box.config_file.read_text().replace("[index]", "[index]\nwriter_process_mb = 0.01", 1)
+    )
+    process_config.chmod(0o600)
     writer = threading.Thread(target=workload)
     writer.start()
     log = tmp_path / "indexer.log"
@@ -151,8 +160,11 @@ def test_sigkill_at_random_moments_then_resume_is_exact(box: Sandbox, tmp_path: 
     try:
         while writer.is_alive() or kills < 6:
             args = ("index", "--follow") if rng.random() < 0.6 else ("index",)
+            argv = drkit_argv(box, *args)
+            if rng.random() < 0.5:
+                argv[argv.index(str(box.config_file))] = str(process_config)
             with log.open("ab") as sink:
-                indexer = subprocess.Popen(drkit_argv(box, *args), stdout=sink, stderr=sink)
+                indexer = subprocess.Popen(argv, stdout=sink, stderr=sink)
             time.sleep(rng.uniform(0.05, 1.2))
             indexer.send_signal(signal.SIGKILL)
             indexer.wait()
@@ -163,8 +175,14 @@ def test_sigkill_at_random_moments_then_resume_is_exact(box: Sandbox, tmp_path: 
                 timeout=5,
                 what=f"the binlog copier to exit (seed {seed})",
             )
+            wait_for(
+                lambda: writer_pids(config.index.path) == [],
+                timeout=5,
+                what=f"the index writer process to exit (seed {seed})",
+            )
     finally:
         writer.join()
+        process_config.unlink()
     assert not failures, failures
     before_final = len(indexed_gtids(config.index.path))
     final = subprocess.run(drkit_argv(box, "index"), capture_output=True, text=True, check=False)
@@ -176,3 +194,6 @@ def test_sigkill_at_random_moments_then_resume_is_exact(box: Sandbox, tmp_path: 
     assert len(expected) > 18_000
     assert before_final > 0, "the killed runs indexed nothing at all"
     assert archive_differences(box, config.index.archive_dir) == {}
+    runs = log.read_text()
+    assert "with a writer process" in runs, "no killed run used a writer process"
+    assert "changed under its writer" not in runs, "a killed run's writer outlived it"

@@ -136,6 +136,21 @@ def copier_pids(archive: Path) -> list[int]:
     return pids_alive(found)
 
 
+def writer_pids(index: Path) -> list[int]:
+    """Live index writer processes writing this index (orphans a killed indexer left)."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"drkit.index.writer_process" in argv and str(index).encode() in argv:
+            found.append(int(entry.name))
+    return pids_alive(found)
+
+
 def wait_indexed(index: Path, gtids: set[str], timeout: float = 20) -> None:
     """Wait until every GTID in `gtids` is in the index."""
     wait_for(

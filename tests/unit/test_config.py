@@ -88,6 +88,17 @@ def test_defaults_when_index_section_is_absent(tmp_path: Path) -> None:
     loaded = config.load(write(tmp_path, "[nodes.primary]" + text))
     assert loaded.index.path == tmp_path.resolve() / "index.db"
     assert loaded.index.archive_dir == tmp_path.resolve() / "binlogs"
+    assert loaded.index.writer_process and loaded.index.writer_process_mb == 32
+
+
+def test_writer_process_settings(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        'path = "state/index.db"',
+        'path = "state/index.db"\nwriter_process = false\nwriter_process_mb = 0.5',
+    )
+    loaded = config.load(write(tmp_path, text))
+    assert loaded.index.writer_process is False
+    assert loaded.index.writer_process_mb == 0.5
 
 
 def test_password_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -177,6 +188,16 @@ BAD_CASES = [
         "drbd[1].resource: missing (required)",
     ),
     ("mass rows", ("mass_rows = 500", "mass_rows = 0"), "classify.mass_rows: must be at least 1"),
+    (
+        "writer process threshold",
+        ('path = "state/index.db"', 'path = "state/index.db"\nwriter_process_mb = 0'),
+        "index.writer_process_mb: must be more than zero",
+    ),
+    (
+        "writer process switch",
+        ('path = "state/index.db"', 'path = "state/index.db"\nwriter_process = "no"'),
+        "index.writer_process: expected",
+    ),
 ]
 
 

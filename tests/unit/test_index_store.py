@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from drkit.index.layout import STATEMENT_LIMIT
 from drkit.index.records import Destructive, TableRows
 from drkit.index.schema import SCHEMA_VERSION
-from drkit.index.store import STATEMENT_LIMIT, Filters, IndexStore, IndexStoreError, NewTransaction
+from drkit.index.store import Filters, IndexStore, IndexStoreError, NewTransaction
 from drkit.model.coords import BinlogCoord
 
 T0 = 1_795_000_000  # a commit time; each transaction below is 60 s after the previous one

@@ -1,0 +1,226 @@
+"""Where scanned transactions go: into the index in this process, or through a writer process.
+
+Scanning the binlog and writing the index each take about half of the indexer's time, and both
+are Python, so one process cannot overlap them. For a long catch-up the indexer therefore hands
+batches to a second process (`drkit.index.writer_process`) that classifies them and writes the
+index while this one goes on scanning: the two halves then run on two cores. Small increments
+(following the primary) stay in this process, where starting a child would cost more than it saves.
+
+Either way each batch commits with its checkpoint in one SQLite transaction, in order; both
+writers report the id ranges they committed, which is what `on_new` callers read back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import drkit
+from drkit.classify import ClassifyRules
+from drkit.errors import DrkitError
+from drkit.index.recording import Recorder, Scanned
+from drkit.index.store import IndexStore
+from drkit.io.children import die_with_parent
+from drkit.model.coords import BinlogCoord
+
+FRAME = struct.Struct("<Q")  # the length of each pickled message on the pipe
+QUEUED_BATCHES = 4  # batches waiting for the writer process before scanning waits for it
+# With this many batches waiting, the writer is the slower half: the indexer classifies the next
+# batch itself (classifying is a third of the writer's work), which keeps both cores busy
+# whatever the workload and whatever else the machine is doing.
+CLASSIFY_HERE_WHEN_QUEUED = 2
+
+
+class IndexWriterError(DrkitError):
+    """The process writing the index failed; what it committed before stays valid."""
+
+
+class BatchWriter(Protocol):
+    def submit(self, batch: Sequence[Scanned], checkpoint: BinlogCoord) -> None:
+        """Queue a batch and the checkpoint that follows it (an empty batch moves the checkpoint)."""
+
+    def committed(self) -> list[range]:
+        """Id ranges committed since the last call, in order."""
+
+    def close(self) -> None:
+        """Wait until everything submitted is committed (raises the writer's error, if any)."""
+
+    def abort(self) -> None:
+        """Stop at once; batches not yet committed are dropped (the checkpoint stays before them)."""
+
+
+class InlineWriter:
+    """Classify and write each batch right away, in this process."""
+
+    def __init__(self, store: IndexStore, rules: ClassifyRules) -> None:
+        self.store = store
+        self.recorder = Recorder(rules)
+        self._done: list[range] = []
+
+    def submit(self, batch: Sequence[Scanned], checkpoint: BinlogCoord) -> None:
+        first = self.store.next_id()
+        rows, table_rows = self.recorder.rows(batch, first)
+        self.store.append_rows(rows, table_rows, checkpoint)
+        if batch:
+            self._done.append(range(first, first + len(batch)))
+
+    def committed(self) -> list[range]:
+        done, self._done = self._done, []
+        return done
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+
+class ProcessWriter:
+    """Hand batches to a writer process; it classifies and commits them in order.
+
+    Pickling happens here; a sender thread feeds the pipe so that scanning goes on while the
+    child starts up or is busy (up to QUEUED_BATCHES ahead), and a reader thread collects the
+    child's acknowledgements. The child dies with this process (and with the thread that started
+    it), so a killed indexer never leaves a writer committing behind its successor's back.
+    """
+
+    def __init__(self, index_path: Path, rules: ClassifyRules, first_id: int) -> None:
+        package_root = str(Path(drkit.__file__).resolve().parents[1])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            part for part in (package_root, env.get("PYTHONPATH", "")) if part
+        )
+        try:
+            self.process = subprocess.Popen(
+                # The index in argv: `ps` then tells which index a writer belongs to.
+                [sys.executable, "-m", "drkit.index.writer_process", str(index_path)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                # Ctrl-C reaches drkit only; drkit then stops its writer itself.
+                start_new_session=True,
+                preexec_fn=die_with_parent(),  # noqa: PLW1509 - only a preloaded libc call runs
+            )
+        except OSError as exc:
+            raise IndexWriterError(f"cannot start the index writer process: {exc}") from None
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._outbox: queue.Queue[bytes | None] = queue.Queue(QUEUED_BATCHES)
+        self._acks: queue.Queue[range] = queue.Queue()
+        self.recorder = Recorder(rules)
+        self._error: str | None = None
+        self._ended = False  # the child closed its end: nothing more will be committed
+        self._sender = threading.Thread(
+            target=self._send, args=(self.process.stdin,), name="drkit-index-send", daemon=True
+        )
+        self._reader = threading.Thread(
+            target=self._read, args=(self.process.stdout,), name="drkit-index-acks", daemon=True
+        )
+        self._sender.start()
+        self._reader.start()
+        self._outbox.put(_message((rules, first_id)))
+
+    def submit(self, batch: Sequence[Scanned], checkpoint: BinlogCoord) -> None:
+        self._raise_if_failed()
+        behind = self._outbox.qsize() >= CLASSIFY_HERE_WHEN_QUEUED
+        verdicts = self.recorder.verdicts(batch) if behind else None
+        blob = _message((batch, verdicts, checkpoint.file, checkpoint.pos))
+        while True:
+            try:
+                self._outbox.put(blob, timeout=0.5)
+                return
+            except queue.Full:
+                self._raise_if_failed()  # a dead writer never makes room
+                if self._ended:
+                    raise IndexWriterError(
+                        "the index writer process stopped unexpectedly"
+                    ) from None
+
+    def committed(self) -> list[range]:
+        done: list[range] = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                done.append(self._acks.get_nowait())
+        return done
+
+    def close(self) -> None:
+        self._outbox.put(None)
+        self._sender.join()
+        self._reader.join()
+        code = self.process.wait()
+        if self._error is None and code != 0:
+            self._error = f"the index writer process exited with status {code}"
+        self._raise_if_failed()
+
+    def abort(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.terminate()
+        self.process.wait()
+        with contextlib.suppress(queue.Full):
+            self._outbox.put_nowait(None)  # wake the sender if it waits for work
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise IndexWriterError(
+                f"the index writer process failed: {self._error}",
+                hint="what it committed before is kept; rerun `drkit index` to go on from there",
+            )
+
+    def _send(self, pipe: IO[bytes]) -> None:
+        try:
+            while (blob := self._outbox.get()) is not None:
+                pipe.write(blob)
+                pipe.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # the child is gone; the reader reports why
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                pipe.close()
+
+    def _read(self, pipe: IO[bytes]) -> None:
+        try:
+            while (message := read_message(pipe)) is not None:
+                kind, *rest = message
+                if kind == "ok":
+                    first, count = rest
+                    if count:
+                        self._acks.put(range(first, first + count))
+                else:
+                    self._error = str(rest[0])
+                    return
+            code = self.process.wait()
+            if self._error is None and code != 0:
+                self._error = f"it stopped with status {code}"
+        finally:
+            self._ended = True
+            pipe.close()
+
+
+def _message(value: object) -> bytes:
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return FRAME.pack(len(payload)) + payload
+
+
+def write_message(pipe: IO[bytes], value: object) -> None:
+    pipe.write(_message(value))
+    pipe.flush()
+
+
+def read_message(pipe: IO[bytes]) -> Any:
+    """The next message on the pipe, or None at its end."""
+    header = pipe.read(FRAME.size)
+    if len(header) < FRAME.size:
+        return None
+    (length,) = FRAME.unpack(header)
+    payload = pipe.read(length)
+    if len(payload) < length:
+        return None
+    return pickle.loads(payload)  # noqa: S301 - our own child, over a private pipe

@@ -1,0 +1,68 @@
+"""The index writer process: classifies and commits the batches its indexer sends (see writer.py).
+
+Its one argument is the index. It reads pickled messages on stdin: first the rules and the id of
+the first transaction it will store, then one per batch (with its verdicts when the indexer has
+classified it already). After each commit it answers `("ok", first_id, count)` on stdout, or
+`("error", text)` once and exits. End of input means the indexer is done: it exits 0.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+from typing import IO
+
+from drkit.errors import DrkitError
+from drkit.index.recording import Recorder
+from drkit.index.store import IndexStore
+from drkit.index.writer import read_message, write_message
+from drkit.model.coords import BinlogCoord
+
+
+def main() -> int:
+    source, answers = sys.stdin.buffer, sys.stdout.buffer
+    header = read_message(source)
+    if header is None:
+        return 0
+    rules, next_id = header
+    try:
+        problem = _serve(Path(sys.argv[1]), Recorder(rules), next_id, source, answers)
+    except BrokenPipeError:
+        return 1  # the indexer is gone
+    if problem is None:
+        return 0
+    write_message(answers, ("error", problem))
+    return 1
+
+
+def _serve(
+    index_path: Path, recorder: Recorder, next_id: int, source: IO[bytes], answers: IO[bytes]
+) -> str | None:
+    """Commit batches until the input ends; what went wrong, or None."""
+    try:
+        store = IndexStore(index_path)
+    except DrkitError as exc:
+        return exc.message
+    try:
+        while (message := read_message(source)) is not None:
+            batch, verdicts, file, pos = message
+            rows, table_rows = recorder.rows(batch, next_id, verdicts)
+            store.append_rows(rows, table_rows, BinlogCoord(file, pos))
+            write_message(answers, ("ok", next_id, len(batch)))
+            next_id += len(batch)
+    except DrkitError as exc:
+        return exc.message
+    except sqlite3.Error as exc:
+        return f"cannot write the index {index_path}: {exc}"
+    except BrokenPipeError:
+        raise  # the indexer is gone: nobody to tell
+    except Exception as exc:  # whatever it is, the indexer must hear of it
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        store.close()
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""The index writer process (drkit/index/writer.py): the index it writes is the one the indexer
+writes in its own process, row for row; `on_new` sees every transaction once, in order; and a
+failing writer is reported without leaving half a batch behind."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drkit.config import ClassifyConfig, Config, IndexConfig, NodeConfig, PasswordSource, Role
+from drkit.index.indexer import Indexer
+from drkit.index.records import IndexedTransaction
+from drkit.index import writer
+from drkit.index.writer import IndexWriterError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binlog"
+EXPECTED: dict[str, Any] = json.loads((FIXTURES / "expected.json").read_text())
+FILES = sorted(EXPECTED["files"])
+
+
+def _config(folder: Path, *, writer_process: bool) -> Config:
+    archive = folder / "binlogs"
+    archive.mkdir(parents=True)
+    for name in FILES:
+        shutil.copyfile(FIXTURES / name, archive / name)
+    primary = NodeConfig(
+        "primary", Role.PRIMARY, "127.0.0.1", 1, "nobody", PasswordSource(literal="")
+    )
+    return Config(
+        folder / "drkit.toml",
+        {"primary": primary},
+        # A threshold of one byte: any backlog goes to the writer process when it is enabled.
+        IndexConfig(folder / "index.db", archive, writer_process, 0.000001),
+        # Rules other than the defaults, so that they must reach the writer process to count.
+        classify=ClassifyConfig(mass_rows=2, ignore_tables=("*.ignored_*",)),
+    )
+
+
+def _dump(index: Path) -> dict[str, list[tuple[Any, ...]]]:
+    conn = sqlite3.connect(index)
+    try:
+        return {
+            "transactions": conn.execute("SELECT * FROM transactions ORDER BY id").fetchall(),
+            "tables": conn.execute(
+                "SELECT * FROM transaction_tables ORDER BY tx_id, schema_name, table_name"
+            ).fetchall(),
+            "checkpoint": conn.execute("SELECT file, pos FROM checkpoint").fetchall(),
+        }
+    finally:
+        conn.close()
+
+
+def _index(config: Config, on_new: Any = None) -> int:
+    indexer = Indexer(config)
+    try:
+        return indexer.scan(on_new)
+    finally:
+        indexer.close()
+
+
+@pytest.mark.parametrize(
+    "classify_here_when_queued",
+    [0, 10**6],
+    ids=["indexer classifies every batch", "writer classifies every batch"],
+)
+def test_the_writer_process_writes_the_same_index_as_the_indexer_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, classify_here_when_queued: int
+) -> None:
+    monkeypatch.setattr(writer, "CLASSIFY_HERE_WHEN_QUEUED", classify_here_when_queued)
+    inline = _config(tmp_path / "inline", writer_process=False)
+    process = _config(tmp_path / "process", writer_process=True)
+    expected_count = sum(len(EXPECTED["files"][name]["transactions"]) for name in FILES)
+    assert _index(inline) == expected_count
+    assert _index(process) == expected_count
+    by_inline, by_process = _dump(inline.index.path), _dump(process.index.path)
+    assert len(by_process["transactions"]) == expected_count
+    assert by_process == by_inline
+    # The rules crossed over: mass_rows = 2 turns small multi-row changes into findings.
+    classes = {row[13] for row in by_process["transactions"]}
+    assert {"mass_update", "mass_delete"} & classes
+    assert by_process["checkpoint"][0][0] >= FILES[-1]
+
+
+def test_on_new_sees_each_transaction_once_in_order(tmp_path: Path) -> None:
+    config = _config(tmp_path, writer_process=True)
+    seen: list[IndexedTransaction] = []
+
+    def on_new(batch: Sequence[IndexedTransaction]) -> None:
+        seen.extend(batch)
+
+    count = _index(config, on_new)
+    assert [t.id for t in seen] == list(range(1, count + 1))
+    stored = _dump(config.index.path)["transactions"]
+    assert [(t.gtid, t.file, t.start_pos) for t in seen] == [(r[1], r[2], r[4]) for r in stored]
+    assert any(t.destructive is not None for t in seen)
+
+
+def test_a_second_scan_adds_nothing(tmp_path: Path) -> None:
+    config = _config(tmp_path, writer_process=True)
+    first = _index(config)
+    before = _dump(config.index.path)
+    assert first > 0
+    assert _index(config) == 0
+    assert _dump(config.index.path) == before
+
+
+def test_a_failing_writer_is_reported_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(tmp_path, writer_process=True)
+    indexer = Indexer(config)
+    try:
+        before = _dump(config.index.path)
+        # Tell the writer a first id the index does not continue with, as if another process
+        # had written meanwhile: it must refuse the batch rather than write around it.
+        monkeypatch.setattr(indexer.store, "next_id", lambda: 7)
+        with pytest.raises(IndexWriterError, match="changed under its writer"):
+            indexer.scan()
+        assert _dump(config.index.path) == before
+    finally:
+        indexer.close()
