@@ -21,7 +21,7 @@ from drkit.errors import DrkitError, ExitCode
 from drkit.index.recording import Scanned, scanned
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
-from drkit.index.writer import BatchWriter, InlineWriter, ProcessWriter
+from drkit.index.writer import BatchWriter, IndexWriterError, InlineWriter, ProcessWriter
 from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
 from drkit.io.mysql import Session, connect
 from drkit.model.coords import BinlogCoord, file_sequence
@@ -207,7 +207,7 @@ class Indexer:
         stored = self.store.checkpoint()
         checkpoint = stored or BinlogCoord(files[min(files)].name, 4)
         writer = self._writer_for(files, checkpoint)
-        batches = _Batches(writer, stored)
+        batches = _Batches(writer, stored, lambda: self._deliver(writer, on_new))
         try:
             self._scan_files(files, checkpoint, batches)
             writer.close()
@@ -226,8 +226,13 @@ class Indexer:
                 path.stat().st_size for seq, path in files.items() if seq >= checkpoint.sequence
             )
             if backlog - checkpoint.pos >= threshold:
-                self.report(f"indexing {backlog / 1e6:.0f} MB of binlog with a writer process")
-                return ProcessWriter(self.store.path, self.rules, self.store.next_id())
+                try:
+                    writer = ProcessWriter(self.store.path, self.rules, self.store.next_id())
+                except IndexWriterError as exc:
+                    self.report(f"{exc.message}; indexing in this process")
+                else:
+                    self.report(f"indexing {backlog / 1e6:.0f} MB of binlog with a writer process")
+                    return writer
         return InlineWriter(self.store, self.rules)
 
     def _scan_files(
@@ -393,10 +398,13 @@ class Indexer:
 class _Batches:
     """Batches on their way to the writer, and the checkpoint they last moved."""
 
-    def __init__(self, writer: BatchWriter, checkpoint: BinlogCoord | None) -> None:
+    def __init__(
+        self, writer: BatchWriter, checkpoint: BinlogCoord | None, deliver: Callable[[], None]
+    ) -> None:
         self.writer = writer
         self.checkpoint = checkpoint
         self.count = 0
+        self._deliver = deliver
 
     def submit(self, batch: list[Scanned], checkpoint: BinlogCoord) -> None:
         if not batch and checkpoint == self.checkpoint:
@@ -404,6 +412,9 @@ class _Batches:
         self.writer.submit(batch, checkpoint)
         self.checkpoint = checkpoint
         self.count += len(batch)
+        # What is committed reaches `on_new` now, not at the end of a long catch-up: the guard
+        # freezes the delayed replica on what it hears.
+        self._deliver()
 
 
 @dataclass

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from drkit.config import ClassifyConfig, Config, IndexConfig, NodeConfig, PasswordSource, Role
+from drkit.index import indexer as indexer_module
+from drkit.index import writer
 from drkit.index.indexer import Indexer
 from drkit.index.records import IndexedTransaction
-from drkit.index import writer
 from drkit.index.writer import IndexWriterError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binlog"
@@ -87,15 +88,22 @@ def test_the_writer_process_writes_the_same_index_as_the_indexer_itself(
     assert by_process["checkpoint"][0][0] >= FILES[-1]
 
 
-def test_on_new_sees_each_transaction_once_in_order(tmp_path: Path) -> None:
+def test_on_new_sees_each_transaction_once_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(indexer_module, "BATCH", 5)
     config = _config(tmp_path, writer_process=True)
     seen: list[IndexedTransaction] = []
+    calls = 0
 
     def on_new(batch: Sequence[IndexedTransaction]) -> None:
+        nonlocal calls
+        calls += 1
         seen.extend(batch)
 
     count = _index(config, on_new)
     assert [t.id for t in seen] == list(range(1, count + 1))
+    assert calls > 1, "everything arrived in one call at the end"
     stored = _dump(config.index.path)["transactions"]
     assert [(t.gtid, t.file, t.start_pos) for t in seen] == [(r[1], r[2], r[4]) for r in stored]
     assert any(t.destructive is not None for t in seen)
