@@ -133,3 +133,20 @@ def test_a_failing_writer_is_reported_and_writes_nothing(
         assert _dump(config.index.path) == before
     finally:
         indexer.close()
+
+
+def test_without_a_writer_process_the_indexer_does_the_work_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(tmp_path, writer_process=True)
+    monkeypatch.setattr(writer.sys, "executable", str(tmp_path / "no-such-python"))
+    reports: list[str] = []
+    indexer = Indexer(config, report=reports.append)
+    try:
+        count = indexer.scan()
+    finally:
+        indexer.close()
+    assert count == sum(len(EXPECTED["files"][name]["transactions"]) for name in FILES)
+    assert len(_dump(config.index.path)["transactions"]) == count
+    assert any("cannot start the index writer process" in line for line in reports), reports
+    assert any(line.endswith("indexing in this process") for line in reports), reports
