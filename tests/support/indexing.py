@@ -8,7 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -123,21 +123,19 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> int:
 
 def copier_pids(archive: Path) -> list[int]:
     """Live binlog-copying tools writing into this archive (orphans a killed indexer left)."""
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(arg.endswith(f"--result-file={archive}{os.sep}".encode()) for arg in argv):
-            found.append(int(entry.name))
-    return pids_alive(found)
+    wanted = f"--result-file={archive}{os.sep}".encode()
+    return _pids_where(lambda argv: any(arg.endswith(wanted) for arg in argv))
 
 
 def writer_pids(index: Path) -> list[int]:
     """Live index writer processes writing this index (orphans a killed indexer left)."""
+    return _pids_where(
+        lambda argv: b"drkit.index.writer_process" in argv and str(index).encode() in argv
+    )
+
+
+def _pids_where(matches: Callable[[list[bytes]], bool]) -> list[int]:
+    """Live processes whose argv `matches`."""
     found: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -146,7 +144,7 @@ def writer_pids(index: Path) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"drkit.index.writer_process" in argv and str(index).encode() in argv:
+        if matches(argv):
             found.append(int(entry.name))
     return pids_alive(found)
 
