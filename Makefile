@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	@# Byte-compile as an installed package is: every drkit command starts ~0.1 s sooner, even
+	@# where PYTHONDONTWRITEBYTECODE keeps Python from caching what it compiles.
+	@$(BIN)/python -m compileall -q drkit tui >/dev/null
 	@touch $(STAMP)
 
 servers:

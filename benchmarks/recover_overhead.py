@@ -57,6 +57,9 @@ def main() -> int:
     )
     parser.add_argument("--transactions", type=int, default=100_000)
     args = parser.parse_args()
+    # drkit as installed: pip byte-compiles a package; a source tree run with
+    # PYTHONDONTWRITEBYTECODE would compile every module on each command instead.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "drkit")], check=True)
     work = Path(tempfile.mkdtemp(prefix="drkit-bench-recover-"))
     directory = work / "sandbox"
     print(f"sandbox in {directory}")

@@ -74,6 +74,10 @@ class Dialect(ABC):
     def start_applier_until_relay(self, coord: BinlogCoord) -> Sql:
         """Apply up to the first transaction boundary at or after `coord` in the relay log."""
 
+    @abstractmethod
+    def wait_for_gtid(self, gtid: str, seconds: float) -> Sql:
+        """One row, `waited`: 0 once the applier has executed `gtid`, nonzero after `seconds`."""
+
     def start_applier_before_gtids(self, gtids: str) -> Sql | None:
         """Apply everything before the given GTIDs; None where the server lacks SQL_BEFORE_GTIDS."""
         return None

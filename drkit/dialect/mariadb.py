@@ -11,6 +11,10 @@ from drkit.model.gtid import MariadbGtidPos
 class MariadbDialect(Dialect):
     """MariaDB keeps the SLAVE/MASTER vocabulary everywhere drkit needs it."""
 
+    def wait_for_gtid(self, gtid: str, seconds: float) -> Sql:
+        # Waits on gtid_slave_pos, which the applier moves (-1 on timeout).
+        return read(f"SELECT MASTER_GTID_WAIT({quote_string(gtid)}, {seconds:g}) AS waited")
+
     def node_variables(self) -> Sql:
         return read(
             "SELECT @@server_id AS server_id, @@read_only AS read_only, NULL AS super_read_only, "

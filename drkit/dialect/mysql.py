@@ -17,6 +17,11 @@ class MysqlDialect(Dialect):
     def _verb(self) -> str:
         return "REPLICA" if self._modern else "SLAVE"
 
+    def wait_for_gtid(self, gtid: str, seconds: float) -> Sql:
+        # Whole seconds: 1 on timeout.
+        timeout = max(1, round(seconds))
+        return read(f"SELECT WAIT_FOR_EXECUTED_GTID_SET({quote_string(gtid)}, {timeout}) AS waited")
+
     def node_variables(self) -> Sql:
         return read(
             "SELECT @@server_id AS server_id, @@read_only AS read_only, "

@@ -20,6 +20,7 @@ from drkit.io.audit import AuditLog
 from drkit.io.facts import facts_from_session
 from drkit.io.mysql import Session, connect
 from drkit.model.facts import NodeFacts
+from drkit.model.gtid import parse_gtid
 from drkit.pitr.conditions import Condition, failures
 from drkit.pitr.gather import last_applied_gtid
 from drkit.pitr.steps import (
@@ -34,7 +35,9 @@ from drkit.pitr.steps import (
     WaitStep,
 )
 
-POLL = 0.05
+POLL = 0.05  # between looks at the applier when the server cannot wait for us
+SETTLE = 0.01  # between looks once the last planned transaction is applied: its stop is next
+PROGRESS_EVERY = 0.5  # the longest a GTID wait lasts, so progress and Ctrl-C are seen
 
 
 class PlanStopped(DrkitError):
@@ -210,7 +213,25 @@ class Executor:
                     step.node,
                     f"still {remaining} transactions to apply after {self.timeout:.0f}s (--timeout)",
                 )
+            self._pause(step, facts)
+
+    def _pause(self, step: WaitStep, facts: NodeFacts) -> None:
+        """Give the applier time to get further before the next look.
+
+        While the last planned transaction is unapplied, the server's own GTID wait does it: it
+        returns the moment that transaction is applied, and costs neither side anything
+        meanwhile (polling every few milliseconds would take CPU from the applier it waits for).
+        After that only the applier's stop is left to see, which comes at once: short sleeps.
+        """
+        gtid = step.last_gtid
+        if gtid is None:
             time.sleep(POLL)
+            return
+        if facts.executed.contains(parse_gtid(gtid)):
+            time.sleep(SETTLE)
+            return
+        session = self._session(step.node)
+        session.one(session.dialect.wait_for_gtid(gtid, PROGRESS_EVERY))
 
     def _remaining(self, facts: NodeFacts, step: WaitStep) -> int:
         """Transactions still to apply, counted in the index between the applied one and the stop."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,20 @@ def test_reads(box: Sandbox) -> None:
     assert create and "CREATE TABLE `orders`" in create["Create Table"]
     assert s.rows(d.table_triggers("shop.orders")) == []
     assert d.start_applier_before_gtids("0-1-1") is None, "MariaDB 10.11 has no SQL_BEFORE_GTIDS"
+    s.close()
+
+
+def test_waiting_for_a_gtid_on_a_replica(box: Sandbox) -> None:
+    """The applier's GTID wait answers 0 at once for an applied transaction, -1 after its timeout
+    for one the replica has not applied."""
+    s = session(box, "replica")
+    d = s.dialect
+    applied = str((s.one(d.node_variables()) or {})["gtid_slave_pos"])
+    domain, server, seq = applied.split(",", maxsplit=1)[0].split("-")
+    assert s.one(d.wait_for_gtid(f"{domain}-{server}-{seq}", 5)) == {"waited": 0}
+    started = time.monotonic()
+    assert s.one(d.wait_for_gtid(f"{domain}-{server}-{int(seq) + 1000}", 0.2)) == {"waited": -1}
+    assert 0.15 <= time.monotonic() - started < 5
     s.close()
 
 

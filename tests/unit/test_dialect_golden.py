@@ -35,6 +35,7 @@ def ops(d: Dialect) -> dict[str, str]:
         "reset": str(d.reset_replica()),
         "workers": str(d.parallel_workers_setting()),
         "set_workers": str(d.set_parallel_workers(4)),
+        "wait_gtid": str(d.wait_for_gtid("0-1-28", 0.5)),
     }
     return rendered
 
@@ -58,6 +59,7 @@ MARIADB_COMMON = {
     "reset": "RESET SLAVE ALL",
     "workers": "SELECT @@slave_parallel_threads AS workers",
     "set_workers": "SET GLOBAL slave_parallel_threads = 4",
+    "wait_gtid": "SELECT MASTER_GTID_WAIT('0-1-28', 0.5) AS waited",
 }
 
 MYSQL_84 = {
@@ -79,6 +81,7 @@ MYSQL_84 = {
     "reset": "RESET REPLICA ALL",
     "workers": "SELECT @@replica_parallel_workers AS workers",
     "set_workers": "SET GLOBAL replica_parallel_workers = 4",
+    "wait_gtid": "SELECT WAIT_FOR_EXECUTED_GTID_SET('0-1-28', 1) AS waited",
 }
 
 GOLDEN = {
