@@ -132,17 +132,7 @@ class ProcessWriter:
         self._raise_if_failed()
         behind = self._outbox.qsize() >= CLASSIFY_HERE_WHEN_QUEUED
         verdicts = self.recorder.verdicts(batch) if behind else None
-        blob = _message((batch, verdicts, checkpoint.file, checkpoint.pos))
-        while True:
-            try:
-                self._outbox.put(blob, timeout=0.5)
-                return
-            except queue.Full:
-                self._raise_if_failed()  # a dead writer never makes room
-                if self._ended:
-                    raise IndexWriterError(
-                        "the index writer process stopped unexpectedly"
-                    ) from None
+        self._put(_message((batch, verdicts, checkpoint.file, checkpoint.pos)))
 
     def committed(self) -> list[range]:
         done: list[range] = []
@@ -152,7 +142,7 @@ class ProcessWriter:
         return done
 
     def close(self) -> None:
-        self._outbox.put(None)
+        self._put(None)  # the end of the input: the child commits what it has, then exits
         self._sender.join()
         self._reader.join()
         code = self.process.wait()
@@ -166,6 +156,19 @@ class ProcessWriter:
         self.process.wait()
         with contextlib.suppress(queue.Full):
             self._outbox.put_nowait(None)  # wake the sender if it waits for work
+
+    def _put(self, blob: bytes | None) -> None:
+        """Queue for the sender, waiting while the queue is full, unless the child is gone."""
+        while True:
+            try:
+                self._outbox.put(blob, timeout=0.5)
+                return
+            except queue.Full:
+                self._raise_if_failed()  # a dead writer never makes room
+                if self._ended:
+                    raise IndexWriterError(
+                        "the index writer process stopped unexpectedly"
+                    ) from None
 
     def _raise_if_failed(self) -> None:
         if self._error is not None:

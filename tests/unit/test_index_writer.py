@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -150,3 +151,39 @@ def test_without_a_writer_process_the_indexer_does_the_work_itself(
     assert len(_dump(config.index.path)["transactions"]) == count
     assert any("cannot start the index writer process" in line for line in reports), reports
     assert any(line.endswith("indexing in this process") for line in reports), reports
+
+
+def test_a_killed_writer_stops_the_scan_and_the_next_scan_finishes_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(indexer_module, "BATCH", 5)
+    config = _config(tmp_path / "process", writer_process=True)
+    submitted = 0
+    real_submit = writer.ProcessWriter.submit
+
+    def submit_then_kill(self: writer.ProcessWriter, batch: Any, checkpoint: Any) -> None:
+        nonlocal submitted
+        submitted += 1
+        if submitted == 3:
+            # Once it has committed something, so that the kill lands between two batches or
+            # inside one.
+            deadline = time.monotonic() + 10
+            while not _dump(config.index.path)["transactions"] and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.process.kill()
+            self.process.wait()
+        real_submit(self, batch, checkpoint)
+
+    monkeypatch.setattr(writer.ProcessWriter, "submit", submit_then_kill)
+    with pytest.raises(IndexWriterError, match="writer process"):
+        _index(config)
+    partial = _dump(config.index.path)
+    # Whatever was committed is whole: the checkpoint is the end of the last stored transaction.
+    assert partial["transactions"], "the writer committed nothing before it was killed"
+    last_end = partial["transactions"][-1][5]
+    assert partial["checkpoint"][0][1] == last_end
+    monkeypatch.setattr(writer.ProcessWriter, "submit", real_submit)
+    _index(config)
+    reference = _config(tmp_path / "inline", writer_process=False)
+    _index(reference)
+    assert _dump(config.index.path) == _dump(reference.index.path)
