@@ -18,7 +18,8 @@ from drkit.binlog.scan import scan_file
 from drkit.classify import ClassifyRules
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, ExitCode
-from drkit.index.recording import Scanned, scanned
+from drkit.index.layout import Scanned
+from drkit.index.recording import scanned
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.index.writer import BatchWriter, IndexWriterError, InlineWriter, ProcessWriter

@@ -7,12 +7,105 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from drkit.model.coords import file_sequence
+
+# The classifier's finding on one transaction: (class, severity rank, reason, tables), or None.
+Verdict = tuple[str, int | None, str, tuple[str, ...]] | None
+# (schema, table, inserts, updates, deletes)
+ScannedTable = tuple[str, str, int, int, int]
+# (gtid, file, start_pos, end_pos, timestamp, server_id, kind, tables, statements,
+#  default_schema, row_events)
+Scanned = tuple[
+    str | None,
+    str,
+    int,
+    int,
+    int,
+    int,
+    str,
+    tuple[ScannedTable, ...],
+    tuple[str, ...],
+    str | None,
+    tuple[tuple[int, int], ...],
+]
+
+
 # One row of `transactions` and of `transaction_tables`, in the columns' order (store.py).
 TransactionRow = tuple[Any, ...]
 TableRow = tuple[int, str, str, int, int, int]
 
 # The stored statement is for reading; the classifier has already seen the whole text.
 STATEMENT_LIMIT = 4000
+
+
+def lay_out(
+    batch: Sequence[Scanned], first_id: int, verdicts: Sequence[Verdict]
+) -> tuple[list[TransactionRow], list[TableRow]]:
+    """The `transactions` and `transaction_tables` rows of a classified batch, ids from first_id."""
+    sequences: dict[str, int] = {}
+    rows: list[TransactionRow] = []
+    table_rows: list[TableRow] = []
+    for tx_id, (
+        (
+            gtid,
+            file,
+            start,
+            end,
+            timestamp,
+            server_id,
+            kind,
+            tables,
+            statements,
+            _default_schema,
+            row_events,
+        ),
+        verdict,
+    ) in enumerate(zip(batch, verdicts, strict=True), start=first_id):
+        inserts = updates = deletes = 0
+        for schema, table, ins, upd, dele in tables:
+            inserts += ins
+            updates += upd
+            deletes += dele
+            table_rows.append((tx_id, schema, table, ins, upd, dele))
+        if verdict is None:
+            category = severity = reason = None
+        else:
+            category, severity, reason, found_tables = verdict
+            # DDL carries no row events: the finding is what names its tables (DROP TABLE x).
+            named = {f"{schema}.{table}" for schema, table, *_ in tables}
+            for name in found_tables:
+                # A name without a schema is left out: Annotate_rows text carries no default
+                # schema, so a DML finding may say `orders` where the row events say
+                # `shop.orders`, the same table.
+                schema, dot, table = name.partition(".")
+                if dot and name not in named:
+                    named.add(name)
+                    table_rows.append((tx_id, schema, table, 0, 0, 0))
+        sequence = sequences.get(file)
+        if sequence is None:
+            sequence = sequences[file] = file_sequence(file)
+        rows.append(
+            (
+                tx_id,
+                gtid,
+                file,
+                sequence,
+                start,
+                end,
+                timestamp,
+                server_id,
+                kind,
+                clip(";\n".join(statements)),
+                inserts,
+                updates,
+                deletes,
+                category,
+                severity,
+                reason,
+                pack_pairs(row_events),
+            )
+        )
+    return rows, table_rows
 
 
 def clip(text: str) -> str:

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from drkit.errors import DrkitError
-from drkit.index.layout import TableRow, TransactionRow, clip, pack_pairs
+from drkit.index.layout import Scanned, TableRow, TransactionRow, Verdict, lay_out
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
 from drkit.index.schema import migrate
-from drkit.model.coords import BinlogCoord, file_sequence
+from drkit.model.coords import BinlogCoord
 
 SEVERITY_NAMES = {1: "low", 2: "medium", 3: "high", 4: "critical"}
 SEVERITY_RANKS = {name: rank for rank, name in SEVERITY_NAMES.items()}
@@ -443,38 +443,31 @@ def _rows_of(
     records: Sequence[NewTransaction], first_id: int
 ) -> tuple[list[TransactionRow], list[TableRow]]:
     """The stored rows of records built in Python (tests, tools), ids from first_id."""
-    rows: list[TransactionRow] = []
-    table_rows: list[TableRow] = []
-    for tx_id, record in enumerate(records, start=first_id):
-        inserts = updates = deletes = 0
-        for t in record.tables:
-            inserts += t.inserts
-            updates += t.updates
-            deletes += t.deletes
-            table_rows.append((tx_id, *_split(t.table), t.inserts, t.updates, t.deletes))
-        finding = record.destructive
-        rows.append(
+    scanned: list[Scanned] = []
+    verdicts: list[Verdict] = []
+    for record in records:
+        scanned.append(
             (
-                tx_id,
                 record.gtid,
                 record.file,
-                file_sequence(record.file),
                 record.start_pos,
                 record.end_pos,
                 record.timestamp,
                 record.server_id,
                 record.kind,
-                clip(record.statement),
-                inserts,
-                updates,
-                deletes,
-                finding.category if finding else None,
-                SEVERITY_RANKS.get(finding.severity) if finding else None,
-                finding.reason if finding else None,
-                pack_pairs(record.row_events),
+                tuple((*_split(t.table), t.inserts, t.updates, t.deletes) for t in record.tables),
+                (record.statement,),
+                None,
+                record.row_events,
             )
         )
-    return rows, table_rows
+        finding = record.destructive
+        verdicts.append(
+            None
+            if finding is None
+            else (finding.category, SEVERITY_RANKS.get(finding.severity), finding.reason, ())
+        )
+    return lay_out(scanned, first_id, verdicts)
 
 
 def _record(row: tuple[Any, ...], tables: tuple[TableRows, ...]) -> IndexedTransaction:

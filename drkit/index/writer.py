@@ -27,7 +27,8 @@ from typing import IO, Any, Protocol
 import drkit
 from drkit.classify import ClassifyRules
 from drkit.errors import DrkitError
-from drkit.index.recording import Recorder, Scanned
+from drkit.index.layout import Scanned
+from drkit.index.recording import Recorder
 from drkit.index.store import IndexStore
 from drkit.io.children import die_with_parent
 from drkit.model.coords import BinlogCoord
