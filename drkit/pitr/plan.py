@@ -403,14 +403,8 @@ def _mariadb_upstream(
             steps.append(_wait(node, segment))
         else:
             # UNTIL is checked when the next event arrives: at the very end the applier just waits.
-            steps.append(_wait(node, segment, expect_stopped=False))
-            steps.append(
-                SqlStep(
-                    node,
-                    d.stop_applier(),
-                    "stop once the last indexed transaction is applied",
-                    post=(ApplierStopped(),),
-                )
+            steps += _apply_to_end(
+                node, segment, d, "stop once the last indexed transaction is applied"
             )
     return steps
 
@@ -460,15 +454,7 @@ def _mariadb_relay(request: RecoveryRequest, facts: RecoveryFacts, d: MariadbDia
                     f"apply the rest of the relay logs ({_segment_words(segment)})",
                 )
             )
-            steps.append(_wait(node, segment, expect_stopped=False))
-            steps.append(
-                SqlStep(
-                    node,
-                    d.stop_applier(),
-                    "stop once everything received is applied",
-                    post=(ApplierStopped(),),
-                )
-            )
+            steps += _apply_to_end(node, segment, d, "stop once everything received is applied")
     return steps
 
 
@@ -601,10 +587,7 @@ def _mysql_steps(
             steps.append(
                 SqlStep(node, d.start_applier(), f"apply the rest ({_segment_words(segment)})")
             )
-            steps.append(_wait(node, segment, expect_stopped=False))
-            steps.append(
-                SqlStep(node, d.stop_applier(), "stop once everything received is applied")
-            )
+            steps += _apply_to_end(node, segment, d, "stop once everything received is applied")
     return steps
 
 
@@ -622,6 +605,14 @@ def _freeze_first(node: str, replica: ReplicaStatus, d: Dialect) -> list[Step]:
             "freeze: nothing more is applied while the plan runs",
             post=(ApplierStopped(),),
         )
+    ]
+
+
+def _apply_to_end(node: str, segment: Segment, d: Dialect, why: str) -> list[Step]:
+    """With no transaction to stop before, wait for the last one, then stop the applier."""
+    return [
+        _wait(node, segment, expect_stopped=False),
+        SqlStep(node, d.stop_applier(), why, post=(ApplierStopped(),)),
     ]
 
 
