@@ -8,7 +8,7 @@ GTID set it was verified at, and every recovery's list of skipped transactions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from drkit.pitr.state import RecoveryState
@@ -82,13 +82,8 @@ def recovery_record(
         return record
     result = _result(event)
     checks = result.get("verification") or []
-    return RecoveryRecord(
-        node=node,
-        status=state.status,
-        description=state.description,
-        message=state.message,
-        started_at=state.started_at,
-        updated_at=state.updated_at,
+    return replace(
+        record,
         verified=bool(event.get("verified")),
         executed_gtid=_text(result.get("executed_gtid")),
         mode=_text(result.get("mode")),
@@ -99,7 +94,6 @@ def recovery_record(
             for check in checks
             if isinstance(check, Mapping) and not check.get("ok")
         ),
-        skipped_ever=tuple(skipped_ever),
     )
 
 
