@@ -29,8 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import mysql.connector  # noqa: E402
-
+from benchmarks.sandbox_sql import connect, rows  # noqa: E402
 from drkit.guard.watch import POLL  # noqa: E402
 from drkit.sandbox import topology  # noqa: E402
 from drkit.sandbox.state import load_state  # noqa: E402
@@ -40,31 +39,12 @@ from drkit.sandbox.state import load_state  # noqa: E402
 IDLE = (0.2, 0.6)
 
 
-def connect(state, node: str):  # type: ignore[no-untyped-def]
-    return mysql.connector.connect(
-        host="127.0.0.1",
-        port=state.nodes[node].port,
-        user=state.admin.user,
-        password=state.admin.password,
-        autocommit=True,
-        use_pure=True,
-    )
-
-
-def run(conn, sql: str):  # type: ignore[no-untyped-def]
-    cur = conn.cursor(dictionary=True)
-    cur.execute(sql)
-    rows = cur.fetchall() if cur.with_rows else []
-    cur.close()
-    return rows
-
-
 def applier_running(delayed) -> bool:  # type: ignore[no-untyped-def]
-    return run(delayed, "SHOW SLAVE STATUS")[0]["Slave_SQL_Running"] == "Yes"
+    return rows(delayed, "SHOW SLAVE STATUS")[0]["Slave_SQL_Running"] == "Yes"
 
 
 def start_applier(delayed) -> None:  # type: ignore[no-untyped-def]
-    run(delayed, "START SLAVE SQL_THREAD")
+    rows(delayed, "START SLAVE SQL_THREAD")
     while not applier_running(delayed):
         time.sleep(0.005)
 
@@ -122,7 +102,7 @@ def guard_trials(
 ) -> tuple[list[float], float]:  # type: ignore[no-untyped-def]
     primary = connect(state, "primary")
     delayed = connect(state, "delayed")
-    run(primary, "CREATE DATABASE IF NOT EXISTS bench")
+    rows(primary, "CREATE DATABASE IF NOT EXISTS bench")
     guard = GuardCommand(config, poll, work / f"guard-{poll}.log")
     try:
         time.sleep(1.0)
@@ -134,10 +114,10 @@ def guard_trials(
             if not applier_running(delayed):
                 start_applier(delayed)
             table = f"bench.t_{str(poll).replace('.', '_')}_{trial}"
-            run(primary, f"CREATE TABLE {table} (id INT)")
+            rows(primary, f"CREATE TABLE {table} (id INT)")
             time.sleep(random.uniform(*IDLE))
             started = time.perf_counter()
-            run(primary, f"DROP TABLE {table}")
+            rows(primary, f"DROP TABLE {table}")
             while applier_running(delayed):
                 time.sleep(0.001)
             samples.append(time.perf_counter() - started)
@@ -156,7 +136,7 @@ def bare_trials(state, trials: int) -> list[float]:  # type: ignore[no-untyped-d
             if not applier_running(delayed):
                 start_applier(delayed)
             started = time.perf_counter()
-            run(delayed, "STOP SLAVE SQL_THREAD")
+            rows(delayed, "STOP SLAVE SQL_THREAD")
             samples.append(time.perf_counter() - started)
             assert not applier_running(delayed)
         start_applier(delayed)

@@ -26,29 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import mysql.connector  # noqa: E402
-
+from benchmarks.sandbox_sql import connect, one  # noqa: E402
 from drkit.sandbox import topology  # noqa: E402
 from drkit.sandbox.state import load_state  # noqa: E402
-
-
-def connect(state, node: str):  # type: ignore[no-untyped-def]
-    return mysql.connector.connect(
-        host="127.0.0.1",
-        port=state.nodes[node].port,
-        user=state.admin.user,
-        password=state.admin.password,
-        autocommit=True,
-        use_pure=True,
-    )
-
-
-def one(conn, sql: str):  # type: ignore[no-untyped-def]
-    cur = conn.cursor(dictionary=True)
-    cur.execute(sql)
-    rows = cur.fetchall() if cur.with_rows else []
-    cur.close()
-    return rows[0] if rows else None
 
 
 def main() -> int:
