@@ -145,12 +145,13 @@ def test_sigkill_at_random_moments_then_resume_is_exact(box: Sandbox, tmp_path: 
         except BaseException as exc:  # reported by the test thread
             failures.append(exc)
 
-    # Half the runs hand every batch to a writer process (a threshold of 10 kB): killing the
-    # indexer must take its writer along and leave the index as exact as in-process writing does.
+    # The first run and about half the others hand every batch to a writer process (a threshold
+    # of 1 kB): killing the indexer must take its writer along and leave the index as exact as
+    # in-process writing does.
     # (Beside the sandbox's own file: the paths in it are relative to its folder.)
     process_config = box.config_file.with_name("drkit-writer-process.toml")
     process_config.write_text(
-        box.config_file.read_text().replace("[index]", "[index]\nwriter_process_mb = 0.01", 1)
+        box.config_file.read_text().replace("[index]", "[index]\nwriter_process_mb = 0.001", 1)
     )
     process_config.chmod(0o600)
     writer = threading.Thread(target=workload)
@@ -159,13 +160,23 @@ def test_sigkill_at_random_moments_then_resume_is_exact(box: Sandbox, tmp_path: 
     kills = 0
     try:
         while writer.is_alive() or kills < 6:
-            args = ("index", "--follow") if rng.random() < 0.6 else ("index",)
+            first = kills == 0
+            args = ("index", "--follow") if first or rng.random() < 0.6 else ("index",)
             argv = drkit_argv(box, *args)
-            if rng.random() < 0.5:
+            if first or rng.random() < 0.5:
                 argv[argv.index(str(box.config_file))] = str(process_config)
             with log.open("ab") as sink:
                 indexer = subprocess.Popen(argv, stdout=sink, stderr=sink)
-            time.sleep(rng.uniform(0.05, 1.2))
+            if first:
+                # Killed while its writer process certainly runs.
+                wait_for(
+                    lambda: "with a writer process" in log.read_text(),
+                    timeout=20,
+                    what=f"the first run to start its writer process (seed {seed})",
+                )
+                time.sleep(rng.uniform(0, 0.2))
+            else:
+                time.sleep(rng.uniform(0.05, 1.2))
             indexer.send_signal(signal.SIGKILL)
             indexer.wait()
             kills += 1
@@ -195,5 +206,7 @@ def test_sigkill_at_random_moments_then_resume_is_exact(box: Sandbox, tmp_path: 
     assert before_final > 0, "the killed runs indexed nothing at all"
     assert archive_differences(box, config.index.archive_dir) == {}
     runs = log.read_text()
-    assert "with a writer process" in runs, "no killed run used a writer process"
-    assert "changed under its writer" not in runs, "a killed run's writer outlived it"
+    assert "with a writer process" in runs, f"no killed run used a writer process (seed {seed})"
+    assert "changed under its writer" not in runs, (
+        f"a killed run's writer outlived it (seed {seed})"
+    )
