@@ -62,7 +62,30 @@ def render_status(report: StatusReport) -> str:
         sections.append(_loadbalancer_section(report.loadbalancer))
     if report.guard is not None:
         sections.append(_guard_section(report.guard, report.gathered_at))
+    recovery = _recovery_section(report)
+    if recovery:
+        sections.append(recovery)
     return "\n\n".join(sections)
+
+
+def _recovery_section(report: StatusReport) -> str:
+    lines = []
+    if report.plan_running is not None:
+        lines.append(f"RUNNING NOW: {report.plan_running.describe()}")
+    state = report.recovery
+    if state is not None:
+        when = iso(state.updated_at)
+        lines.append(
+            f"RECOVERY on {state.node}: {state.status} at {when}, step {state.step}/{state.steps} "
+            f"({state.strategy}): {state.description}"
+        )
+        if state.message:
+            lines.append(f"  {state.message}")
+        if state.unfinished and report.plan_running is None:
+            lines.append(
+                "  unfinished: re-running the same command continues to its recorded target"
+            )
+    return "\n".join(lines)
 
 
 def _index_section(index: IndexSummary) -> str:
