@@ -175,6 +175,23 @@ def test_a_missed_window_is_the_loudest_alert() -> None:
     assert failed["alert"] == "freeze_failed" and "drkit freeze" in failed["next"]
 
 
+def test_a_missed_window_names_the_way_back() -> None:
+    missed = [NodeOutcome("delayed", "window_missed", "it has already applied #42")]
+    drop = alert_payload(TRANSACTION, [DROP], missed, primary="p", host="h", now=NOW)
+    assert drop["next"] == (
+        "no delayed replica holds the data from before #42 (0-1-42): restore from a backup taken "
+        "before 2027-01-15T08:00:00Z and replay drkit's binlog archive up to mysql-bin.000001:1000 "
+        "(mariadb-binlog --stop-position=1000)"
+    )
+    deleted = IndexedTransaction(
+        **{**TRANSACTION.__dict__, "tables": (TableRows("shop.orders", deletes=500),)}
+    )
+    delete = alert_payload(deleted, [DROP], missed, primary="p", host="h", now=NOW)
+    assert "flashback the rows from the archive's row images, or restore from a backup" in str(
+        delete["next"]
+    )
+
+
 def facts(executed: str, exec_file: str = "mysql-bin.000001", exec_pos: int = 0) -> NodeFacts:
     replica = ReplicaStatus.from_row(
         {
