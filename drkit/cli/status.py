@@ -139,8 +139,14 @@ def _guard_section(guard: GuardStatus, now: float) -> str:
         lines.append(
             f"  WINDOWS MISSED: {len(state.missed)}; latest #{latest.get('id')} on {latest.get('node')}"
         )
-    if state.pending:
-        lines.append(f"  freeze still failing on: {', '.join(state.pending)} (retrying)")
+    for pending in state.pending:
+        # Not frozen until the server said so: a node that does not answer is unknown, not safe.
+        tried = (
+            f"{pending.attempts} attempts, last: {pending.reason}"
+            if pending.attempts
+            else "not tried yet"
+        )
+        lines.append(f"  FREEZE PENDING on {pending.label} ({tried}; retrying)")
     return "\n".join(lines)
 
 
