@@ -10,7 +10,7 @@ from types import FrameType
 
 import click
 
-from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say
+from drkit.cli.common import Context, count, emit_json, json_option, out, pass_context, say
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import Filters, IndexStore
 from drkit.render import table
@@ -73,7 +73,7 @@ def index_command(ctx: Context, follow: bool) -> None:
     help="Only transactions touching this table (* wildcards).",
 )
 @click.option("--destructive", is_flag=True, help="Only transactions flagged destructive.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=count(), default=50, show_default=True)
 @json_option
 @pass_context
 def events(

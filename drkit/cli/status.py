@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say
+from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say, seconds
 from drkit.errors import ExitCode
 from drkit.guard.state import GuardStatus
 from drkit.model.facts import NodeFacts
@@ -16,7 +16,13 @@ from drkit.timeparse import iso
 
 @click.command()
 @json_option
-@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds per node.")
+@click.option(
+    "--timeout",
+    type=seconds(maximum=3600),
+    default=5.0,
+    show_default=True,
+    help="Seconds per node.",
+)
 @pass_context
 def status(ctx: Context, as_json: bool, timeout: float) -> int:
     """Show each node's role, reachability, version, replication threads and delay."""
