@@ -157,11 +157,17 @@ class Indexer:
         except (SourceChangedError, IndexGapError):
             raise
         except DrkitError as exc:
+            if exc.exit_code is ExitCode.USAGE and not stream.followed:
+                # A refused login or a config error (an unset password_env) at start needs a
+                # human, not a retry loop. Once following, a refusal is retried like a lost
+                # primary: the password may be changing on both ends.
+                raise
             problem = f"cannot follow {self.primary.name}: {exc.message}"
             self._back_off(stop, stream.attempt, problem, on_state)
             stream.attempt += 1
             return False
         stream.connected_at = time.monotonic()
+        stream.followed = True
         if on_state:
             on_state(f"following {self.primary.name}")
         return True
@@ -425,6 +431,7 @@ class _Stream:
     writer: ArchiveWriter | None = None
     attempt: int = 0
     connected_at: float = 0.0
+    followed: bool = False  # the copier has started once
 
     def alive(self) -> bool:
         return self.writer is not None and self.writer.running()
