@@ -71,11 +71,13 @@ def rules_from(config: Config) -> ClassifyRules:
 class Indexer:
     """Keeps one index and one archive current with the configured primary."""
 
-    def __init__(self, config: Config, report: Report = lambda _: None) -> None:
+    def __init__(
+        self, config: Config, report: Report = lambda _: None, index_path: Path | None = None
+    ) -> None:
         self.config = config
         self.primary: NodeConfig = config.require_primary()
         self.archive_dir = config.index.archive_dir
-        self.store = IndexStore(config.index.path)
+        self.store = IndexStore(index_path or config.index.path)
         self.rules = rules_from(config)
         self.report = report
         self.lock = ArchiveLock(self.archive_dir)
@@ -199,6 +201,13 @@ class Indexer:
         return stop.wait(delay)
 
     # -- scanning the archive -------------------------------------------------------------------
+
+    def index_archive(self) -> int:
+        """Index what the archive holds beyond the checkpoint without asking the primary (the
+        rebuild); copies an interrupted refetch set aside are settled first. The caller holds
+        the archive's lock."""
+        self._settle_replaced(force=True)
+        return self.scan()
 
     def scan(self, on_new: OnNew | None = None) -> int:
         """Index every complete transaction the archive holds beyond the checkpoint.
