@@ -135,7 +135,10 @@ class IndexStore:
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
-        self.conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        try:
+            self.conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise store_error(path, exc, opening=True) from None
         try:
             self.conn.execute("PRAGMA busy_timeout = 30000")
             if not readonly:
@@ -175,9 +178,10 @@ class IndexStore:
             self.conn.set_progress_handler(None, 0)
         if found == ["ok"]:
             return True
+        first = " ".join(found[0].replace("*** in database main ***", "").split())
         more = f" and {len(found) - 1} more problems" if len(found) > 1 else ""
         raise IndexDamagedError(
-            f"the index {self.path} is damaged ({found[0].strip()}{more})", hint=REBUILD_HINT
+            f"the index {self.path} is damaged ({first}{more})", hint=REBUILD_HINT
         )
 
     # -- identity and checkpoint ---------------------------------------------------------------

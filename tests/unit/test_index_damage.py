@@ -3,6 +3,7 @@ sentence naming the file and the way out (`drkit index --rebuild`), and status m
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,22 @@ def test_events_on_a_damaged_index_is_one_sentence(
     assert first.startswith(f"drkit: the index {config.index.path} is damaged (")
     assert rest == [f"hint: {rest[0][6:]}"] and "drkit index --rebuild" in rest[0]
     assert "internal error" not in err and "Traceback" not in err
+
+
+def test_status_finds_damage_its_own_reads_do_not_touch(config: Config) -> None:
+    index = config.index.path
+    conn = sqlite3.connect(index)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        [page] = conn.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'transactions_gtid' AND pagetype = 'leaf'"
+        ).fetchone()
+    finally:
+        conn.close()
+    with index.open("r+b") as file:  # a leaf index page whose free-space count lies
+        file.seek((page - 1) * 4096)
+        file.write(b"\x0a" + b"\x00" * 4095)
+    assert index_summary(config, None).damaged is False  # count and latest read other pages
+    summary = index_summary(config, None, verify=5.0)
+    assert summary.damaged
+    assert summary.problem == f"the index {index} is damaged (Page {page}: free space corruption)"
