@@ -102,11 +102,10 @@ def rebuild_index(ctx: Context, *, dry_run: bool, yes: bool) -> None:
     say(plan.render())
     confirm("Rebuild the index from the archive?", yes=yes)
     done = rebuild(config, plan, report=say)
-    if done.aside is not None:
-        say(f"the previous index is kept as {done.aside}")
     if done.aside is not None and not done.identity_kept:
         say(
-            "the primary's identity could not be read from the previous index: the next `drkit index` records it"
+            "the previous index's record of the primary could not be read: the next "
+            "`drkit index` records it again"
         )
     out(
         f"rebuilt {done.index} from the archive in {done.seconds:.1f}s: {done.transactions} "
