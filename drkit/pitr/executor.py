@@ -21,8 +21,8 @@ from drkit.io.audit import AuditLog
 from drkit.io.facts import facts_from_session
 from drkit.io.mysql import Session, connect
 from drkit.model.facts import NodeFacts
-from drkit.model.replica import ReplicaStatus
 from drkit.model.gtid import parse_gtid
+from drkit.model.replica import ReplicaStatus
 from drkit.pitr.conditions import Condition, failures
 from drkit.pitr.gather import last_applied_gtid
 from drkit.pitr.steps import (
