@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from drkit.index.store import Filters, IndexStore
     from drkit.io.lock import LockHolder
     from drkit.pitr.executor import ProgressCallback, StepCallback
+    from drkit.pitr.inspect import InspectReport
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
     from drkit.pitr.steps import Plan
@@ -50,6 +52,60 @@ class IndexSummary:
 
     def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class InspectWindow:
+    """From when to when the past can be seen on one delayed replica, and how."""
+
+    node: str
+    applied_at: float | None  # commit time of the last transaction it applied: `inspect` from here
+    newest: float | None  # the newest indexed transaction: `inspect` up to here
+    oldest: float | None  # the oldest indexed transaction: `asof`/`history` rewind back to here
+
+    def describe(self) -> str:
+        from drkit.timeparse import iso
+
+        if self.applied_at is None or self.newest is None:
+            return f"{self.node}: unknown (the replica's position is not in the index)"
+        forward = f"inspect {iso(self.applied_at)} .. {iso(self.newest)} (rolling forward)"
+        rewind = (
+            f"; asof/history {iso(self.oldest)} .. {iso(self.applied_at)} (rewinding the archive)"
+            if self.oldest is not None and self.oldest < self.applied_at
+            else ""
+        )
+        return f"{self.node}: {forward}{rewind}"
+
+    def to_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def inspect_windows(config: Config, nodes: tuple[NodeFacts, ...]) -> tuple[InspectWindow, ...]:
+    """The inspectable window of every delayed node that answers (never raises)."""
+    from drkit.errors import DrkitError
+    from drkit.index.store import IndexStore
+    from drkit.pitr.gather import last_applied
+
+    delayed = [n for n in nodes if n.role.value == "delayed" and n.reachable]
+    if not delayed or not config.index.path.exists():
+        return ()
+    try:
+        with IndexStore(config.index.path, readonly=True) as store:
+            latest, oldest = store.latest(), store.oldest()
+            found = []
+            for facts in delayed:
+                applied = last_applied(facts, store, latest)[0]
+                found.append(
+                    InspectWindow(
+                        facts.name,
+                        float(applied.timestamp) if applied else None,
+                        float(latest.timestamp) if latest else None,
+                        float(oldest.timestamp) if oldest else None,
+                    )
+                )
+            return tuple(found)
+    except DrkitError:
+        return ()
 
 
 def index_summary(config: Config, primary: NodeFacts | None, verify: float = 0.0) -> IndexSummary:
@@ -123,6 +179,7 @@ class StatusReport:
     guard: GuardStatus | None = None
     plan_running: LockHolder | None = None  # who holds the engine lock now
     recovery: RecoveryState | None = None  # the last recovery's record
+    windows: tuple[InspectWindow, ...] = ()  # the past each delayed replica can show
 
     @property
     def login_refused(self) -> tuple[NodeFacts, ...]:
@@ -142,6 +199,7 @@ class StatusReport:
             "guard": self.guard.to_json() if self.guard else None,
             "plan_running": self.plan_running.to_json() if self.plan_running else None,
             "recovery": self.recovery.to_json() if self.recovery else None,
+            "inspectable": [window.to_json() for window in self.windows],
         }
 
 
@@ -176,6 +234,7 @@ class Drkit:
                 guard=self.guard_state(),
                 plan_running=current_holder(self.config.folder),
                 recovery=recovery_state.load(self.config.folder),
+                windows=inspect_windows(self.config, facts),
             )
 
     def guard_state(self) -> GuardStatus:
@@ -427,3 +486,61 @@ class Operations(Drkit):
         if not isinstance(plan, ExtractPlan):
             raise UsageError("extract() takes the plan plan_extract() returned")
         return run.extract(self.config, plan, self.audit, on_step=on_step)
+
+    # -- inspection -----------------------------------------------------------------------------
+
+    def prepare_inspect(
+        self,
+        at: str,
+        *,
+        through: tuple[str, ...] = (),
+        node: str | None = None,
+        lock: bool = True,
+    ) -> PreparedRecovery:
+        """Plan rolling the delayed replica forward to `at` (under the engine lock unless not)."""
+        from drkit.io.lock import EngineLock
+        from drkit.pitr.inspect import prepare_inspect
+
+        target = self.delayed_node(node)
+        held = (
+            EngineLock(
+                self.config.folder, what="an inspection", command=self.audit.command
+            ).acquire()
+            if lock
+            else None
+        )
+        try:
+            with self.store() as store:
+                return prepare_inspect(self.config, store, target, at, through=through, lock=held)
+        except BaseException:
+            if held is not None:
+                held.release()
+            raise
+
+    def inspect(
+        self,
+        prepared: PreparedRecovery,
+        statements: tuple[str, ...],
+        *,
+        hold: bool = False,
+        timeout: float = 3600.0,
+        on_progress: ProgressCallback | None = None,
+        on_step: StepCallback | None = None,
+        between: Callable[[], None] | None = None,
+    ) -> InspectReport:
+        """Roll forward to T, answer the queries on one read-only snapshot, restore the delay."""
+        from drkit.pitr.inspect import run_inspect
+
+        with self.store() as store:
+            return run_inspect(
+                self.config,
+                store,
+                prepared,
+                self.audit,
+                statements,
+                hold=hold,
+                timeout=timeout,
+                on_progress=on_progress,
+                on_step=on_step,
+                between=between,
+            )

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "extract": "drkit.cli.extract:extract_command",
     "tui": "drkit.cli.tui:tui_command",
     "guard": "drkit.cli.guard:guard_command",
+    "inspect": "drkit.cli.inspect:inspect_command",
 }
 
 

@@ -72,6 +72,10 @@ def render_status(report: StatusReport) -> str:
         sections.append(_loadbalancer_section(report.loadbalancer))
     if report.guard is not None:
         sections.append(_guard_section(report.guard, report.gathered_at))
+    if report.windows:
+        sections.append(
+            "INSPECTABLE: " + "\n  ".join(window.describe() for window in report.windows)
+        )
     recovery = _recovery_section(report)
     if recovery:
         sections.append(recovery)

@@ -300,6 +300,10 @@ class IndexStore:
         )
         return found[0] if found else None
 
+    def oldest(self) -> IndexedTransaction | None:
+        found = self._select("ORDER BY t.id LIMIT 1", ())
+        return found[0] if found else None
+
     def latest(self) -> IndexedTransaction | None:
         found = self._select("ORDER BY t.id DESC LIMIT 1", ())
         return found[0] if found else None

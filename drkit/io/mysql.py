@@ -65,6 +65,26 @@ class Session:
     def run(self, sql: Sql) -> None:
         self._execute(sql, fetch=False)
 
+    def table(self, sql: Sql) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        """Run a statement; its column names in order (duplicates kept) and its rows as tuples."""
+        import mysql.connector
+
+        started = time.monotonic()
+        try:
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute(sql.text)
+                columns = tuple(str(d[0]) for d in cursor.description or ())
+                rows = [tuple(row) for row in cursor.fetchall()] if cursor.with_rows else []
+            finally:
+                cursor.close()
+        except mysql.connector.Error as exc:
+            message = _error_text(exc)
+            self._notify(sql, False, time.monotonic() - started, message)
+            raise NodeError(f"node {self.node.name}: `{sql}` failed: {message}") from None
+        self._notify(sql, True, time.monotonic() - started, None)
+        return columns, rows
+
     def _execute(self, sql: Sql, fetch: bool) -> list[dict[str, Any]]:
         import mysql.connector
 

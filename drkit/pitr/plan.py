@@ -13,7 +13,7 @@ from pathlib import Path
 
 from drkit.config import NodeConfig
 from drkit.dialect import Dialect, MariadbDialect, MysqlDialect, for_version
-from drkit.errors import ConfigError, RefusedError, UsageError
+from drkit.errors import ConfigError, RefusedError, TimeNotReachable, UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts, Unreachable
@@ -210,11 +210,12 @@ def _refuse_applied_targets(request: RecoveryRequest, facts: RecoveryFacts) -> N
             if facts.applied
             else str(facts.delayed.executed)
         )
-        raise RefusedError(
+        raise TimeNotReachable(
             f"{iso(request.until_time)} is earlier than what the delayed replica {facts.node.name} "
             f"has applied already (up to {reached}): rolling forward cannot reach it; nothing was changed",
             hint="a time after that is reachable; for the state before it, use the row history "
             "from the archive's row images, or a backup plus the archive",
+            applied_at=float(facts.applied.timestamp) if facts.applied else None,
         )
     for target in (*request.skips, *(t for t in (stop,) if t is not None)):
         if target.gtid and facts.delayed.executed.contains(parse_gtid(target.gtid)):
