@@ -400,10 +400,10 @@ class Executor:
             suffix += 1
             target = self.config.folder / f"drkit-relay-backup-{stamp}-{suffix}"
         target.mkdir(mode=0o700, parents=True, exist_ok=False)
-        copied = 0
+        copied = linked = 0
         for path in sorted(step.source.glob("relay-bin.*")):
             if path.is_file():
-                shutil.copy2(path, target / path.name)
+                linked += _keep(path, target / path.name)
                 if (target / path.name).stat().st_size != path.stat().st_size:
                     raise PlanStopped(f"copying {path} aside produced a different size")
                 copied += 1
@@ -412,7 +412,7 @@ class Executor:
             f"copy relay logs {step.source} -> {target}",
             True,
             time.monotonic() - started,
-            f"{copied} files",
+            f"{copied} files ({linked} hard-linked)",
         )
         if copied == 0:
             raise PlanStopped(
@@ -476,3 +476,18 @@ class Executor:
             )
             raise
         self.audit.action("haproxy", step.command.text, True, time.monotonic() - started)
+
+
+def _keep(source: Path, kept: Path) -> int:
+    """Keep one relay log file aside: a hard link where possible (instant, no extra disk), else
+    a copy. A numbered relay log is only ever appended to, and a restarted receiver starts a new
+    one, so the link keeps the bytes however the server later purges it; the index and info
+    files are rewritten in place, so they are always copied. Returns 1 when linked."""
+    if source.suffix.lstrip(".").isdigit():
+        try:
+            os.link(source, kept)
+            return 1
+        except OSError:
+            pass  # another filesystem, or not ours to link: copy
+    shutil.copy2(source, kept)
+    return 0
