@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError
-from drkit.io.drbd_probe import DrbdProbe, probe_all
 from drkit.io.facts import gather_all
 from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.loadbalancer import LoadBalancerView
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from drkit.guard.state import GuardStatus
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters, IndexStore
+    from drkit.io.drbd_probe import DrbdProbe
     from drkit.io.lock import LockHolder
     from drkit.pitr.executor import ProgressCallback, StepCallback
     from drkit.pitr.inspect import InspectReport
@@ -215,6 +215,7 @@ class Drkit:
         `verify_index`: seconds SQLite may spend checking the index file's pages (0: not at all).
         """
         from drkit.io import haproxy
+        from drkit.io.drbd_probe import probe_all
         from drkit.io.lock import current_holder
         from drkit.pitr import state as recovery_state
 

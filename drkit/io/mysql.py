@@ -53,6 +53,16 @@ class Session:
         self.dialect: Dialect = for_version(version)
         self._connection = connection
         self._observer = observer
+        # The driver pings the server each time a cursor is made: two kept cursors save a round
+        # trip per statement (every fact read of every plan step).
+        self._cursors: dict[bool, Any] = {}
+
+    def _cursor(self, dictionary: bool) -> Any:
+        cursor = self._cursors.get(dictionary)
+        if cursor is None:
+            cursor = self._connection.cursor(dictionary=dictionary)
+            self._cursors[dictionary] = cursor
+        return cursor
 
     def rows(self, sql: Sql) -> list[dict[str, Any]]:
         """Run a statement and return its rows as dicts keyed by column name."""
@@ -71,13 +81,10 @@ class Session:
 
         started = time.monotonic()
         try:
-            cursor = self._connection.cursor()
-            try:
-                cursor.execute(sql.text)
-                columns = tuple(str(d[0]) for d in cursor.description or ())
-                rows = [tuple(row) for row in cursor.fetchall()] if cursor.with_rows else []
-            finally:
-                cursor.close()
+            cursor = self._cursor(False)
+            cursor.execute(sql.text)
+            columns = tuple(str(d[0]) for d in cursor.description or ())
+            rows = [tuple(row) for row in cursor.fetchall()] if cursor.with_rows else []
         except mysql.connector.Error as exc:
             message = _error_text(exc)
             self._notify(sql, False, time.monotonic() - started, message)
@@ -90,12 +97,9 @@ class Session:
 
         started = time.monotonic()
         try:
-            cursor = self._connection.cursor(dictionary=True)
-            try:
-                cursor.execute(sql.text)
-                result = list(cursor.fetchall()) if cursor.with_rows else []
-            finally:
-                cursor.close()
+            cursor = self._cursor(True)
+            cursor.execute(sql.text)
+            result = list(cursor.fetchall()) if cursor.with_rows else []
         except mysql.connector.Error as exc:
             message = _error_text(exc)
             self._notify(sql, False, time.monotonic() - started, message)
@@ -109,6 +113,10 @@ class Session:
 
     def close(self) -> None:
         # Closing a connection the server already dropped is not an error worth raising.
+        for cursor in self._cursors.values():
+            with contextlib.suppress(Exception):
+                cursor.close()
+        self._cursors.clear()
         with contextlib.suppress(Exception):
             self._connection.close()
 

@@ -80,6 +80,9 @@ class InspectReport:
 
 def split_statements(text: str) -> list[str]:
     """SQL text as statements (sqlparse knows quotes and comments); empty ones dropped."""
+    single = text.strip().rstrip(";").strip()
+    if ";" not in single:
+        return [single] if single else []  # one statement: no parser needed (~0.15 s saved)
     import sqlparse
 
     found = [s.strip().rstrip(";").strip() for s in sqlparse.split(text)]
