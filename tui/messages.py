@@ -10,9 +10,9 @@ from textual.message import Message
 if TYPE_CHECKING:
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters
-    from drkit.pitr.executor import Progress
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
+    from drkit.plan.executor import Progress
     from drkit.service import Alarm, StatusReport
 
 

@@ -13,7 +13,7 @@ from drkit.io.facts import gather
 from drkit.io.lock import engine_lock
 from drkit.io.mysql import Session
 from drkit.io.mysql import session as open_session
-from drkit.pitr.executor import Executor, StepCallback
+from drkit.plan.executor import Executor, StepCallback
 
 
 @dataclass(frozen=True)

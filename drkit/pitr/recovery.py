@@ -11,6 +11,7 @@ from pathlib import Path
 
 from drkit.config import Config, NodeConfig
 from drkit.errors import ConfigError, DrkitError, RefusedError
+from drkit.index.position import last_applied
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.audit import AuditLog
@@ -20,31 +21,14 @@ from drkit.io.mysql import connect
 from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.gtid import MariadbGtidPos
 from drkit.pitr import state as state_file
-from drkit.pitr.conditions import (
-    ApplierStopped,
-    DelayIs,
-    ReplicationStopped,
-    SlavePosIs,
-    UsesGtid,
-)
-from drkit.pitr.executor import (
-    DEFAULT_STALL,
-    ExecutionResult,
-    Executor,
-    ProgressCallback,
-    RecoveryInterrupted,
-    StepCallback,
-)
 from drkit.pitr.gather import (
     gather_recovery_facts,
-    last_applied,
     segments,
     settle_killed_run,
     slave_positions,
 )
 from drkit.pitr.plan import RecoveryFacts, RecoveryRequest, Segment, Strategy, plan_recovery
 from drkit.pitr.state import RecoveryStatus
-from drkit.pitr.steps import Plan, PreserveRelayLogs, SqlStep, Step
 from drkit.pitr.targets import (
     RecoverySpec,
     ResolvedTargets,
@@ -54,6 +38,22 @@ from drkit.pitr.targets import (
     resolve_target,
 )
 from drkit.pitr.verify import Verification, verify_recovery
+from drkit.plan.conditions import (
+    ApplierStopped,
+    DelayIs,
+    ReplicationStopped,
+    SlavePosIs,
+    UsesGtid,
+)
+from drkit.plan.executor import (
+    DEFAULT_STALL,
+    ExecutionResult,
+    Executor,
+    ProgressCallback,
+    RecoveryInterrupted,
+    StepCallback,
+)
+from drkit.plan.steps import Plan, PreserveRelayLogs, SqlStep, Step
 
 # -- freeze -------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, RefusedError
 from drkit.io.audit import AuditLog
 from drkit.io.lock import engine_lock
-from drkit.pitr.executor import ExecutionResult, Executor, StepCallback
+from drkit.plan.executor import ExecutionResult, Executor, StepCallback
 from drkit.promote.fates import NodeFate, node_fates
 from drkit.promote.plan import PromotionPlan, plan_promotion
 

@@ -11,13 +11,14 @@ import pytest
 
 from drkit.config import Role
 from drkit.errors import ExitCode, RefusedError, UsageError
+from drkit.index.position import last_applied
 from drkit.index.records import Destructive, TableRows
 from drkit.index.store import IndexStore, NewTransaction
 from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts
 from drkit.model.version import ServerVersion
 from drkit.pitr import state as state_file
-from drkit.pitr.gather import last_applied, segments, slave_positions
+from drkit.pitr.gather import segments, slave_positions
 from drkit.pitr.recovery import crossed_destructive
 from drkit.pitr.state import RecoveryState, RecoveryStatus
 from drkit.pitr.targets import (

@@ -19,7 +19,7 @@ from tui.screens.base import ConsoleScreen
 from tui.widgets.confirm import TypedConfirmation
 
 if TYPE_CHECKING:
-    from drkit.pitr.steps import Step
+    from drkit.plan.steps import Step
 
 UNAVAILABLE = "this drkit has no table extraction yet (Operations.plan_extract)"
 
