@@ -11,12 +11,12 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 from drkit.errors import ConfigError
+from drkit.model.roles import Role as Role  # noqa: PLC0414 - re-exported: config files name roles
 
 DEFAULT_FILE_NAME = "drkit.toml"
 CONFIG_ENV = "DRKIT_CONFIG"
@@ -38,12 +38,6 @@ FINDING_CLASSES = (
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
-
-
-class Role(StrEnum):
-    PRIMARY = "primary"
-    REPLICA = "replica"
-    DELAYED = "delayed"
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from drkit.config import NodeConfig
 from drkit.errors import DrkitError
 from drkit.io.children import die_with_parent
 from drkit.io.optionfile import client_option_file
+from drkit.io.programs import find_program
 from drkit.model.coords import file_sequence
-from drkit.sandbox.binaries import find_program
 
 LOCK_NAME = ".drkit-archive.lock"
 IN_USE_FLAG_OFFSET = 21

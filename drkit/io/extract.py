@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import IO
 
 from drkit.config import NodeConfig
-from drkit.errors import DrkitError
-from drkit.extract.commands import (
+from drkit.dialect.dump import (
     UnexpectedDump,
     client_arguments,
     dump_arguments,
     rename_inserts,
     tool_names,
 )
+from drkit.errors import DrkitError
 from drkit.io.optionfile import client_option_file
-from drkit.sandbox.binaries import find_program
+from drkit.io.programs import find_program
 
 COPY_TIMEOUT = 6 * 3600.0
 
