@@ -191,7 +191,7 @@ class Alerter:
         timeout = self.config.timeout
 
         def once() -> str | None:
-            # The config accepts only http and https URLs (drkit.config._url_problem).
+            # The config accepts only http and https URLs (drkit.config.url_problem).
             request = urllib.request.Request(  # noqa: S310
                 hook.url,
                 data=body,
