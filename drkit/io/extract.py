@@ -23,6 +23,7 @@ from drkit.dialect.dump import (
     tool_names,
 )
 from drkit.errors import DrkitError
+from drkit.io.command import scrubbed_environment, signal_group, spawn
 from drkit.io.optionfile import client_option_file
 from drkit.io.programs import find_program
 
@@ -57,18 +58,26 @@ def copy_table(
         tempfile.TemporaryFile() as dump_errors,
         tempfile.TemporaryFile() as client_errors,
     ):
-        dump = subprocess.Popen(
+        env = scrubbed_environment(
+            secret_names=[n.password.env for n in (source, destination) if n.password.env]
+        )
+        dump = spawn(
             dump_arguments(str(dump_tool), str(source_options), source_table, mariadb=mariadb),
-            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=dump_errors,
+            env=env,
         )
-        client = subprocess.Popen(
-            client_arguments(str(client_tool), str(destination_options), schema),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=client_errors,
-        )
+        try:
+            client = spawn(
+                client_arguments(str(client_tool), str(destination_options), schema),
+                stdin=subprocess.PIPE,
+                stderr=client_errors,
+                env=env,
+            )
+        except OSError:
+            _kill(dump)
+            dump.wait()
+            raise
         # A hung tool must not hang drkit: kill both when the time is up.
         expired = threading.Event()
 
@@ -135,8 +144,7 @@ def _pump(
 
 def _kill(*processes: subprocess.Popen[bytes]) -> None:
     for process in processes:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
+        signal_group(process)
 
 
 def _tail(errors: IO[bytes]) -> str:
