@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +12,8 @@ from drkit.config import NodeConfig
 from drkit.dialect import Dialect, Sql, for_version
 from drkit.errors import NodeError
 from drkit.model.version import ServerVersion
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 
@@ -87,8 +89,10 @@ class Session:
 
     def close(self) -> None:
         # Closing a connection the server already dropped is not an error worth raising.
-        with contextlib.suppress(Exception):
+        try:
             self._connection.close()
+        except Exception as exc:
+            log.debug("closing the session to %s: %s", self.node.name, exc)
 
 
 def connect(
