@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from drkit.config import Config, NodeConfig
+from drkit.errors import DrkitError
 from drkit.io.drbd_probe import DrbdProbe, probe_all
 from drkit.io.facts import gather_all
 from drkit.model.facts import NodeFacts, Unreachable
@@ -44,14 +45,20 @@ class IndexSummary:
     follower_pid: int | None = None  # an indexer or guard following the primary
     behind_bytes: int | None = None  # primary's binlog position minus the checkpoint, same file
     problem: str | None = None
+    damaged: bool = False  # SQLite found the file corrupt: `problem` says where, `hint` what to do
+    hint: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)
 
 
-def index_summary(config: Config, primary: NodeFacts | None) -> IndexSummary:
-    """Read the index's state without ever failing the status command."""
-    from drkit.index.store import IndexStore
+def index_summary(config: Config, primary: NodeFacts | None, verify: float = 0.0) -> IndexSummary:
+    """Read the index's state without ever failing the status command.
+
+    With `verify` (seconds), SQLite also checks every page of the file within that time, so a
+    damaged page the summary's own reads do not touch is found too.
+    """
+    from drkit.index.store import IndexStore, IndexStoreError
     from drkit.io.archive import holder
 
     path = config.index.path
@@ -59,6 +66,8 @@ def index_summary(config: Config, primary: NodeFacts | None) -> IndexSummary:
         return IndexSummary(str(path), False, problem="no index yet: run `drkit index`")
     try:
         store = IndexStore(path, readonly=True)
+    except IndexStoreError as exc:
+        return _index_trouble(config, exc)
     except Exception as exc:
         return IndexSummary(str(path), True, problem=str(exc))
     try:
@@ -67,10 +76,13 @@ def index_summary(config: Config, primary: NodeFacts | None) -> IndexSummary:
         behind = None
         if checkpoint and primary and primary.binlog and primary.binlog.file == checkpoint.file:
             behind = max(primary.binlog.pos - checkpoint.pos, 0)
+        count = store.count()
+        if verify > 0:
+            store.verify(verify)
         return IndexSummary(
             str(path),
             True,
-            store.count(),
+            count,
             latest.id if latest else None,
             latest.gtid if latest else None,
             float(latest.timestamp) if latest else None,
@@ -78,8 +90,25 @@ def index_summary(config: Config, primary: NodeFacts | None) -> IndexSummary:
             holder(config.index.archive_dir),
             behind,
         )
+    except IndexStoreError as exc:
+        return _index_trouble(config, exc)
     finally:
         store.close()
+
+
+def _index_trouble(config: Config, exc: DrkitError) -> IndexSummary:
+    """The summary of an index that cannot be read: what is wrong and the way out."""
+    from drkit.index.store import IndexDamagedError
+    from drkit.io.archive import holder
+
+    return IndexSummary(
+        str(config.index.path),
+        True,
+        follower_pid=holder(config.index.archive_dir),
+        problem=exc.message,
+        damaged=isinstance(exc, IndexDamagedError),
+        hint=exc.hint,
+    )
 
 
 @dataclass(frozen=True)
@@ -122,8 +151,11 @@ class Drkit:
     def __init__(self, config: Config) -> None:
         self.config = config
 
-    def status(self, timeout: float = 5.0) -> StatusReport:
-        """Facts of every node, DRBD and the load balancer, gathered side by side (never raises)."""
+    def status(self, timeout: float = 5.0, verify_index: float = 0.0) -> StatusReport:
+        """Facts of every node, DRBD and the load balancer, gathered side by side (never raises).
+
+        `verify_index`: seconds SQLite may spend checking the index file's pages (0: not at all).
+        """
         from drkit.io import haproxy
         from drkit.io.lock import current_holder
         from drkit.pitr import state as recovery_state
@@ -140,7 +172,7 @@ class Drkit:
                 gathered_at=time.time(),
                 drbd=drbd.result(),
                 loadbalancer=view.result() if view else None,
-                index=index_summary(self.config, primary),
+                index=index_summary(self.config, primary, verify_index),
                 guard=self.guard_state(),
                 plan_running=current_holder(self.config.folder),
                 recovery=recovery_state.load(self.config.folder),

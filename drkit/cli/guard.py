@@ -13,7 +13,16 @@ from types import FrameType
 import click
 
 from drkit import logs
-from drkit.cli.common import Context, ExitCode, emit_json, json_option, out, pass_context, say
+from drkit.cli.common import (
+    Context,
+    ExitCode,
+    FiniteFloatRange,
+    emit_json,
+    json_option,
+    out,
+    pass_context,
+    say,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +31,7 @@ log = logging.getLogger(__name__)
 @click.option("--once", is_flag=True, help="Index and judge what the primary has now, then exit.")
 @click.option(
     "--poll",
-    type=click.FloatRange(min=0.001, max=5.0),
+    type=FiniteFloatRange(min=0.001, max=5.0),
     default=None,
     hidden=True,  # for benchmarks/guard_latency; the default is measured there
 )
@@ -47,7 +56,7 @@ def guard_command(
     report: Callable[[str], None] = say
     if logs.resolve_format(log_format) == logs.JOURNALD:
         # Under systemd the guard's own narration goes to the journal at info priority, beside
-        # the warnings of the modules it uses; a freeze failing shows as a warning there too.
+        # the warnings of the modules it uses.
         logs.configure(logs.JOURNALD, level=logging.INFO)
         report = log.info
     config = ctx.config

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from drkit.config import NodeConfig
 from drkit.dialect import Dialect, Sql, for_version
-from drkit.errors import NodeError
+from drkit.errors import ExitCode, NodeError
 from drkit.model.version import ServerVersion
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,9 @@ class StatementObserver(Protocol):
 
 
 class LoginRefused(NodeError):
-    """The server answered but refused the credentials: a configuration problem."""
+    """The server answered but refused the credentials: a configuration problem (exit 2)."""
+
+    exit_code = ExitCode.USAGE
 
 
 class NodeUnreachable(NodeError):

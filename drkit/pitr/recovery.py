@@ -261,6 +261,7 @@ def prepare_recovery(
             parallel=parallel,
             description=targets.description,
             end=targets.end,
+            until_time=targets.until_time,
             through=targets.through,
             start_position=start,
             final_position=final,
