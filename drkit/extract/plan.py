@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drkit.dialect import for_version
+from drkit.dialect.dump import pipeline_text
 from drkit.errors import RefusedError, UsageError
-from drkit.extract.commands import pipeline_text
 from drkit.model.facts import NodeFacts
 from drkit.plan.conditions import ApplierStopped, ExecutedIs, ReadOnlyIs
 from drkit.plan.steps import CopyTable, Plan, SqlStep, Step

@@ -20,10 +20,10 @@ from typing import IO
 
 from drkit.config import NodeConfig
 from drkit.errors import DrkitError
-from drkit.io.children import die_with_parent
+from drkit.io.command import scrubbed_environment, spawn
 from drkit.io.optionfile import client_option_file
+from drkit.io.programs import find_program
 from drkit.model.coords import file_sequence
-from drkit.sandbox.binaries import find_program
 
 LOCK_NAME = ".drkit-archive.lock"
 IN_USE_FLAG_OFFSET = 21
@@ -151,14 +151,8 @@ class ArchiveWriter:
         try:
             # Its own session: a Ctrl-C at the terminal reaches drkit, which then stops the copier
             # itself. And it dies with drkit: a killed indexer leaves no copier in the archive.
-            return subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=self._stderr,
-                start_new_session=True,
-                preexec_fn=die_with_parent(),  # noqa: PLW1509 - only a preloaded libc call runs
-            )
+            secrets = [self.node.password.env] if self.node.password.env else []
+            return spawn(argv, stderr=self._stderr, env=scrubbed_environment(secrets))
         except OSError as exc:
             raise ArchiveError(f"cannot run {argv[0]}: {exc.strerror}") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from drkit.dialect.sql import Sql
+
+log = logging.getLogger(__name__)
 
 
 class AuditLog:
@@ -78,6 +81,7 @@ def read_audit(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
         try:
             records.append(json.loads(line))
         except ValueError:
+            log.warning("%s: skipping a line that is not JSON (a write cut short?)", path)
             continue
     records.reverse()
     return records[:limit] if limit is not None else records

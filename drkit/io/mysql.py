@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,8 @@ from drkit.config import NodeConfig
 from drkit.dialect import Dialect, Sql, for_version
 from drkit.errors import ExitCode, NodeError
 from drkit.model.version import ServerVersion
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 
@@ -117,8 +120,10 @@ class Session:
             with contextlib.suppress(Exception):
                 cursor.close()
         self._cursors.clear()
-        with contextlib.suppress(Exception):
+        try:
             self._connection.close()
+        except Exception as exc:
+            log.debug("closing the session to %s: %s", self.node.name, exc)
 
 
 def connect(

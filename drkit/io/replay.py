@@ -14,7 +14,7 @@ from drkit.errors import DrkitError
 from drkit.io.archive import binlog_tool
 from drkit.io.children import die_with_parent
 from drkit.io.optionfile import client_option_file
-from drkit.sandbox.binaries import find_program
+from drkit.io.programs import find_program
 
 REPLAY_TIMEOUT = 6 * 3600.0
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from drkit.config import NodeConfig, Role
 from drkit.model.coords import BinlogCoord
 from drkit.model.gtid import MariadbGtidPos, MysqlGtidSet, parse_gtid_set
 from drkit.model.replica import ReplicaStatus
+from drkit.model.roles import ConfiguredNode, Role
 from drkit.model.version import ServerVersion
 
 
@@ -47,7 +47,7 @@ class NodeFacts:
 
     @classmethod
     def unreachable(
-        cls, node: NodeConfig, kind: Unreachable, reason: str, gathered_at: float
+        cls, node: ConfiguredNode, kind: Unreachable, reason: str, gathered_at: float
     ) -> NodeFacts:
         return cls(
             name=node.name,

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from drkit.errors import ConfigError, DrkitError, SandboxError
+from drkit.io.command import run as command_run
 from drkit.io.haproxy import HaproxyClient
 from drkit.model.loadbalancer import checked_name, parse_servers_state
 
@@ -252,15 +253,14 @@ def haproxy_binary() -> str:
 def check_config(binary: str, config_path: Path) -> None:
     """Run `haproxy -c`; SandboxError carrying HAProxy's own alerts when it rejects the file."""
     # Not `-q`: it silences the alerts too, leaving only an exit code (measured on 2.6).
-    result = subprocess.run(
-        [binary, "-c", "-f", str(config_path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if result.returncode != 0:
-        alerts = _alerts(result.stdout + result.stderr)
+    try:
+        result = command_run([binary, "-c", "-f", str(config_path)], timeout=30)
+    except OSError as exc:
+        raise SandboxError(f"cannot run {binary} -c: {exc.strerror or exc}") from None
+    if result.timed_out:
+        raise SandboxError(f"{binary} -c -f {config_path} did not finish within 30 s")
+    if not result.ok:
+        alerts = _alerts((result.stdout + result.stderr).decode("utf-8", "replace"))
         raise SandboxError(f"HAProxy rejects {config_path}: {alerts}")
 
 
