@@ -306,7 +306,11 @@ def test_the_guard_rides_out_a_primary_restart(box: Sandbox, tmp_path: Path) -> 
         box.sql("primary", "DROP TABLE shop.orders", app=True)
         drop_gtid = gtid_pos(box, "primary")
         wait_frozen(box)
-        assert guard_state(box)["last_finding"]["gtid"] == drop_gtid
+        # The guard freezes first and writes its state file after: wait for the record too.
+        wait_for(
+            lambda: (guard_state(box).get("last_finding") or {}).get("gtid") == drop_gtid,
+            what="the guard's state to name the DROP as its last finding",
+        )
     recover_restores(box, "shop.orders", orders)
 
 
