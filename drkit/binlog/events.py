@@ -26,6 +26,7 @@ U64 = struct.Struct("<Q")
 LOG_EVENT_BINLOG_IN_USE_F = 0x1
 
 # Common event types.
+START_EVENT_V3 = 1  # MySQL 3.23 - 4.x (binlog format v1 and v3): no format description event
 QUERY_EVENT = 2
 STOP_EVENT = 3
 ROTATE_EVENT = 4
@@ -37,6 +38,9 @@ XID_EVENT = 16
 BEGIN_LOAD_QUERY_EVENT = 17
 EXECUTE_LOAD_QUERY_EVENT = 18
 TABLE_MAP_EVENT = 19
+PRE_GA_WRITE_ROWS_EVENT = 20  # MySQL 5.1.0 - 5.1.15: rows events whose table maps carry no
+PRE_GA_UPDATE_ROWS_EVENT = 21  # column metadata, so their rows cannot be sized (or counted)
+PRE_GA_DELETE_ROWS_EVENT = 22
 WRITE_ROWS_EVENT_V1 = 23
 UPDATE_ROWS_EVENT_V1 = 24
 DELETE_ROWS_EVENT_V1 = 25
@@ -95,6 +99,17 @@ ROWS_EVENTS: dict[int, tuple[str, bool, bool]] = {
     UPDATE_ROWS_COMPRESSED_EVENT: (UPDATE, True, True),
     DELETE_ROWS_COMPRESSED_EVENT: (DELETE, True, True),
 }
+PRE_GA_ROWS_EVENTS: dict[int, str] = {
+    PRE_GA_WRITE_ROWS_EVENT: INSERT,
+    PRE_GA_UPDATE_ROWS_EVENT: UPDATE,
+    PRE_GA_DELETE_ROWS_EVENT: DELETE,
+}
+
+# Rows event flag: the last rows event of a statement (a statement outside BEGIN ends there).
+STMT_END_F = 0x0001
+
+# Incident event numbers (MariaDB and MySQL agree on these).
+INCIDENTS = {0: "NONE", 1: "LOST_EVENTS", 2: "LOST_EVENTS_IN_RELAY_LOG"}
 
 # Checksum algorithms named in the format description event.
 CHECKSUM_OFF = 0
@@ -104,6 +119,25 @@ CHECKSUM_UNDEFINED = 255
 
 class BinlogFormatError(DrkitError):
     """The bytes are not a binlog drkit can read (bad magic, encryption, a corrupt event)."""
+
+
+# What decoding a corrupt event can raise besides BinlogFormatError.
+DECODING_ERRORS = (struct.error, IndexError, ValueError, KeyError, OverflowError, zlib.error)
+
+
+def corrupt_event(file: str, pos: int, exc: Exception) -> BinlogFormatError:
+    """`exc`, raised while decoding the event at `pos`, as a BinlogFormatError naming that offset
+    (an error that names an offset already is returned as it is)."""
+    if isinstance(exc, BinlogFormatError):
+        if "offset" in exc.message:
+            return exc
+        detail = exc.message
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+    return BinlogFormatError(
+        f"{file}: the event at offset {pos} is corrupt ({detail})",
+        hint="the file is damaged at that offset; compare it with the server's copy",
+    )
 
 
 @dataclass(frozen=True)
@@ -133,33 +167,81 @@ class FormatDescription:
 def parse_format_description(buf: bytes, pos: int, size: int) -> FormatDescription:
     """Decode the format description event occupying buf[pos:pos+size]."""
     body = pos + HEADER_LEN
+    lens_start = body + 57
+    end = pos + size
+    if lens_start > end or end > len(buf):
+        raise BinlogFormatError(f"format description event at offset {pos} is too short")
     (binlog_version,) = U16.unpack_from(buf, body)
     raw_version = bytes(buf[body + 2 : body + 52])
     server_version = raw_version.split(b"\0", 1)[0].decode("ascii", errors="replace")
     (created,) = U32.unpack_from(buf, body + 52)
     header_len = buf[body + 56]
-    lens_start = body + 57
-    end = pos + size
+    if binlog_version != 4 or header_len < HEADER_LEN:
+        raise BinlogFormatError(
+            f"format description event at offset {pos} declares binlog version {binlog_version} "
+            f"and {header_len}-byte event headers: not a v4 binlog this reader knows"
+        )
     checksum = CHECKSUM_OFF
     lens_end = end
     if _version_has_checksum(server_version):
         # The algorithm byte and (when on) the CRC itself close the event.
-        checksum = buf[end - CHECKSUM_LEN - 1]
         lens_end = end - CHECKSUM_LEN - 1
+        if lens_end < lens_start:
+            raise BinlogFormatError(f"format description event at offset {pos} is too short")
+        checksum = buf[lens_end]
         if checksum not in (CHECKSUM_OFF, CHECKSUM_CRC32, CHECKSUM_UNDEFINED):
-            raise BinlogFormatError(f"unknown binlog checksum algorithm {checksum}")
+            raise BinlogFormatError(
+                f"unknown binlog checksum algorithm {checksum} in the format description event "
+                f"at offset {pos}"
+            )
         if checksum == CHECKSUM_UNDEFINED:
             checksum = CHECKSUM_OFF
     lens = bytearray(_DEFAULT_POST_HEADER_LENS)
     declared = bytes(buf[lens_start:lens_end])
-    lens[1 : 1 + len(declared)] = declared[:255]
+    for event_type, length in enumerate(declared[:255], start=1):
+        if length:  # 0: a type this server never writes (pre-GA rows events, MySQL's own)
+            lens[event_type] = length
+    problem = _unreadable_post_header_len(lens)
+    if problem:
+        raise BinlogFormatError(f"format description event at offset {pos} declares {problem}")
     return FormatDescription(
         binlog_version=binlog_version,
         server_version=server_version,
         created=created,
         header_len=header_len,
-        post_header_lens=bytes(lens[:256]),
+        post_header_lens=bytes(lens),
         checksum=checksum,
+    )
+
+
+def _unreadable_post_header_len(lens: bytearray) -> str:
+    """What is wrong with the post-header lengths this reader relies on ("" when nothing)."""
+    allowed = {
+        QUERY_EVENT: range(11, 256),
+        QUERY_COMPRESSED_EVENT: range(11, 256),
+        EXECUTE_LOAD_QUERY_EVENT: range(11, 256),
+        TABLE_MAP_EVENT: (6, 8),
+        INCIDENT_EVENT: range(2, 256),
+    }
+    for event_type, (_operation, v2, _compressed) in ROWS_EVENTS.items():
+        allowed[event_type] = range(10, 256) if v2 else (6, 8)
+    for event_type in PRE_GA_ROWS_EVENTS:
+        allowed[event_type] = (6, 8)
+    for event_type, lengths in allowed.items():
+        if lens[event_type] not in lengths:
+            return f"a post-header length of {lens[event_type]} for event type {event_type}"
+    return ""
+
+
+def too_old_message(file: str, buf: bytes) -> str:
+    """Why a file starting with a Start_v3 event (MySQL 3.23 to 4.x) cannot be read."""
+    version = bytes(buf[4 + HEADER_LEN : 4 + HEADER_LEN + 2])
+    server = bytes(buf[4 + HEADER_LEN + 2 : 4 + HEADER_LEN + 52]).split(b"\0", 1)[0]
+    number = int.from_bytes(version, "little") if len(version) == 2 else "?"
+    return (
+        f"{file} is a binlog of format version {number} written by "
+        f"{server.decode('ascii', errors='replace') or 'an unknown server'}: that format is too "
+        "old for drkit, which reads format version 4 (MySQL 5.0 and later, every MariaDB)"
     )
 
 
@@ -170,8 +252,11 @@ def _default_post_header_lens() -> bytes:
     lens[EXECUTE_LOAD_QUERY_EVENT] = 26
     lens[ROTATE_EVENT] = 8
     lens[TABLE_MAP_EVENT] = 8
+    lens[INCIDENT_EVENT] = 2
     for event_type, (_operation, v2, _compressed) in ROWS_EVENTS.items():
         lens[event_type] = 10 if v2 else 8
+    for event_type in PRE_GA_ROWS_EVENTS:
+        lens[event_type] = 8
     return bytes(lens)
 
 
@@ -249,11 +334,22 @@ _QUERY_POST_HEADER = struct.Struct("<IIBHH")
 def parse_query(
     buf: bytes, body: int, body_end: int, post_header_len: int, compressed: bool
 ) -> QueryInfo:
-    """Decode a Query (or MariaDB Query_compressed) event body into its schema and text."""
+    """Decode a Query (or MariaDB Query_compressed) event body into its schema and text.
+
+    Status variables or a schema name running past the event make it a corrupt event (the
+    server refuses to read it too).
+    """
+    if body + post_header_len > body_end:
+        raise BinlogFormatError("a query event shorter than its post-header")
     _thread, _exec_time, db_len, _error, status_len = _QUERY_POST_HEADER.unpack_from(buf, body)
     schema_start = body + post_header_len + status_len
-    schema = bytes(buf[schema_start : schema_start + db_len]).decode("utf-8", errors="replace")
     text_start = schema_start + db_len + 1
+    if text_start > body_end:
+        raise BinlogFormatError(
+            f"a query event whose status variables ({status_len} bytes) and schema name "
+            f"({db_len} bytes) run past its end"
+        )
+    schema = bytes(buf[schema_start : schema_start + db_len]).decode("utf-8", errors="replace")
     raw = bytes(buf[text_start:body_end])
     if compressed:
         raw = decompress_mariadb(raw)
@@ -282,6 +378,8 @@ def decompress_mariadb(data: bytes) -> bytes:
 
 def parse_rotate(buf: bytes, body: int, body_end: int, post_header_len: int) -> tuple[str, int]:
     """The next file name and position named by a Rotate event."""
+    if body + 8 > body_end:
+        raise BinlogFormatError("a rotate event shorter than its position")
     (position,) = U64.unpack_from(buf, body)
     name = bytes(buf[body + (post_header_len or 8) : body_end]).decode("utf-8", errors="replace")
     return name, position

@@ -28,7 +28,7 @@ from drkit.binlog.events import (
 from drkit.binlog.files import map_file
 from drkit.binlog.payload import payload_events
 from drkit.binlog.rowcount import RowCounter, build_row_counter, present_columns
-from drkit.binlog.tablemap import TableMap, parse_table_map
+from drkit.binlog.tablemap import TableMap, parse_table_map, parse_table_name
 from drkit.binlog.transaction import (
     COMPRESSED,
     ROWS_UNCOUNTED,
@@ -105,6 +105,7 @@ class BinlogScan:
         self.events = 0
         self.abandoned = 0  # unfinished groups cut short by a new GTID (a crashed writer)
         self.format: FormatDescription | None = None
+        self._closed_at = -1  # the end of the last Rotate or Stop event
         self._opener = opener
         self._verify = verify_checksums
         self._iterator: Iterator[Transaction] | None = None
@@ -145,12 +146,17 @@ class BinlogScan:
             raise BinlogFormatError(f"{self.file} is not a binlog file (bad magic number)")
         event_type: int = buf[4 + 4]
         event_size: int = _U32(buf, 4 + 9)[0]
+        if event_type == ev.START_EVENT_V3:
+            raise BinlogFormatError(ev.too_old_message(self.file, buf))
         if event_type != ev.FORMAT_DESCRIPTION_EVENT:
             raise BinlogFormatError(f"{self.file}: no format description event at offset 4")
         if 4 + event_size > size:
             self.stop_reason = "partial event"
             return None
-        fmt = parse_format_description(buf, 4, event_size)
+        try:
+            fmt = parse_format_description(buf, 4, event_size)
+        except (BinlogFormatError, *ev.DECODING_ERRORS) as exc:
+            raise ev.corrupt_event(self.file, 4, exc) from exc
         self.format = fmt
         if self._verify and fmt.checksum_len:
             self._check(buf, 4, event_size, event_type)
@@ -163,7 +169,7 @@ class BinlogScan:
                 hint="the file is corrupt; compare it with the server's copy",
             )
 
-    def _walk(  # noqa: PLR0912, PLR0915 - one flat loop: a call per event costs 10% of the scan
+    def _walk(
         self,
         buf: bytes,
         view: memoryview,
@@ -177,10 +183,34 @@ class BinlogScan:
 
         `inner` walks the events inside a Transaction_payload: they belong to the transaction
         already open, and their offsets (inside the decompressed payload) are not recorded.
+        Whatever a corrupt event makes the decoding raise comes out as a BinlogFormatError
+        naming the event's offset.
         """
+        walk = _Walk(pos)
+        try:
+            yield from self._events(buf, view, size, b, walk, inner)
+        except (BinlogFormatError, *ev.DECODING_ERRORS) as exc:
+            if inner:
+                raise
+            self.finished = False
+            raise ev.corrupt_event(self.file, walk.pos, exc) from exc
+        if self.finished and self._closed_at != walk.pos and not inner:
+            # A Rotate with events after it (a relay log's copy of its source's) closes nothing.
+            self.finished = False
+
+    def _events(  # noqa: PLR0912, PLR0915 - one flat loop: a call per event costs 10% of the scan
+        self,
+        buf: bytes,
+        view: memoryview,
+        size: int,
+        b: TransactionBuilder,
+        walk: _Walk,
+        inner: bool,
+    ) -> Iterator[Transaction]:
         fmt = self.format
         assert fmt is not None
         crc_len = fmt.checksum_len
+        header_len = fmt.header_len
         verify = self._verify and crc_len > 0
         unpack_header = HEADER.unpack_from
         crc32 = zlib.crc32
@@ -188,19 +218,21 @@ class BinlogScan:
         count_rows = self._count_rows
         tables = self._tables
         count = 0
+        pos = walk.pos
         while pos + HEADER_LEN <= size:
+            walk.pos = pos
             timestamp, event_type, server_id, event_size, _log_pos, _flags = unpack_header(buf, pos)
             end = pos + event_size
             if end > size:
                 self.stop_reason = "partial event"
                 break
-            if event_size < HEADER_LEN + crc_len:
+            if event_size < header_len + crc_len:
                 raise BinlogFormatError(f"{self.file}: impossible event size at offset {pos}")
             body_end = end - crc_len
             if verify and crc32(view[pos:body_end]) != _U32(buf, body_end)[0]:
                 self._check(buf, pos, event_size, event_type)
             count += 1
-            body = pos + HEADER_LEN
+            body = pos + header_len
             done = False
             rows_kind = rows_kinds.get(event_type)
             if rows_kind is not None:
@@ -208,7 +240,7 @@ class BinlogScan:
                     b.open(pos, timestamp, server_id, gtid=None, number=count)
                 if not inner:
                     b.row_events.append((pos, end))
-                count_rows(buf, body, body_end, rows_kind, b)
+                done = count_rows(buf, body, body_end, rows_kind, b)
             elif event_type == ev.TABLE_MAP_EVENT:
                 if b.start < 0:
                     b.open(pos, timestamp, server_id, gtid=None, number=count)
@@ -216,6 +248,8 @@ class BinlogScan:
                     b.row_events.append((pos, end))
                 tables.read(buf, body, body_end, fmt)
             elif event_type == ev.GTID_EVENT:
+                if body + _MARIADB_GTID_LEN > body_end:
+                    raise BinlogFormatError("a GTID event shorter than its fields")
                 if b.start >= 0:
                     self.abandoned += 1
                     b.reset()
@@ -251,6 +285,8 @@ class BinlogScan:
                     b.flags.add(COMPRESSED)
                 done = b.query(query.text, query.schema)
             elif event_type in _MYSQL_GTID_EVENTS:
+                if body + _MYSQL_GTID_LEN > body_end:
+                    raise BinlogFormatError("a GTID event shorter than its fields")
                 if b.start >= 0:
                     self.abandoned += 1
                     b.reset()
@@ -262,10 +298,23 @@ class BinlogScan:
                 b.row_events.append((pos, end))
                 self._payload(buf, body, body_end, b)
                 done = True
+            elif event_type in ev.PRE_GA_ROWS_EVENTS:
+                if b.start < 0:
+                    b.open(pos, timestamp, server_id, gtid=None, number=count)
+                done = self._pre_ga_rows(buf, body, body_end, event_type, b)
+            elif event_type == ev.INCIDENT_EVENT and not inner:
+                if b.start >= 0:
+                    self.abandoned += 1  # the incident stands where the rest of the group was lost
+                    b.reset()
+                b.open(pos, timestamp, server_id, gtid=None, number=count)
+                b.incident(_incident_text(buf, body, body_end, fmt))
+                done = True
             else:
                 fmt = self._outside(buf, pos, end, event_type, fmt)
                 if event_type == ev.FORMAT_DESCRIPTION_EVENT:
-                    crc_len = fmt.checksum_len  # relay logs repeat their source's FDE mid-file
+                    # Relay logs repeat their source's FDE mid-file.
+                    crc_len = fmt.checksum_len
+                    header_len = fmt.header_len
                     verify = self._verify and crc_len > 0
             pos = end
             if done:
@@ -278,6 +327,7 @@ class BinlogScan:
                 self.position = pos
         else:
             self.stop_reason = "end of file" if pos == size else "partial event"
+        walk.pos = pos
         if not inner:
             self.events += count
             if b.start >= 0 and self.stop_reason == "end of file":
@@ -296,16 +346,38 @@ class BinlogScan:
             self.format = fmt
         elif event_type == ev.ROTATE_EVENT:
             post_header_len = fmt.post_header_len(event_type)
-            self.next_file, _ = ev.parse_rotate(buf, pos + HEADER_LEN, body_end, post_header_len)
+            body = pos + fmt.header_len
+            self.next_file, _ = ev.parse_rotate(buf, body, body_end, post_header_len)
             self.finished = True
+            self._closed_at = end
         elif event_type == ev.STOP_EVENT:
             self.finished = True
+            self._closed_at = end
         elif event_type == ev.START_ENCRYPTION_EVENT:
             raise BinlogFormatError(
-                f"{self.file} is encrypted (encrypt_binlog=ON): its events cannot be read here",
+                f"{self.file} is encrypted (encrypt_binlog=ON) from offset {pos} on: its events "
+                "cannot be read here",
                 hint="index it from a server that can decrypt it, or turn off binlog encryption",
             )
         return fmt
+
+    def _pre_ga_rows(
+        self, buf: bytes, body: int, body_end: int, event_type: int, b: TransactionBuilder
+    ) -> bool:
+        """A MySQL 5.1 pre-GA rows event: its table is named, its rows cannot be counted (their
+        table maps carry no column metadata). True when it ends a statement outside BEGIN."""
+        fmt = self.format
+        assert fmt is not None
+        post_header_len = fmt.post_header_lens[event_type]
+        if body + post_header_len > body_end:
+            raise BinlogFormatError("a rows event shorter than its post-header")
+        b.flags.add(ROWS_UNCOUNTED)
+        b.row_events.append((body - fmt.header_len, body_end + fmt.checksum_len))
+        entry = self._tables.get(buf, body, post_header_len)
+        if entry is not None:
+            operation = _OPERATION_INDEX[ev.PRE_GA_ROWS_EVENTS[event_type]]
+            b.add_rows(entry.schema, entry.name, operation, 0)
+        return _ends_statement(buf, body, post_header_len, b)
 
     def _count_rows(
         self,
@@ -314,21 +386,25 @@ class BinlogScan:
         body_end: int,
         kind: tuple[int, int, bool, bool, bool],
         b: TransactionBuilder,
-    ) -> None:
-        """Add a Rows event's row count to the transaction, or flag it as uncounted."""
+    ) -> bool:
+        """Add a Rows event's row count to the transaction, or flag it as uncounted.
+
+        True when the event ends a statement logged outside BEGIN ... COMMIT (old servers).
+        """
         event_type, operation, update, v2, compressed = kind
         fmt = self.format
         assert fmt is not None
         post_header_len = fmt.post_header_lens[event_type]
         if compressed:
             b.flags.add(COMPRESSED)
-        entry = self._tables.get(buf, body, post_header_len)
-        if entry is None:
-            b.flags.add(ROWS_UNCOUNTED)
-            return
         pos = body + post_header_len
         if v2:
-            pos += _U16(buf, pos - 2)[0] - 2
+            extra = _U16(buf, pos - 2)[0]
+            if extra < 2:
+                raise BinlogFormatError(f"a rows event with an extra-data length of {extra}")
+            pos += extra - 2
+        if pos >= body_end:
+            raise BinlogFormatError("a rows event shorter than its post-header")
         ncols = buf[pos]
         if ncols < 251:
             pos += 1
@@ -341,6 +417,13 @@ class BinlogScan:
         if update:
             present_after = bytes(buf[pos : pos + width])
             pos += width
+        if pos > body_end:
+            raise BinlogFormatError("a rows event shorter than its column bitmaps")
+        ends = not b.in_group and _ends_statement(buf, body, post_header_len, b)
+        entry = self._tables.get(buf, body, post_header_len)
+        if entry is None:
+            b.flags.add(ROWS_UNCOUNTED)
+            return ends
         counter = entry.counter(event_type, ncols, present, present_after)
         data, end = buf, body_end
         try:
@@ -352,8 +435,9 @@ class BinlogScan:
             rows, reached = 0, -1
         if reached != end:
             b.flags.add(ROWS_UNCOUNTED)
-            return
-        b.add_rows(entry.table.schema, entry.table.table, operation, rows)
+            rows = 0
+        b.add_rows(entry.schema, entry.name, operation, rows)
+        return ends
 
     def _payload(self, buf: bytes, body: int, body_end: int, b: TransactionBuilder) -> None:
         """A MySQL Transaction_payload event: the rest of the transaction, usually compressed."""
@@ -375,12 +459,48 @@ class BinlogScan:
             self.format, self.stop_reason = saved_format, saved_reason
 
 
+class _Walk:
+    """Where an event loop is: the offset of the event it reads (named by its errors)."""
+
+    __slots__ = ("pos",)
+
+    def __init__(self, pos: int) -> None:
+        self.pos = pos
+
+
+_MARIADB_GTID_LEN = ev.MARIADB_GTID.size
+_MYSQL_GTID_LEN = 25  # flags, 16-byte source uuid, 8-byte number
+
+
+def _ends_statement(buf: bytes, body: int, post_header_len: int, b: TransactionBuilder) -> bool:
+    """Whether a rows event ends a statement that no BEGIN or GTID opened: MySQL 5.1 logged
+    autocommitted row changes of non-transactional tables without BEGIN ... COMMIT."""
+    if b.in_group or b.gtid is not None:
+        return False
+    flags_at = body + (4 if post_header_len == 6 else 6)
+    return bool(_U16(buf, flags_at)[0] & ev.STMT_END_F)
+
+
+def _incident_text(buf: bytes, body: int, body_end: int, fmt: FormatDescription) -> str:
+    """An Incident event as one line: its number's name and the server's message."""
+    if body + 2 > body_end:
+        raise BinlogFormatError("an incident event shorter than its post-header")
+    (number,) = _U16(buf, body)
+    name = ev.INCIDENTS.get(number, f"unknown incident {number}")
+    pos = body + fmt.post_header_len(ev.INCIDENT_EVENT)
+    message = ""
+    if pos < body_end:
+        length = buf[pos]
+        message = bytes(buf[pos + 1 : min(pos + 1 + length, body_end)]).decode("utf-8", "replace")
+    return f"{name}: {message}" if message else name
+
+
 class _TableMaps:
     """The table maps in force by table id, parsed once per distinct table-map body."""
 
     def __init__(self) -> None:
-        self._by_id: dict[int, _Table | None] = {}
-        self._by_body: dict[bytes, _Table | None] = {}
+        self._by_id: dict[int, _Table] = {}
+        self._by_body: dict[bytes, _Table] = {}
 
     def read(self, buf: bytes, body: int, body_end: int, fmt: FormatDescription) -> None:
         post_header_len = fmt.post_header_lens[ev.TABLE_MAP_EVENT]
@@ -390,27 +510,31 @@ class _TableMaps:
         try:
             entry = self._by_body[key]
         except KeyError:
+            schema, name = parse_table_name(buf, body, body_end, post_header_len)
             try:
                 table = parse_table_map(buf, body, body_end, post_header_len, fmt.mariadb)
-            except (BinlogFormatError, IndexError, ValueError):
-                entry = None  # its rows will be reported as uncounted
+            except (BinlogFormatError, *ev.DECODING_ERRORS):
+                entry = _Table(schema, name, None)  # its rows will be reported as uncounted
             else:
-                entry = _Table(table)
+                entry = _Table(schema, name, table)
             self._by_body[key] = entry
         self._by_id[table_id] = entry
 
     def get(self, buf: bytes, body: int, post_header_len: int) -> _Table | None:
-        """The table a Rows event's post-header names, if its table map was read and usable."""
+        """The table a Rows event's post-header names, if its table map was read."""
         width = 4 if post_header_len == 6 else 6
         return self._by_id.get(int.from_bytes(buf[body : body + width], "little"))
 
 
 class _Table:
-    """A parsed table map and the row counters generated for its row shapes."""
+    """A table map's names, its columns when they could be read, and the row counters generated
+    for its row shapes."""
 
-    __slots__ = ("counters", "table")
+    __slots__ = ("counters", "name", "schema", "table")
 
-    def __init__(self, table: TableMap) -> None:
+    def __init__(self, schema: str, name: str, table: TableMap | None) -> None:
+        self.schema = schema
+        self.name = name
         self.table = table
         self.counters: dict[tuple[int, bytes, bytes], RowCounter | None] = {}
 
@@ -424,13 +548,15 @@ class _Table:
         except KeyError:
             pass
         counter: RowCounter | None = None
-        columns = self.table.columns
-        if ncols == len(columns):
-            before = present_columns(columns, present)
-            after = present_columns(columns, present_after) if present_after else None
+        table = self.table
+        if table is not None and ncols == len(table.columns):
+            before = present_columns(table.columns, present)
+            after = present_columns(table.columns, present_after) if present_after else None
             partial = None
             if event_type == ev.PARTIAL_UPDATE_ROWS_EVENT:
-                partial = self.table.json_column_count
-            counter = build_row_counter(before, after, partial)
+                partial = table.json_column_count
+            if before or after:
+                # With no column present a row would take no bytes: no count can end.
+                counter = build_row_counter(before, after, partial)
         self.counters[key] = counter
         return counter
