@@ -21,6 +21,9 @@ ROWS_UNCOUNTED = "rows_uncounted"  # a Rows event could not be counted (unknown 
 COMPRESSED = "compressed"  # MariaDB compressed events or a MySQL transaction payload
 BINLOG_INCIDENT = "incident"  # an Incident event: the binlog has a gap here (see INCIDENT)
 
+# The statement of an incident record: this, then the incident's name and message.
+INCIDENT_STATEMENT = "binlog incident "
+
 _DML_WORDS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD"})
 _NO_FLAGS: frozenset[str] = frozenset()
 
@@ -151,7 +154,7 @@ class TransactionBuilder:
     def incident(self, text: str) -> None:
         """Record an Incident event ("LOST_EVENTS: message"); it makes a record of its own."""
         self.incident_text = text
-        self.statements.append(f"binlog incident {text}")
+        self.statements.append(INCIDENT_STATEMENT + text)
         self.flags.add(BINLOG_INCIDENT)
 
     def finish(self, end: int, number: int) -> Transaction:
