@@ -19,7 +19,13 @@ from drkit.binlog.events import HEADER, HEADER_LEN, BinlogFormatError, FormatDes
 from drkit.binlog.files import map_file
 from drkit.binlog.payload import payload_events
 from drkit.binlog.rowcount import present_columns
-from drkit.binlog.tablemap import Column, TableMap, parse_table_id, parse_table_map
+from drkit.binlog.tablemap import (
+    Column,
+    TableMap,
+    UnreadableColumns,
+    parse_table_id,
+    parse_table_map,
+)
 from drkit.binlog.values import Value, decode_value
 
 _U16 = struct.Struct("<H").unpack_from
@@ -64,6 +70,8 @@ def decode_rows_bytes(
             raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
         try:
             rows.extend(decoder.event(buf, start, end, event_type, start))
+        except UnreadableColumns as exc:
+            raise UnreadableColumns(f"{file}: the event at offset {start}: {exc}") from exc
         except (BinlogFormatError, *ev.DECODING_ERRORS) as exc:
             raise ev.corrupt_event(file, start, exc) from exc
     return rows

@@ -28,7 +28,12 @@ from drkit.binlog.events import (
 from drkit.binlog.files import map_file
 from drkit.binlog.payload import payload_events
 from drkit.binlog.rowcount import RowCounter, build_row_counter, present_columns
-from drkit.binlog.tablemap import TableMap, parse_table_map, parse_table_name
+from drkit.binlog.tablemap import (
+    TableMap,
+    UnreadableColumns,
+    parse_table_map,
+    parse_table_name,
+)
 from drkit.binlog.transaction import (
     COMPRESSED,
     ROWS_UNCOUNTED,
@@ -106,6 +111,7 @@ class BinlogScan:
         self.abandoned = 0  # unfinished groups cut short by a new GTID (a crashed writer)
         self.format: FormatDescription | None = None
         self._closed_at = -1  # the end of the last Rotate or Stop event
+        self._own_positions = False  # each header's end position is checked (see _read_format)
         self._opener = opener
         self._verify = verify_checksums
         self._iterator: Iterator[Transaction] | None = None
@@ -160,7 +166,18 @@ class BinlogScan:
         self.format = fmt
         if self._verify and fmt.checksum_len:
             self._check(buf, 4, event_size, event_type)
-        return 4 + event_size
+        fde_end = 4 + event_size
+        # The second event tells a server's own binlog (it ends where its header says) from a
+        # relay log (its source's Rotate event comes second, with the source's position).
+        # MySQL before 5.6 (and MariaDB before 5.3) wrote positions relative to the transaction
+        # inside BEGIN ... COMMIT.
+        self._own_positions = (
+            fmt.writes_checksum_byte
+            and _U32(buf, 4 + 13)[0] == fde_end
+            and fde_end + HEADER_LEN <= size
+            and _U32(buf, fde_end + 13)[0] == fde_end + _U32(buf, fde_end + 9)[0]
+        )
+        return fde_end
 
     def _check(self, buf: bytes, pos: int, size: int, event_type: int) -> None:
         if not event_checksum_ok(buf, pos, size, event_type):
@@ -211,6 +228,9 @@ class BinlogScan:
         assert fmt is not None
         crc_len = fmt.checksum_len
         header_len = fmt.header_len
+        # A server's own binlog says in each header where the event ends; a relay log does not
+        # (its headers carry its source's positions). Where they do, a damaged size shows.
+        own_positions = self._own_positions and not inner
         verify = self._verify and crc_len > 0
         unpack_header = HEADER.unpack_from
         crc32 = zlib.crc32
@@ -221,11 +241,16 @@ class BinlogScan:
         pos = walk.pos
         while pos + HEADER_LEN <= size:
             walk.pos = pos
-            timestamp, event_type, server_id, event_size, _log_pos, _flags = unpack_header(buf, pos)
+            timestamp, event_type, server_id, event_size, log_pos, flags = unpack_header(buf, pos)
             end = pos + event_size
             if end > size:
                 self.stop_reason = "partial event"
                 break
+            if own_positions and log_pos != end:
+                raise BinlogFormatError(
+                    f"{self.file}: the event at offset {pos} says it ends at {log_pos}, its size "
+                    f"at {end} (a damaged header)"
+                )
             if event_size < header_len + crc_len:
                 raise BinlogFormatError(f"{self.file}: impossible event size at offset {pos}")
             body_end = end - crc_len
@@ -248,8 +273,9 @@ class BinlogScan:
                     b.row_events.append((pos, end))
                 tables.read(buf, body, body_end, fmt)
             elif event_type == ev.GTID_EVENT:
-                if body + _MARIADB_GTID_LEN > body_end:
-                    raise BinlogFormatError("a GTID event shorter than its fields")
+                if fmt.never_writes(event_type):
+                    raise BinlogFormatError(_foreign(event_type, fmt))
+                _check_mariadb_gtid(buf, body, body_end)
                 if b.start >= 0:
                     self.abandoned += 1
                     b.reset()
@@ -271,28 +297,42 @@ class BinlogScan:
                 if b.start < 0:
                     b.open(pos, timestamp, server_id, gtid=None, number=count)
                 if event_type == ev.ANNOTATE_ROWS_EVENT:
+                    if fmt.never_writes(event_type):
+                        raise BinlogFormatError(_foreign(event_type, fmt))
                     b.statements.append(bytes(buf[body:body_end]).decode("utf-8", "replace"))
+                elif event_type == ev.USER_VAR_EVENT:
+                    _check_user_var(buf, body, body_end)
                 elif event_type == ev.ROWS_QUERY_LOG_EVENT:
+                    if fmt.never_writes(event_type) and not flags & ev.LOG_EVENT_IGNORABLE_F:
+                        raise BinlogFormatError(_foreign(event_type, fmt))
                     # A (truncated) length byte, then the whole text.
                     b.statements.append(bytes(buf[body + 1 : body_end]).decode("utf-8", "replace"))
             elif event_type in _QUERY_EVENTS:
                 if b.start < 0:
                     b.open(pos, timestamp, server_id, gtid=None, number=count)
                 compressed = event_type == ev.QUERY_COMPRESSED_EVENT
+                if compressed and fmt.never_writes(event_type):
+                    raise BinlogFormatError(_foreign(event_type, fmt))
                 post_header_len = fmt.post_header_len(event_type)
                 query = ev.parse_query(buf, body, body_end, post_header_len, compressed)
+                if event_type == ev.EXECUTE_LOAD_QUERY_EVENT:
+                    ev.check_execute_load_query(buf, body, body_end, post_header_len)
                 if compressed:
                     b.flags.add(COMPRESSED)
                 done = b.query(query.text, query.schema)
             elif event_type in _MYSQL_GTID_EVENTS:
                 if body + _MYSQL_GTID_LEN > body_end:
                     raise BinlogFormatError("a GTID event shorter than its fields")
+                if fmt.never_writes(event_type) and not flags & ev.LOG_EVENT_IGNORABLE_F:
+                    raise BinlogFormatError(_foreign(event_type, fmt))
                 if b.start >= 0:
                     self.abandoned += 1
                     b.reset()
                 gtid = ev.mysql_gtid_text(buf, body, event_type)
                 b.open(pos, timestamp, server_id, gtid=gtid, number=count)
             elif event_type == ev.TRANSACTION_PAYLOAD_EVENT and not inner:
+                if fmt.never_writes(event_type):
+                    raise BinlogFormatError(_foreign(event_type, fmt))
                 if b.start < 0:
                     b.open(pos, timestamp, server_id, gtid=None, number=count)
                 b.row_events.append((pos, end))
@@ -310,7 +350,7 @@ class BinlogScan:
                 b.incident(_incident_text(buf, body, body_end, fmt))
                 done = True
             else:
-                fmt = self._outside(buf, pos, end, event_type, fmt)
+                fmt = self._outside(buf, pos, end, event_type, flags, fmt)
                 if event_type == ev.FORMAT_DESCRIPTION_EVENT:
                     # Relay logs repeat their source's FDE mid-file.
                     crc_len = fmt.checksum_len
@@ -334,7 +374,7 @@ class BinlogScan:
                 self.stop_reason = "unfinished transaction"
 
     def _outside(
-        self, buf: bytes, pos: int, end: int, event_type: int, fmt: FormatDescription
+        self, buf: bytes, pos: int, end: int, event_type: int, flags: int, fmt: FormatDescription
     ) -> FormatDescription:
         """Events between transactions: format changes, rotation, stop, encryption.
 
@@ -359,6 +399,12 @@ class BinlogScan:
                 "cannot be read here",
                 hint="index it from a server that can decrypt it, or turn off binlog encryption",
             )
+        elif flags & ev.LOG_EVENT_IGNORABLE_F:
+            pass
+        elif event_type not in ev.KNOWN_EVENT_TYPES:
+            raise BinlogFormatError(f"an event of unknown type {event_type}")
+        elif event_type == ev.IGNORABLE_LOG_EVENT or fmt.never_writes(event_type):
+            raise BinlogFormatError(_foreign(event_type, fmt))
         return fmt
 
     def _pre_ga_rows(
@@ -396,7 +442,7 @@ class BinlogScan:
         assert fmt is not None
         post_header_len = fmt.post_header_lens[event_type]
         if compressed:
-            b.flags.add(COMPRESSED)
+            _compressed_rows(event_type, fmt, b)
         pos = body + post_header_len
         if v2:
             extra = _U16(buf, pos - 2)[0]
@@ -468,8 +514,57 @@ class _Walk:
         self.pos = pos
 
 
-_MARIADB_GTID_LEN = ev.MARIADB_GTID.size
+_MARIADB_GTID_LEN = 19  # sequence number, domain id, flags, then padding (or more fields)
+_FL_EXTRA_MULTI_ENGINE = 0x01
+_FL_EXTRA_ALTER = 0x06  # FL_COMMIT_ALTER_E1 | FL_ROLLBACK_ALTER_E1
+
+
+def _foreign(event_type: int, fmt: FormatDescription) -> str:
+    return f"an event of type {event_type}, which {fmt.server_version} does not write"
+
+
+_DUMMY_TABLE_IDS = frozenset({0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFFF})
 _MYSQL_GTID_LEN = 25  # flags, 16-byte source uuid, 8-byte number
+
+
+def _check_mariadb_gtid(buf: bytes, body: int, body_end: int) -> None:
+    """Raise when a MariaDB GTID event is shorter than the fields its flags announce."""
+    if body + _MARIADB_GTID_LEN > body_end:
+        raise BinlogFormatError("a GTID event shorter than its fields")
+    flags = buf[body + 12]
+    pos = body + 13 + (8 if flags & ev.FL_GROUP_COMMIT_ID else 0)
+    if flags & (ev.FL_PREPARED_XA | ev.FL_COMPLETED_XA):
+        if pos + 6 > body_end:
+            raise BinlogFormatError("a GTID event shorter than its XA transaction id")
+        pos += 6 + buf[pos + 4] + buf[pos + 5]
+    if pos < body_end:
+        # MariaDB 10.5+: extra flags, an engine count and an ALTER's sequence number may follow.
+        extra = buf[pos]
+        pos += 1 + (1 if extra & _FL_EXTRA_MULTI_ENGINE else 0)
+        pos += 8 if extra & _FL_EXTRA_ALTER else 0
+    if pos > body_end:
+        raise BinlogFormatError("a GTID event shorter than the fields its flags announce")
+    if not int.from_bytes(buf[body : body + 8], "little"):
+        raise BinlogFormatError("a GTID event of sequence number 0")
+
+
+def _compressed_rows(event_type: int, fmt: FormatDescription, b: TransactionBuilder) -> None:
+    if fmt.never_writes(event_type):
+        raise BinlogFormatError(_foreign(event_type, fmt))
+    b.flags.add(COMPRESSED)
+
+
+def _check_user_var(buf: bytes, body: int, body_end: int) -> None:
+    """Raise when a User_var event's name or value runs past it."""
+    pos = body + 4
+    if pos > body_end:
+        raise BinlogFormatError("a user variable event shorter than its name length")
+    pos += _U32(buf, body)[0]
+    if pos + 1 > body_end:
+        raise BinlogFormatError("a user variable event whose name runs past it")
+    # Unless NULL: type, charset, value length, value.
+    if not buf[pos] and (pos + 10 > body_end or pos + 10 + _U32(buf, pos + 6)[0] > body_end):
+        raise BinlogFormatError("a user variable event whose value runs past it")
 
 
 def _ends_statement(buf: bytes, body: int, post_header_len: int, b: TransactionBuilder) -> bool:
@@ -513,7 +608,7 @@ class _TableMaps:
             schema, name = parse_table_name(buf, body, body_end, post_header_len)
             try:
                 table = parse_table_map(buf, body, body_end, post_header_len, fmt.mariadb)
-            except (BinlogFormatError, *ev.DECODING_ERRORS):
+            except UnreadableColumns:
                 entry = _Table(schema, name, None)  # its rows will be reported as uncounted
             else:
                 entry = _Table(schema, name, table)
@@ -521,9 +616,16 @@ class _TableMaps:
         self._by_id[table_id] = entry
 
     def get(self, buf: bytes, body: int, post_header_len: int) -> _Table | None:
-        """The table a Rows event's post-header names, if its table map was read."""
+        """The table a Rows event's post-header names; None for the dummy id some servers end a
+        statement with. A table id no table map has named is a corrupt event."""
         width = 4 if post_header_len == 6 else 6
-        return self._by_id.get(int.from_bytes(buf[body : body + width], "little"))
+        table_id = int.from_bytes(buf[body : body + width], "little")
+        found = self._by_id.get(table_id)
+        if found is None and table_id not in _DUMMY_TABLE_IDS:
+            raise BinlogFormatError(
+                f"a rows event of table id {table_id}, which no table map named"
+            )
+        return found
 
 
 class _Table:

@@ -94,6 +94,11 @@ _ENUM_AND_SET_DEFAULT_CHARSET = 10
 _ENUM_AND_SET_COLUMN_CHARSET = 11
 
 
+class UnreadableColumns(BinlogFormatError):
+    """A well-formed table map whose columns this reader cannot size (an unknown type, MariaDB's
+    pre-10.1 temporal columns, a MySQL 5.1 pre-GA map without metadata): its rows go uncounted."""
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     """One column as a Table_map describes it, with its byte shape inside a row image.
@@ -155,8 +160,8 @@ def parse_table_map(
     count, pos = read_packed_int(buf, pos)
     types = bytes(buf[pos : pos + count])
     pos += count
-    if pos >= body_end:
-        raise BinlogFormatError(f"table map of {schema}.{table}: no column metadata")
+    if pos == body_end:
+        raise UnreadableColumns(f"table map of {schema}.{table}: no column metadata")
     meta_len, pos = read_packed_int(buf, pos)
     meta = bytes(buf[pos : pos + meta_len])
     pos += meta_len
@@ -166,7 +171,7 @@ def parse_table_map(
         raise BinlogFormatError(f"table map of {schema}.{table}: its columns run past the event")
     shapes = _column_shapes(types, meta)
     if shapes is None:
-        raise BinlogFormatError(
+        raise UnreadableColumns(
             f"table map of {schema}.{table}: column metadata does not match the column types"
         )
     extra = _parse_optional_metadata(buf, pos, body_end)

@@ -30,6 +30,13 @@ def with_incident(source: Path) -> tuple[bytes, int]:
     event = struct.pack("<IBIIIH", 1_700_000_000, ev.INCIDENT_EVENT, 1, size, at + size, 0) + body
     event += struct.pack("<I", zlib.crc32(event))
     data[at:at] = event
+    # Every later event now ends `size` bytes further: its header says so, and its CRC covers it.
+    pos = at + size
+    while pos < len(data):
+        length = struct.unpack_from("<I", data, pos + 9)[0]
+        struct.pack_into("<I", data, pos + 13, pos + length)
+        struct.pack_into("<I", data, pos + length - 4, zlib.crc32(data[pos : pos + length - 4]))
+        pos += length
     return bytes(data), at
 
 

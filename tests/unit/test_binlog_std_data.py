@@ -163,7 +163,17 @@ DAMAGE = [
     ("table map metadata length past the event", "map+30", b"\xfd\xff\xff\xff"),
     ("rows event column count of 2**64", "rows+27", b"\xfe" + b"\xff" * 8),
     ("rows event of an impossible size", "rows+9", struct.pack("<I", 3)),
+    ("rows event of an unknown type", "rows+4", b"\x99"),
+    ("rows event turned into a MySQL-only type", "rows+4", b"\x28"),
 ]
+
+
+def test_a_damaged_event_size_is_caught_by_the_end_position_in_its_header() -> None:
+    data = bytearray(FIXTURE.read_bytes())
+    start, end, _body = _first_rows_event(bytes(data))
+    struct.pack_into("<I", data, start + 9, end - start + 1)
+    with pytest.raises(BinlogFormatError, match=rf"offset {start} says it ends at {end}\b"):
+        list(scan_bytes(bytes(data), "bin.000001", verify_checksums=False))
 
 
 @pytest.mark.parametrize(("what", "where", "damage"), DAMAGE, ids=[d[0] for d in DAMAGE])
