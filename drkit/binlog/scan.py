@@ -186,7 +186,7 @@ class BinlogScan:
                 hint="the file is corrupt; compare it with the server's copy",
             )
 
-    def _walk(
+    def _walk(  # noqa: PLR0912, PLR0915 - one flat loop: a call per event costs 10% of the scan
         self,
         buf: bytes,
         view: memoryview,
@@ -203,175 +203,178 @@ class BinlogScan:
         Whatever a corrupt event makes the decoding raise comes out as a BinlogFormatError
         naming the event's offset.
         """
-        walk = _Walk(pos)
-        try:
-            yield from self._events(buf, view, size, b, walk, inner)
-        except (BinlogFormatError, *ev.DECODING_ERRORS) as exc:
-            if inner:
-                raise
-            self.finished = False
-            raise ev.corrupt_event(self.file, walk.pos, exc) from exc
-        if self.finished and self._closed_at != walk.pos and not inner:
-            # A Rotate with events after it (a relay log's copy of its source's) closes nothing.
-            self.finished = False
-
-    def _events(  # noqa: PLR0912, PLR0915 - one flat loop: a call per event costs 10% of the scan
-        self,
-        buf: bytes,
-        view: memoryview,
-        size: int,
-        b: TransactionBuilder,
-        walk: _Walk,
-        inner: bool,
-    ) -> Iterator[Transaction]:
         fmt = self.format
         assert fmt is not None
         crc_len = fmt.checksum_len
         header_len = fmt.header_len
+        mariadb = fmt.mariadb
         # A server's own binlog says in each header where the event ends; a relay log does not
-        # (its headers carry its source's positions). Where they do, a damaged size shows.
-        own_positions = self._own_positions and not inner
+        # (its headers carry its source's positions). Where they do, a damaged size shows (where
+        # CRCs are checked, they show it already).
         verify = self._verify and crc_len > 0
+        own_positions = self._own_positions and not inner and not verify
         unpack_header = HEADER.unpack_from
         crc32 = zlib.crc32
         rows_kinds = _ROWS
         count_rows = self._count_rows
         tables = self._tables
         count = 0
-        pos = walk.pos
-        while pos + HEADER_LEN <= size:
-            walk.pos = pos
-            timestamp, event_type, server_id, event_size, log_pos, flags = unpack_header(buf, pos)
-            end = pos + event_size
-            if end > size:
-                self.stop_reason = "partial event"
-                break
-            if own_positions and log_pos != end:
-                raise BinlogFormatError(
-                    f"{self.file}: the event at offset {pos} says it ends at {log_pos}, its size "
-                    f"at {end} (a damaged header)"
+        try:
+            while pos + HEADER_LEN <= size:
+                timestamp, event_type, server_id, event_size, log_pos, flags = unpack_header(
+                    buf, pos
                 )
-            if event_size < header_len + crc_len:
-                raise BinlogFormatError(f"{self.file}: impossible event size at offset {pos}")
-            body_end = end - crc_len
-            if verify and crc32(view[pos:body_end]) != _U32(buf, body_end)[0]:
-                self._check(buf, pos, event_size, event_type)
-            count += 1
-            body = pos + header_len
-            done = False
-            rows_kind = rows_kinds.get(event_type)
-            if rows_kind is not None:
-                if b.start < 0:
-                    b.open(pos, timestamp, server_id, gtid=None, number=count)
-                if not inner:
-                    b.row_events.append((pos, end))
-                done = count_rows(buf, body, body_end, rows_kind, b)
-            elif event_type == ev.TABLE_MAP_EVENT:
-                if b.start < 0:
-                    b.open(pos, timestamp, server_id, gtid=None, number=count)
-                if not inner:
-                    b.row_events.append((pos, end))
-                tables.read(buf, body, body_end, fmt)
-            elif event_type == ev.GTID_EVENT:
-                if fmt.never_writes(event_type):
-                    raise BinlogFormatError(_foreign(event_type, fmt))
-                _check_mariadb_gtid(buf, body, body_end)
-                if b.start >= 0:
-                    self.abandoned += 1
-                    b.reset()
-                seq, domain, gtid_flags = _MARIADB_GTID(buf, body)
-                b.open(pos, timestamp, server_id, gtid=f"{domain}-{server_id}-{seq}", number=count)
-                # A MariaDB GTID without the standalone flag stands for BEGIN.
-                if gtid_flags & ev.FL_STANDALONE:
-                    b.flags.add(STANDALONE)
-                else:
-                    b.in_group = True
-                if gtid_flags & ev.FL_PREPARED_XA:
-                    b.flags.add(XA_PREPARE)
-            elif event_type in _ENDING_EVENTS:
-                if b.start >= 0:
-                    if event_type == ev.XA_PREPARE_LOG_EVENT:
+                end = pos + event_size
+                if end > size:
+                    self.stop_reason = "partial event"
+                    break
+                if own_positions and log_pos != end:
+                    raise BinlogFormatError(
+                        f"{self.file}: the event at offset {pos} says it ends at {log_pos}, its size "
+                        f"at {end} (a damaged header)"
+                    )
+                if event_size < header_len + crc_len:
+                    raise BinlogFormatError(f"{self.file}: impossible event size at offset {pos}")
+                body_end = end - crc_len
+                if verify and crc32(view[pos:body_end]) != _U32(buf, body_end)[0]:
+                    self._check(buf, pos, event_size, event_type)
+                count += 1
+                body = pos + header_len
+                done = False
+                rows_kind = rows_kinds.get(event_type)
+                if rows_kind is not None:
+                    if b.start < 0:
+                        b.open(pos, timestamp, server_id, gtid=None, number=count)
+                    if not inner:
+                        b.row_events.append((pos, end))
+                    done = count_rows(buf, body, body_end, rows_kind, b)
+                elif event_type == ev.TABLE_MAP_EVENT:
+                    if b.start < 0:
+                        b.open(pos, timestamp, server_id, gtid=None, number=count)
+                    if not inner:
+                        b.row_events.append((pos, end))
+                    tables.read(buf, body, body_end, fmt)
+                elif event_type == ev.GTID_EVENT:
+                    if body + _MARIADB_GTID_LEN > body_end:
+                        raise BinlogFormatError("a GTID event shorter than its fields")
+                    seq, domain, gtid_flags = _MARIADB_GTID(buf, body)
+                    if (
+                        body_end - body != _MARIADB_GTID_LEN
+                        or gtid_flags & _GTID_MORE_FIELDS
+                        or buf[body + 13]
+                        or not seq
+                        or not mariadb
+                    ):
+                        _check_mariadb_gtid(buf, body, body_end, fmt)
+                    if b.start >= 0:
+                        self.abandoned += 1
+                        b.reset()
+                    b.open(
+                        pos, timestamp, server_id, gtid=f"{domain}-{server_id}-{seq}", number=count
+                    )
+                    # A MariaDB GTID without the standalone flag stands for BEGIN.
+                    if gtid_flags & ev.FL_STANDALONE:
+                        b.flags.add(STANDALONE)
+                    else:
+                        b.in_group = True
+                    if gtid_flags & ev.FL_PREPARED_XA:
                         b.flags.add(XA_PREPARE)
-                    done = True
-            elif event_type in _GROUP_EVENTS:
-                if b.start < 0:
-                    b.open(pos, timestamp, server_id, gtid=None, number=count)
-                if event_type == ev.ANNOTATE_ROWS_EVENT:
-                    if fmt.never_writes(event_type):
+                elif event_type in _ENDING_EVENTS:
+                    if b.start >= 0:
+                        if event_type == ev.XA_PREPARE_LOG_EVENT:
+                            b.flags.add(XA_PREPARE)
+                        done = True
+                elif event_type in _GROUP_EVENTS:
+                    if b.start < 0:
+                        b.open(pos, timestamp, server_id, gtid=None, number=count)
+                    if event_type == ev.ANNOTATE_ROWS_EVENT:
+                        if fmt.never_writes(event_type):
+                            raise BinlogFormatError(_foreign(event_type, fmt))
+                        b.statements.append(bytes(buf[body:body_end]).decode("utf-8", "replace"))
+                    elif event_type == ev.USER_VAR_EVENT:
+                        _check_user_var(buf, body, body_end)
+                    elif event_type == ev.ROWS_QUERY_LOG_EVENT:
+                        if fmt.never_writes(event_type) and not flags & ev.LOG_EVENT_IGNORABLE_F:
+                            raise BinlogFormatError(_foreign(event_type, fmt))
+                        # A (truncated) length byte, then the whole text.
+                        b.statements.append(
+                            bytes(buf[body + 1 : body_end]).decode("utf-8", "replace")
+                        )
+                elif event_type in _QUERY_EVENTS:
+                    if b.start < 0:
+                        b.open(pos, timestamp, server_id, gtid=None, number=count)
+                    compressed = event_type == ev.QUERY_COMPRESSED_EVENT
+                    if compressed and fmt.never_writes(event_type):
                         raise BinlogFormatError(_foreign(event_type, fmt))
-                    b.statements.append(bytes(buf[body:body_end]).decode("utf-8", "replace"))
-                elif event_type == ev.USER_VAR_EVENT:
-                    _check_user_var(buf, body, body_end)
-                elif event_type == ev.ROWS_QUERY_LOG_EVENT:
+                    post_header_len = fmt.post_header_len(event_type)
+                    query = ev.parse_query(buf, body, body_end, post_header_len, compressed)
+                    if event_type == ev.EXECUTE_LOAD_QUERY_EVENT:
+                        ev.check_execute_load_query(buf, body, body_end, post_header_len)
+                    if compressed:
+                        b.flags.add(COMPRESSED)
+                    done = b.query(query.text, query.schema)
+                elif event_type in _MYSQL_GTID_EVENTS:
+                    if body + _MYSQL_GTID_LEN > body_end:
+                        raise BinlogFormatError("a GTID event shorter than its fields")
                     if fmt.never_writes(event_type) and not flags & ev.LOG_EVENT_IGNORABLE_F:
                         raise BinlogFormatError(_foreign(event_type, fmt))
-                    # A (truncated) length byte, then the whole text.
-                    b.statements.append(bytes(buf[body + 1 : body_end]).decode("utf-8", "replace"))
-            elif event_type in _QUERY_EVENTS:
-                if b.start < 0:
+                    if b.start >= 0:
+                        self.abandoned += 1
+                        b.reset()
+                    gtid = ev.mysql_gtid_text(buf, body, event_type)
+                    b.open(pos, timestamp, server_id, gtid=gtid, number=count)
+                elif event_type == ev.TRANSACTION_PAYLOAD_EVENT and not inner:
+                    if fmt.never_writes(event_type):
+                        raise BinlogFormatError(_foreign(event_type, fmt))
+                    if b.start < 0:
+                        b.open(pos, timestamp, server_id, gtid=None, number=count)
+                    b.row_events.append((pos, end))
+                    self._payload(buf, body, body_end, b)
+                    done = True
+                elif event_type in ev.PRE_GA_ROWS_EVENTS:
+                    if b.start < 0:
+                        b.open(pos, timestamp, server_id, gtid=None, number=count)
+                    done = self._pre_ga_rows(buf, body, body_end, event_type, b)
+                elif event_type == ev.INCIDENT_EVENT and not inner:
+                    if b.start >= 0:
+                        self.abandoned += (
+                            1  # the incident stands where the rest of the group was lost
+                        )
+                        b.reset()
                     b.open(pos, timestamp, server_id, gtid=None, number=count)
-                compressed = event_type == ev.QUERY_COMPRESSED_EVENT
-                if compressed and fmt.never_writes(event_type):
-                    raise BinlogFormatError(_foreign(event_type, fmt))
-                post_header_len = fmt.post_header_len(event_type)
-                query = ev.parse_query(buf, body, body_end, post_header_len, compressed)
-                if event_type == ev.EXECUTE_LOAD_QUERY_EVENT:
-                    ev.check_execute_load_query(buf, body, body_end, post_header_len)
-                if compressed:
-                    b.flags.add(COMPRESSED)
-                done = b.query(query.text, query.schema)
-            elif event_type in _MYSQL_GTID_EVENTS:
-                if body + _MYSQL_GTID_LEN > body_end:
-                    raise BinlogFormatError("a GTID event shorter than its fields")
-                if fmt.never_writes(event_type) and not flags & ev.LOG_EVENT_IGNORABLE_F:
-                    raise BinlogFormatError(_foreign(event_type, fmt))
-                if b.start >= 0:
-                    self.abandoned += 1
-                    b.reset()
-                gtid = ev.mysql_gtid_text(buf, body, event_type)
-                b.open(pos, timestamp, server_id, gtid=gtid, number=count)
-            elif event_type == ev.TRANSACTION_PAYLOAD_EVENT and not inner:
-                if fmt.never_writes(event_type):
-                    raise BinlogFormatError(_foreign(event_type, fmt))
-                if b.start < 0:
-                    b.open(pos, timestamp, server_id, gtid=None, number=count)
-                b.row_events.append((pos, end))
-                self._payload(buf, body, body_end, b)
-                done = True
-            elif event_type in ev.PRE_GA_ROWS_EVENTS:
-                if b.start < 0:
-                    b.open(pos, timestamp, server_id, gtid=None, number=count)
-                done = self._pre_ga_rows(buf, body, body_end, event_type, b)
-            elif event_type == ev.INCIDENT_EVENT and not inner:
-                if b.start >= 0:
-                    self.abandoned += 1  # the incident stands where the rest of the group was lost
-                    b.reset()
-                b.open(pos, timestamp, server_id, gtid=None, number=count)
-                b.incident(_incident_text(buf, body, body_end, fmt))
-                done = True
-            else:
-                fmt = self._outside(buf, pos, end, event_type, flags, fmt)
-                if event_type == ev.FORMAT_DESCRIPTION_EVENT:
-                    # Relay logs repeat their source's FDE mid-file.
-                    crc_len = fmt.checksum_len
-                    header_len = fmt.header_len
-                    verify = self._verify and crc_len > 0
-            pos = end
-            if done:
-                if inner:
-                    b.in_group = False
+                    b.incident(_incident_text(buf, body, body_end, fmt))
+                    done = True
                 else:
-                    self.position = end
-                    yield b.finish(end, count)
-            elif b.start < 0 and not inner:
-                self.position = pos
-        else:
-            self.stop_reason = "end of file" if pos == size else "partial event"
-        walk.pos = pos
+                    fmt = self._outside(buf, pos, end, event_type, flags, fmt)
+                    if event_type == ev.FORMAT_DESCRIPTION_EVENT:
+                        # Relay logs repeat their source's FDE mid-file.
+                        crc_len = fmt.checksum_len
+                        header_len = fmt.header_len
+                        mariadb = fmt.mariadb
+                        verify = self._verify and crc_len > 0
+                pos = end
+                if done:
+                    if inner:
+                        b.in_group = False
+                    else:
+                        self.position = end
+                        yield b.finish(end, count)
+                elif b.start < 0 and not inner:
+                    self.position = pos
+            else:
+                self.stop_reason = "end of file" if pos == size else "partial event"
+        except (BinlogFormatError, *ev.DECODING_ERRORS) as exc:
+            if inner:
+                raise
+            self.finished = False
+            raise ev.corrupt_event(self.file, pos, exc) from exc
         if not inner:
             self.events += count
             if b.start >= 0 and self.stop_reason == "end of file":
                 self.stop_reason = "unfinished transaction"
+            if self.finished and self._closed_at != pos:
+                # A Rotate with events after it (a relay log's copy of its source's) closes nothing.
+                self.finished = False
 
     def _outside(
         self, buf: bytes, pos: int, end: int, event_type: int, flags: int, fmt: FormatDescription
@@ -505,16 +508,8 @@ class BinlogScan:
             self.format, self.stop_reason = saved_format, saved_reason
 
 
-class _Walk:
-    """Where an event loop is: the offset of the event it reads (named by its errors)."""
-
-    __slots__ = ("pos",)
-
-    def __init__(self, pos: int) -> None:
-        self.pos = pos
-
-
 _MARIADB_GTID_LEN = 19  # sequence number, domain id, flags, then padding (or more fields)
+_GTID_MORE_FIELDS = ev.FL_GROUP_COMMIT_ID | ev.FL_PREPARED_XA | ev.FL_COMPLETED_XA
 _FL_EXTRA_MULTI_ENGINE = 0x01
 _FL_EXTRA_ALTER = 0x06  # FL_COMMIT_ALTER_E1 | FL_ROLLBACK_ALTER_E1
 
@@ -527,10 +522,11 @@ _DUMMY_TABLE_IDS = frozenset({0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFFF})
 _MYSQL_GTID_LEN = 25  # flags, 16-byte source uuid, 8-byte number
 
 
-def _check_mariadb_gtid(buf: bytes, body: int, body_end: int) -> None:
-    """Raise when a MariaDB GTID event is shorter than the fields its flags announce."""
-    if body + _MARIADB_GTID_LEN > body_end:
-        raise BinlogFormatError("a GTID event shorter than its fields")
+def _check_mariadb_gtid(buf: bytes, body: int, body_end: int, fmt: FormatDescription) -> None:
+    """Raise when a MariaDB GTID event is shorter than the fields its flags announce (or its
+    server is not MariaDB)."""
+    if fmt.never_writes(ev.GTID_EVENT):
+        raise BinlogFormatError(_foreign(ev.GTID_EVENT, fmt))
     flags = buf[body + 12]
     pos = body + 13 + (8 if flags & ev.FL_GROUP_COMMIT_ID else 0)
     if flags & (ev.FL_PREPARED_XA | ev.FL_COMPLETED_XA):
