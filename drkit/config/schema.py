@@ -28,6 +28,7 @@ FINDING_CLASSES = (
     "rename_table",
     "mass_delete",
     "mass_update",
+    "binlog_incident",
 )
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -352,7 +352,12 @@ class IndexStore:
         return latest is None or ":" not in str(latest[0])
 
     def latest_destructive(self) -> IndexedTransaction | None:
-        found = self._select("WHERE t.destructive_class IS NOT NULL ORDER BY t.id DESC LIMIT 1", ())
+        """The newest destructive transaction (a binlog incident is a gap, not a transaction)."""
+        found = self._select(
+            "WHERE t.destructive_class IS NOT NULL AND t.kind != 'incident' "
+            "ORDER BY t.id DESC LIMIT 1",
+            (),
+        )
         return found[0] if found else None
 
     def first_after(self, coord: BinlogCoord) -> IndexedTransaction | None:
