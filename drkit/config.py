@@ -17,6 +17,7 @@ from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 from drkit.errors import ConfigError
+from drkit.tls import TlsSettings, parse_tls
 
 DEFAULT_FILE_NAME = "drkit.toml"
 CONFIG_ENV = "DRKIT_CONFIG"
@@ -92,6 +93,7 @@ class NodeConfig:
     delay: int | None = None
     relay_log_dir: Path | None = None
     socket: str | None = None
+    tls: TlsSettings | None = None  # [tls] with [nodes.NAME.tls] over it (drkit/tls.py)
 
     @property
     def address(self) -> str:
@@ -288,7 +290,8 @@ def parse(data: Mapping[str, Any], file: Path) -> Config:
     """Validate already-decoded TOML data as if it came from `file`."""
     root = _Table(data, file, "")
     folder = file.parent
-    nodes = _parse_nodes(root.table("nodes"), folder)
+    tls = parse_tls(root.raw("tls"), None, folder, file, "tls")
+    nodes = _parse_nodes(root.table("nodes"), folder, tls)
     index = _parse_index(root.optional_table("index"), folder)
     drbd = tuple(_parse_drbd(item) for item in root.table_array("drbd"))
     lb_table = root.optional_table("loadbalancer")
@@ -308,7 +311,9 @@ def parse(data: Mapping[str, Any], file: Path) -> Config:
     )
 
 
-def _parse_nodes(table: _Table, folder: Path) -> dict[str, NodeConfig]:
+def _parse_nodes(
+    table: _Table, folder: Path, tls: TlsSettings | None = None
+) -> dict[str, NodeConfig]:
     nodes: dict[str, NodeConfig] = {}
     for name in table.names():
         node = table.table(name)
@@ -339,6 +344,7 @@ def _parse_nodes(table: _Table, folder: Path) -> dict[str, NodeConfig]:
             delay=delay,
             relay_log_dir=_resolve(folder, relay_dir) if relay_dir else None,
             socket=node.optional_string("socket"),
+            tls=parse_tls(node.raw("tls"), tls, folder, table.file, f"nodes.{name}.tls"),
         )
         node.finish()
     if not nodes:
@@ -352,9 +358,17 @@ def _parse_nodes(table: _Table, folder: Path) -> dict[str, NodeConfig]:
 
 
 def _parse_password(node: _Table, folder: Path) -> PasswordSource:
+    for key in ("password_env", "password_file", "password"):
+        if not isinstance(node.raw(key), str | None):
+            # Never echo what a password key holds, whatever its type.
+            node.fail(key, "expected a string (its value is not shown)")
     env = node.optional_string("password_env")
     file = node.optional_string("password_file")
     literal = node.optional_string("password")
+    if env is not None:
+        from drkit.io.secrets import note_password_variable
+
+        note_password_variable(env)
     given = [
         key
         for key, value in (("password_env", env), ("password_file", file), ("password", literal))
@@ -596,6 +610,10 @@ class _Table:
 
     def names(self) -> Iterator[str]:
         yield from self._data.keys()
+
+    @property
+    def file(self) -> Path:
+        return self._file
 
     def fail(self, key: str | None, problem: str) -> NoReturn:
         where = self._qualified(key) if key else (self._prefix.rstrip(".") or "top level")

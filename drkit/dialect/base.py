@@ -18,6 +18,10 @@ class Dialect(ABC):
     # -- facts -------------------------------------------------------------------------------
 
     version_query = read("SELECT VERSION() AS version, @@version_comment AS comment")
+    # The session's own encryption, read right after connecting (drkit/io/tls.py).
+    tls_status_query = read(
+        "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')"
+    )
 
     @abstractmethod
     def node_variables(self) -> Sql:

@@ -31,6 +31,7 @@ from drkit.index.layout import Scanned
 from drkit.index.recording import Recorder
 from drkit.index.store import IndexStore
 from drkit.io.children import die_with_parent
+from drkit.io.secrets import child_environment
 from drkit.model.coords import BinlogCoord
 
 FRAME = struct.Struct("<Q")  # the length of each pickled message on the pipe
@@ -96,7 +97,7 @@ class ProcessWriter:
 
     def __init__(self, index_path: Path, rules: ClassifyRules, first_id: int) -> None:
         package_root = str(Path(drkit.__file__).resolve().parents[1])
-        env = dict(os.environ)
+        env = child_environment()  # the writer needs no password
         env["PYTHONPATH"] = os.pathsep.join(
             part for part in (package_root, env.get("PYTHONPATH", "")) if part
         )

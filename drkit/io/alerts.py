@@ -28,6 +28,7 @@ from drkit import __version__
 from drkit.config import AlertsConfig, Webhook
 from drkit.errors import ConfigError
 from drkit.io.audit import AuditLog
+from drkit.io.secrets import child_environment
 
 BACKOFF = (0.5, 1.0, 2.0, 5.0)
 
@@ -171,6 +172,7 @@ class Alerter:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE,
                     start_new_session=True,  # a timeout kills the command and everything it started
+                    env=child_environment(),  # no password variables reach an alert command
                 )
             except OSError as exc:
                 return f"cannot run it: {exc.strerror or exc}"

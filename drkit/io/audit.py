@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from drkit.dialect.sql import Sql
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return str(os.getuid())
+
+
+# Who ran each statement, and where: the OS account and the host drkit ran on.
+_OS_USER = _os_user()
+_HOST = socket.gethostname()
 
 
 class AuditLog:
@@ -58,6 +73,8 @@ class AuditLog:
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "epoch": round(time.time(), 3),
             "pid": os.getpid(),
+            "os_user": _OS_USER,
+            "host": _HOST,
             "command": self.command,
             **record,
         }

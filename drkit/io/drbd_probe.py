@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from drkit.config import DrbdConfig
+from drkit.io.secrets import child_environment
 from drkit.model.drbd import DrbdResource, find_resource, parse_any
 from drkit.model.drbd_verdict import (
     STATE_UNKNOWN,
@@ -107,6 +108,7 @@ def probe(config: DrbdConfig) -> DrbdProbe:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            env=child_environment(),  # over ssh or not, no password variable goes along
         )
     except FileNotFoundError:
         where = "no such file" if os.sep in command[0] else "not found on PATH"

@@ -24,6 +24,7 @@ from drkit.extract.commands import (
     tool_names,
 )
 from drkit.io.optionfile import client_option_file
+from drkit.io.secrets import child_environment
 from drkit.sandbox.binaries import find_program
 
 COPY_TIMEOUT = 6 * 3600.0
@@ -52,8 +53,8 @@ def copy_table(
     source_name = source_table.partition(".")[2]
     schema, _, target_name = target_table.partition(".")
     with (
-        client_option_file(source) as source_options,
-        client_option_file(destination) as destination_options,
+        client_option_file(source, mariadb=mariadb) as source_options,
+        client_option_file(destination, mariadb=mariadb) as destination_options,
         tempfile.TemporaryFile() as dump_errors,
         tempfile.TemporaryFile() as client_errors,
     ):
@@ -62,12 +63,16 @@ def copy_table(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=dump_errors,
+            pass_fds=source_options.pass_fds,  # the option text, in memory only
+            env=child_environment(),
         )
         client = subprocess.Popen(
             client_arguments(str(client_tool), str(destination_options), schema),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=client_errors,
+            pass_fds=destination_options.pass_fds,
+            env=child_environment(),
         )
         # A hung tool must not hang drkit: kill both when the time is up.
         expired = threading.Event()

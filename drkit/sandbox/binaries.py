@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drkit.errors import SandboxError
+from drkit.io.secrets import child_environment
 from drkit.model.version import Flavour, ServerVersion
 
 # Ordinary users' PATH often lacks sbin, where Debian puts mariadbd.
@@ -76,7 +77,12 @@ def server_version(server: Path) -> ServerVersion:
     """Ask the server binary for its version (`mariadbd --version`)."""
     try:
         out = subprocess.run(
-            [str(server), "--version"], capture_output=True, text=True, timeout=20, check=True
+            [str(server), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+            env=child_environment(),
         ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         raise SandboxError(f"cannot run {server} --version: {exc}") from None

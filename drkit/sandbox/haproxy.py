@@ -32,6 +32,7 @@ from pathlib import Path
 
 from drkit.errors import ConfigError, DrkitError, SandboxError
 from drkit.io.haproxy import HaproxyClient
+from drkit.io.secrets import child_environment
 from drkit.model.loadbalancer import checked_name, parse_servers_state
 
 DEFAULT_BACKEND = "mysql_primary"
@@ -254,6 +255,7 @@ def check_config(binary: str, config_path: Path) -> None:
     # Not `-q`: it silences the alerts too, leaving only an exit code (measured on 2.6).
     result = subprocess.run(
         [binary, "-c", "-f", str(config_path)],
+        env=child_environment(),
         capture_output=True,
         text=True,
         timeout=30,
@@ -293,6 +295,7 @@ def _launch(binary: str, paths: _Paths) -> subprocess.CompletedProcess[str]:
     paths.pidfile.unlink(missing_ok=True)
     return subprocess.run(
         [binary, "-D", "-f", str(paths.config), "-p", str(paths.pidfile)],
+        env=child_environment(),
         capture_output=True,
         text=True,
         timeout=30,

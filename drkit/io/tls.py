@@ -1,0 +1,110 @@
+"""TLS at the connection: the connector's arguments, the session's state, and failures as sentences."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from drkit.config import NodeConfig
+from drkit.errors import ConfigError
+from drkit.tls import Verify, missing_files
+
+
+@dataclass(frozen=True)
+class TlsState:
+    """What a session is: encrypted or not, with which protocol and cipher, and what was checked."""
+
+    encrypted: bool
+    version: str | None = None
+    cipher: str | None = None
+    verified: str = "no"  # "identity", "ca", or "no"
+
+    @classmethod
+    def plain(cls) -> TlsState:
+        return cls(False)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Any], node: NodeConfig) -> TlsState:
+        found = {_text(row[0]).lower(): _text(row[1]) for row in rows}
+        cipher = found.get("ssl_cipher") or None
+        version = found.get("ssl_version") or None
+        verified = "no"
+        if cipher and node.tls is not None and node.tls.verify is not Verify.NONE:
+            verified = node.tls.verify.value  # the handshake checked it, or we would not be here
+        return cls(bool(cipher), version, cipher, verified)
+
+    def describe(self) -> str:
+        if not self.encrypted:
+            return "not encrypted"
+        checked = "server not verified" if self.verified == "no" else f"verified ({self.verified})"
+        return f"{self.version or 'TLS'} {self.cipher}, {checked}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "encrypted": self.encrypted,
+            "version": self.version,
+            "cipher": self.cipher,
+            "verified": self.verified,
+        }
+
+
+def tls_arguments(node: NodeConfig) -> dict[str, Any]:
+    """mysql-connector's TLS arguments for a TCP node (ConfigError when a file is unreadable)."""
+    if node.tls is None:
+        return {}
+    unreadable = missing_files(node.tls)
+    if unreadable:
+        raise ConfigError(
+            f"node {node.name}: cannot read the TLS {', '.join(unreadable)}",
+            hint="fix [tls] or [nodes.NAME.tls] in the config",
+        )
+    return node.tls.connector_args()
+
+
+def tls_refusal(node: NodeConfig, exc: BaseException) -> str | None:
+    """A sentence saying what did not match, when `exc` is a TLS failure; None otherwise."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return _verification(node, cause)
+        if isinstance(cause, ssl.SSLError):
+            return f"the TLS handshake failed: {cause.reason or cause}"
+        if isinstance(cause, ssl.CertificateError):
+            return f"the server's certificate was not accepted: {cause}"
+        cause = cause.__cause__ or cause.__context__
+    text = str(getattr(exc, "msg", None) or exc)
+    lowered = text.lower()
+    if "ssl is required" in lowered:
+        return "the server does not offer TLS, but the config asks for it and for verification"
+    if "certificate" in lowered or "ssl" in lowered.split(":")[0]:
+        return f"TLS failed: {text}"
+    return None
+
+
+def tls_hint(node: NodeConfig) -> str:
+    if node.tls is None:
+        return "the server requires TLS settings drkit does not have: add [tls] to the config"
+    return f"this node's TLS settings: {node.tls.describe()}"
+
+
+def _verification(node: NodeConfig, error: ssl.SSLCertVerificationError) -> str:
+    message = str(error.verify_message or error.reason or error)
+    tls = node.tls
+    ca = f"the CA {tls.ca}" if tls is not None and tls.ca is not None else "the system's CAs"
+    if "hostname mismatch" in message.lower() or "ip address mismatch" in message.lower():
+        return (
+            f"the server's certificate does not name {node.host} "
+            f"(verify = identity): {message.rstrip('.')}"
+        )
+    return f"the server's certificate is not signed by {ca}: {message}"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+__all__ = ["TlsState", "tls_arguments", "tls_hint", "tls_refusal"]
