@@ -8,7 +8,7 @@ it, nothing verified), which `drkit status` shows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -78,6 +78,44 @@ class TlsSettings:
         return lines
 
 
+@dataclass(frozen=True)
+class TlsState:
+    """What a session is: encrypted or not, with which protocol and cipher, and what was checked."""
+
+    encrypted: bool
+    version: str | None = None
+    cipher: str | None = None
+    verified: str = "no"  # "identity", "ca", or "no"
+
+    @classmethod
+    def plain(cls) -> TlsState:
+        return cls(False)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Any], settings: TlsSettings | None) -> TlsState:
+        found = {_text(row[0]).lower(): _text(row[1]) for row in rows}
+        cipher = found.get("ssl_cipher") or None
+        version = found.get("ssl_version") or None
+        verified = "no"
+        if cipher and settings is not None and settings.verify is not Verify.NONE:
+            verified = settings.verify.value  # the handshake checked it, or we would not be here
+        return cls(bool(cipher), version, cipher, verified)
+
+    def describe(self) -> str:
+        if not self.encrypted:
+            return "not encrypted"
+        checked = "server not verified" if self.verified == "no" else f"verified ({self.verified})"
+        return f"{self.version or 'TLS'} {self.cipher}, {checked}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "encrypted": self.encrypted,
+            "version": self.version,
+            "cipher": self.cipher,
+            "verified": self.verified,
+        }
+
+
 def parse_tls(
     data: Any, default: TlsSettings | None, folder: Path, file: Path, where: str
 ) -> TlsSettings | None:
@@ -135,10 +173,16 @@ def missing_files(settings: TlsSettings) -> list[str]:
     ]
 
 
+def _text(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
 def _quoted(value: str) -> str:
     if any(char in value for char in "\n\r\x00"):
         raise ConfigError(f"TLS file name {value!r} holds a control character")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-__all__ = ["TlsSettings", "Verify", "missing_files", "parse_tls"]
+__all__ = ["TlsSettings", "TlsState", "Verify", "missing_files", "parse_tls"]

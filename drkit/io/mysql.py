@@ -12,8 +12,9 @@ from drkit.config import NodeConfig
 from drkit.dialect import Dialect, Sql, for_version
 from drkit.errors import ExitCode, NodeError
 from drkit.io.secrets import note_password
-from drkit.io.tls import TlsState, tls_arguments, tls_hint, tls_refusal
+from drkit.io.tls import tls_arguments, tls_hint, tls_refusal
 from drkit.model.version import ServerVersion
+from drkit.tls import TlsState
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 
@@ -133,7 +134,7 @@ def connect(
         cursor.execute(Dialect.version_query.text)  # the flavour is not known until this answers
         text, comment = cursor.fetchone() or ("", "")
         cursor.execute(Dialect.tls_status_query.text)
-        tls = TlsState.from_rows(cursor.fetchall(), node)
+        tls = TlsState.from_rows(cursor.fetchall(), node.tls)
         cursor.close()
     except mysql.connector.Error as exc:
         raise _connect_error(node, exc) from None

@@ -3,51 +3,11 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from drkit.config import NodeConfig
 from drkit.errors import ConfigError
-from drkit.tls import Verify, missing_files
-
-
-@dataclass(frozen=True)
-class TlsState:
-    """What a session is: encrypted or not, with which protocol and cipher, and what was checked."""
-
-    encrypted: bool
-    version: str | None = None
-    cipher: str | None = None
-    verified: str = "no"  # "identity", "ca", or "no"
-
-    @classmethod
-    def plain(cls) -> TlsState:
-        return cls(False)
-
-    @classmethod
-    def from_rows(cls, rows: Iterable[Any], node: NodeConfig) -> TlsState:
-        found = {_text(row[0]).lower(): _text(row[1]) for row in rows}
-        cipher = found.get("ssl_cipher") or None
-        version = found.get("ssl_version") or None
-        verified = "no"
-        if cipher and node.tls is not None and node.tls.verify is not Verify.NONE:
-            verified = node.tls.verify.value  # the handshake checked it, or we would not be here
-        return cls(bool(cipher), version, cipher, verified)
-
-    def describe(self) -> str:
-        if not self.encrypted:
-            return "not encrypted"
-        checked = "server not verified" if self.verified == "no" else f"verified ({self.verified})"
-        return f"{self.version or 'TLS'} {self.cipher}, {checked}"
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "encrypted": self.encrypted,
-            "version": self.version,
-            "cipher": self.cipher,
-            "verified": self.verified,
-        }
+from drkit.tls import TlsState, missing_files
 
 
 def tls_arguments(node: NodeConfig) -> dict[str, Any]:
@@ -99,12 +59,6 @@ def _verification(node: NodeConfig, error: ssl.SSLCertVerificationError) -> str:
             f"(verify = identity): {message.rstrip('.')}"
         )
     return f"the server's certificate is not signed by {ca}: {message}"
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes | bytearray):
-        return value.decode("utf-8", "replace")
-    return "" if value is None else str(value)
 
 
 __all__ = ["TlsState", "tls_arguments", "tls_hint", "tls_refusal"]

@@ -20,6 +20,15 @@ def render_config(layout: SandboxLayout, state: SandboxState) -> str:
         'path = "index.db"',
         'archive_dir = "binlogs"',
     ]
+    if state.tls:
+        lines += [
+            "",
+            "[tls]  # the sandbox's private CA, and drkit's client certificate (REQUIRE X509)",
+            'ca = "tls/ca.pem"',
+            'cert = "tls/client-cert.pem"',
+            'key = "tls/client-key.pem"',
+            'verify = "identity"',
+        ]
     for name, role in NODE_ROLES.items():
         node = state.nodes[name]
         lines += [

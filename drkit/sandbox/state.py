@@ -46,6 +46,7 @@ class SandboxState:
     nodes: dict[str, NodeState]
     haproxy: HaproxyState | None = None
     docker: bool = False
+    tls: bool = False  # `sandbox up --tls`: certificates in DIR/tls, TLS required everywhere
 
     def with_node(self, node: NodeState) -> SandboxState:
         return replace(self, nodes={**self.nodes, node.name: node})
@@ -66,6 +67,7 @@ class SandboxState:
             nodes={name: NodeState(**node) for name, node in data["nodes"].items()},
             haproxy=HaproxyState(**haproxy) if haproxy else None,
             docker=bool(data.get("docker", False)),
+            tls=bool(data.get("tls", False)),
         )
 
 

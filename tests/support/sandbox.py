@@ -44,7 +44,17 @@ class Sandbox:
     def connect(self, node: str, *, app: bool = False, port: int | None = None) -> Any:
         state = self.state
         account = state.application if app else state.admin
+        tls: dict[str, Any] = {}
+        if state.tls:
+            folder = self.directory / "tls"
+            tls = {"ssl_ca": str(folder / "ca.pem"), "ssl_verify_cert": True}
+            if not app:  # drkit's account is REQUIRE X509
+                tls |= {
+                    "ssl_cert": str(folder / "client-cert.pem"),
+                    "ssl_key": str(folder / "client-key.pem"),
+                }
         return mysql.connector.connect(
+            **tls,
             host="127.0.0.1",
             port=port or state.nodes[node].port,
             user=account.user,
@@ -111,8 +121,9 @@ def start_sandbox(
     delay: int = 3600,
     haproxy: bool = False,
     server_options: dict[str, str] | None = None,
+    tls: bool = False,
 ) -> Sandbox:
-    topology.up(directory, delay=delay, haproxy=haproxy, server_options=server_options)
+    topology.up(directory, delay=delay, haproxy=haproxy, server_options=server_options, tls=tls)
     return Sandbox(directory)
 
 

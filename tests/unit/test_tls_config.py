@@ -10,8 +10,7 @@ import pytest
 from drkit import config
 from drkit.errors import ConfigError, ExitCode
 from drkit.io.mysql import TlsRefused, _connect_error
-from drkit.io.tls import TlsState
-from drkit.tls import TlsSettings, Verify
+from drkit.tls import TlsSettings, TlsState, Verify
 
 NODES = """
 [nodes.primary]
@@ -144,9 +143,11 @@ def test_session_state_reads_the_status_rows(tmp_path: Path) -> None:
     loaded = load(tmp_path, '[tls]\nca = "/ca"\n' + NODES)
     state = TlsState.from_rows(
         [("Ssl_cipher", "TLS_AES_256_GCM_SHA384"), ("Ssl_version", "TLSv1.3")],
-        loaded.node("primary"),
+        loaded.node("primary").tls,
     )
     assert state == TlsState(True, "TLSv1.3", "TLS_AES_256_GCM_SHA384", "identity")
     assert "verified (identity)" in state.describe()
-    plain = TlsState.from_rows([("Ssl_cipher", ""), ("Ssl_version", "")], loaded.node("primary"))
+    plain = TlsState.from_rows(
+        [("Ssl_cipher", ""), ("Ssl_version", "")], loaded.node("primary").tls
+    )
     assert not plain.encrypted and plain.describe() == "not encrypted"
