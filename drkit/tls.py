@@ -86,6 +86,7 @@ class TlsState:
     version: str | None = None
     cipher: str | None = None
     verified: str = "no"  # "identity", "ca", or "no"
+    ca: str | None = None  # the CA file drkit checked the server against
 
     @classmethod
     def plain(cls) -> TlsState:
@@ -99,7 +100,8 @@ class TlsState:
         verified = "no"
         if cipher and settings is not None and settings.verify is not Verify.NONE:
             verified = settings.verify.value  # the handshake checked it, or we would not be here
-        return cls(bool(cipher), version, cipher, verified)
+        ca = str(settings.ca) if settings is not None and settings.ca is not None else None
+        return cls(bool(cipher), version, cipher, verified, ca if cipher else None)
 
     def describe(self) -> str:
         if not self.encrypted:
@@ -113,6 +115,7 @@ class TlsState:
             "version": self.version,
             "cipher": self.cipher,
             "verified": self.verified,
+            "ca": self.ca,
         }
 
 

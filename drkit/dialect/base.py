@@ -198,7 +198,7 @@ class Dialect(ABC):
         head = f"CREATE USER {quote_string(user)}@{quote_string(host)} IDENTIFIED BY "
         return Sql(head + quote_string(password), redacted=head + "'<redacted>'")
 
-    def source_tls(self, ca: str, cert: str | None, key: str | None, verify: bool) -> Sql:
+    def source_tls(self, ca: str | None, cert: str | None, key: str | None, verify: bool) -> Sql:
         """The replica reaches its source over TLS (each flavour names the options)."""
         raise NotImplementedError
 

@@ -112,10 +112,12 @@ class MysqlDialect(Dialect):
             tail = f", MASTER_AUTO_POSITION = 1, MASTER_DELAY = {int(delay)}, GET_MASTER_PUBLIC_KEY = 1"
         return Sql(head + quote_string(password) + tail, redacted=head + "'<redacted>'" + tail)
 
-    def source_tls(self, ca: str, cert: str | None, key: str | None, verify: bool) -> Sql:
+    def source_tls(self, ca: str | None, cert: str | None, key: str | None, verify: bool) -> Sql:
         """The replica reaches its source over TLS, checking the source's certificate."""
         word = "SOURCE" if self._modern else "MASTER"
-        parts = [f"{word}_SSL = 1", f"{word}_SSL_CA = {quote_string(ca)}"]
+        parts = [f"{word}_SSL = 1"]
+        if ca:
+            parts.append(f"{word}_SSL_CA = {quote_string(ca)}")
         if cert and key:
             parts += [
                 f"{word}_SSL_CERT = {quote_string(cert)}",

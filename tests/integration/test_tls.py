@@ -78,6 +78,10 @@ def test_the_incident_path_runs_over_tls(box: Sandbox) -> None:
     done, promoted = drkit_json(box, "promote", "--yes")
     assert done.returncode == 0, done.stderr
     assert promoted["new_primary"] == "delayed" and promoted["loadbalancer_writers"] == ["db3"]
+    fates = {fate["node"]: fate for fate in promoted["fates"]}
+    follow = " ".join(fates["replica"]["commands"])
+    assert "MASTER_SSL = 1" in follow and "MASTER_SSL_VERIFY_SERVER_CERT = 1" in follow
+    assert str(box.directory / "tls" / "ca.pem") in follow
     lb = box.config().loadbalancer
     assert lb is not None and lb.frontend is not None
     client = box.connect("primary", port=int(lb.frontend.rpartition(":")[2]))

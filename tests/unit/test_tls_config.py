@@ -145,7 +145,7 @@ def test_session_state_reads_the_status_rows(tmp_path: Path) -> None:
         [("Ssl_cipher", "TLS_AES_256_GCM_SHA384"), ("Ssl_version", "TLSv1.3")],
         loaded.node("primary").tls,
     )
-    assert state == TlsState(True, "TLSv1.3", "TLS_AES_256_GCM_SHA384", "identity")
+    assert state == TlsState(True, "TLSv1.3", "TLS_AES_256_GCM_SHA384", "identity", "/ca")
     assert "verified (identity)" in state.describe()
     plain = TlsState.from_rows(
         [("Ssl_cipher", ""), ("Ssl_version", "")], loaded.node("primary").tls
