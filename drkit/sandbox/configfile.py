@@ -37,8 +37,8 @@ def render_config(layout: SandboxLayout, state: SandboxState) -> str:
             f"role = {_toml(role.value)}",
             'host = "127.0.0.1"',
             f"port = {node.port}",
-            f"user = {_toml(state.admin.user)}",
-            f"password = {_toml(state.admin.password)}",
+            f"user = {_toml(state.tool_account.user)}",
+            f"password = {_toml(state.tool_account.password)}",
         ]
         if name == "delayed":
             lines.append(f"delay = {state.delay}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from drkit.config import NodeConfig, PasswordSource, Role
+from drkit.dialect import grants
 from drkit.errors import DrkitError, SandboxError
 from drkit.io.mysql import Session, connect
 from drkit.model.version import Flavour
@@ -221,7 +222,8 @@ def _create(
         flavour=binaries.flavour.value,
         version=binaries.version.text,
         delay=delay,
-        admin=Account("drkit", _password()),
+        admin=Account("admin", _password()),
+        drkit=Account("drkit", _password()),
         replication=Account("repl", _password()),
         application=Account("app", _password()),
         nodes={
@@ -362,10 +364,17 @@ def _bootstrap_accounts(layout: SandboxLayout, node: NodeLayout, state: SandboxS
         session.run(d.grant_replication(state.replication.user, "%"))
         session.run(d.create_user(state.application.user, "%", state.application.password))
         session.run(d.grant_application(state.application.user, "%"))
+        if state.drkit is not None:
+            # Exactly what drkit's features need (docs/grants.md), no more.
+            needs = grants.required(session.version.is_mariadb)
+            for host in ("%", "localhost"):
+                session.run(d.create_user(state.drkit.user, host, state.drkit.password))
+                session.run(grants.grant_statement(needs, f"{state.drkit.user}@{host}"))
         if state.tls:
             # drkit logs in with its certificate only; replication runs over TLS.
-            for host in ("%", "localhost"):
-                session.run(d.require_tls(state.admin.user, host, certificate=True))
+            for account in {state.admin.user, state.tool_account.user}:
+                for host in ("%", "localhost"):
+                    session.run(d.require_tls(account, host, certificate=True))
             session.run(d.require_tls(state.replication.user, "%", certificate=False))
     finally:
         session.close()

@@ -38,7 +38,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 def test_no_password_reaches_children_disk_or_index(
     box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    secret = box.state.admin.password
+    secret = box.state.tool_account.password
     assert len(secret) >= 8
     records = tmp_path / "records"
     records.mkdir()

@@ -104,7 +104,7 @@ def test_an_untrusted_certificate_is_refused(box: Sandbox, tmp_path: Path) -> No
     try:
         audit = box.directory / "drkit-audit.jsonl"
         before = audit.read_bytes() if audit.exists() else b""
-        for command in (("freeze",), ("index",), ("status",)):
+        for command in (("freeze",), ("index",), ("status",), ("check", "grants")):
             done = run_drkit(config, *command)
             assert done.returncode == 2, (command, done.stderr)
             assert "node " in done.stderr

@@ -14,7 +14,7 @@ from typing import Any
 import mysql.connector
 
 from drkit import config as config_module
-from drkit.config import Config
+from drkit.config import Config, NodeConfig
 from drkit.sandbox import topology
 from drkit.sandbox.state import SandboxState, load_state
 
@@ -37,6 +37,12 @@ class Sandbox:
 
     def config(self) -> Config:
         return config_module.load(self.config_file)
+
+    def admin_node(self, node: str) -> NodeConfig:
+        """The node as the sandbox's admin account reaches it (every privilege; drkit's has fewer)."""
+        from drkit.sandbox.layout import SandboxLayout
+
+        return topology.admin_node(SandboxLayout(self.directory.resolve()), self.state, node)
 
     def port(self, node: str) -> int:
         return self.state.nodes[node].port
