@@ -606,18 +606,9 @@ def _record(row: tuple[Any, ...], tables: tuple[TableRows, ...]) -> IndexedTrans
         else None
     )
     # Indexes written before redaction existed may still hold passwords: never show them.
+    statement = redact_statement(statement)
     return IndexedTransaction(
-        tx_id,
-        gtid,
-        file,
-        start,
-        end,
-        ts,
-        server_id,
-        kind,
-        tables,
-        redact_statement(statement),
-        destructive,
+        tx_id, gtid, file, start, end, ts, server_id, kind, tables, statement, destructive
     )
 
 

@@ -15,12 +15,15 @@ from drkit.dialect.sql import Sql
 
 
 def _os_user() -> str:
-    import getpass
+    """The account drkit runs as, and who became it through sudo (`root (sudo from alice)`)."""
+    import pwd
 
     try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return str(os.getuid())
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        user = str(os.geteuid())
+    invoker = os.environ.get("SUDO_USER")
+    return f"{user} (sudo from {invoker})" if invoker and invoker != user else user
 
 
 # Who ran each statement, and where: the OS account and the host drkit ran on.

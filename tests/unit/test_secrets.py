@@ -162,3 +162,30 @@ def test_the_index_layout_keeps_no_password() -> None:
     )
     rows, _ = lay_out([scanned], 1, [None])  # type: ignore[list-item]
     assert "hunter2" not in repr(rows)
+
+
+def test_audit_records_name_the_os_user_and_host(tmp_path: Path) -> None:
+    import json
+    import pwd
+    import socket
+
+    from drkit.dialect.sql import Sql
+    from drkit.io.audit import AuditLog
+
+    log = AuditLog(tmp_path / "drkit-audit.jsonl", command="drkit freeze")
+    log.statement(
+        "delayed",
+        Sql(
+            "CREATE USER x IDENTIFIED BY 'pw9'", redacted="CREATE USER x IDENTIFIED BY '<redacted>'"
+        ),
+        True,
+        0.1,
+        None,
+    )
+    (record,) = [
+        json.loads(line) for line in (tmp_path / "drkit-audit.jsonl").read_text().splitlines()
+    ]
+    assert record["os_user"].startswith(pwd.getpwuid(os.geteuid()).pw_name)
+    assert record["host"] == socket.gethostname()
+    assert "pw9" not in json.dumps(record)
+    assert os.stat(tmp_path / "drkit-audit.jsonl").st_mode & 0o777 == 0o600
