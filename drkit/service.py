@@ -207,7 +207,10 @@ class Drkit:
     """drkit's operations on one configured topology."""
 
     def __init__(self, config: Config) -> None:
+        from drkit.io.secrets import note_config
+
         self.config = config
+        note_config(config)  # no child drkit starts inherits a password variable it names
 
     def status(self, timeout: float = 5.0, verify_index: float = 0.0) -> StatusReport:
         """Facts of every node, DRBD and the load balancer, gathered side by side (never raises).

@@ -33,6 +33,7 @@ from drkit.config.schema import (
 from drkit.config.table import Table, describe, resolve
 from drkit.errors import ConfigError
 from drkit.model.roles import Role
+from drkit.tls import TlsSettings, parse_tls
 
 DEFAULT_FILE_NAME = "drkit.toml"
 INDEX_FILE_NAME = "index.db"
@@ -75,7 +76,8 @@ def parse(data: Mapping[str, Any], file: Path) -> Config:
     """Validate already-decoded TOML data as if it came from `file`."""
     root = Table(data, file, "")
     folder = file.parent
-    nodes = _parse_nodes(root.table("nodes"), folder)
+    tls = parse_tls(root.raw("tls"), None, folder, file, "tls")
+    nodes = _parse_nodes(root.table("nodes"), folder, tls)
     index = _parse_index(root.optional_table("index"), folder)
     drbd = tuple(_parse_drbd(item) for item in root.table_array("drbd"))
     lb_table = root.optional_table("loadbalancer")
@@ -95,7 +97,9 @@ def parse(data: Mapping[str, Any], file: Path) -> Config:
     )
 
 
-def _parse_nodes(table: Table, folder: Path) -> dict[str, NodeConfig]:
+def _parse_nodes(
+    table: Table, folder: Path, tls: TlsSettings | None = None
+) -> dict[str, NodeConfig]:
     nodes: dict[str, NodeConfig] = {}
     for name in table.names():
         node = table.table(name)
@@ -126,6 +130,7 @@ def _parse_nodes(table: Table, folder: Path) -> dict[str, NodeConfig]:
             delay=delay,
             relay_log_dir=resolve(folder, relay_dir) if relay_dir else None,
             socket=node.optional_string("socket"),
+            tls=parse_tls(node.raw("tls"), tls, folder, table.file, f"nodes.{name}.tls"),
         )
         node.finish()
     if not nodes:
@@ -139,6 +144,10 @@ def _parse_nodes(table: Table, folder: Path) -> dict[str, NodeConfig]:
 
 
 def _parse_password(node: Table, folder: Path) -> PasswordSource:
+    for key in ("password_env", "password_file", "password"):
+        if not isinstance(node.raw(key), str | None):
+            # Never echo what a password key holds, whatever its type.
+            node.fail(key, "expected a string (its value is not shown)")
     env = node.optional_string("password_env")
     file = node.optional_string("password_file")
     literal = node.optional_string("password")

@@ -14,6 +14,7 @@ from pathlib import Path
 from drkit.config.redact import redact_url
 from drkit.errors import ConfigError
 from drkit.model.roles import Role
+from drkit.tls import TlsSettings
 
 # The classifier's severity labels and finding classes, spelt out here so that loading the config
 # does not import the classifier (and sqlparse); a unit test keeps both lists equal to drkit.classify.
@@ -79,6 +80,7 @@ class NodeConfig:
     delay: int | None = None
     relay_log_dir: Path | None = None
     socket: str | None = None
+    tls: TlsSettings | None = None  # [tls] with [nodes.NAME.tls] over it (drkit/tls.py)
 
     @property
     def address(self) -> str:

@@ -23,6 +23,10 @@ class Table:
     def names(self) -> Iterator[str]:
         yield from self._data.keys()
 
+    @property
+    def file(self) -> Path:
+        return self._file
+
     def fail(self, key: str | None, problem: str) -> NoReturn:
         where = self._qualified(key) if key else (self._prefix.rstrip(".") or "top level")
         raise ConfigError(f"{self._file}: {where}: {problem}")

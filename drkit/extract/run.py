@@ -112,6 +112,11 @@ def extract(
 def _extract(
     config: Config, plan: ExtractPlan, audit: AuditLog, *, on_step: StepCallback | None
 ) -> ExtractReport:
+    from drkit.checks.privileges import require_privileges
+
+    require_privileges(
+        [config.node(plan.source), config.node(plan.destination)], ["extract"], "extract"
+    )
     audit.event(
         "extract-started",
         node=plan.destination,

@@ -21,6 +21,7 @@ from drkit.errors import DrkitError
 from drkit.index.layout import Scanned, TableRow, TransactionRow, Verdict, lay_out
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
 from drkit.index.schema import migrate
+from drkit.io.secrets import redact_statement
 from drkit.model.coords import BinlogCoord
 
 SEVERITY_NAMES = {1: "low", 2: "medium", 3: "high", 4: "critical"}
@@ -613,6 +614,8 @@ def _record(row: tuple[Any, ...], tables: tuple[TableRows, ...]) -> IndexedTrans
         if category
         else None
     )
+    # Indexes written before redaction existed may still hold passwords: never show them.
+    statement = redact_statement(statement)
     return IndexedTransaction(
         tx_id, gtid, file, start, end, ts, server_id, kind, tables, statement, destructive
     )

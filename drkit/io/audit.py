@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,23 @@ from typing import Any
 from drkit.dialect.sql import Sql
 
 log = logging.getLogger(__name__)
+
+
+def _os_user() -> str:
+    """The account drkit runs as, and who became it through sudo (`root (sudo from alice)`)."""
+    import pwd
+
+    try:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        user = str(os.geteuid())
+    invoker = os.environ.get("SUDO_USER")
+    return f"{user} (sudo from {invoker})" if invoker and invoker != user else user
+
+
+# Who ran each statement, and where: the OS account and the host drkit ran on.
+_OS_USER = _os_user()
+_HOST = socket.gethostname()
 
 
 class AuditLog:
@@ -61,6 +79,8 @@ class AuditLog:
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "epoch": round(time.time(), 3),
             "pid": os.getpid(),
+            "os_user": _OS_USER,
+            "host": _HOST,
             "command": self.command,
             **record,
         }

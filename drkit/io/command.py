@@ -34,11 +34,14 @@ Redirect = int | IO[Any] | None
 def scrubbed_environment(
     secret_names: Iterable[str] = (), extra: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """drkit's environment less password variables (and `secret_names`), plus `extra`."""
+    """drkit's environment less password variables (by name, by the config's password_env, by
+    value: drkit.io.secrets) and `secret_names`, plus `extra`."""
+    from drkit.io.secrets import child_environment
+
     drop = set(secret_names) | _SECRET_NAMES
     env = {
         name: value
-        for name, value in os.environ.items()
+        for name, value in child_environment().items()
         if name not in drop and not any(word in name.upper() for word in _SECRET_WORDS)
     }
     env.update(extra or {})
@@ -52,11 +55,13 @@ def spawn(
     stdout: Redirect = subprocess.DEVNULL,
     stderr: Redirect = subprocess.DEVNULL,
     env: Mapping[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> subprocess.Popen[bytes]:
     """Start `argv` in its own process group, bound to drkit's life; OSError when it cannot run.
 
-    `env` defaults to `scrubbed_environment()`. The death signal is tied to the calling thread:
-    start a long-lived child from a thread that lives as long as it must.
+    `env` defaults to `scrubbed_environment()`; `pass_fds` hands it inherited descriptors (the
+    in-memory client option text). The death signal is tied to the calling thread: start a
+    long-lived child from a thread that lives as long as it must.
     """
     log.debug("starting %s", argv[0])
     return subprocess.Popen(
@@ -67,6 +72,7 @@ def spawn(
         env=dict(env) if env is not None else scrubbed_environment(),
         start_new_session=True,
         preexec_fn=die_with_parent(),  # noqa: PLW1509 - only a preloaded libc call runs
+        pass_fds=tuple(pass_fds),
     )
 
 

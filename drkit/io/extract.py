@@ -53,8 +53,8 @@ def copy_table(
     source_name = source_table.partition(".")[2]
     schema, _, target_name = target_table.partition(".")
     with (
-        client_option_file(source) as source_options,
-        client_option_file(destination) as destination_options,
+        client_option_file(source, mariadb=mariadb) as source_options,
+        client_option_file(destination, mariadb=mariadb) as destination_options,
         tempfile.TemporaryFile() as dump_errors,
         tempfile.TemporaryFile() as client_errors,
     ):
@@ -66,6 +66,7 @@ def copy_table(
             stdout=subprocess.PIPE,
             stderr=dump_errors,
             env=env,
+            pass_fds=source_options.pass_fds,  # the option text, in memory only
         )
         try:
             client = spawn(
@@ -73,6 +74,7 @@ def copy_table(
                 stdin=subprocess.PIPE,
                 stderr=client_errors,
                 env=env,
+                pass_fds=destination_options.pass_fds,
             )
         except OSError:
             _kill(dump)

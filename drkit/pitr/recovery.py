@@ -90,7 +90,7 @@ def plan_freeze(config: Config, node: NodeConfig) -> Plan:
     if facts.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG):
         raise ConfigError(
             f"cannot freeze {node.name}: {facts.unreachable_reason}",
-            hint="fix the password or account in the config; nothing was changed",
+            hint="fix the password, account or TLS settings in the config; nothing was changed",
         )
     if not facts.reachable:
         raise RefusedError(f"cannot freeze {node.name}: {facts.unreachable_reason}")
@@ -330,7 +330,7 @@ def refuse_unknown_primary(primary: NodeFacts | None) -> None:
         raise ConfigError(
             f"the primary {primary.name} refused drkit's login ({primary.unreachable_reason}): a "
             "refused login is not a dead primary, so no recovery strategy was chosen; nothing was changed",
-            hint="fix the password or account in the config (`drkit status` shows every node's login)",
+            hint="fix the password, account or TLS settings in the config (`drkit status` shows every node's login)",
         )
     if kind is not Unreachable.NETWORK:
         raise RefusedError(
@@ -585,7 +585,7 @@ def plan_resume(
     if facts.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG):
         raise ConfigError(
             f"{node.name} refused drkit's login: {facts.unreachable_reason}",
-            hint="nothing was changed; fix the password or account in the config",
+            hint="nothing was changed; fix the password, account or TLS settings in the config",
         )
     if not facts.reachable or facts.replica is None or facts.version is None:
         raise RefusedError(

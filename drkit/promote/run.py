@@ -110,6 +110,10 @@ def _promote(
     on_step: StepCallback | None,
 ) -> PromotionReport:
     refuse_if_blocked(plan)
+    from drkit.checks.privileges import require_privileges
+
+    fenced = [config.node(plan.old_primary)] if plan.old_primary else []
+    require_privileges([delayed, *fenced], ["promote"], "promotion")
     if not plan.forced:
         # The operator may have taken minutes to confirm: look again just before writing.
         fresh = judge_promotion(gather_promotion_evidence(config, delayed))

@@ -33,6 +33,7 @@ from pathlib import Path
 from drkit.errors import ConfigError, DrkitError, SandboxError
 from drkit.io.command import run as command_run
 from drkit.io.haproxy import HaproxyClient
+from drkit.io.secrets import child_environment
 from drkit.model.loadbalancer import checked_name, parse_servers_state
 
 DEFAULT_BACKEND = "mysql_primary"
@@ -293,6 +294,7 @@ def _launch(binary: str, paths: _Paths) -> subprocess.CompletedProcess[str]:
     paths.pidfile.unlink(missing_ok=True)
     return subprocess.run(
         [binary, "-D", "-f", str(paths.config), "-p", str(paths.pidfile)],
+        env=child_environment(),
         capture_output=True,
         text=True,
         timeout=30,

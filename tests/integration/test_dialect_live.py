@@ -22,7 +22,8 @@ def box(module_box: Sandbox) -> Sandbox:
 
 
 def session(box: Sandbox, node: str) -> Session:
-    return connect(box.config().node(node))
+    # The sandbox's admin account: some statements here (accounts, sql_log_bin) are not drkit's.
+    return connect(box.admin_node(node))
 
 
 def status(s: Session) -> dict[str, Any]:

@@ -42,6 +42,7 @@ PURE_PREFIXES = (
     "drkit.checks.record",
     "drkit.checks.replication",
     "drkit.checks.result",
+    "drkit.checks.grants",
     "drkit.promote.fates",
     "drkit.promote.plan",
     "drkit.extract.commands",

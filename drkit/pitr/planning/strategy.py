@@ -22,7 +22,7 @@ def refuse_unusable_replica(facts: RecoveryFacts) -> None:
     if delayed.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG):
         raise ConfigError(
             f"the delayed replica {facts.node.name} refused drkit's login: {delayed.unreachable_reason}",
-            hint="nothing was changed; fix the password or account in the config",
+            hint="nothing was changed; fix the password, account or TLS settings in the config",
         )
     if not delayed.reachable:
         raise RefusedError(
