@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "extract": "drkit.cli.extract:extract_command",
     "tui": "drkit.cli.tui:tui_command",
     "guard": "drkit.cli.guard:guard_command",
+    "history": "drkit.cli.history:history_command",
+    "flashback": "drkit.cli.flashback:flashback_command",
 }
 
 

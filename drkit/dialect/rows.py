@@ -1,0 +1,146 @@
+"""SQL for single rows: literals of decoded binlog values, the NULL-safe whole-row match, and
+the reverse statements flashback runs (each acts only on a row in the state the disaster left).
+
+Functions, not dialect methods: the text is the same on MariaDB and MySQL 8. Times are written
+as UTC wall-clock values; the session running them sets `time_zone = '+00:00'` first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+
+from drkit.dialect.sql import Sql, quote_ident, quote_string, quote_table, read
+
+Image = Mapping[str, object]
+
+
+def literal(value: object) -> str:  # noqa: PLR0911 (one branch per value type)
+    """A decoded row value (drkit.binlog.values) as an SQL literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        # An `e` makes the server read a DOUBLE, not an exact DECIMAL.
+        return text if "e" in text else text + "e0"
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "X'" + bytes(value).hex() + "'"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return quote_string(value.isoformat(sep=" "))
+    if isinstance(value, dt.date):
+        return quote_string(value.isoformat())
+    if isinstance(value, dt.timedelta):
+        return quote_string(time_text(value))
+    return quote_string(str(value))
+
+
+def time_text(delta: dt.timedelta) -> str:
+    """A TIME value as the server prints it: [-]HH:MM:SS[.ffffff], hours past 24 allowed."""
+    micros = delta.days * 86_400_000_000 + delta.seconds * 1_000_000 + delta.microseconds
+    sign = "-" if micros < 0 else ""
+    seconds, fraction = divmod(abs(micros), 1_000_000)
+    minutes, second = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{sign}{hours:02d}:{minute:02d}:{second:02d}" + (f".{fraction:06d}" if fraction else "")
+
+
+def row_match(image: Image, columns: Sequence[str]) -> str:
+    """`a <=> 1 AND b <=> NULL ...`: the row holds exactly these values (NULL-safe)."""
+    return " AND ".join(f"{quote_ident(c)} <=> {literal(image[c])}" for c in columns)
+
+
+def restore_deleted(table: str, image: Image, columns: Sequence[str], key: Sequence[str]) -> Sql:
+    """Insert a deleted row back, only while no row holds its key (the state the DELETE left)."""
+    names = ", ".join(quote_ident(c) for c in columns)
+    values = ", ".join(literal(image[c]) for c in columns)
+    target = quote_table(table)
+    if not key:
+        return Sql(f"INSERT INTO {target} ({names}) VALUES ({values})")
+    return Sql(
+        f"INSERT INTO {target} ({names}) SELECT {values} FROM DUAL WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {target} WHERE {row_match(image, key)})"
+    )
+
+
+def undo_update(
+    table: str, before: Image, after: Image, write: Sequence[str], compare: Sequence[str]
+) -> Sql:
+    """Put an updated row back, only while it holds exactly what the UPDATE left."""
+    changes = ", ".join(f"{quote_ident(c)} = {literal(before[c])}" for c in write)
+    return Sql(
+        f"UPDATE {quote_table(table)} SET {changes} WHERE {row_match(after, compare)} LIMIT 1"
+    )
+
+
+def remove_inserted(table: str, after: Image, compare: Sequence[str]) -> Sql:
+    """Delete an inserted row, only while it holds exactly what the INSERT wrote."""
+    return Sql(f"DELETE FROM {quote_table(table)} WHERE {row_match(after, compare)} LIMIT 1")
+
+
+def count_matching(table: str, images: Iterable[Image], columns: Sequence[str]) -> Sql:
+    """How many rows match any of the images (verification after a flashback)."""
+    either = " OR ".join(f"({row_match(image, columns)})" for image in images)
+    return read(f"SELECT COUNT(*) AS n FROM {quote_table(table)} WHERE {either or '0'}")
+
+
+def utc_session() -> Sql:
+    return Sql("SET SESSION time_zone = '+00:00'", changes=False)
+
+
+def begin() -> Sql:
+    return Sql("START TRANSACTION")
+
+
+def commit() -> Sql:
+    return Sql("COMMIT")
+
+
+def rollback() -> Sql:
+    return Sql("ROLLBACK")
+
+
+def table_columns(table: str) -> Sql:
+    """Each column: name, position, whether the server computes it (generated)."""
+    schema, _, name = table.partition(".")
+    return read(
+        "SELECT COLUMN_NAME AS name, ORDINAL_POSITION AS position, "
+        "(EXTRA LIKE '%GENERATED%' OR EXTRA IN ('VIRTUAL', 'PERSISTENT', 'STORED')) AS generated, "
+        "COLUMN_KEY AS column_key, DATA_TYPE AS data_type "
+        "FROM information_schema.COLUMNS "
+        f"WHERE TABLE_SCHEMA = {quote_string(schema)} AND TABLE_NAME = {quote_string(name)} "
+        "ORDER BY ORDINAL_POSITION"
+    )
+
+
+def cascading_children(table: str) -> Sql:
+    """Foreign keys of other tables that the server changes along with this one's rows."""
+    schema, _, name = table.partition(".")
+    return read(
+        "SELECT CONSTRAINT_SCHEMA AS child_schema, TABLE_NAME AS child_table, "
+        "CONSTRAINT_NAME AS name, DELETE_RULE AS on_delete, UPDATE_RULE AS on_update "
+        "FROM information_schema.REFERENTIAL_CONSTRAINTS "
+        f"WHERE UNIQUE_CONSTRAINT_SCHEMA = {quote_string(schema)} "
+        f"AND REFERENCED_TABLE_NAME = {quote_string(name)} "
+        "AND (DELETE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT') "
+        "OR UPDATE_RULE IN ('CASCADE', 'SET NULL', 'SET DEFAULT')) "
+        "ORDER BY CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME"
+    )
+
+
+def table_triggers(table: str) -> Sql:
+    schema, _, name = table.partition(".")
+    return read(
+        "SELECT TRIGGER_NAME AS name, EVENT_MANIPULATION AS event "
+        "FROM information_schema.TRIGGERS "
+        f"WHERE EVENT_OBJECT_SCHEMA = {quote_string(schema)} "
+        f"AND EVENT_OBJECT_TABLE = {quote_string(name)}"
+    )

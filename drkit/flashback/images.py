@@ -1,0 +1,98 @@
+"""Row images of one archived transaction, streamed one Rows event at a time (either direction).
+
+An adapter over drkit.binlog.rows: `decode_rows_bytes` is called per Rows event with the Table_map
+events in force before it, so memory holds one event's rows however large the transaction is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from drkit.binlog import events as ev
+from drkit.binlog.events import HEADER, HEADER_LEN, BinlogFormatError
+from drkit.binlog.files import map_file
+from drkit.binlog.rows import RowImage, decode_rows_bytes
+from drkit.binlog.tablemap import TableMap, parse_table_map
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """One changed row and the full column list of its table as the binlog described it."""
+
+    row: RowImage
+    columns: tuple[str, ...]  # every column label of the table map, in table order
+
+    @property
+    def full(self) -> bool:
+        """True when each image present holds every column (binlog_row_image=FULL)."""
+        wanted = len(self.columns)
+        return all(
+            image is None or len(image) == wanted for image in (self.row.before, self.row.after)
+        )
+
+
+def stream_images(
+    path: Path, offsets: Sequence[tuple[int, int]], *, newest_first: bool = False
+) -> Iterator[Image]:
+    """The row images of the events at `offsets`, in binlog order or newest first."""
+    with map_file(path) as buf:
+        yield from _images(buf, offsets, newest_first)
+
+
+def _images(buf: bytes, offsets: Sequence[tuple[int, int]], newest_first: bool) -> Iterator[Image]:
+    fmt = ev.parse_format_description(buf, 4, HEADER.unpack_from(buf, 4)[3])
+    in_force: dict[int, tuple[int, int]] = {}
+    maps: dict[int, TableMap] = {}
+    steps: list[tuple[tuple[tuple[int, int], ...], int, int]] = []
+    for start, end in offsets:
+        if end > len(buf) or end - start < HEADER_LEN:
+            raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
+        event_type = buf[start + 4]
+        if event_type == ev.TABLE_MAP_EVENT:
+            body = start + HEADER_LEN
+            table = parse_table_map(
+                buf,
+                body,
+                end - fmt.checksum_len,
+                fmt.post_header_len(event_type),
+                fmt.mariadb,
+            )
+            in_force[table.table_id] = (start, end)
+            maps[start] = table
+        else:
+            steps.append((tuple(in_force.values()), start, end))
+    if newest_first:
+        steps.reverse()
+    for table_maps, start, end in steps:
+        columns = {
+            (maps[s].schema, maps[s].table): tuple(c.label for c in maps[s].columns)
+            for s, _ in table_maps
+        }
+        rows = decode_rows_bytes(buf, (*table_maps, (start, end)))
+        if newest_first:
+            rows.reverse()
+        for row in rows:
+            yield Image(row, columns.get((row.schema, row.table), ()))
+
+
+def table_columns(path: Path, offsets: Sequence[tuple[int, int]]) -> dict[str, tuple[str, ...]]:
+    """`schema.table` -> column labels, from the transaction's Table_map events only."""
+    found: dict[str, tuple[str, ...]] = {}
+    with map_file(path) as buf:
+        fmt = ev.parse_format_description(buf, 4, HEADER.unpack_from(buf, 4)[3])
+        for start, end in offsets:
+            if end > len(buf) or end - start < HEADER_LEN:
+                raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
+            if buf[start + 4] != ev.TABLE_MAP_EVENT:
+                continue
+            table = parse_table_map(
+                buf,
+                start + HEADER_LEN,
+                end - fmt.checksum_len,
+                fmt.post_header_len(ev.TABLE_MAP_EVENT),
+                fmt.mariadb,
+            )
+            found.setdefault(f"{table.schema}.{table.table}", tuple(c.label for c in table.columns))
+    return found
