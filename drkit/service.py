@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from drkit.checks.result import Checklist, PromotionChecklist
+    from drkit.extract.merge import MergePlan, MergeReport
     from drkit.extract.plan import ExtractPlan
     from drkit.extract.run import ExtractReport
     from drkit.flashback.plan import FlashbackPlan
@@ -480,3 +481,15 @@ class Operations(Drkit):
         from drkit.flashback import run
 
         return run.flashback(self.config, plan, self.audit)
+
+    def plan_merge(self, table: str, node: str | None = None) -> MergePlan:
+        """Plan `extract --merge`: the frozen copy's rows whose key the live table lacks."""
+        from drkit.extract.merge import prepare_merge
+
+        return prepare_merge(self.config, self.delayed_node(node), table)
+
+    def merge(self, plan: MergePlan, *, on_step: StepCallback | None = None) -> MergeReport:
+        """Run a merge plan under the engine lock; counts and the missing-key check."""
+        from drkit.extract import merge
+
+        return merge.merge(self.config, plan, self.audit, on_step=on_step)

@@ -144,3 +144,33 @@ def table_triggers(table: str) -> Sql:
         f"WHERE EVENT_OBJECT_SCHEMA = {quote_string(schema)} "
         f"AND EVENT_OBJECT_TABLE = {quote_string(name)}"
     )
+
+
+def _key_join(key: Sequence[str], left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{quote_ident(c)} <=> {right}.{quote_ident(c)}" for c in key)
+
+
+def merge_missing(target: str, staging: str, columns: Sequence[str], key: Sequence[str]) -> Sql:
+    """Insert the staging rows whose key the target lacks; existing rows are never touched."""
+    names = ", ".join(quote_ident(c) for c in columns)
+    picked = ", ".join(f"s.{quote_ident(c)}" for c in columns)
+    return Sql(
+        f"INSERT INTO {quote_table(target)} ({names}) SELECT {picked} FROM {quote_table(staging)} s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {quote_table(target)} t WHERE {_key_join(key, 't', 's')})"
+    )
+
+
+def count_missing(target: str, staging: str, key: Sequence[str]) -> Sql:
+    """How many staging rows have a key the target lacks."""
+    return read(
+        f"SELECT COUNT(*) AS n FROM {quote_table(staging)} s WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {quote_table(target)} t WHERE {_key_join(key, 't', 's')})"
+    )
+
+
+def drop_table(table: str) -> Sql:
+    return Sql(f"DROP TABLE {quote_table(table)}")
+
+
+def count_rows_of(table: str) -> Sql:
+    return read(f"SELECT COUNT(*) AS n FROM {quote_table(table)}")
