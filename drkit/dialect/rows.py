@@ -8,38 +8,62 @@ as UTC wall-clock values; the session running them sets `time_zone = '+00:00'` f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from drkit.dialect.sql import Sql, quote_ident, quote_string, quote_table, read
 
 Image = Mapping[str, object]
 
 
-def literal(value: object) -> str:  # noqa: PLR0911 (one branch per value type)
+def literal(value: object) -> str:
     """A decoded row value (drkit.binlog.values) as an SQL literal."""
-    if value is None:
-        return "NULL"
+    render = _LITERALS.get(type(value))
+    return render(value) if render is not None else _other_literal(value)
+
+
+def _float(value: float) -> str:
+    text = repr(value)
+    # An `e` makes the server read a DOUBLE, not an exact DECIMAL.
+    return text if "e" in text else text + "e0"
+
+
+def _datetime(value: dt.datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return quote_string(value.isoformat(sep=" "))
+
+
+def _string(value: str) -> str:
+    if "\\" in value or "'" in value or "\x00" in value:
+        return quote_string(value)
+    return f"'{value}'"
+
+
+_LITERALS: dict[type, Callable[[Any], str]] = {
+    type(None): lambda value: "NULL",
+    int: str,
+    str: _string,
+    Decimal: str,
+    float: _float,
+    bytes: lambda value: f"X'{value.hex()}'",
+    dt.datetime: _datetime,
+    dt.date: lambda value: f"'{value.isoformat()}'",
+    dt.timedelta: lambda value: f"'{time_text(value)}'",
+}
+
+
+def _other_literal(value: object) -> str:
+    """Subclasses and the rare types: bool, bytearray, memoryview, aware datetimes."""
     if isinstance(value, bool):
         return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        text = repr(value)
-        # An `e` makes the server read a DOUBLE, not an exact DECIMAL.
-        return text if "e" in text else text + "e0"
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes | bytearray | memoryview):
+    for kind in (int, float, Decimal, str, dt.datetime, dt.date, dt.timedelta):
+        if isinstance(value, kind):
+            return _LITERALS[kind](value)
+    if isinstance(value, bytearray | memoryview):
         return "X'" + bytes(value).hex() + "'"
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return quote_string(value.isoformat(sep=" "))
-    if isinstance(value, dt.date):
-        return quote_string(value.isoformat())
-    if isinstance(value, dt.timedelta):
-        return quote_string(time_text(value))
     return quote_string(str(value))
 
 
@@ -55,13 +79,26 @@ def time_text(delta: dt.timedelta) -> str:
 
 def row_match(image: Image, columns: Sequence[str]) -> str:
     """`a <=> 1 AND b <=> NULL ...`: the row holds exactly these values (NULL-safe)."""
-    return " AND ".join(f"{quote_ident(c)} <=> {literal(image[c])}" for c in columns)
+    quoted = _quoted(tuple(columns))
+    return " AND ".join(
+        [f"{q} <=> {literal(image[c])}" for q, c in zip(quoted, columns, strict=True)]
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _quoted(columns: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(quote_ident(c) for c in columns)
+
+
+@functools.lru_cache(maxsize=256)
+def _names(columns: tuple[str, ...]) -> str:
+    return ", ".join(_quoted(columns))
 
 
 def restore_deleted(table: str, image: Image, columns: Sequence[str], key: Sequence[str]) -> Sql:
     """Insert a deleted row back, only while no row holds its key (the state the DELETE left)."""
-    names = ", ".join(quote_ident(c) for c in columns)
-    values = ", ".join(literal(image[c]) for c in columns)
+    names = _names(tuple(columns))
+    values = ", ".join([literal(image[c]) for c in columns])
     target = quote_table(table)
     if not key:
         return Sql(f"INSERT INTO {target} ({names}) VALUES ({values})")
