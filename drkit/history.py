@@ -7,16 +7,21 @@ or by position (`@1`) where the table maps carry no names.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from drkit.binlog.files import map_file
 from drkit.binlog.values import Value
 from drkit.config import Config
 from drkit.errors import RefusedError, UsageError
-from drkit.flashback.images import stream_images
+from drkit.flashback.images import images_in, stream_images
 from drkit.flashback.values import image_json, matches, parse_key, shown
-from drkit.index.changes import TableChange, table_changes
+from drkit.index.changes import TableChange, change, gtid_of, table_changes
+from drkit.index.rowkeys import RowKeyCache, cache_path
 from drkit.index.store import IndexStore
 from drkit.timeparse import iso
 
@@ -112,24 +117,104 @@ def row_history(
     if not dot or not schema or not name or "*" in table:
         raise UsageError(f"not a table: {table!r} (schema.table, no wildcards)")
     wanted = parse_key(key)
+    cached = _from_cache(config, store, schema, name, wanted, since, until)
+    if cached is not None:
+        return cached
     versions: list[RowVersion] = []
     read = 0
-    for change in table_changes(store, schema, name, since=since, until=until):
+    for found in table_changes(store, schema, name, since=since, until=until):
         read += 1
-        versions.extend(_versions(config.index.archive_dir, change, schema, name, wanted))
+        versions.extend(_versions(config.index.archive_dir, found, schema, name, wanted))
     return RowHistory(table, wanted, tuple(versions), read)
+
+
+def _from_cache(
+    config: Config,
+    store: IndexStore,
+    schema: str,
+    table: str,
+    wanted: tuple[tuple[str, str], ...],
+    since: float | None,
+    until: float | None,
+) -> RowHistory | None:
+    """The history through the row-key cache, or None when it cannot answer (no primary key,
+    a key that is not the primary key, a cache that cannot be written)."""
+    try:
+        cache = RowKeyCache(cache_path(config.index.path))
+    except (OSError, sqlite3.Error):
+        return None
+    try:
+        key_columns = _refresh(cache, store, config.index.archive_dir, schema, table)
+        typed = dict(wanted)
+        if not key_columns or set(typed) != set(key_columns) or len(typed) != len(wanted):
+            return None
+        ids = cache.transactions(schema, table, _key_text([typed[c] for c in key_columns]))
+    except sqlite3.Error:
+        return None
+    finally:
+        cache.close()
+    versions: list[RowVersion] = []
+    for tx_id in ids:
+        found = change(store, tx_id)
+        if found is None:
+            continue
+        if (since is not None and found.timestamp < int(since)) or (
+            until is not None and found.timestamp > int(until)
+        ):
+            continue
+        versions.extend(_versions(config.index.archive_dir, found, schema, table, wanted))
+    return RowHistory(f"{schema}.{table}", wanted, tuple(versions), len(ids))
+
+
+def _refresh(
+    cache: RowKeyCache, store: IndexStore, archive: Path, schema: str, table: str
+) -> tuple[str, ...]:
+    """Bring the cache up to the index for one table; its primary key columns (() if none)."""
+    covered = cache.covered(schema, table)
+    start = 0
+    key_columns: tuple[str, ...] = ()
+    if covered is not None:
+        key_columns, start, gtid = covered
+        if gtid_of(store, start) != gtid:
+            cache.forget(schema, table)  # the index was rebuilt from something else
+            start = 0
+            key_columns = ()
+    keys: list[tuple[str, int]] = []
+    last = start
+    with contextlib.ExitStack() as files:
+        mapped: tuple[str, bytes] | None = None
+        for found in table_changes(store, schema, table, first_id=start + 1):
+            if mapped is None or mapped[0] != found.file:
+                files.close()
+                mapped = (found.file, files.enter_context(map_file(_archived(archive, found))))
+            for image in images_in(mapped[1], found.row_events):
+                row = image.row
+                if row.schema != schema or row.table != table:
+                    continue
+                if not key_columns:
+                    key_columns = row.primary_key
+                    if not key_columns:
+                        return ()
+                for values in (row.before, row.after):
+                    if values is not None:
+                        keys.append((_key_text([shown(values[c]) for c in key_columns]), found.id))
+            last = found.id
+            if len(keys) >= 100_000:
+                cache.add(schema, table, key_columns, keys, last, gtid_of(store, last) or "")
+                keys.clear()
+    if last != start:
+        cache.add(schema, table, key_columns, keys, last, gtid_of(store, last) or "")
+    return key_columns
+
+
+def _key_text(values: list[str]) -> str:
+    return json.dumps(values, ensure_ascii=False)
 
 
 def _versions(
     archive: Path, change: TableChange, schema: str, table: str, key: tuple[tuple[str, str], ...]
 ) -> Iterator[RowVersion]:
-    path = archive / change.file
-    if not path.is_file():
-        raise RefusedError(
-            f"transaction #{change.id} is in {change.file}, which is not in the archive {archive}",
-            hint="the archive was pruned or never copied that file; history reads only the archive",
-        )
-    for image in stream_images(path, change.row_events):
+    for image in stream_images(_archived(archive, change), change.row_events):
         row = image.row
         if row.schema != schema or row.table != table:
             continue
@@ -139,6 +224,16 @@ def _versions(
         yield RowVersion(
             change.id, change.gtid, change.timestamp, row.operation, row.before, row.after
         )
+
+
+def _archived(archive: Path, change: TableChange) -> Path:
+    path = archive / change.file
+    if not path.is_file():
+        raise RefusedError(
+            f"transaction #{change.id} is in {change.file}, which is not in the archive {archive}",
+            hint="the archive was pruned or never copied that file; history reads only the archive",
+        )
+    return path
 
 
 def _refuse_unnamed(columns: tuple[str, ...], key: tuple[tuple[str, str], ...], tx_id: int) -> None:

@@ -41,6 +41,13 @@ def stream_images(
         yield from _images(buf, offsets, newest_first)
 
 
+def images_in(
+    buf: bytes, offsets: Sequence[tuple[int, int]], *, newest_first: bool = False
+) -> Iterator[Image]:
+    """`stream_images` over a binlog file already mapped (`map_file`), for many transactions."""
+    return _images(buf, offsets, newest_first)
+
+
 def _images(buf: bytes, offsets: Sequence[tuple[int, int]], newest_first: bool) -> Iterator[Image]:
     fmt = ev.parse_format_description(buf, 4, HEADER.unpack_from(buf, 4)[3])
     in_force: dict[int, tuple[int, int]] = {}

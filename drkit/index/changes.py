@@ -51,3 +51,18 @@ def table_changes(
     sql += " ORDER BY tt.tx_id " + ("DESC" if newest_first else "ASC")
     for tx_id, gtid, file, ts, row_events in store.conn.execute(sql, params):
         yield TableChange(int(tx_id), gtid, str(file), int(ts), tuple(_unpack_pairs(row_events)))
+
+
+def change(store: IndexStore, tx_id: int) -> TableChange | None:
+    """One transaction as `table_changes` gives it."""
+    row = store.conn.execute(
+        "SELECT id, gtid, file, ts, row_events FROM transactions WHERE id = ?", (tx_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    return TableChange(int(row[0]), row[1], str(row[2]), int(row[3]), tuple(_unpack_pairs(row[4])))
+
+
+def gtid_of(store: IndexStore, tx_id: int) -> str | None:
+    row = store.conn.execute("SELECT gtid FROM transactions WHERE id = ?", (tx_id,)).fetchone()
+    return None if row is None else (str(row[0]) if row[0] is not None else "")
