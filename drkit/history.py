@@ -14,11 +14,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from drkit.binlog.events import FormatDescription
 from drkit.binlog.files import map_file
 from drkit.binlog.values import Value
 from drkit.config import Config
 from drkit.errors import RefusedError, UsageError
-from drkit.flashback.images import images_in, stream_images
+from drkit.flashback.images import format_of, images_in, stream_images
 from drkit.flashback.values import image_json, matches, parse_key, shown
 from drkit.index.changes import TableChange, change, gtid_of, table_changes
 from drkit.index.rowkeys import RowKeyCache, cache_path
@@ -182,12 +183,13 @@ def _refresh(
     keys: list[tuple[str, int]] = []
     last = start
     with contextlib.ExitStack() as files:
-        mapped: tuple[str, bytes] | None = None
+        mapped: tuple[str, bytes, FormatDescription] | None = None
         for found in table_changes(store, schema, table, first_id=start + 1):
             if mapped is None or mapped[0] != found.file:
                 files.close()
-                mapped = (found.file, files.enter_context(map_file(_archived(archive, found))))
-            for image in images_in(mapped[1], found.row_events):
+                buf = files.enter_context(map_file(_archived(archive, found)))
+                mapped = (found.file, buf, format_of(buf))
+            for image in images_in(mapped[1], found.row_events, fmt=mapped[2]):
                 row = image.row
                 if row.schema != schema or row.table != table:
                     continue

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drkit.binlog import events as ev
-from drkit.binlog.events import HEADER, HEADER_LEN, BinlogFormatError
+from drkit.binlog.events import HEADER, HEADER_LEN, BinlogFormatError, FormatDescription
 from drkit.binlog.files import map_file
 from drkit.binlog.rows import RowImage, decode_rows_bytes
 from drkit.binlog.tablemap import TableMap, parse_table_map
@@ -42,14 +42,46 @@ def stream_images(
 
 
 def images_in(
-    buf: bytes, offsets: Sequence[tuple[int, int]], *, newest_first: bool = False
+    buf: bytes,
+    offsets: Sequence[tuple[int, int]],
+    *,
+    newest_first: bool = False,
+    fmt: FormatDescription | None = None,
 ) -> Iterator[Image]:
-    """`stream_images` over a binlog file already mapped (`map_file`), for many transactions."""
-    return _images(buf, offsets, newest_first)
+    """`stream_images` over a binlog file already mapped (`map_file`), for many transactions
+    (pass the file's `format_of(buf)` once)."""
+    return _images(buf, offsets, newest_first, fmt)
 
 
-def _images(buf: bytes, offsets: Sequence[tuple[int, int]], newest_first: bool) -> Iterator[Image]:
-    fmt = ev.parse_format_description(buf, 4, HEADER.unpack_from(buf, 4)[3])
+def format_of(buf: bytes) -> FormatDescription:
+    """The file's format description event (offset 4)."""
+    return ev.parse_format_description(buf, 4, HEADER.unpack_from(buf, 4)[3])
+
+
+def _table_map(buf: bytes, start: int, end: int, fmt: FormatDescription) -> TableMap:
+    """A Table_map event, parsed once per distinct body (a table's map repeats in every
+    transaction that changes it)."""
+    body = bytes(buf[start + HEADER_LEN : end - fmt.checksum_len])
+    found = _MAPS.get(body)
+    if found is None:
+        if len(_MAPS) > 4096:
+            _MAPS.clear()
+        found = _MAPS[body] = parse_table_map(
+            body, 0, len(body), fmt.post_header_len(ev.TABLE_MAP_EVENT), fmt.mariadb
+        )
+    return found
+
+
+_MAPS: dict[bytes, TableMap] = {}
+
+
+def _images(
+    buf: bytes,
+    offsets: Sequence[tuple[int, int]],
+    newest_first: bool,
+    fmt: FormatDescription | None = None,
+) -> Iterator[Image]:
+    fmt = fmt or format_of(buf)
     in_force: dict[int, tuple[int, int]] = {}
     maps: dict[int, TableMap] = {}
     steps: list[tuple[tuple[tuple[int, int], ...], int, int]] = []
@@ -58,14 +90,7 @@ def _images(buf: bytes, offsets: Sequence[tuple[int, int]], newest_first: bool) 
             raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
         event_type = buf[start + 4]
         if event_type == ev.TABLE_MAP_EVENT:
-            body = start + HEADER_LEN
-            table = parse_table_map(
-                buf,
-                body,
-                end - fmt.checksum_len,
-                fmt.post_header_len(event_type),
-                fmt.mariadb,
-            )
+            table = _table_map(buf, start, end, fmt)
             in_force[table.table_id] = (start, end)
             maps[start] = table
         else:
