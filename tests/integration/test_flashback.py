@@ -163,6 +163,41 @@ def test_sql_file_holds_the_same_reversal(box: Sandbox, tmp_path: Path) -> None:
     assert fingerprint(box, "primary", "shop.orders") == before
 
 
+def test_minimal_images_and_dropped_columns_are_refused_added_columns_are_fine(
+    box: Sandbox,
+) -> None:
+    box.sql("primary", "CREATE TABLE shop.notes (id INT PRIMARY KEY, a INT, b VARCHAR(9))")
+    box.sql("primary", "INSERT INTO shop.notes VALUES (1, 1, 'x'), (2, 2, 'y'), (3, 3, NULL)")
+    before = fingerprint(box, "primary", "shop.notes")
+    box.sql(
+        "primary", "SET SESSION binlog_row_image = 'MINIMAL'", "DELETE FROM shop.notes WHERE id = 1"
+    )
+    index(box)
+    refused = box.drkit("flashback", str(_latest_id(box)), "--yes")
+    assert refused.returncode == 3, refused.stderr
+    assert "not full" in refused.stderr and "binlog_row_image" in refused.stderr
+    box.sql("primary", "INSERT INTO shop.notes VALUES (1, 1, 'x')")
+    assert fingerprint(box, "primary", "shop.notes") == before
+
+    box.sql("primary", "DELETE FROM shop.notes WHERE id >= 2")
+    index(box)
+    disaster = str(_latest_id(box))
+    box.sql("primary", "ALTER TABLE shop.notes ADD COLUMN c INT DEFAULT 5")
+    done, report = drkit_json(box, "flashback", disaster, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert report["verified"] is True and report["applied"] == 2
+    assert box.value("primary", "SELECT COUNT(*) FROM shop.notes WHERE c = 5") == 3
+
+    box.sql("primary", "DELETE FROM shop.notes WHERE id >= 2")
+    index(box)
+    disaster = str(_latest_id(box))
+    box.sql("primary", "ALTER TABLE shop.notes DROP COLUMN b")
+    refused = box.drkit("flashback", disaster, "--yes")
+    assert refused.returncode == 3, refused.stderr
+    assert "the binlog's column b no longer exists" in refused.stderr
+
+
+# Last: it stops every server of the module's sandbox.
 def test_history_reads_the_archive_with_every_server_down(box: Sandbox) -> None:
     for node in ("delayed", "replica", "primary"):
         box.kill(node)
