@@ -128,3 +128,34 @@ def table_columns(path: Path, offsets: Sequence[tuple[int, int]]) -> dict[str, t
             )
             found.setdefault(f"{table.schema}.{table.table}", tuple(c.label for c in table.columns))
     return found
+
+
+def split_newest_first(
+    path: Path, offsets: Sequence[tuple[int, int]], parts: int
+) -> list[tuple[tuple[int, int], ...]]:
+    """The offsets cut into about `parts` runs of Rows events, newest run first; each run
+    carries the Table_map events in force before its events, so it decodes on its own."""
+    with map_file(path) as buf:
+        fmt = format_of(buf)
+        in_force: dict[int, tuple[int, int]] = {}
+        steps: list[tuple[tuple[tuple[int, int], ...], tuple[int, int]]] = []
+        for start, end in offsets:
+            if end > len(buf) or end - start < HEADER_LEN:
+                raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
+            if buf[start + 4] == ev.TABLE_MAP_EVENT:
+                in_force[_table_map(buf, start, end, fmt).table_id] = (start, end)
+            else:
+                steps.append((tuple(in_force.values()), (start, end)))
+    size = max(1, -(-len(steps) // max(1, parts)))
+    runs: list[tuple[tuple[int, int], ...]] = []
+    for first in range(0, len(steps), size):
+        run: list[tuple[int, int]] = []
+        previous: tuple[tuple[int, int], ...] | None = None
+        for table_maps, event in steps[first : first + size]:
+            if table_maps != previous:
+                run.extend(table_maps)
+                previous = table_maps
+            run.append(event)
+        runs.append(tuple(run))
+    runs.reverse()
+    return runs

@@ -6,23 +6,27 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from drkit.config import Config
 from drkit.dialect import rows as sql
 from drkit.errors import DrkitError, RefusedError, UsageError
-from drkit.flashback.images import Image, stream_images, table_columns
+from drkit.flashback.images import Image, split_newest_first, stream_images, table_columns
 from drkit.flashback.plan import (
     ABORT,
     SKIP,
     FlashbackFacts,
     FlashbackPlan,
+    PlannedTarget,
     Reverse,
     TableFacts,
+    TablePlan,
     TargetFacts,
     plan_flashback,
     reverse_statement,
@@ -289,10 +293,11 @@ def reverses(config: Config, plan: FlashbackPlan) -> Iterator[Reverse]:
 
 
 def _reverse(image: Image, plan: FlashbackPlan, label: str) -> Reverse | None:
-    row = image.row
-    table = plan.tables.get(f"{row.schema}.{row.table}")
-    if table is None:
-        return None
+    table = plan.tables.get(f"{image.row.schema}.{image.row.table}")
+    return None if table is None else _checked_reverse(image, table, label)
+
+
+def _checked_reverse(image: Image, table: TablePlan, label: str) -> Reverse | None:
     if not image.full:
         raise RefusedError(
             f"{label}: the row images of {table.table} are not full (binlog_row_image was not "
@@ -300,7 +305,7 @@ def _reverse(image: Image, plan: FlashbackPlan, label: str) -> Reverse | None:
             hint="set binlog_row_image=FULL on the primary for future flashbacks; for this "
             "one, `drkit recover` and `drkit extract`",
         )
-    return reverse_statement(row, table)
+    return reverse_statement(image.row, table)
 
 
 def preview(config: Config, plan: FlashbackPlan, limit: int) -> tuple[list[str], bool]:
@@ -314,7 +319,11 @@ def preview(config: Config, plan: FlashbackPlan, limit: int) -> tuple[list[str],
 
 
 def write_sql(config: Config, plan: FlashbackPlan) -> FlashbackReport:
-    """The reverse statements as one transaction in a file (written aside, then renamed)."""
+    """The reverse statements as one transaction in a file (written aside, then renamed).
+
+    A large transaction is cut into runs of Rows events that worker processes turn into
+    statements side by side (`PARALLEL_EVENTS`); the runs are joined newest first.
+    """
     assert plan.sql_file is not None
     started = time.monotonic()
     target = plan.sql_file
@@ -325,10 +334,8 @@ def write_sql(config: Config, plan: FlashbackPlan) -> FlashbackReport:
             ids = ", ".join(f"#{t.id} {t.gtid or ''}".strip() for t in plan.targets)
             out.write(f"-- drkit flashback of {ids}, newest first\n")
             out.write(f"{sql.utc_session().text};\n{sql.begin().text};\n")
-            for reverse in reverses(config, plan):
-                out.write(reverse.sql.text)
-                out.write(";\n")
-                count += 1
+            for planned in plan.targets:
+                count += _write_target(config, plan, planned, out, partial)
             out.write(f"{sql.commit().text};\n")
         os.replace(partial, target)
     except BaseException:
@@ -336,6 +343,71 @@ def write_sql(config: Config, plan: FlashbackPlan) -> FlashbackReport:
             partial.unlink()
         raise
     return FlashbackReport(plan.node, 0, (), 0, 0, (), 0, time.monotonic() - started, target, count)
+
+
+PARALLEL_EVENTS = 256  # Rows events from which a transaction is written by worker processes
+RUNS_PER_WORKER = 4
+
+
+def _write_target(
+    config: Config, plan: FlashbackPlan, planned: PlannedTarget, out: TextIO, partial: Path
+) -> int:
+    path = config.index.archive_dir / planned.file
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or len(planned.row_events) < PARALLEL_EVENTS:
+        return _write_run(path, planned.row_events, dict(plan.tables), planned.label, out)
+    runs = split_newest_first(path, planned.row_events, workers * RUNS_PER_WORKER)
+    parts = [partial.with_name(f"{partial.name}.{n}") for n in range(len(runs))]
+    tables = dict(plan.tables)
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            counts = list(
+                pool.map(
+                    _write_part,
+                    [
+                        (path, run, tables, planned.label, part)
+                        for run, part in zip(runs, parts, strict=True)
+                    ],
+                )
+            )
+        for part in parts:
+            with part.open(encoding="utf-8") as piece:
+                shutil.copyfileobj(piece, out, 1 << 20)
+    finally:
+        for part in parts:
+            with contextlib.suppress(OSError):
+                part.unlink()
+    return sum(counts)
+
+
+def _write_part(
+    args: tuple[Path, tuple[tuple[int, int], ...], dict[str, TablePlan], str, Path],
+) -> int:
+    """One run's statements into its own file (in a worker process)."""
+    path, run, tables, label, part = args
+    with part.open("w", encoding="utf-8") as out:
+        return _write_run(path, run, tables, label, out)
+
+
+def _write_run(
+    path: Path,
+    offsets: Sequence[tuple[int, int]],
+    tables: Mapping[str, TablePlan],
+    label: str,
+    out: TextIO,
+) -> int:
+    count = 0
+    write = out.write
+    for image in stream_images(path, offsets, newest_first=True):
+        table = tables.get(f"{image.row.schema}.{image.row.table}")
+        if table is None:
+            continue
+        reverse = _checked_reverse(image, table, label)
+        if reverse is not None:
+            write(reverse.sql.text)
+            write(";\n")
+            count += 1
+    return count
 
 
 @dataclass
