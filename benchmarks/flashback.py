@@ -10,7 +10,9 @@ the binlog file holds that load (one INSERT ... SELECT) and then the `DELETE FRO
   - baseline: `mariadb-binlog --flashback -vv <the archived file>` (base64 BINLOG events and
               their pseudo-SQL, as the trial restore used), over the whole file as handed to it,
               and again with --start-position/--stop-position at the DELETE's own bytes.
-Prints the wall times, drkit/baseline for both (goal <= 1.0) and peak RSS (drkit: < 300 MB).
+Prints the wall times, drkit/baseline for both (goal <= 1.0) and peak RSS (drkit: < 300 MB; the
+largest of its processes: a big transaction is written by worker processes, one per core, 4 at
+most, each holding one run of events at a time).
 
     python benchmarks/flashback.py [--rows 100000]   # --rows 1000000 for the issue's figure
 """
