@@ -14,7 +14,7 @@ from drkit.binlog import events as ev
 from drkit.binlog.events import HEADER, HEADER_LEN, BinlogFormatError, FormatDescription
 from drkit.binlog.files import map_file
 from drkit.binlog.rows import RowImage, decode_rows_bytes
-from drkit.binlog.tablemap import TableMap, parse_table_map
+from drkit.binlog.tablemap import T_JSON, TableMap, parse_table_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,3 +159,22 @@ def split_newest_first(
         runs.append(tuple(run))
     runs.reverse()
     return runs
+
+
+def binary_json_columns(
+    path: Path, offsets: Sequence[tuple[int, int]]
+) -> dict[str, tuple[str, ...]]:
+    """`schema.table` -> its MySQL binary JSON columns (the decoder returns those as raw bytes,
+    which cannot be written back as SQL); empty on MariaDB, where JSON is text."""
+    found: dict[str, tuple[str, ...]] = {}
+    with map_file(path) as buf:
+        fmt = format_of(buf)
+        if fmt.mariadb:
+            return found
+        for start, end in offsets:
+            if buf[start + 4] == ev.TABLE_MAP_EVENT:
+                table = _table_map(buf, start, end, fmt)
+                json = tuple(c.label for c in table.columns if c.type == T_JSON)
+                if json:
+                    found[f"{table.schema}.{table.table}"] = json
+    return found

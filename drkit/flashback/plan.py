@@ -42,6 +42,7 @@ class TargetFacts:
     row_events: tuple[tuple[int, int], ...]
     archive_problem: str | None = None
     binlog_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    binary_json: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ def plan_flashback(facts: FlashbackFacts) -> FlashbackPlan:
             if t.inserts:
                 ops.add("insert")
             _refuse_unnamed(tx, t.table, target.binlog_columns.get(t.table, ()))
+            _refuse_binary_json(tx, t.table, target.binary_json.get(t.table, ()))
         planned.append(PlannedTarget(tx.id, tx.gtid, tx.file, tx.label, target.row_events, rows))
     columns = _binlog_columns(ordered)
     table_plans: dict[str, TablePlan] = {}
@@ -226,6 +228,16 @@ def _refuse_unnamed(tx: IndexedTransaction, table: str, labels: Sequence[str]) -
             "(binlog_row_metadata was not FULL), so its values cannot be placed by name",
             hint="set binlog_row_metadata=FULL (and binlog_row_image=FULL) on the primary for "
             "future flashbacks; for this one, `drkit recover` and `drkit extract`",
+        )
+
+
+def _refuse_binary_json(tx: IndexedTransaction, table: str, columns: Sequence[str]) -> None:
+    if columns:
+        raise RefusedError(
+            f"{tx.label}: {table} has MySQL binary JSON columns ({', '.join(columns)}), which "
+            "drkit cannot turn back into SQL yet",
+            hint="`drkit recover` and `drkit extract` from the delayed replica, or "
+            "`mysqlbinlog -v` and a hand-written reversal",
         )
 
 

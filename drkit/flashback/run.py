@@ -17,7 +17,13 @@ from typing import Any, TextIO
 from drkit.config import Config
 from drkit.dialect import rows as sql
 from drkit.errors import DrkitError, RefusedError, UsageError
-from drkit.flashback.images import Image, split_newest_first, stream_images, table_columns
+from drkit.flashback.images import (
+    Image,
+    binary_json_columns,
+    split_newest_first,
+    stream_images,
+    table_columns,
+)
 from drkit.flashback.plan import (
     ABORT,
     SKIP,
@@ -217,6 +223,7 @@ def gather_flashback_facts(
         path = archive / record.file
         problem: str | None = None
         columns: dict[str, tuple[str, ...]] = {}
+        binary_json: dict[str, tuple[str, ...]] = {}
         if not path.is_file():
             problem = f"its binlog file {record.file} is not in the archive {archive}"
         elif path.stat().st_size < record.end_pos:
@@ -226,7 +233,8 @@ def gather_flashback_facts(
             )
         elif offsets:
             columns = table_columns(path, offsets)
-        targets.append(TargetFacts(record, offsets, problem, columns))
+            binary_json = binary_json_columns(path, offsets)
+        targets.append(TargetFacts(record, offsets, problem, columns, binary_json))
         names.update(
             t.table for t in record.tables if table_filter in (None, t.table) and "*" not in t.table
         )

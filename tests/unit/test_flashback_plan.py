@@ -94,6 +94,14 @@ def test_plan_orders_targets_newest_first_and_names_the_key() -> None:
             "shop.lines (fk): ON DELETE CASCADE",
         ),
         (_facts(), "no transaction to reverse"),
+        (
+            _facts(
+                TargetFacts(
+                    _tx(), ((1, 2),), None, {"shop.orders": COLUMNS}, {"shop.orders": ("j",)}
+                )
+            ),
+            "MySQL binary JSON columns (j)",
+        ),
     ],
 )
 def test_refusals_say_what_was_seen(facts: FlashbackFacts, says: str) -> None:
