@@ -20,6 +20,7 @@ from drkit.binlog.values import Value
 from drkit.config import Config
 from drkit.errors import RefusedError, UsageError
 from drkit.flashback.images import format_of, images_in, stream_images
+from drkit.flashback.mysqljson import binary_json_text
 from drkit.flashback.values import image_json, matches, parse_key, shown
 from drkit.index.changes import TableChange, change, gtid_of, table_changes
 from drkit.index.rowkeys import RowKeyCache, cache_path
@@ -223,9 +224,26 @@ def _versions(
         if not (matches(row.before, key) or matches(row.after, key)):
             _refuse_unnamed(image.columns, key, change.id)
             continue
-        yield RowVersion(
-            change.id, change.gtid, change.timestamp, row.operation, row.before, row.after
-        )
+        before, after = row.before, row.after
+        if image.binary_json:
+            before = _json_text(before, image.binary_json)
+            after = _json_text(after, image.binary_json)
+        yield RowVersion(change.id, change.gtid, change.timestamp, row.operation, before, after)
+
+
+def _json_text(
+    image: Mapping[str, Value] | None, columns: tuple[str, ...]
+) -> Mapping[str, Value] | None:
+    """MySQL binary JSON values as their JSON text (the decoder leaves them as bytes)."""
+    if image is None:
+        return None
+    shown = dict(image)
+    for name in columns:
+        value = shown.get(name)
+        if isinstance(value, bytes):
+            with contextlib.suppress(ValueError, IndexError):  # undecodable: shown as bytes
+                shown[name] = binary_json_text(value)
+    return shown
 
 
 def _archived(archive: Path, change: TableChange) -> Path:

@@ -23,6 +23,7 @@ class Image:
 
     row: RowImage
     columns: tuple[str, ...]  # every column label of the table map, in table order
+    binary_json: tuple[str, ...] = ()  # MySQL JSON columns (raw bytes in the images)
 
     @property
     def full(self) -> bool:
@@ -98,15 +99,26 @@ def _images(
     if newest_first:
         steps.reverse()
     for table_maps, start, end in steps:
-        columns = {
-            (maps[s].schema, maps[s].table): tuple(c.label for c in maps[s].columns)
-            for s, _ in table_maps
-        }
+        columns = {(maps[s].schema, maps[s].table): _labels(maps[s]) for s, _ in table_maps}
+        json = (
+            {}
+            if fmt.mariadb
+            else {(maps[s].schema, maps[s].table): _json_labels(maps[s]) for s, _ in table_maps}
+        )
         rows = decode_rows_bytes(buf, (*table_maps, (start, end)))
         if newest_first:
             rows.reverse()
         for row in rows:
-            yield Image(row, columns.get((row.schema, row.table), ()))
+            name = (row.schema, row.table)
+            yield Image(row, columns.get(name, ()), json.get(name, ()))
+
+
+def _labels(table: TableMap) -> tuple[str, ...]:
+    return tuple(c.label for c in table.columns)
+
+
+def _json_labels(table: TableMap) -> tuple[str, ...]:
+    return tuple(c.label for c in table.columns if c.type == T_JSON)
 
 
 def table_columns(path: Path, offsets: Sequence[tuple[int, int]]) -> dict[str, tuple[str, ...]]:
