@@ -211,3 +211,32 @@ def drop_table(table: str) -> Sql:
 
 def count_rows_of(table: str) -> Sql:
     return read(f"SELECT COUNT(*) AS n FROM {quote_table(table)}")
+
+
+def restore_deleted_batch(
+    table: str, images: Sequence[Image], columns: Sequence[str], key: Sequence[str]
+) -> Sql:
+    """`restore_deleted` for many rows in one statement: each only while its key is free.
+
+    Its affected-row count says whether every row went in; a short count (or a key twice in the
+    batch, an error) sends the caller back to one statement a row, after a savepoint.
+    """
+    quoted = _quoted(tuple(columns))
+    first, *rest = images
+    rows = [", ".join(f"{literal(first[c])} AS {q}" for q, c in zip(quoted, columns, strict=True))]
+    rows += [", ".join([literal(image[c]) for c in columns]) for image in rest]
+    values = " UNION ALL ".join(f"SELECT {row}" for row in rows)
+    picked = ", ".join(f"r.{q}" for q in quoted)
+    target = quote_table(table)
+    return Sql(
+        f"INSERT INTO {target} ({_names(tuple(columns))}) SELECT {picked} FROM ({values}) AS r "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {_key_join(key, 't', 'r')})"
+    )
+
+
+def savepoint() -> Sql:
+    return Sql("SAVEPOINT drkit_batch")
+
+
+def rollback_to_savepoint() -> Sql:
+    return Sql("ROLLBACK TO SAVEPOINT drkit_batch")

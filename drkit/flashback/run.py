@@ -469,27 +469,74 @@ def _apply(config: Config, plan: FlashbackPlan, audit: AuditLog) -> FlashbackRep
     return report
 
 
+BATCH = 500  # deleted rows restored per statement
+
+
 def _run_reverses(config: Config, plan: FlashbackPlan, session: Session, outcome: _Outcome) -> None:
-    """Each statement must act on exactly one row; one that finds none is a conflict."""
+    """Each statement must act on exactly one row; one that finds none is a conflict.
+
+    Deleted rows of a table with a key go back BATCH at a time, one statement each batch; a
+    batch that does not insert every row is undone to its savepoint and run a row at a time,
+    so the outcome is the same as one statement a row.
+    """
     cursor = _raw_cursor(session)
+    batch: list[Reverse] = []
     try:
         for reverse in reverses(config, plan):
-            try:
-                cursor.execute(reverse.sql.text)
-            except Exception as exc:
-                raise DrkitError(
-                    f"node {plan.node}: a reverse statement on {reverse.table} failed: "
-                    f"{getattr(exc, 'msg', exc)}; nothing was applied"
-                ) from None
-            if cursor.rowcount == 1:
-                outcome.applied += 1
-                continue
-            outcome.skipped_count += 1
-            outcome.skipped_keys.add(_key_hash(reverse.table, reverse.key))
-            if len(outcome.skipped) < LISTED:
-                outcome.skipped.append(Conflict(reverse.table, reverse.operation, reverse.key))
+            batchable = reverse.operation == "delete" and bool(plan.tables[reverse.table].key)
+            if batch and (not batchable or reverse.table != batch[0].table):
+                _flush(cursor, plan, batch, outcome)
+            if batchable:
+                batch.append(reverse)
+                if len(batch) >= BATCH:
+                    _flush(cursor, plan, batch, outcome)
+            else:
+                _one(cursor, plan, reverse, outcome)
+        if batch:
+            _flush(cursor, plan, batch, outcome)
     finally:
         cursor.close()
+
+
+def _flush(cursor: Any, plan: FlashbackPlan, batch: list[Reverse], outcome: _Outcome) -> None:
+    table = plan.tables[batch[0].table]
+    if len(batch) > 1:
+        statement = sql.restore_deleted_batch(
+            table.table, [r.restored or {} for r in batch], table.write, table.key
+        )
+        from mysql.connector.errors import IntegrityError
+
+        cursor.execute(sql.savepoint().text)
+        try:
+            cursor.execute(statement.text)
+            inserted = cursor.rowcount
+        except IntegrityError:
+            inserted = -1  # a key twice in the batch: row by row says which
+        if inserted == len(batch):
+            outcome.applied += inserted
+            batch.clear()
+            return
+        cursor.execute(sql.rollback_to_savepoint().text)
+    for reverse in batch:
+        _one(cursor, plan, reverse, outcome)
+    batch.clear()
+
+
+def _one(cursor: Any, plan: FlashbackPlan, reverse: Reverse, outcome: _Outcome) -> None:
+    try:
+        cursor.execute(reverse.sql.text)
+    except Exception as exc:
+        raise DrkitError(
+            f"node {plan.node}: a reverse statement on {reverse.table} failed: "
+            f"{getattr(exc, 'msg', exc)}; nothing was applied"
+        ) from None
+    if cursor.rowcount == 1:
+        outcome.applied += 1
+        return
+    outcome.skipped_count += 1
+    outcome.skipped_keys.add(_key_hash(reverse.table, reverse.key))
+    if len(outcome.skipped) < LISTED:
+        outcome.skipped.append(Conflict(reverse.table, reverse.operation, reverse.key))
 
 
 def _raw_cursor(session: Session) -> Any:

@@ -181,3 +181,13 @@ def test_keys_match_by_name_and_shown_value() -> None:
     assert not matches(None, key)
     with pytest.raises(Exception, match="not a key"):
         parse_key("id")
+
+
+def test_deleted_rows_go_back_in_batches_only_where_the_key_is_free() -> None:
+    images = [{"id": 1, "note": None}, {"id": 2, "note": "it's"}]
+    statement = sql.restore_deleted_batch("shop.orders", images, ("id", "note"), ("id",))
+    assert statement.text == (
+        "INSERT INTO `shop`.`orders` (`id`, `note`) SELECT r.`id`, r.`note` FROM "
+        "(SELECT 1 AS `id`, NULL AS `note` UNION ALL SELECT 2, 'it''s') AS r "
+        "WHERE NOT EXISTS (SELECT 1 FROM `shop`.`orders` t WHERE t.`id` <=> r.`id`)"
+    )
