@@ -68,6 +68,9 @@ def run(directory: Path, rows: int, backlog: int) -> int:
     print(f"  .venv/bin/drkit --config {config} status")
     print(f"  .venv/bin/drkit --config {config} events --destructive")
     print(f"  .venv/bin/drkit --config {config} tui")
+    print("Noticed too late (the delayed replica applied it too)? The archive's row images:")
+    print(f"  .venv/bin/drkit --config {config} history --table shop.orders --key id=1")
+    print(f"  .venv/bin/drkit --config {config} flashback ID --dry-run   # a DELETE or UPDATE")
     print(f"  .venv/bin/drkit sandbox down --dir {directory / 'sandbox'} --purge")
     return 0 if report.passed else 1
 

@@ -16,10 +16,16 @@ from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.loadbalancer import LoadBalancerView
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from drkit.checks.result import Checklist, PromotionChecklist
+    from drkit.extract.merge import MergePlan, MergeReport
     from drkit.extract.plan import ExtractPlan
     from drkit.extract.run import ExtractReport
+    from drkit.flashback.plan import FlashbackPlan
+    from drkit.flashback.run import FlashbackReport
     from drkit.guard.state import GuardStatus
+    from drkit.history import RowHistory
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters, IndexStore
     from drkit.io.drbd_probe import DrbdProbe
@@ -548,3 +554,63 @@ class Operations(Drkit):
                 on_step=on_step,
                 between=between,
             )
+
+    # -- row history, flashback ------------------------------------------------------------------
+
+    def history(
+        self, table: str, key: str, *, since: float | None = None, until: float | None = None
+    ) -> RowHistory:
+        """Every version of one row, oldest first, from the index and the archive (no server)."""
+        from drkit.history import row_history
+
+        with self.store() as store:
+            return row_history(self.config, store, table, key, since=since, until=until)
+
+    def plan_flashback(
+        self,
+        targets: tuple[str, ...] = (),
+        *,
+        table: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        sql_file: Path | None = None,
+        on_conflict: str = "abort",
+    ) -> FlashbackPlan:
+        """Plan reversing the targets' row changes on the primary (RefusedError when unsafe)."""
+        from drkit.flashback.run import prepare_flashback
+
+        with self.store() as store:
+            return prepare_flashback(
+                self.config,
+                store,
+                targets,
+                table=table,
+                since=since,
+                until=until,
+                sql_file=sql_file,
+                on_conflict=on_conflict,
+            )
+
+    def preview_flashback(self, plan: FlashbackPlan, limit: int = 20) -> tuple[list[str], bool]:
+        """The plan's first reverse statements (read from the archive), and whether more follow."""
+        from drkit.flashback.run import preview
+
+        return preview(self.config, plan, limit)
+
+    def flashback(self, plan: FlashbackPlan) -> FlashbackReport:
+        """Apply a flashback plan under the engine lock and verify it (or write its file)."""
+        from drkit.flashback import run
+
+        return run.flashback(self.config, plan, self.audit)
+
+    def plan_merge(self, table: str, node: str | None = None) -> MergePlan:
+        """Plan `extract --merge`: the frozen copy's rows whose key the live table lacks."""
+        from drkit.extract.merge import prepare_merge
+
+        return prepare_merge(self.config, self.delayed_node(node), table)
+
+    def merge(self, plan: MergePlan, *, on_step: StepCallback | None = None) -> MergeReport:
+        """Run a merge plan under the engine lock; counts and the missing-key check."""
+        from drkit.extract import merge
+
+        return merge.merge(self.config, plan, self.audit, on_step=on_step)

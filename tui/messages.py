@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from drkit.checks.result import PromotionChecklist
     from drkit.extract.plan import ExtractPlan
     from drkit.extract.run import ExtractReport
+    from drkit.flashback.run import FlashbackReport
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
@@ -137,6 +138,14 @@ class PlanExecuted(Message):
     """A promotion or extraction plan ran; its report holds the result per node."""
 
     def __init__(self, report: ExtractReport | PromotionReport) -> None:
+        super().__init__()
+        self.report = report
+
+
+class FlashbackApplied(Message):
+    """A flashback plan ran on the primary and was verified (or refused: OperationFailed)."""
+
+    def __init__(self, report: FlashbackReport) -> None:
         super().__init__()
         self.report = report
 

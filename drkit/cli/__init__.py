@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "tui": "drkit.cli.tui:tui_command",
     "guard": "drkit.cli.guard:guard_command",
     "inspect": "drkit.cli.inspect:inspect_command",
+    "history": "drkit.cli.history:history_command",
+    "flashback": "drkit.cli.flashback:flashback_command",
 }
 
 

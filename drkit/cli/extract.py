@@ -16,14 +16,20 @@ from drkit.cli.common import (
     say,
     yes_option,
 )
-from drkit.errors import ExitCode
+from drkit.errors import ExitCode, UsageError
 from drkit.extract.run import ExtractReport
+from drkit.service import Operations
 
 
 @click.command(name="extract")
 @click.option("--table", "table", required=True, metavar="S.T", help="The table to copy.")
 @click.option(
     "--into", "into", metavar="S.T2", help="Copy it under this new name (never overwrites)."
+)
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="Insert only the rows whose key the live table lacks; never overwrite one.",
 )
 @click.option("--node", metavar="NAME", help="The delayed replica (default: the only one).")
 @dry_run_option
@@ -34,6 +40,7 @@ def extract_command(
     ctx: Context,
     table: str,
     into: str | None,
+    merge: bool,
     node: str | None,
     dry_run: bool,
     yes: bool,
@@ -41,6 +48,8 @@ def extract_command(
 ) -> int:
     """Copy a table from the frozen delayed replica into the primary, verified by checksum."""
     ops = operations(ctx)
+    if merge:
+        return _merge(ops, table, into, node, dry_run=dry_run, yes=yes, as_json=as_json)
     plan = ops.plan_extract(table, into, node)
     if dry_run:
         if as_json:
@@ -55,6 +64,39 @@ def extract_command(
         emit_json(report.to_json())
     else:
         out(render_report(report))
+    return int(ExitCode.DONE if report.verified else ExitCode.FAILED)
+
+
+def _merge(
+    ops: Operations,
+    table: str,
+    into: str | None,
+    node: str | None,
+    *,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+) -> int:
+    if into is not None:
+        raise UsageError("--merge puts rows back into the table itself; it takes no --into")
+    plan = ops.plan_merge(table, node)
+    if dry_run:
+        if as_json:
+            emit_json({"dry_run": True, "plan": plan.to_json()})
+        else:
+            out(plan.render())
+        return int(ExitCode.DONE)
+    say(plan.render())
+    confirm(
+        f"Insert into {plan.merge_into} on {plan.destination} the rows of {plan.source}'s "
+        "frozen copy whose key it lacks?",
+        yes=yes,
+    )
+    report = ops.merge(plan, on_step=lambda n, s: say(f"step {n}: {s.render()}"))
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        out(report.render())
     return int(ExitCode.DONE if report.verified else ExitCode.FAILED)
 
 

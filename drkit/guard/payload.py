@@ -91,5 +91,8 @@ def _next(transaction: IndexedTransaction, outcomes: Sequence[NodeOutcome]) -> s
     )
     gone = f"no delayed replica holds the data from before #{transaction.id} ({transaction.gtid or transaction.start})"
     if any(t.deletes or t.updates for t in transaction.tables):
-        return f"{gone}: flashback the rows from the archive's row images, or {backup}"
+        return (
+            f"{gone}: `drkit flashback {transaction.id} --dry-run` reverses its row changes from "
+            f"the archive's row images; or {backup}"
+        )
     return f"{gone}: {backup}"

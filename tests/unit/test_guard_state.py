@@ -256,9 +256,8 @@ def test_a_missed_window_names_the_way_back() -> None:
         **{**TRANSACTION.__dict__, "tables": (TableRows("shop.orders", deletes=500),)}
     )
     delete = alert_payload(deleted, [DROP], missed, primary="p", host="h", now=NOW)
-    assert "flashback the rows from the archive's row images, or restore from a backup" in str(
-        delete["next"]
-    )
+    assert "`drkit flashback 42 --dry-run` reverses its row changes" in str(delete["next"])
+    assert "or restore from a backup" in str(delete["next"])
 
 
 def facts(executed: str, exec_file: str = "mysql-bin.000001", exec_pos: int = 0) -> NodeFacts:

@@ -41,6 +41,8 @@ class TimelineScreen(ConsoleScreen):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("x", "destructive", "Destructive"),
         Binding("n", "newest", "Newest"),
+        Binding("b", "flashback", "Flashback"),
+        Binding("h", "history", "Row history"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -181,6 +183,30 @@ class TimelineScreen(ConsoleScreen):
             from tui.screens.recovery import RecoveryScreen
 
             self.app.push_screen(RecoveryScreen(tx))
+
+    def action_flashback(self) -> None:
+        """Reverse the highlighted transaction's row changes (the late-notice path)."""
+        tx = self._current(self.query_one(TimelineTable))
+        if tx is None:
+            return
+        if tx.kind != "dml":
+            self.notify(
+                f"#{tx.id} changed no rows one by one (it is {tx.kind.upper()}): flashback "
+                "reverses row changes; recover the delayed replica and extract instead",
+                severity="warning",
+            )
+            return
+        from tui.screens.flashback import FlashbackScreen
+
+        self.app.push_screen(FlashbackScreen(tx))
+
+    def action_history(self) -> None:
+        """Every version of one row of the highlighted transaction's table."""
+        from tui.screens.flashback import HistoryScreen
+
+        tx = self._current(self.query_one(TimelineTable))
+        tables = [t.table for t in tx.tables if "*" not in t.table] if tx else []
+        self.app.push_screen(HistoryScreen(tables[0] if tables else ""))
 
     # -- filtering -----------------------------------------------------------------------------
 

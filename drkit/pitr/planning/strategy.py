@@ -70,10 +70,12 @@ def refuse_applied_targets(request: RecoveryRequest, facts: RecoveryFacts) -> No
                 f"the delayed replica {facts.node.name} has already applied #{target.id} "
                 f"({target.gtid}, {short(target)}): its copy of the data is gone too; nothing was changed",
                 hint=(
-                    "remaining ways back: restore a backup taken before "
+                    f"for row changes: `drkit flashback {target.id} --dry-run` reverses them from "
+                    "the archive's row images (`drkit history` shows one row's versions); "
+                    "otherwise restore a backup taken before "
                     f"{target.when.isoformat()} and replay drkit's binlog archive "
                     f"({facts.archive.directory}) up to {target.start} (mariadb-binlog "
-                    f"--stop-position={target.start_pos}), or flashback the rows from the archive's row images"
+                    f"--stop-position={target.start_pos})"
                 ),
             )
     if facts.applied is None and facts.applied_gtid:

@@ -1,0 +1,103 @@
+"""`drkit flashback`: reverse row changes on the primary from the archive's row images."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from drkit.cli.checks import operations
+from drkit.cli.common import (
+    Context,
+    confirm_by_typing,
+    dry_run_option,
+    emit_json,
+    json_option,
+    out,
+    pass_context,
+    say,
+    yes_option,
+)
+from drkit.errors import ExitCode
+from drkit.timeparse import parse_time
+
+
+@click.command(name="flashback")
+@click.argument("targets", nargs=-1, metavar="TARGET...")
+@click.option("--table", "table", metavar="S.T", help="Only this table's row changes.")
+@click.option("--since", metavar="T", help="With --table: its changes at or after T.")
+@click.option("--until", metavar="T", help="With --table: its changes at or before T.")
+@click.option(
+    "--sql",
+    "sql_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the reverse statements to FILE instead of applying them.",
+)
+@click.option(
+    "--on-conflict",
+    type=click.Choice(["abort", "skip"]),
+    default="abort",
+    show_default=True,
+    help="A row changed since: apply nothing (abort), or skip it and apply the rest.",
+)
+@dry_run_option
+@yes_option
+@json_option
+@pass_context
+def flashback_command(
+    ctx: Context,
+    targets: tuple[str, ...],
+    table: str | None,
+    since: str | None,
+    until: str | None,
+    sql_file: Path | None,
+    on_conflict: str,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+) -> int:
+    """Reverse the row changes of TARGET (an id, a GTID, latest-destructive) on the primary.
+
+    One transaction of ordinary binlogged writes, newest change first; each statement acts only
+    on a row that still holds what the disaster left, and a row changed since stops everything
+    (exit 3) unless --on-conflict skip. Afterwards every affected row is compared with its
+    before image.
+    """
+    now = time.time()
+    ops = operations(ctx)
+    plan = ops.plan_flashback(
+        targets,
+        table=table,
+        since=parse_time(since, now) if since else None,
+        until=parse_time(until, now) if until else None,
+        sql_file=sql_file,
+        on_conflict=on_conflict,
+    )
+    if dry_run:
+        statements, more = ops.preview_flashback(plan)
+        if as_json:
+            emit_json({"dry_run": True, "plan": plan.to_json(), "statements": statements})
+        else:
+            out(plan.render())
+            out(f"statements on {plan.node}, in one transaction:")
+            out("\n".join(f"  {text};" for text in statements))
+            if more:
+                out(
+                    f"  ... {plan.rows - len(statements)} more at most (--sql FILE writes them all)"
+                )
+        return int(ExitCode.DONE)
+    if sql_file is None:
+        say(plan.render())
+        confirm_by_typing(
+            f"Reverse {plan.rows} row changes on {plan.node} (one transaction).",
+            plan.node,
+            yes=yes,
+        )
+    report = ops.flashback(plan)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        out(report.render())
+    return int(ExitCode.DONE if report.verified or report.sql_file else ExitCode.FAILED)
