@@ -356,6 +356,8 @@ class Operations(Drkit):
 
         spec = RecoverySpec(before, tuple(skips), until, until_time, tuple(through)).validate()
         target = self.delayed_node(node)
+        if lock:
+            self._require(target, "a recovery")
         held = (
             EngineLock(self.config.folder, what="a recovery", command=self.audit.command).acquire()
             if lock
@@ -404,6 +406,12 @@ class Operations(Drkit):
                 on_step=on_step,
             )
 
+    def _require(self, node: NodeConfig, what: str) -> None:
+        """Refuse before the first step when drkit's account surely lacks a privilege (#14)."""
+        from drkit.checks.privileges import require_privileges
+
+        require_privileges([node], ["recover"], what)
+
     def plan_resume(
         self, *, force: bool = False, node: str | None = None, through: tuple[str, ...] = ()
     ) -> Plan:
@@ -415,6 +423,8 @@ class Operations(Drkit):
 
     def resume(self, plan: Plan, node: str | None = None) -> NodeFacts:
         from drkit.pitr import recovery
+
+        self._require(self.delayed_node(node), "resuming")
 
         return recovery.resume(self.config, self.delayed_node(node), self.audit, plan)
 
@@ -512,6 +522,8 @@ class Operations(Drkit):
         from drkit.pitr.inspect import prepare_inspect
 
         target = self.delayed_node(node)
+        if lock:
+            self._require(target, "an inspection")
         held = (
             EngineLock(
                 self.config.folder, what="an inspection", command=self.audit.command

@@ -62,3 +62,26 @@ def test_a_missing_privilege_is_named_with_its_fix_and_refused_before_the_first_
     finally:
         box.sql("primary", "GRANT INSERT ON *.* TO 'drkit'@'%'")
         box.drkit("resume", "--force")
+
+
+def test_recover_and_inspect_name_a_missing_privilege_before_the_first_step(box: Sandbox) -> None:
+    """REVOKE on the delayed node (replication is not binlogged across nodes: a local change)."""
+    box.sql("delayed", "SET sql_log_bin = 0", "REVOKE BINLOG REPLAY ON *.* FROM 'drkit'@'%'")
+    try:
+        status = box.replica_status("delayed")
+        for args in (
+            ("recover", "--before", "latest-destructive", "--yes"),
+            ("inspect", "--at", "-1m", "-e", "SELECT 1", "--yes"),
+        ):
+            refused = box.drkit(*args)
+            assert refused.returncode == 2, (args, refused.stderr)
+            assert "node delayed: drkit@% lacks BINLOG REPLAY" in refused.stderr
+            assert "GRANT BINLOG REPLAY ON *.* TO 'drkit'@'%'" in refused.stderr
+        after = box.replica_status("delayed")
+        assert (after["Relay_Log_File"], after["Relay_Log_Pos"], after["SQL_Delay"]) == (
+            status["Relay_Log_File"],
+            status["Relay_Log_Pos"],
+            status["SQL_Delay"],
+        ), "refused before its first step: nothing changed"
+    finally:
+        box.sql("delayed", "SET sql_log_bin = 0", "GRANT BINLOG REPLAY ON *.* TO 'drkit'@'%'")
