@@ -494,9 +494,15 @@ class Torture:
             self.expect_refusal(code, before, "recover", stdout, stderr, plan.unnamed)
             return
         if code != 0:
+            failed_checks = ""
+            try:
+                checks = json.loads(stdout).get("verification", [])
+                failed_checks = f"; failed checks: {[c for c in checks if not c.get('ok')]}"
+            except (ValueError, AttributeError):
+                pass
             self.fail(
-                f"recovery failed (exit {code}); {self.where_is_delayed(plan)}; drkit said: "
-                f"{stderr.strip()[-1200:]}"
+                f"recovery failed (exit {code}); {self.where_is_delayed(plan)}{failed_checks}; "
+                f"drkit said: {stderr.strip()[-1200:]}"
             )
         try:
             report = json.loads(stdout)
