@@ -18,6 +18,7 @@ def drkit_popen(box: Sandbox, *args: str, config: Path | None = None) -> subproc
     env = {k: v for k, v in os.environ.items() if k != "DRKIT_DEBUG"}
     return subprocess.Popen(
         [sys.executable, "-m", "drkit", "--config", str(config or box.config_file), *args],
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -107,6 +107,12 @@ class Model:
             last[tx.domain] = tx.gtid
         return set(last.values())
 
+    def last_per_domain(self, positions: Iterable[int]) -> dict[int, str]:
+        last: dict[int, str] = {}
+        for n in sorted(positions):
+            last[self.log[n].domain] = self.log[n].gtid
+        return last
+
     def unnamed_destructive(self, span: Iterable[int], named: set[int]) -> list[Tx]:
         return [self.log[n] for n in span if self.log[n].destructive and n not in named]
 
