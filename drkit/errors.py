@@ -27,6 +27,18 @@ class DrkitError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def details(self) -> dict[str, object]:
+        """Machine-readable facts beside the sentence (`--json` prints them with it)."""
+        return {}
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "error": self.message,
+            "exit": int(self.exit_code),
+            "hint": self.hint,
+            **self.details(),
+        }
+
 
 class ConfigError(DrkitError):
     """The configuration file is missing, malformed or inconsistent."""

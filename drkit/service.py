@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from drkit.guard.state import GuardStatus
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters, IndexStore
+    from drkit.io.lock import LockHolder
     from drkit.pitr.executor import ProgressCallback, StepCallback
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
@@ -91,6 +92,8 @@ class StatusReport:
     loadbalancer: LoadBalancerView | None = None
     index: IndexSummary | None = None
     guard: GuardStatus | None = None
+    plan_running: LockHolder | None = None  # who holds the engine lock now
+    recovery: RecoveryState | None = None  # the last recovery's record
 
     @property
     def login_refused(self) -> tuple[NodeFacts, ...]:
@@ -108,6 +111,8 @@ class StatusReport:
             "loadbalancer": self.loadbalancer.to_json() if self.loadbalancer else None,
             "index": self.index.to_json() if self.index else None,
             "guard": self.guard.to_json() if self.guard else None,
+            "plan_running": self.plan_running.to_json() if self.plan_running else None,
+            "recovery": self.recovery.to_json() if self.recovery else None,
         }
 
 
@@ -120,6 +125,8 @@ class Drkit:
     def status(self, timeout: float = 5.0) -> StatusReport:
         """Facts of every node, DRBD and the load balancer, gathered side by side (never raises)."""
         from drkit.io import haproxy
+        from drkit.io.lock import current_holder
+        from drkit.pitr import state as recovery_state
 
         lb_config = self.config.loadbalancer
         with ThreadPoolExecutor(max_workers=3) as pool:
@@ -135,6 +142,8 @@ class Drkit:
                 loadbalancer=view.result() if view else None,
                 index=index_summary(self.config, primary),
                 guard=self.guard_state(),
+                plan_running=current_holder(self.config.folder),
+                recovery=recovery_state.load(self.config.folder),
             )
 
     def guard_state(self) -> GuardStatus:
@@ -183,7 +192,7 @@ class Operations(Drkit):
 
     def alarm(self, facts: NodeFacts | None = None) -> Alarm | None:
         """The first destructive transaction the delayed replica has yet to apply, if any."""
-        from drkit.pitr.gather import last_applied_gtid
+        from drkit.pitr.gather import last_applied
 
         delayed = self.config.delayed
         if not delayed or not self.config.index.path.exists():
@@ -197,8 +206,7 @@ class Operations(Drkit):
             return None
         store = self.store()
         try:
-            applied_gtid = last_applied_gtid(facts, store.latest())
-            applied = store.by_gtid(applied_gtid) if applied_gtid else None
+            applied = last_applied(facts, store, store.latest())[0]
             found = store.first_destructive_after(applied.id if applied else None)
         finally:
             store.close()
@@ -228,62 +236,81 @@ class Operations(Drkit):
         before: str | None = None,
         skips: tuple[str, ...] = (),
         until: str | None = None,
-        until_time: float | None = None,
+        until_time: str | None = None,
+        through: tuple[str, ...] = (),
         strategy: str = "auto",
         parallel: int = 0,
         node: str | None = None,
+        lock: bool = False,
     ) -> PreparedRecovery:
-        """Resolve targets (ids, GTIDs, latest-destructive) and plan; nothing is changed."""
-        from drkit.pitr import recovery
-        from drkit.pitr.gather import resolve_target
-        from drkit.pitr.plan import Strategy
+        """Resolve the targets (or continue the recorded ones) and plan; nothing is changed.
 
-        store = self.store()
+        With `lock`, the engine lock is taken first and kept until `run_recovery` ends (or
+        `PreparedRecovery.release()`); without it, `run_recovery` plans again under the lock.
+        """
+        from drkit.io.lock import EngineLock
+        from drkit.pitr import recovery
+        from drkit.pitr.plan import Strategy
+        from drkit.pitr.targets import RecoverySpec
+
+        spec = RecoverySpec(before, tuple(skips), until, until_time, tuple(through)).validate()
+        target = self.delayed_node(node)
+        held = (
+            EngineLock(self.config.folder, what="a recovery", command=self.audit.command).acquire()
+            if lock
+            else None
+        )
         try:
-            return recovery.prepare_recovery(
-                self.config,
-                store,
-                self.delayed_node(node),
-                before=resolve_target(store, before) if before else None,
-                skips=tuple(resolve_target(store, s) for s in skips),
-                until=resolve_target(store, until) if until else None,
-                until_time=until_time,
-                strategy=Strategy(strategy),
-                parallel=parallel,
-            )
-        finally:
-            store.close()
+            with self.store() as store:
+                return recovery.prepare_recovery(
+                    self.config,
+                    store,
+                    target,
+                    spec,
+                    strategy=Strategy(strategy),
+                    parallel=parallel,
+                    lock=held,
+                )
+        except BaseException:
+            if held is not None:
+                held.release()
+            raise
 
     def run_recovery(
         self,
         prepared: PreparedRecovery,
         *,
         timeout: float = 3600.0,
+        stall: float | None = None,
         interrupted: threading.Event | None = None,
         on_progress: ProgressCallback | None = None,
         on_step: StepCallback | None = None,
     ) -> RecoveryReport:
+        """Run a prepared recovery under the engine lock; verified report (invariants 1-4)."""
         from drkit.pitr import recovery
+        from drkit.pitr.executor import DEFAULT_STALL
 
-        store = self.store()
-        try:
+        with self.store() as store:
             return recovery.run_recovery(
                 self.config,
                 store,
                 prepared,
                 self.audit,
                 timeout=timeout,
+                stall=DEFAULT_STALL if stall is None else stall,
                 interrupted=interrupted,
                 on_progress=on_progress,
                 on_step=on_step,
             )
-        finally:
-            store.close()
 
-    def plan_resume(self, *, force: bool = False, node: str | None = None) -> Plan:
+    def plan_resume(
+        self, *, force: bool = False, node: str | None = None, through: tuple[str, ...] = ()
+    ) -> Plan:
         from drkit.pitr import recovery
 
-        return recovery.plan_resume(self.config, self.delayed_node(node), force=force)
+        return recovery.plan_resume(
+            self.config, self.delayed_node(node), force=force, through=through
+        )
 
     def resume(self, plan: Plan, node: str | None = None) -> NodeFacts:
         from drkit.pitr import recovery

@@ -193,7 +193,7 @@ def guard_text(guard: GuardStatus | None, now: float) -> str:
     if state.missed:
         lines.append(f"WINDOWS MISSED: {len(state.missed)}")
     if state.pending:
-        lines.append(f"freeze still failing on {', '.join(state.pending)}")
+        lines.append(f"FREEZE PENDING on {'; '.join(p.label for p in state.pending)}")
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
 import traceback
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"drkit: {exc.message}", err=True)
         if exc.hint:
             click.echo(f"hint: {exc.hint}", err=True)
+        if _wants_json(argv):
+            # Under --json a refusal or error is also a JSON object on stdout, for scripts.
+            click.echo(json.dumps(exc.to_json(), indent=2, default=str))
         sys.exit(int(exc.exit_code))
     except click.exceptions.Abort:
         click.echo("drkit: interrupted; nothing more was done", err=True)
@@ -93,3 +97,8 @@ def main(argv: list[str] | None = None) -> None:
             click.echo("hint: set DRKIT_DEBUG=1 to see the traceback, and report it", err=True)
         sys.exit(int(ExitCode.FAILED))
     sys.exit(int(result) if isinstance(result, int) else 0)
+
+
+def _wants_json(argv: list[str] | None) -> bool:
+    args = sys.argv[1:] if argv is None else argv
+    return "--json" in args[: args.index("--")] if "--" in args else "--json" in args

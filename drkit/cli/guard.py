@@ -10,7 +10,7 @@ from types import FrameType
 
 import click
 
-from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say
+from drkit.cli.common import Context, ExitCode, emit_json, json_option, out, pass_context, say
 
 
 @click.command(name="guard")
@@ -23,9 +23,10 @@ from drkit.cli.common import Context, emit_json, json_option, out, pass_context,
 )
 @json_option
 @pass_context
-def guard_command(ctx: Context, once: bool, poll: float | None, as_json: bool) -> None:
+def guard_command(ctx: Context, once: bool, poll: float | None, as_json: bool) -> int:
     """Follow the primary; freeze every delayed replica the moment a destructive transaction
     arrives, then alert. Rules come from [guard] and [alerts] in drkit.toml; it never recovers."""
+    from drkit.guard.state import PendingFreeze
     from drkit.guard.watch import POLL, Guard
 
     config = ctx.config
@@ -54,11 +55,16 @@ def guard_command(ctx: Context, once: bool, poll: float | None, as_json: bool) -
     finally:
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
+    # A freeze still pending is a disaster that may yet apply (or a node not checked): not done.
+    code = int(ExitCode.FAILED if record.pending else ExitCode.DONE)
     if as_json:
-        emit_json({"judged": record.judged, "findings": record.findings})
-        return
+        emit_json({"judged": record.judged, "findings": record.findings, "pending": record.pending})
+        return code
     actions = [f"{f['action']} #{f['transaction']['id']}" for f in record.findings]
     out(
         f"judged {record.judged} transactions; {len(record.findings)} findings"
         + (f": {', '.join(actions)}" if actions else "")
     )
+    for entry in map(PendingFreeze.from_json, record.pending):
+        out(f"FREEZE PENDING on {entry.label}: {entry.reason or 'not tried'}")
+    return code

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import signal
 import sys
 import threading
-from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,41 +24,55 @@ from drkit.cli.common import (
     yes_option,
 )
 from drkit.errors import ExitCode
-from drkit.index.store import IndexStore
-from drkit.io.audit import AuditLog
-from drkit.pitr import recovery
 from drkit.pitr.plan import Strategy
 from drkit.render import duration
 
+if TYPE_CHECKING:
+    from drkit.pitr.recovery import RecoveryReport
+    from drkit.pitr.steps import Plan
+    from drkit.service import Operations
 
-def _audit(ctx: Context) -> AuditLog:
-    return AuditLog(
-        ctx.config.audit_path, command=" ".join(shlex.quote(a) for a in ["drkit", *sys.argv[1:]])
-    )
+
+def _operations(ctx: Context) -> Operations:
+    from drkit.service import Operations
+
+    return Operations(ctx.config, command=_command_line())
+
+
+def _command_line() -> str:
+    return " ".join(shlex.quote(a) for a in ["drkit", *sys.argv[1:]])
 
 
 node_option = click.option(
     "--node", metavar="NAME", help="The delayed replica (default: the only one)."
+)
+through_option = click.option(
+    "--through",
+    "through",
+    metavar="TARGET",
+    multiple=True,
+    help="Apply this destructive transaction on purpose (repeatable). Without it, a plan that "
+    "would apply an unapplied destructive transaction is refused (exit 3).",
 )
 
 
 @click.command(name="freeze")
 @node_option
 @dry_run_option
-@yes_option
+@click.option("--yes", is_flag=True, hidden=True, help="Accepted for scripts; freeze never asks.")
 @json_option
 @pass_context
 def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_json: bool) -> None:
-    """Stop the delayed replica's applier now; keep the receiver and every relay log."""
-    config = ctx.config
-    target = config.require_delayed(node)
-    plan = recovery.plan_freeze(config, target)
+    """Stop the delayed replica's applier now; keep the receiver and every relay log.
+
+    The emergency brake: it acts at once, without asking, and `drkit resume` undoes it.
+    """
+    ops = _operations(ctx)
+    plan = ops.plan_freeze(node)
     if dry_run:
-        out(plan.render())
+        _emit_plan(plan, as_json)
         return
-    if plan.steps:
-        confirm(f"Stop the applier on {target.name}?", yes=yes)
-    report = recovery.freeze(config, target, _audit(ctx), plan)
+    report = ops.freeze(plan, node)
     if as_json:
         emit_json(report.to_json())
         return
@@ -83,6 +96,7 @@ def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_
         out(f"next: drkit recover --before {first.id} --dry-run")
     else:
         out("no destructive transaction is pending in the index")
+    out(f"to undo: drkit resume (restores the {report.node} delay and restarts replication)")
 
 
 @click.command(name="recover")
@@ -103,6 +117,7 @@ def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_
     metavar="T",
     help="Apply every transaction committed at or before T.",
 )
+@through_option
 @click.option(
     "--strategy", type=click.Choice([s.value for s in Strategy]), default="auto", show_default=True
 )
@@ -117,10 +132,18 @@ def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_
 )
 @click.option(
     "--timeout",
-    type=float,
+    type=click.FloatRange(min=1, max=7 * 86400),
     default=3600.0,
     show_default=True,
-    help="Seconds to wait for the catch-up.",
+    help="Seconds to wait for the catch-up (and the longest a verification query may wait).",
+)
+@click.option(
+    "--stall",
+    type=click.FloatRange(min=1, max=86400),
+    default=30.0,
+    show_default=True,
+    help="Seconds without an applied transaction before the catch-up is called stuck "
+    "(the source gone, the applier blocked): the replica is frozen and drkit says why.",
 )
 @dry_run_option
 @yes_option
@@ -133,81 +156,75 @@ def recover_command(
     skips: tuple[str, ...],
     until: str | None,
     until_time: str | None,
+    through: tuple[str, ...],
     strategy: str,
     parallel: int,
     timeout: float,
+    stall: float,
     dry_run: bool,
     yes: bool,
     as_json: bool,
 ) -> int:
-    """Roll the delayed replica forward to just before TARGET, or skip TARGET and replay the rest."""
-    import time
+    """Roll the delayed replica forward to just before TARGET, or skip TARGET and replay the rest.
 
-    from drkit.errors import UsageError
-    from drkit.pitr.gather import resolve_target
-    from drkit.timeparse import parse_time
+    TARGET is an index id (42), a GTID (0-1-28, uuid:28) or latest-destructive. Targets are
+    resolved once and recorded: re-running the same command continues to the same target.
 
-    forms = sum(bool(x) for x in (before, skips, until_time))
-    if forms != 1:
-        raise UsageError("give exactly one of --before TARGET, --skip TARGET, --until-time T")
-    if until and not skips:
-        raise UsageError("--until goes with --skip")
-    config = ctx.config
-    target_node = config.require_delayed(node)
-    _check_previous_recovery(config.folder, dry_run)
-    store = IndexStore(config.index.path, readonly=True)
+    \b
+    Examples:
+      drkit recover --before latest-destructive --dry-run
+      drkit recover --skip 1234 --yes
+      drkit recover --until-time 2026-12-03T14:02:00 --through 1200
+    """
+    ops = _operations(ctx)
+    prepared = ops.prepare_recovery(
+        before=before,
+        skips=skips,
+        until=until,
+        until_time=until_time,
+        through=through,
+        strategy=strategy,
+        parallel=parallel,
+        node=node,
+        lock=not dry_run,
+    )
+    if dry_run:
+        _emit_plan(prepared.plan, as_json)
+        return int(ExitCode.DONE)
     try:
-        prepared = recovery.prepare_recovery(
-            config,
-            store,
-            target_node,
-            before=resolve_target(store, before) if before else None,
-            skips=tuple(resolve_target(store, s) for s in skips),
-            until=resolve_target(store, until) if until else None,
-            until_time=parse_time(until_time, time.time()) if until_time else None,
-            strategy=Strategy(strategy),
-            parallel=parallel,
-        )
-        if dry_run:
-            if as_json:
-                emit_json({"dry_run": True, "plan": prepared.plan.to_json()})
-            else:
-                out(prepared.plan.render())
-            return int(ExitCode.DONE)
         say(prepared.plan.render())
         if prepared.request.skips:
             confirm_by_typing(
                 "Skipping a transaction cannot be undone on this replica.",
-                target_node.name,
+                prepared.plan.node,
                 yes=yes,
             )
         else:
-            confirm(f"Run this plan on {target_node.name}?", yes=yes)
-        interrupted = threading.Event()
+            confirm(f"Run this plan on {prepared.plan.node}?", yes=yes)
+    except BaseException:
+        prepared.release()
+        raise
+    interrupted = threading.Event()
 
-        def on_signal(signum: int, frame: FrameType | None) -> None:
-            interrupted.set()
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        interrupted.set()
 
-        previous = signal.signal(signal.SIGINT, on_signal)
-        from drkit.cli.progress import ProgressLine
+    previous = signal.signal(signal.SIGINT, on_signal)
+    from drkit.cli.progress import ProgressLine
 
-        progress = ProgressLine()
-        try:
-            report = recovery.run_recovery(
-                config,
-                store,
-                prepared,
-                _audit(ctx),
-                timeout=timeout,
-                interrupted=interrupted,
-                on_progress=progress,
-                on_step=lambda n, s: say(f"step {n}: {s.render()}"),
-            )
-        finally:
-            progress.finish()
-            signal.signal(signal.SIGINT, previous)
+    progress = ProgressLine()
+    try:
+        report = ops.run_recovery(
+            prepared,
+            timeout=timeout,
+            stall=stall,
+            interrupted=interrupted,
+            on_progress=progress,
+            on_step=lambda n, s: say(f"step {n}: {s.render()}"),
+        )
     finally:
-        store.close()
+        progress.finish()
+        signal.signal(signal.SIGINT, previous)
     if as_json:
         emit_json(report.to_json())
     else:
@@ -215,32 +232,14 @@ def recover_command(
     return int(ExitCode.DONE if report.verified else ExitCode.FAILED)
 
 
-def _check_previous_recovery(folder: Path, dry_run: bool) -> None:
-    """A recovery still running elsewhere is refused; one a killed drkit left is taken over."""
-    from drkit.errors import RefusedError
-    from drkit.pitr import state as state_file
-
-    previous = state_file.load(folder)
-    if previous is None or not previous.in_progress:
-        return
-    if previous.owner_alive and previous.pid != os.getpid():
-        if dry_run:
-            say(
-                f"note: drkit pid {previous.pid} is running a recovery now ({previous.description})"
-            )
-            return
-        raise RefusedError(
-            f"drkit pid {previous.pid} is running a recovery on {previous.node} now "
-            f"({previous.description}, step {previous.step}/{previous.steps}); nothing was changed",
-            hint="wait for it, or stop that process first",
-        )
-    say(
-        f"a previous recovery ({previous.description}) was cut short at step {previous.step}/"
-        f"{previous.steps} ({previous.message}); planning again from where the replica is now"
-    )
+def _emit_plan(plan: Plan, as_json: bool) -> None:
+    if as_json:
+        emit_json({"dry_run": True, "plan": plan.to_json()})
+    else:
+        out(plan.render())
 
 
-def render_report(report: recovery.RecoveryReport) -> str:
+def render_report(report: RecoveryReport) -> str:
     skipped = f"; skipped {', '.join(report.skipped)}" if report.skipped else ""
     lines = [
         f"{report.node}: {report.description} ({report.strategy}) in {report.seconds:.1f}s",
@@ -258,25 +257,41 @@ def render_report(report: recovery.RecoveryReport) -> str:
 
 @click.command(name="resume")
 @node_option
+@through_option
 @click.option(
     "--force", is_flag=True, help="Resume even though a recovery is recorded as in progress."
 )
 @dry_run_option
 @yes_option
+@json_option
 @pass_context
-def resume_command(ctx: Context, node: str | None, force: bool, dry_run: bool, yes: bool) -> None:
-    """Restore the configured delay and restart replication."""
-    config = ctx.config
-    target = config.require_delayed(node)
-    plan = recovery.plan_resume(config, target, force=force)
+def resume_command(
+    ctx: Context,
+    node: str | None,
+    through: tuple[str, ...],
+    force: bool,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Restore the configured delay and restart replication.
+
+    Refused (exit 3) while the replica would go on to apply a destructive transaction that the
+    index shows it has not applied, unless each is named with --through.
+    """
+    ops = _operations(ctx)
+    plan = ops.plan_resume(force=force, node=node, through=through)
     if dry_run:
-        out(plan.render())
+        _emit_plan(plan, as_json)
         return
     say(plan.render())
-    confirm(f"Resume replication on {target.name}?", yes=yes)
-    facts = recovery.resume(config, target, _audit(ctx), plan)
+    confirm(f"Resume replication on {plan.node}?", yes=yes)
+    facts = ops.resume(plan, node=node)
     replica = facts.replica
+    if as_json:
+        emit_json({"node": plan.node, "resumed": True, "facts": facts.to_json()})
+        return
     out(
-        f"{target.name} resumed: delay {replica.sql_delay if replica else '?'}s, receiver "
+        f"{plan.node} resumed: delay {replica.sql_delay if replica else '?'}s, receiver "
         f"{replica.receiver_state if replica else '?'}, applier {'running' if replica and replica.applier_running else 'stopped'}"
     )

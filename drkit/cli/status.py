@@ -62,7 +62,30 @@ def render_status(report: StatusReport) -> str:
         sections.append(_loadbalancer_section(report.loadbalancer))
     if report.guard is not None:
         sections.append(_guard_section(report.guard, report.gathered_at))
+    recovery = _recovery_section(report)
+    if recovery:
+        sections.append(recovery)
     return "\n\n".join(sections)
+
+
+def _recovery_section(report: StatusReport) -> str:
+    lines = []
+    if report.plan_running is not None:
+        lines.append(f"RUNNING NOW: {report.plan_running.describe()}")
+    state = report.recovery
+    if state is not None:
+        when = iso(state.updated_at)
+        lines.append(
+            f"RECOVERY on {state.node}: {state.status} at {when}, step {state.step}/{state.steps} "
+            f"({state.strategy}): {state.description}"
+        )
+        if state.message:
+            lines.append(f"  {state.message}")
+        if state.unfinished and report.plan_running is None:
+            lines.append(
+                "  unfinished: re-running the same command continues to its recorded target"
+            )
+    return "\n".join(lines)
 
 
 def _index_section(index: IndexSummary) -> str:
@@ -116,8 +139,14 @@ def _guard_section(guard: GuardStatus, now: float) -> str:
         lines.append(
             f"  WINDOWS MISSED: {len(state.missed)}; latest #{latest.get('id')} on {latest.get('node')}"
         )
-    if state.pending:
-        lines.append(f"  freeze still failing on: {', '.join(state.pending)} (retrying)")
+    for pending in state.pending:
+        # Not frozen until the server said so: a node that does not answer is unknown, not safe.
+        tried = (
+            f"{pending.attempts} attempts, last: {pending.reason}"
+            if pending.attempts
+            else "not tried yet"
+        )
+        lines.append(f"  FREEZE PENDING on {pending.label} ({tried}; retrying)")
     return "\n".join(lines)
 
 

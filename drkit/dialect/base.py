@@ -46,6 +46,18 @@ class Dialect(ABC):
             f"SHOW RELAYLOG EVENTS IN {log_file_literal(file)} FROM {int(pos)} LIMIT {int(limit)}"
         )
 
+    def busy_sessions(self, user: str) -> Sql:
+        """Other sessions of `user` still running a statement (a killed replay's client)."""
+        return read(
+            "SELECT ID AS id, TIME AS seconds, LEFT(INFO, 80) AS info "
+            "FROM information_schema.PROCESSLIST WHERE USER = "
+            f"{quote_string(user)} AND ID <> CONNECTION_ID() AND COMMAND = 'Query'"
+        )
+
+    def session_time_limits(self, seconds: float) -> list[Sql]:
+        """Bound this session's lock waits and statements (verification obeys --timeout)."""
+        return [Sql(f"SET SESSION lock_wait_timeout = {max(1, int(seconds))}")]
+
     # -- replication control -----------------------------------------------------------------
 
     @abstractmethod

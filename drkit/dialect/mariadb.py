@@ -23,6 +23,13 @@ class MariadbDialect(Dialect):
             "@@gtid_domain_id AS gtid_domain_id, @@log_bin AS log_bin"
         )
 
+    def session_time_limits(self, seconds: float) -> list[Sql]:
+        limit = max(1, int(seconds))
+        return [
+            Sql(f"SET SESSION lock_wait_timeout = {limit}"),
+            Sql(f"SET SESSION max_statement_time = {limit}"),
+        ]
+
     def replica_status(self) -> Sql:
         return read("SHOW SLAVE STATUS")
 

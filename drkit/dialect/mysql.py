@@ -30,6 +30,13 @@ class MysqlDialect(Dialect):
             "0 AS gtid_domain_id, @@log_bin AS log_bin"
         )
 
+    def session_time_limits(self, seconds: float) -> list[Sql]:
+        limit = max(1, int(seconds))
+        return [
+            Sql(f"SET SESSION lock_wait_timeout = {limit}"),
+            Sql(f"SET SESSION max_execution_time = {limit * 1000}"),
+        ]
+
     def replica_status(self) -> Sql:
         return read(f"SHOW {self._verb()} STATUS")
 

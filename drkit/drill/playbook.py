@@ -71,6 +71,7 @@ STEP_KINDS: dict[str, dict[str, Param]] = {
         "skip": _p(str, int, list),
         "until": _p(str, int),
         "until_time": _p(str),
+        "apply_through": _p(str, int, list),
         "strategy": _p(str, default="auto", choices=("auto", "upstream", "relay", "archive")),
         "expect_strategy": _p(str, choices=("upstream", "relay", "archive")),
         "parallel": _p(int, default=0),
@@ -94,7 +95,7 @@ STEP_KINDS: dict[str, dict[str, Param]] = {
         "through": _p(str, choices=("loadbalancer",)),
         "rename": _p(dict),
     },
-    "resume": {**TITLE, "node": _p(str)},
+    "resume": {**TITLE, "node": _p(str), "apply_through": _p(str, int, list)},
 }
 
 # Steps that damage data: refused on a configured (non-sandbox) topology without --allow-destructive.

@@ -397,16 +397,12 @@ class DrillRunner:
             if skips is not None
             else ()
         )
-        until_time = None
-        if params.get("until_time"):
-            from drkit.timeparse import parse_time
-
-            until_time = parse_time(str(params["until_time"]), time.time())
         prepared = ops.prepare_recovery(
             before=str(params["before"]) if params.get("before") is not None else None,
             skips=skip_list,
             until=str(params["until"]) if params.get("until") is not None else None,
-            until_time=until_time,
+            until_time=str(params["until_time"]) if params.get("until_time") else None,
+            through=_targets(params.get("apply_through")),
             strategy=params["strategy"],
             parallel=params["parallel"],
             node=params.get("node"),
@@ -519,7 +515,10 @@ class DrillRunner:
 
     def _step_resume(self, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         ops = self._ops()
-        facts = ops.resume(ops.plan_resume(node=params.get("node")), node=params.get("node"))
+        plan = ops.plan_resume(
+            node=params.get("node"), through=_targets(params.get("apply_through"))
+        )
+        facts = ops.resume(plan, node=params.get("node"))
         delay = facts.replica.sql_delay if facts.replica else None
         return f"replication resumed with delay {delay}s", {"delay": delay}
 
@@ -658,3 +657,10 @@ def _describe(fingerprint: tuple[int, int] | None) -> str:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+def _targets(value: object) -> tuple[str, ...]:
+    """A playbook's `apply_through`: one TARGET or a list of them."""
+    if value is None:
+        return ()
+    return tuple(str(v) for v in (value if isinstance(value, list) else [value]))

@@ -10,6 +10,7 @@ from drkit.errors import DrkitError
 from drkit.extract.plan import ExtractFacts, ExtractPlan, SourceTable, parse_tables, plan_extract
 from drkit.io.audit import AuditLog
 from drkit.io.facts import gather
+from drkit.io.lock import engine_lock
 from drkit.io.mysql import Session
 from drkit.io.mysql import session as open_session
 from drkit.pitr.executor import Executor, StepCallback
@@ -100,7 +101,14 @@ def gather_extract_facts(
 def extract(
     config: Config, plan: ExtractPlan, audit: AuditLog, *, on_step: StepCallback | None = None
 ) -> ExtractReport:
-    """Run the plan, then compare COUNT(*) and CHECKSUM TABLE on both sides."""
+    """Run the plan under the engine lock, then compare COUNT(*) and CHECKSUM TABLE."""
+    with engine_lock(config.folder, what="an extraction", command=audit.command):
+        return _extract(config, plan, audit, on_step=on_step)
+
+
+def _extract(
+    config: Config, plan: ExtractPlan, audit: AuditLog, *, on_step: StepCallback | None
+) -> ExtractReport:
     audit.event(
         "extract-started",
         node=plan.destination,

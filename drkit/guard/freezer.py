@@ -69,7 +69,24 @@ class Freezer:
                     self._drop(node)
                     if attempt == 1 and reused:
                         continue
-                    return NodeOutcome(node.name, FAILED, exc.message, at=time.time())
+                    # No answer is no news: the node may be applying the transaction right now.
+                    return NodeOutcome(
+                        node.name, FAILED, f"state unknown: {exc.message}", at=time.time()
+                    )
+        raise AssertionError("unreachable")
+
+    def facts(self, node: NodeConfig) -> NodeFacts | None:
+        """The node's facts over its kept session; None when it does not answer (unknown)."""
+        with self._locks[node.name]:
+            for attempt in (1, 2):
+                reused = node.name in self._sessions
+                try:
+                    return facts_from_session(self._session(node))
+                except DrkitError:
+                    self._drop(node)
+                    if attempt == 1 and reused:
+                        continue
+                    return None
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -107,11 +124,13 @@ class Freezer:
         stopped_at = time.time()
         after = facts_from_session(session)
         executed = str(after.executed) or None
-        if after.replica is not None and after.replica.applier_running:
+        if after.replica is None or after.replica.applier_running:
+            # Only the server's own word that the applier stopped makes a freeze.
+            seen = "still runs" if after.replica else "is not reported (no replica status)"
             return NodeOutcome(
                 node.name,
                 FAILED,
-                "the applier still runs after the stop",
+                f"the applier {seen} after the stop",
                 executed,
                 left,
                 stopped_at,

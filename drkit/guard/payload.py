@@ -83,4 +83,13 @@ def _next(transaction: IndexedTransaction, outcomes: Sequence[NodeOutcome]) -> s
         )
     if any(o.action == FAILED for o in outcomes):
         return "freeze the delayed replica by hand now: drkit freeze"
-    return "no delayed replica holds the data from before it: restore from a backup"
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(transaction.timestamp))
+    backup = (
+        f"restore from a backup taken before {when} and replay drkit's binlog archive up to "
+        f"{transaction.file}:{transaction.start_pos} (mariadb-binlog "
+        f"--stop-position={transaction.start_pos})"
+    )
+    gone = f"no delayed replica holds the data from before #{transaction.id} ({transaction.gtid or transaction.start})"
+    if any(t.deletes or t.updates for t in transaction.tables):
+        return f"{gone}: flashback the rows from the archive's row images, or {backup}"
+    return f"{gone}: {backup}"

@@ -1,12 +1,14 @@
 """The guard's state file beside the config: what it last saw and did, and a heartbeat.
 
 `drkit status` and the TUI read it to tell whether a guard is running; the guard reads it on start
-to catch up from the last transaction it judged. Written atomically (rename), so a reader never
-sees half a file.
+to catch up from the last transaction it judged and to retry the freezes that failed. Written
+atomically (a synced temporary file renamed over it), so a reader never sees half a file, with
+mode 0600: it names the topology's hosts and its incidents.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -17,6 +19,47 @@ from typing import Any
 
 STALE_AFTER = 5.0  # seconds without a heartbeat before a guard counts as not running
 MISSED_KEPT = 20
+MODE = 0o600
+
+
+@dataclass(frozen=True)
+class PendingFreeze:
+    """A freeze that has not been confirmed on one delayed node: retried until the node answers.
+
+    `id` None means no particular transaction: when the node answers, every indexed destructive
+    transaction it has not applied yet is judged (a node that did not answer at the first start,
+    and state files written before pending freezes named their transaction).
+    """
+
+    node: str
+    id: int | None = None
+    gtid: str | None = None
+    since: float | None = None  # the first failure
+    attempts: int = 0
+    last_try: float | None = None
+    reason: str = ""  # why the last attempt failed
+
+    def moved(self, **changes: Any) -> PendingFreeze:
+        return replace(self, **changes)
+
+    @property
+    def label(self) -> str:
+        if self.id is None:
+            return f"{self.node} (every unapplied destructive transaction)"
+        return f"{self.node} for #{self.id} {self.gtid or ''}".rstrip()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, value: object) -> PendingFreeze:
+        """An entry of the state file's `pending`; a bare node name is the older form."""
+        if isinstance(value, str):
+            return cls(value)
+        if not isinstance(value, dict) or not isinstance(value.get("node"), str):
+            raise TypeError(f"not a pending freeze: {value!r}")
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in value.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -35,7 +78,7 @@ class GuardState:
     last_finding: dict[str, Any] | None = None
     last_action: dict[str, Any] | None = None
     missed: tuple[dict[str, Any], ...] = ()  # windows missed, newest last
-    pending: tuple[str, ...] = ()  # delayed nodes a freeze is still being retried on
+    pending: tuple[PendingFreeze, ...] = ()  # freezes still being retried, oldest first
     stopped_at: float | None = None
     once: bool = False
     errors: tuple[str, ...] = field(default=())
@@ -46,7 +89,7 @@ class GuardState:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["missed"] = list(self.missed)
-        data["pending"] = list(self.pending)
+        data["pending"] = [p.to_json() for p in self.pending]
         data["errors"] = list(self.errors)
         return data
 
@@ -114,7 +157,7 @@ def load(path: Path) -> GuardState | None:
         return None
     try:
         data["missed"] = tuple(data.get("missed") or ())
-        data["pending"] = tuple(data.get("pending") or ())
+        data["pending"] = tuple(PendingFreeze.from_json(p) for p in data.get("pending") or ())
         data["errors"] = tuple(data.get("errors") or ())
         known = set(GuardState.__dataclass_fields__)
         return GuardState(**{k: v for k, v in data.items() if k in known})
@@ -123,9 +166,33 @@ def load(path: Path) -> GuardState | None:
 
 
 def save(path: Path, state: GuardState) -> None:
+    """Replace the file atomically: a reader (or a crash) sees the old state or the new, whole."""
+    text = json.dumps(state.to_json(), indent=2, default=str) + "\n"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(state.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # left by a crash of an earlier process with this pid
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, MODE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    # The rename itself survives a power cut only once the folder is synced.
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _iso(when: float) -> str:

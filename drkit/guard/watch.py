@@ -2,8 +2,10 @@
 delayed replica first and alert after, and keep a heartbeat in the state file.
 
 It never recovers anything: a frozen replica waits for a human (`drkit recover`, `drkit resume`).
-On start it judges what was indexed since the last transaction it judged, and the indexer's own
-catch-up brings it whatever the primary wrote while it was down.
+On start it first retries the freezes that failed before it stopped (they are kept in the state
+file), then judges what was indexed since the last transaction it judged, and the indexer's own
+catch-up brings it whatever the primary wrote while it was down. On a first start (or a rebuilt
+index) it judges every indexed destructive transaction a delayed node has not applied yet.
 """
 
 from __future__ import annotations
@@ -23,22 +25,26 @@ from drkit.errors import ConfigError, DrkitError
 from drkit.guard import state as state_file
 from drkit.guard.findings import guard_findings
 from drkit.guard.freezer import Freezer
-from drkit.guard.outcome import FAILED, WINDOW_MISSED, NodeOutcome, is_history
+from drkit.guard.outcome import FAILED, WINDOW_MISSED, NodeOutcome, applied, is_history
 from drkit.guard.payload import alert_payload
 from drkit.guard.rules import Verdict, classify_rules, judge
-from drkit.guard.state import MISSED_KEPT, GuardState
+from drkit.guard.state import MISSED_KEPT, GuardState, PendingFreeze
 from drkit.index.indexer import Indexer
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import Filters, IndexStore
 from drkit.io import archive
 from drkit.io.alerts import Alerter, check_commands
 from drkit.io.audit import AuditLog
+from drkit.model.facts import NodeFacts
 
 # Seconds between looks at the archive when nothing new came. benchmarks/guard_latency --sweep:
 # p95 DROP-to-frozen stays under ~0.1 s from 5 to 100 ms, idle CPU falls from 7% to 1% of a core.
 POLL = 0.05
 HEARTBEAT = 0.5
 RETRY_EVERY = 2.0
+# A freeze that keeps failing pages at its first failure (and the first after each start), then
+# again after these many seconds: a page per attempt every two seconds would bury the news.
+ALERT_AGAIN = (60.0, 300.0, 900.0, 3600.0)
 CATCH_UP_PAGE = 500
 ERRORS_KEPT = 10
 
@@ -51,6 +57,24 @@ class GuardRun:
 
     judged: int = 0
     findings: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)  # freezes still failing at the end
+
+
+@dataclass
+class _Retry:
+    """A pending freeze as the guard holds it: the state file's entry, its transaction and verdicts
+    (None: judge every unapplied destructive transaction when the node answers), its pages."""
+
+    freeze: PendingFreeze
+    transaction: IndexedTransaction | None = None
+    verdicts: tuple[Verdict, ...] = ()
+    alerts: int = 0
+    alerted_at: float | None = None
+
+    def alert_due(self, now: float) -> bool:
+        if self.alerted_at is None:
+            return True
+        return now - self.alerted_at >= ALERT_AGAIN[min(self.alerts - 1, len(ALERT_AGAIN) - 1)]
 
 
 class Guard:
@@ -73,9 +97,9 @@ class Guard:
         self.delayed = config.delayed
         self.host = socket.gethostname()
         self.run_record = GuardRun()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._state: GuardState | None = None
-        self._pending: dict[str, IndexedTransaction] = {}
+        self._pending: dict[tuple[str, int | None], _Retry] = {}
         self._freezer: Freezer | None = None
         self._alerter: Alerter | None = None
 
@@ -104,32 +128,50 @@ class Guard:
         self._freezer = Freezer(self.delayed, self.audit)
         self._alerter = Alerter(self.config.alerts, self.audit, self.report)
         keeper_stop = threading.Event()
-        keeper = threading.Thread(
-            target=self._keep, args=(keeper_stop,), name="guard-heartbeat", daemon=True
-        )
-        keeper.start()
+        helpers = [
+            threading.Thread(
+                target=self._keep, args=(keeper_stop,), name="guard-heartbeat", daemon=True
+            )
+        ]
+        helpers[0].start()
         try:
             for problem in self._freezer.warm():
-                self.report(
-                    f"cannot reach delayed node {problem}; the guard will retry on a finding"
-                )
-            self._catch_up(indexer.store, previous)
+                self.report(f"cannot reach delayed node {problem}; the guard will retry")
+            after = self._resume_point(indexer.store, previous)
+            self._restore_pending(indexer.store, previous, sweep=after is None)
+            try:  # first: a disaster may be on its way already
+                self._retry_pending(indexer.store)
+            except Exception as exc:  # the retry thread tries again; the guard must not stop
+                self._error(f"retrying freezes: {type(exc).__name__}: {exc}")
+            if after is not None:
+                self._catch_up(indexer.store, after)
             if once:
                 indexer.run_once(on_new=self.on_new)
             else:
+                retrier = threading.Thread(
+                    target=self._retry_loop, args=(keeper_stop,), name="guard-retry", daemon=True
+                )
+                helpers.append(retrier)
+                retrier.start()
                 indexer.follow(stop, on_new=self.on_new, poll=self.poll, on_state=self._on_state)
         except DrkitError as exc:
             self._error(f"stopped: {exc.message}")
             raise
         finally:
             keeper_stop.set()
-            keeper.join()
+            for helper in helpers:
+                helper.join()
             self._alerter.close()
             self._freezer.close()
             indexer.close()
             now = time.time()
-            self._change(stopped_at=now, heartbeat=now, pending=tuple(self._pending))
-            self.audit.event("guard-stopped", judged=self.run_record.judged)
+            self._change(stopped_at=now, heartbeat=now, pending=self._pending_state())
+            self.run_record.pending = [p.to_json() for p in self._current().pending]
+            self.audit.event(
+                "guard-stopped",
+                judged=self.run_record.judged,
+                pending=self.run_record.pending,
+            )
         return self.run_record
 
     # -- judging --------------------------------------------------------------------------------
@@ -166,13 +208,7 @@ class Guard:
     def _freeze(self, transaction: IndexedTransaction, verdicts: Sequence[Verdict]) -> None:
         assert self._freezer is not None and self._alerter is not None
         outcomes = self._freezer.freeze_all(transaction)  # first; everything else comes after
-        payload = alert_payload(
-            transaction,
-            verdicts,
-            outcomes,
-            primary=f"{self.primary.name} ({self.primary.address})",
-            host=self.host,
-        )
+        payload = self._payload(transaction, verdicts, outcomes)
         state = self._current()
         history = is_history(transaction.timestamp, state.watching_since, outcomes)
         self.audit.event(
@@ -186,7 +222,7 @@ class Guard:
         )
         for outcome in outcomes:
             if outcome.action == FAILED:
-                self._pending[outcome.node] = transaction
+                self._hold(transaction, verdicts, outcome, alerted=not history)
         self._record(transaction, verdicts, outcomes, str(payload["alert"]))
         if history:
             self.report(f"history (before the guard first started): {payload['summary']}")
@@ -208,15 +244,9 @@ class Guard:
 
     def _fallback(self, transaction: IndexedTransaction) -> None:
         """Judging failed: act on the index's own finding rather than let it through."""
-        flagged = transaction.destructive
-        if flagged is None:
+        finding = _indexed_finding(transaction)
+        if finding is None:
             return
-        finding = Finding(
-            flagged.category,
-            Severity.parse(flagged.severity),
-            flagged.reason,
-            tuple(t.table for t in transaction.tables),
-        )
         try:
             verdicts = judge([finding], self.config.guard, transaction.timestamp)
             if any(v.freezes for v in verdicts):
@@ -226,9 +256,9 @@ class Guard:
 
     # -- state ----------------------------------------------------------------------------------
 
-    def _catch_up(self, store: IndexStore, previous: GuardState | None) -> None:
-        """Judge what was indexed after the last transaction the guard judged before it stopped."""
-        latest = store.latest()
+    def _resume_point(self, store: IndexStore, previous: GuardState | None) -> int | None:
+        """The last transaction judged before the restart; None on a first start or a new index
+        (then the index's end becomes the last seen, and its past is swept for pending disasters)."""
         after = previous.last_seen_id if previous is not None else None
         if after is not None and previous is not None and previous.last_seen_gtid:
             seen = store.get(after)
@@ -239,13 +269,16 @@ class Guard:
                 )
                 after = None
         if after is None:
-            # First start (or a new index): what the index holds already is the past.
+            latest = store.latest()
             self._change(
                 last_seen_id=latest.id if latest else 0,
                 last_seen_gtid=latest.gtid if latest else None,
                 last_seen_at=float(latest.timestamp) if latest else None,
             )
-            return
+        return after
+
+    def _catch_up(self, store: IndexStore, after: int) -> None:
+        """Judge what was indexed after the last transaction the guard judged before it stopped."""
         while True:
             page = store.search(Filters(before_id=after, newest_first=False, limit=CATCH_UP_PAGE))
             if not page:
@@ -275,6 +308,7 @@ class Guard:
                 last_finding=previous.last_finding,
                 last_action=previous.last_action,
                 missed=previous.missed,
+                pending=previous.pending,  # until _restore_pending has looked at them
             )
         with self._lock:
             self._state = fresh
@@ -285,6 +319,7 @@ class Guard:
             delayed=[n.name for n in self.delayed],
             min_severity=self.config.guard.min_severity,
             resumes_after=previous.last_seen_id if previous else None,
+            pending=[p.to_json() for p in previous.pending] if previous else [],
         )
 
     def _record(
@@ -315,13 +350,14 @@ class Guard:
             for o in outcomes
             if o.action == WINDOW_MISSED
         )
-        state = self._current()
-        self._change(
-            last_finding=finding,
-            last_action=last_action,
-            missed=(state.missed + missed)[-MISSED_KEPT:],
-            pending=tuple(self._pending),
-        )
+        with self._lock:  # the retry thread records too
+            state = self._current()
+            self._change(
+                last_finding=finding,
+                last_action=last_action,
+                missed=(state.missed + missed)[-MISSED_KEPT:],
+                pending=self._pending_state(),
+            )
         self.run_record.findings.append(
             {
                 "transaction": transaction.to_json(),
@@ -340,54 +376,249 @@ class Guard:
         # Recording an error must not raise one (a full disk fails both the audit and the state).
         with contextlib.suppress(OSError):
             self.audit.event("guard-error", message=message)
-        state = self._current()
-        with contextlib.suppress(OSError):
-            self._change(errors=(*state.errors, message)[-ERRORS_KEPT:])
+        with self._lock, contextlib.suppress(OSError):
+            self._change(errors=(*self._current().errors, message)[-ERRORS_KEPT:])
 
     def _keep(self, stop: threading.Event) -> None:
-        """Heartbeat every half second; retry freezes that failed (an unreachable delayed node)."""
-        last_retry = time.monotonic()
+        """Heartbeat every half second (retries run on their own thread: a dead node's connect
+        timeout must never make the guard look dead)."""
         while not stop.wait(HEARTBEAT):
             # A heartbeat that stops means "not running" to every reader: nothing may end this loop.
             try:
                 self._change(heartbeat=time.time())
-                if self._pending and time.monotonic() - last_retry >= RETRY_EVERY:
-                    last_retry = time.monotonic()
-                    self._retry_pending()
             except Exception as exc:
                 self._error(f"heartbeat: {type(exc).__name__}: {exc}")
 
-    def _retry_pending(self) -> None:
-        assert self._freezer is not None and self._alerter is not None
-        for name, transaction in list(self._pending.items()):
-            node = self.config.node(name)
-            outcome = self._freezer.freeze(node, transaction)
-            if outcome.action == FAILED:
+    # -- pending freezes ------------------------------------------------------------------------
+
+    def _restore_pending(self, store: IndexStore, previous: GuardState | None, sweep: bool) -> None:
+        """Take back the freezes that were failing when the guard stopped; with `sweep`, also
+        judge every delayed node's unapplied destructive transactions at its first answer."""
+        names = {node.name for node in self.delayed}
+        earlier = previous.pending if previous else ()
+        for entry in earlier:
+            if entry.node not in names:
+                self.report(f"pending freeze on {entry.label} dropped: it is no delayed node now")
                 continue
-            self._pending.pop(name, None)
-            findings = guard_findings(transaction, self.rules, self.config.index.archive_dir)
-            verdicts = judge(findings, self.config.guard, transaction.timestamp)
-            self.audit.event(
-                "guard-freeze",
-                alert="retry",
-                transaction=transaction.id,
-                gtid=transaction.gtid,
-                nodes=[outcome.to_json()],
-                alerted=True,
+            transaction = self._pending_transaction(store, entry)
+            if transaction is None:
+                if entry.id is not None:
+                    self.report(
+                        f"pending freeze on {entry.label}: the index no longer holds it; every "
+                        f"destructive transaction {entry.node} has not applied will be judged"
+                    )
+                sweep_entry = entry.moved(id=None, gtid=None)
+                self._pending[(entry.node, None)] = _Retry(sweep_entry)
+                continue
+            verdicts = tuple(self._verdicts(transaction))
+            if not any(v.freezes for v in verdicts):
+                self.report(f"pending freeze on {entry.label} dropped: [guard] now excuses it")
+                continue
+            found = entry.moved(id=transaction.id, gtid=transaction.gtid)
+            self._pending[(entry.node, transaction.id)] = _Retry(found, transaction, verdicts)
+        if sweep:
+            for node in self.delayed:
+                self._pending.setdefault((node.name, None), _Retry(PendingFreeze(node.name)))
+        self._change(pending=self._pending_state())
+        if earlier:
+            labels = "; ".join(entry.label for entry in earlier)
+            self.report(f"retrying first the freezes that failed before the restart: {labels}")
+
+    def _pending_transaction(
+        self, store: IndexStore, entry: PendingFreeze
+    ) -> IndexedTransaction | None:
+        if entry.id is None:
+            return None
+        found = store.get(entry.id)
+        if found is not None and (entry.gtid is None or found.gtid == entry.gtid):
+            return found
+        return store.by_gtid(entry.gtid) if entry.gtid else None
+
+    def _retry_loop(self, stop: threading.Event) -> None:
+        """Retry the pending freezes every RETRY_EVERY seconds while the guard runs."""
+        store: IndexStore | None = None
+        try:
+            while not stop.wait(RETRY_EVERY):
+                if not self._pending:
+                    continue
+                try:
+                    if store is None:  # SQLite connections stay on the thread that opened them
+                        store = IndexStore(self.config.index.path, readonly=True)
+                    self._retry_pending(store)
+                except Exception as exc:
+                    self._error(f"retrying freezes: {type(exc).__name__}: {exc}")
+        finally:
+            if store is not None:
+                store.close()
+
+    def _retry_pending(self, store: IndexStore) -> None:
+        """One attempt at every pending freeze: sweeps first (they may add freezes), then each
+        transaction's, oldest first; a node that fails once is not asked again in the same pass."""
+        down: dict[str, NodeOutcome] = {}
+        for retry in self._retries(sweeps=True):
+            failure = self._sweep(store, retry)
+            if failure is not None:
+                down[retry.freeze.node] = failure
+                self._still_failing(retry, failure)
+        for retry in self._retries(sweeps=False):
+            assert retry.transaction is not None
+            name = retry.freeze.node
+            failure = down.get(name)
+            if failure is not None:
+                self._still_failing(retry, NodeOutcome(name, FAILED, failure.detail, at=failure.at))
+                continue
+            assert self._freezer is not None
+            outcome = self._freezer.freeze(self.config.node(name), retry.transaction)
+            if outcome.action == FAILED:
+                down[name] = outcome
+                self._still_failing(retry, outcome)
+            else:
+                self._retried(retry, outcome)
+        self._change(pending=self._pending_state())
+
+    def _retries(self, *, sweeps: bool) -> list[_Retry]:
+        with self._lock:
+            chosen = [r for r in self._pending.values() if (r.transaction is None) == sweeps]
+        return sorted(chosen, key=lambda r: (r.freeze.id or 0, r.freeze.node))
+
+    def _sweep(self, store: IndexStore, retry: _Retry) -> NodeOutcome | None:
+        """Turn a node's sweep into a pending freeze per destructive transaction it has not
+        applied yet; the failure when the node does not answer (its state is unknown)."""
+        assert self._freezer is not None
+        node = self.config.node(retry.freeze.node)
+        facts = self._freezer.facts(node)
+        if facts is None:
+            return NodeOutcome(
+                node.name, FAILED, "state unknown: it does not answer", at=time.time()
             )
-            freezing = [v for v in verdicts if v.freezes]
-            if freezing:
-                payload = alert_payload(
-                    transaction,
-                    verdicts,
-                    [outcome],
-                    primary=f"{self.primary.name} ({self.primary.address})",
-                    host=self.host,
-                )
-                self._record(transaction, verdicts, [outcome], str(payload["alert"]))
-                self.report(str(payload["summary"]))
-                self._alerter.send(payload)
-            self._change(pending=tuple(self._pending))
+        if facts.replica is None:
+            return NodeOutcome(node.name, FAILED, "no replication configured", at=time.time())
+        found = unapplied_destructive(store, facts)
+        now = time.time()
+        freezing = []
+        with self._lock:
+            self._pending.pop((node.name, None), None)
+            for transaction in found:
+                verdicts = tuple(self._verdicts(transaction))
+                key = (node.name, transaction.id)
+                if any(v.freezes for v in verdicts) and key not in self._pending:
+                    entry = PendingFreeze(node.name, transaction.id, transaction.gtid, now)
+                    self._pending[key] = _Retry(entry, transaction, verdicts)
+                    freezing.append(transaction.label)
+            self._change(pending=self._pending_state())
+        if found:
+            self.report(
+                f"{node.name} has not applied {len(found)} indexed destructive transactions; "
+                f"freezing for {len(freezing)}: {'; '.join(freezing) or 'every one is excused'}"
+            )
+        return None
+
+    def _hold(
+        self,
+        transaction: IndexedTransaction,
+        verdicts: Sequence[Verdict],
+        outcome: NodeOutcome,
+        *,
+        alerted: bool,
+    ) -> None:
+        """Keep a failed freeze for the retries (the caller has just alerted on it)."""
+        now = time.time()
+        key = (outcome.node, transaction.id)
+        with self._lock:
+            retry = self._pending.get(key)
+            if retry is None:
+                entry = PendingFreeze(outcome.node, transaction.id, transaction.gtid, now)
+                retry = self._pending[key] = _Retry(entry, transaction, tuple(verdicts))
+            retry.freeze = retry.freeze.moved(
+                attempts=retry.freeze.attempts + 1, last_try=now, reason=outcome.detail
+            )
+            if alerted:
+                retry.alerts += 1
+                retry.alerted_at = now
+            self._change(pending=self._pending_state())
+
+    def _still_failing(self, retry: _Retry, outcome: NodeOutcome) -> None:
+        now = time.time()
+        with self._lock:
+            retry.freeze = retry.freeze.moved(
+                attempts=retry.freeze.attempts + 1, last_try=now, reason=outcome.detail
+            )
+            due = retry.transaction is not None and retry.alert_due(now)
+            if due:
+                retry.alerts += 1
+                retry.alerted_at = now
+        transaction = retry.transaction
+        if not due or transaction is None:
+            return  # a sweep has no disaster to page about yet; the state file shows it
+        assert self._alerter is not None
+        payload = self._payload(transaction, retry.verdicts, [outcome])
+        self.audit.event(
+            "guard-freeze",
+            alert=payload["alert"],
+            retry=retry.freeze.attempts,
+            transaction=transaction.id,
+            gtid=transaction.gtid,
+            findings=payload["findings"],
+            nodes=payload["nodes"],
+            alerted=True,
+        )
+        self._record(transaction, retry.verdicts, [outcome], str(payload["alert"]))
+        self.report(f"{payload['summary']} (attempt {retry.freeze.attempts}; retrying)")
+        self._alerter.send(payload)
+
+    def _retried(self, retry: _Retry, outcome: NodeOutcome) -> None:
+        """A pending freeze has an answer at last: frozen, found frozen, or the window missed."""
+        assert self._alerter is not None and retry.transaction is not None
+        transaction = retry.transaction
+        with self._lock:
+            self._pending.pop((retry.freeze.node, transaction.id), None)
+        payload = self._payload(transaction, retry.verdicts, [outcome])
+        history = is_history(transaction.timestamp, self._current().watching_since, [outcome])
+        self.audit.event(
+            "guard-freeze",
+            alert=payload["alert"],
+            retry=retry.freeze.attempts,
+            transaction=transaction.id,
+            gtid=transaction.gtid,
+            findings=payload["findings"],
+            nodes=payload["nodes"],
+            alerted=not history,
+        )
+        self._record(transaction, retry.verdicts, [outcome], str(payload["alert"]))
+        if history:
+            self.report(f"history (before the guard first started): {payload['summary']}")
+        else:
+            self.report(str(payload["summary"]))
+            self._alerter.send(payload)
+
+    def _pending_state(self) -> tuple[PendingFreeze, ...]:
+        with self._lock:
+            entries = [r.freeze for r in self._pending.values()]
+        return tuple(sorted(entries, key=lambda p: (p.id is not None, p.id or 0, p.node)))
+
+    def _verdicts(self, transaction: IndexedTransaction) -> list[Verdict]:
+        """The verdicts on a transaction judged again (a retry); the index's finding if that fails."""
+        try:
+            findings = guard_findings(transaction, self.rules, self.config.index.archive_dir)
+        except Exception as exc:
+            self._error(f"judging #{transaction.id} again failed: {type(exc).__name__}: {exc}")
+            indexed = _indexed_finding(transaction)
+            findings = [indexed] if indexed else []
+        return judge(findings, self.config.guard, transaction.timestamp)
+
+    def _payload(
+        self,
+        transaction: IndexedTransaction,
+        verdicts: Sequence[Verdict],
+        outcomes: Sequence[NodeOutcome],
+    ) -> dict[str, object]:
+        return alert_payload(
+            transaction,
+            verdicts,
+            outcomes,
+            primary=f"{self.primary.name} ({self.primary.address})",
+            host=self.host,
+        )
 
     def _current(self) -> GuardState:
         with self._lock:
@@ -405,3 +636,35 @@ class Guard:
         with self._lock:
             assert self._state is not None
             state_file.save(self.config.guard_state_path, self._state)
+
+
+def unapplied_destructive(store: IndexStore, facts: NodeFacts) -> list[IndexedTransaction]:
+    """The indexed destructive transactions a node has not applied yet, oldest first.
+
+    Read newest first, stopping at the first one the node has applied: a replica applies the
+    primary's binlog in order, so everything before that one is applied too.
+    """
+    found: list[IndexedTransaction] = []
+    before: int | None = None
+    while True:
+        page = store.search(Filters(destructive=True, before_id=before, limit=CATCH_UP_PAGE))
+        for transaction in page:
+            if applied(facts, transaction):
+                return found[::-1]
+            found.append(transaction)
+        if len(page) < CATCH_UP_PAGE:
+            return found[::-1]
+        before = page[-1].id
+
+
+def _indexed_finding(transaction: IndexedTransaction) -> Finding | None:
+    """The index's own finding on a transaction, on every table it touched."""
+    flagged = transaction.destructive
+    if flagged is None:
+        return None
+    return Finding(
+        flagged.category,
+        Severity.parse(flagged.severity),
+        flagged.reason,
+        tuple(t.table for t in transaction.tables),
+    )

@@ -98,6 +98,12 @@ class IndexStore:
         except (sqlite3.Error, RuntimeError) as exc:
             raise IndexStoreError(f"cannot open the index {path}: {exc}") from None
 
+    def __enter__(self) -> IndexStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.conn.close()
 
@@ -221,6 +227,42 @@ class IndexStore:
             (tx_id or 0,),
         )
         return found[0] if found else None
+
+    def destructive_between(
+        self, after_id: int | None, stop_id: int | None, limit: int = 1000
+    ) -> list[IndexedTransaction]:
+        """Destructive transactions with after_id < id < stop_id (None: open end), oldest first."""
+        return self._select(
+            "WHERE t.destructive_class IS NOT NULL AND t.id > ? AND t.id < ? ORDER BY t.id LIMIT ?",
+            (after_id or 0, stop_id if stop_id is not None else 2**62, limit),
+        )
+
+    def domains_between(self, after_id: int | None, last_id: int) -> set[str]:
+        """MariaDB GTID domains (or MySQL uuids) of transactions with after_id < id <= last_id."""
+        return {
+            str(row[0])
+            for row in self.conn.execute(
+                "SELECT DISTINCT substr(gtid, 1, instr(gtid, ?) - 1) FROM transactions "
+                "WHERE id > ? AND id <= ? AND gtid IS NOT NULL",
+                ("-" if self._mariadb_gtids() else ":", after_id or 0, last_id),
+            )
+            if row[0]
+        }
+
+    def last_in_domain(self, domain: str, up_to_id: int) -> IndexedTransaction | None:
+        """The newest transaction of a GTID domain (MySQL: source uuid) with id <= up_to_id."""
+        separator = "-" if self._mariadb_gtids() else ":"
+        found = self._select(
+            "WHERE t.id <= ? AND t.gtid LIKE ? ORDER BY t.id DESC LIMIT 1",
+            (up_to_id, f"{domain}{separator}%"),
+        )
+        return found[0] if found else None
+
+    def _mariadb_gtids(self) -> bool:
+        latest = self.conn.execute(
+            "SELECT gtid FROM transactions WHERE gtid IS NOT NULL ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return latest is None or ":" not in str(latest[0])
 
     def latest_destructive(self) -> IndexedTransaction | None:
         found = self._select("WHERE t.destructive_class IS NOT NULL ORDER BY t.id DESC LIMIT 1", ())

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from drkit.config import NodeConfig
 from drkit.errors import DrkitError
 from drkit.io.archive import binlog_tool
+from drkit.io.children import die_with_parent
 from drkit.io.optionfile import client_option_file
 from drkit.sandbox.binaries import find_program
 
@@ -38,8 +42,13 @@ def replay_archive(
     *,
     mariadb: bool,
     timeout: float = REPLAY_TIMEOUT,
+    on_started: Callable[[tuple[int, ...]], None] | None = None,
 ) -> None:
-    """Apply exactly the archived transactions in [start_pos, stop_pos) to `node`."""
+    """Apply exactly the archived transactions in [start_pos, stop_pos) to `node`.
+
+    Both tools die with drkit (even by kill -9) and are killed as a group on a timeout, so no
+    orphan goes on writing to the node behind a re-run's back; `on_started` hears their pids.
+    """
     missing = [name for name in files if not (archive_dir / name).is_file()]
     if missing:
         raise ReplayError(f"the archive lacks {', '.join(missing)}")
@@ -50,21 +59,41 @@ def replay_archive(
     with client_option_file(node) as options:
         # --binary-mode: row images are base64 inside BINLOG statements, but strings may hold any byte.
         consumer = [str(client), f"--defaults-extra-file={options}", "--binary-mode"]
-        first = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        hook = die_with_parent()
+        first = subprocess.Popen(
+            producer,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=hook,  # noqa: PLW1509 - prctl only, no Python state touched
+            process_group=0,
+        )
         assert first.stdout is not None
         second = subprocess.Popen(
-            consumer, stdin=first.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            consumer,
+            stdin=first.stdout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=hook,  # noqa: PLW1509
+            process_group=first.pid,
         )
         first.stdout.close()
+        if on_started is not None:
+            on_started((first.pid, second.pid))
         try:
             _, client_err = second.communicate(timeout=timeout)
             first.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            first.kill()
-            second.kill()
+            _kill_group(first, second)
             raise ReplayError(
                 f"replaying the archive onto {node.name} took over {timeout:.0f}s"
             ) from None
+        except BaseException:
+            # Ctrl-C or any other failure here: neither tool may go on writing to the node.
+            _kill_group(first, second)
+            raise
+        finally:
+            if on_started is not None:
+                on_started(())
         tool_err = first.stderr.read() if first.stderr else b""
     if first.returncode != 0:
         raise ReplayError(
@@ -75,6 +104,13 @@ def replay_archive(
             f"applying the archive on {node.name} failed (exit {second.returncode}): {_tail(client_err)}",
             hint="the node holds every transaction before the failing one; `drkit status` shows where",
         )
+
+
+def _kill_group(*processes: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(processes[0].pid, signal.SIGKILL)
+    for process in processes:
+        process.wait()
 
 
 def _tail(data: bytes | None) -> str:

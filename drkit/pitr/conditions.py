@@ -11,7 +11,7 @@ from typing import Protocol
 
 from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts
-from drkit.model.gtid import parse_gtid
+from drkit.model.gtid import MariadbGtidPos, parse_gtid
 
 
 class Condition(Protocol):
@@ -202,6 +202,37 @@ class ExecutedIs:
             return _missing(facts)
         now = str(facts.executed)
         return None if now == self.executed else f"executed {now or 'nothing'}"
+
+
+@dataclass(frozen=True)
+class SlavePosIs:
+    """MariaDB: gtid_slave_pos holds exactly this position (compared per domain)."""
+
+    position: str
+
+    def describe(self) -> str:
+        return f"gtid_slave_pos {self.position or 'empty'}"
+
+    def failure(self, facts: NodeFacts) -> str | None:
+        if not facts.reachable:
+            return _missing(facts)
+        wanted = MariadbGtidPos.parse(self.position)
+        found = MariadbGtidPos.parse(facts.gtid_slave_pos_text)
+        return None if found == wanted else f"gtid_slave_pos {found or 'empty'}"
+
+
+@dataclass(frozen=True)
+class UsesGtid:
+    """Replication is positioned by GTID (MariaDB Using_Gtid Slave_Pos/Current_Pos)."""
+
+    def describe(self) -> str:
+        return "GTID positioning"
+
+    def failure(self, facts: NodeFacts) -> str | None:
+        if not facts.reachable or facts.replica is None:
+            return _missing(facts)
+        mode = facts.replica.using_gtid
+        return None if mode.lower() not in ("no", "", "0") else f"Using_Gtid {mode or 'No'}"
 
 
 def _missing(facts: NodeFacts) -> str:

@@ -6,6 +6,7 @@ is simply not calling it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -35,6 +36,7 @@ from drkit.pitr.steps import (
     WaitStep,
 )
 
+DEFAULT_STALL = 30.0  # seconds without progress before a catch-up is called stuck
 POLL = 0.05  # between looks at the applier when the server cannot wait for us
 SETTLE = 0.01  # between looks once the last planned transaction is applied: its stop is next
 PROGRESS_EVERY = 0.5  # the longest a GTID wait lasts, so progress and Ctrl-C are seen
@@ -50,6 +52,10 @@ class RecoveryInterrupted(DrkitError):
 
 class ApplierFailed(DrkitError):
     """The applier stopped on an error (for example a transaction depending on a skipped one)."""
+
+
+class CatchUpStalled(RecoveryInterrupted):
+    """No transaction was applied for the stall time: the source is gone or the applier stuck."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ class ExecutionResult:
 
 ProgressCallback = Callable[[Progress], None]
 StepCallback = Callable[[int, Step], None]
+ChildrenCallback = Callable[[tuple[int, ...]], None]
 
 
 class Executor:
@@ -86,14 +93,19 @@ class Executor:
         audit: AuditLog,
         store: IndexStore | None = None,
         timeout: float = 3600.0,
+        stall: float = DEFAULT_STALL,
         interrupted: threading.Event | None = None,
         on_progress: ProgressCallback | None = None,
         on_step: StepCallback | None = None,
+        on_children: ChildrenCallback | None = None,
     ) -> None:
         self.config = config
         self.audit = audit
         self.store = store
         self.timeout = timeout
+        self.stall = stall
+        self.on_children = on_children
+        self._started_wall = time.time()
         self.interrupted = interrupted or threading.Event()
         self.on_progress = on_progress
         self.on_step = on_step
@@ -189,6 +201,8 @@ class Executor:
     def _wait(self, number: int, total: int, step: WaitStep) -> int:
         started = time.monotonic()
         deadline = started + self.timeout
+        moved_at = started
+        last_seen = ""
         while True:
             facts = self.facts(step.node)
             remaining = self._remaining(facts, step)
@@ -196,24 +210,82 @@ class Executor:
                 self._report(number, total, step, step.pending, 0, started, facts)
                 return step.pending
             replica = facts.replica
-            if replica is not None and replica.last_sql_error:
+            if replica is None:
+                raise PlanStopped(
+                    f"replication on {step.node} was reset while the plan ran (a promotion?): "
+                    "nothing further was done",
+                    hint="run `drkit status` to see what the node is now",
+                )
+            if replica.last_sql_error:
                 raise ApplierFailed(self._failure_text(facts, step))
-            if step.expect_stopped and replica is not None and not replica.applier_running:
+            if not replica.applier_running and (
+                step.expect_stopped or replica.until_condition.lower() in ("", "none")
+            ):
                 problems = "; ".join(failures(step.until, facts))
                 raise PlanStopped(
-                    f"the applier stopped before the planned point: {problems}",
-                    hint="run `drkit status`; the replica is stopped where it is",
+                    f"the applier stopped before the planned point: {problems}"
+                    + self._stopped_by_someone(step.node),
+                    hint="run `drkit status`; the replica is stopped where it is; re-run the same "
+                    "command to continue to the recorded target",
                 )
             applied = max(step.pending - remaining, 0)
             self._report(number, total, step, applied, remaining, started, facts)
             if self.interrupted.is_set():
                 self._freeze(step.node, "interrupted by the operator")
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            seen = str(facts.executed)
+            if seen != last_seen:
+                last_seen, moved_at = seen, now
+            elif now - moved_at > self.stall:
+                self._stalled(step, facts, remaining, now - moved_at)
+            if now > deadline:
                 self._freeze(
                     step.node,
                     f"still {remaining} transactions to apply after {self.timeout:.0f}s (--timeout)",
                 )
             self._pause(step, facts)
+
+    def _stalled(self, step: WaitStep, facts: NodeFacts, remaining: int, idle: float) -> None:
+        """Nothing applied for the stall time: say why, as far as the server tells, and freeze."""
+        replica = facts.replica
+        assert replica is not None
+        if replica.last_io_error:
+            cause = f"the receiver cannot fetch from the source ({replica.last_io_error})"
+        elif replica.receiver_state != "Yes" and (
+            replica.read_source is None
+            or replica.executed_source is None
+            or replica.executed_source >= replica.read_source
+        ):
+            cause = f"the receiver is {replica.receiver_state} and everything fetched is applied"
+        else:
+            cause = f"the applier is stuck ({replica.applier_state or 'no state'})"
+        try:
+            self._freeze(step.node, f"no transaction applied for {idle:.0f}s: {cause}")
+        except RecoveryInterrupted as exc:
+            raise CatchUpStalled(
+                f"{exc.message} ({remaining} transactions left)",
+                hint="if the primary is gone, re-run the same command: it continues to the "
+                "recorded target from the relay logs or the archive; `--stall S` waits longer",
+            ) from None
+
+    def _stopped_by_someone(self, node: str) -> str:
+        """Name whoever froze the node meanwhile (the guard, another drkit), from the audit log."""
+        from drkit.io.audit import read_audit
+
+        stop = self._session(node).dialect.stop_applier().text
+        for record in read_audit(self.config.audit_path, 200):
+            if float(record.get("epoch") or 0) < self._started_wall:
+                break
+            if record.get("pid") == os.getpid():
+                continue
+            if record.get("kind") in ("freeze", "guard-freeze") or (
+                record.get("node") == node and record.get("statement") == stop
+            ):
+                who = record.get("command") or f"pid {record.get('pid')}"
+                return (
+                    f"; it was stopped by {who} (pid {record.get('pid')}) at {record.get('time')}"
+                )
+        return ""
 
     def _pause(self, step: WaitStep, facts: NodeFacts) -> None:
         """Give the applier time to get further before the next look.
@@ -309,7 +381,12 @@ class Executor:
 
     def _preserve(self, step: PreserveRelayLogs) -> Path:
         started = time.monotonic()
-        target = self.config.folder / f"drkit-relay-backup-{time.strftime('%Y%m%dT%H%M%S')}"
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        target = self.config.folder / f"drkit-relay-backup-{stamp}"
+        suffix = 1
+        while target.exists():  # two plans in one second (a recovery, then resume)
+            suffix += 1
+            target = self.config.folder / f"drkit-relay-backup-{stamp}-{suffix}"
         target.mkdir(mode=0o700, parents=True, exist_ok=False)
         copied = 0
         for path in sorted(step.source.glob("relay-bin.*")):
@@ -344,6 +421,7 @@ class Executor:
                 step.start_pos,
                 step.stop_pos,
                 mariadb=self.facts(step.node).is_mariadb,
+                on_started=self.on_children,
             )
         except DrkitError as exc:
             self.audit.action(

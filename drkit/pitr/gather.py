@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from drkit.config import Config, NodeConfig
-from drkit.errors import DrkitError, UsageError
+from drkit.errors import DrkitError, RefusedError
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.archive import archived_files
@@ -17,6 +18,7 @@ from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.gtid import MariadbGtid, MariadbGtidPos, MysqlGtid, MysqlGtidSet, parse_gtid
 from drkit.pitr.plan import ArchiveView, RecoveryFacts, RelaySpan, RelayView, Segment
+from drkit.pitr.state import RecoveryState
 
 RELAY_PAGE = 5000
 
@@ -46,7 +48,7 @@ def gather_recovery_facts(
                 else RelayView(
                     delayed.replica.relay if delayed.replica else None,
                     problem="relay logs not examined",
-                    directory=_readable(node.relay_log_dir),
+                    directory=readable_relay_dir(node.relay_log_dir),
                 )
             )
         primary_config = config.primary
@@ -58,7 +60,7 @@ def gather_recovery_facts(
         )
         index_end = store.latest()
         applied_gtid = last_applied_gtid(delayed, index_end)
-        applied = store.by_gtid(applied_gtid) if applied_gtid else None
+        applied, in_order = last_applied(delayed, store, index_end)
         sizes = {
             path.name: path.stat().st_size for path in archived_files(config.index.archive_dir)
         }
@@ -73,6 +75,7 @@ def gather_recovery_facts(
             relay=relay_view,
             archive=ArchiveView(config.index.archive_dir, sizes),
             parallel_threads=parallel,
+            applied_in_order=in_order,
         )
     finally:
         if session is not None:
@@ -104,50 +107,107 @@ def last_applied_gtid(facts: NodeFacts, reference: IndexedTransaction | None) ->
     return None
 
 
+def last_applied(
+    facts: NodeFacts, store: IndexStore, reference: IndexedTransaction | None
+) -> tuple[IndexedTransaction | None, bool]:
+    """The newest indexed transaction the node applied, over every GTID domain it applied.
+
+    The index is in the primary's binlog order and an in-order applier has applied a prefix of
+    it: the prefix ends at the newest transaction applied in any domain. The flag says whether
+    that holds (False: some domain lags behind the prefix, as domain-parallel replication allows).
+    """
+    if not facts.reachable or reference is None or reference.gtid is None:
+        return None, True
+    found: list[IndexedTransaction] = []
+    for candidates in _last_per_domain(facts, reference.gtid):
+        record = next(filter(None, map(store.by_gtid, candidates)), None)
+        if record is not None:
+            found.append(record)
+    if not found:
+        return None, True
+    applied = max(found, key=lambda t: t.id)
+    in_order = all(
+        (store.last_in_domain(_domain(record.gtid), applied.id) or record).id == record.id
+        for record in found
+        if record.gtid
+    )
+    return applied, in_order
+
+
+def _last_per_domain(facts: NodeFacts, sample_text: str) -> list[tuple[str, ...]]:
+    """Per domain, the GTIDs the node's last applied transaction may be indexed under."""
+    sample = parse_gtid(sample_text)
+    if isinstance(sample, MariadbGtid):
+        pos = facts.executed
+        assert isinstance(pos, MariadbGtidPos)
+        # The position names the last server to write a domain; the index names the primary.
+        return [
+            (str(gtid), str(MariadbGtid(gtid.domain, sample.server_id, gtid.seq)))
+            for gtid in pos.by_domain
+        ]
+    gset = MysqlGtidSet.parse(facts.gtid_executed_text)
+    return [(f"{uuid}:{spans[-1][1]}",) for uuid, spans in gset.intervals if spans]
+
+
+def slave_positions(
+    store: IndexStore,
+    facts: NodeFacts,
+    applied: IndexedTransaction | None,
+    skips: Sequence[IndexedTransaction],
+    last_id: int | None,
+) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """MariaDB: gtid_slave_pos as it must be at the applied point, after each skipped
+    transaction, and at the end of the plan; read from the index, domain by domain."""
+    if not facts.reachable or not facts.is_mariadb or store.latest() is None:
+        return None, None, ()
+    executed = facts.executed
+    assert isinstance(executed, MariadbGtidPos)
+    base = MariadbGtidPos.parse(facts.gtid_slave_pos_text)
+    low = applied.id if applied else None
+    high = max([last_id or 0, low or 0, *(s.id for s in skips)])
+    domains = {str(gtid.domain) for gtid in executed.by_domain}
+    if high:
+        domains |= store.domains_between(low, high)
+
+    def at(tx_id: int) -> str:
+        position = base
+        for domain in sorted(domains):
+            record = store.last_in_domain(domain, tx_id)
+            if record is not None and record.gtid:
+                gtid = parse_gtid(record.gtid)
+                assert isinstance(gtid, MariadbGtid)
+                position = position.with_gtid(gtid)
+        return str(position)
+
+    return (
+        at(applied.id) if applied else None,
+        at(high) if high else None,
+        tuple(at(s.id) for s in skips),
+    )
+
+
+def _domain(gtid: str | None) -> str:
+    text = gtid or ""
+    return text.split(":", 1)[0] if ":" in text else text.split("-", 1)[0]
+
+
 def segments(
     store: IndexStore,
     applied: IndexedTransaction | None,
     skips: Sequence[IndexedTransaction],
     stop: IndexedTransaction | None,
+    end: IndexedTransaction | None = None,
 ) -> tuple[Segment, ...]:
-    """The stretches to apply between the replica's position, each skipped one, and the stop."""
+    """The stretches to apply between the replica's position, each skipped one, and the stop
+    (with no stop: up to `end`, the last indexed transaction when the recovery started)."""
     found = []
     after = applied
     for boundary in (*skips, stop):
-        count, first, last, tables = store.span(
-            after.id if after else None, boundary.id if boundary else None
-        )
+        high = boundary.id if boundary else (end.id + 1 if end else None)
+        count, first, last, tables = store.span(after.id if after else None, high)
         found.append(Segment(after, boundary, first, last, count, tables))
         after = boundary
     return tuple(found)
-
-
-def resolve_target(store: IndexStore, text: str) -> IndexedTransaction:
-    """TARGET as the operator types it: an index id, a GTID, or `latest-destructive`."""
-    from drkit.model.gtid import looks_like_gtid
-
-    value = text.strip()
-    if value == "latest-destructive":
-        found = store.latest_destructive()
-        if found is None:
-            raise UsageError("the index holds no destructive transaction (latest-destructive)")
-        return found
-    if value.isdigit():
-        found = store.get(int(value))
-        if found is None:
-            raise UsageError(f"no transaction #{value} in the index ({store.count()} transactions)")
-        return found
-    if looks_like_gtid(value):
-        found = store.by_gtid(value)
-        if found is None:
-            raise UsageError(
-                f"GTID {value} is not in the index",
-                hint="check `drkit events`; run `drkit index` if the primary wrote it recently",
-            )
-        return found
-    raise UsageError(
-        f"not a target: {text!r} (an index id, a GTID like 0-1-28, or latest-destructive)"
-    )
 
 
 def _parallel_threads(session: Session) -> int | None:
@@ -171,7 +231,7 @@ def _binlog_files(node: NodeConfig) -> tuple[str, ...]:
         session.close()
 
 
-def _readable(path: Path | None) -> Path | None:
+def readable_relay_dir(path: Path | None) -> Path | None:
     if path is None:
         return None
     index = path / "relay-bin.index"
@@ -183,7 +243,7 @@ def _relay_view(
 ) -> RelayView:
     """Walk the relay logs from the applier's position through SHOW RELAYLOG EVENTS."""
     replica = facts.replica
-    directory = _readable(node.relay_log_dir)
+    directory = readable_relay_dir(node.relay_log_dir)
     if replica is None or replica.relay is None:
         return RelayView(None, problem="no relay log position is known", directory=directory)
     starts: list[tuple[str, BinlogCoord]] = []
@@ -244,3 +304,54 @@ def _gtid_of(info: str) -> str | None:
 def _next_file(name: str) -> str:
     prefix, _, digits = name.rpartition(".")
     return f"{prefix}.{int(digits) + 1:0{len(digits)}d}"
+
+
+def settle_killed_run(node: NodeConfig, previous: RecoveryState | None, wait: float = 30.0) -> None:
+    """Before planning after a killed drkit: its tools are gone and the server has finished
+    with their sessions, so the facts read next are final (what they applied stays applied)."""
+    import signal
+    import time
+
+    if previous is None or not previous.in_progress or previous.owner_alive:
+        return
+    for pid in previous.children:
+        if _is_server_tool(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + wait
+    while any(_is_server_tool(pid) for pid in previous.children):
+        if time.monotonic() > deadline:
+            raise RefusedError(
+                f"the tools a killed recovery started (pids {list(previous.children)}) do not "
+                "exit; nothing was changed",
+                hint="stop them by hand, then re-run",
+            )
+        time.sleep(0.05)
+    try:
+        session = connect(node)
+    except DrkitError:
+        return  # planning reports the node's state itself
+    try:
+        while True:
+            busy = session.rows(session.dialect.busy_sessions(node.user))
+            if not busy:
+                return
+            if time.monotonic() > deadline:
+                ids = ", ".join(str(row["id"]) for row in busy)
+                raise RefusedError(
+                    f"sessions of {node.user} left by a killed recovery still run on "
+                    f"{node.name} (ids {ids}); nothing was changed",
+                    hint="wait for them to end (SHOW PROCESSLIST), or KILL them, then re-run",
+                )
+            time.sleep(0.1)
+    finally:
+        session.close()
+
+
+def _is_server_tool(pid: int) -> bool:
+    try:
+        name = Path(f"/proc/{pid}/comm").read_text(encoding="utf-8").strip()
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[-1].split()
+    except OSError:
+        return False
+    return bool(state) and state[0] != "Z" and ("mariadb" in name or "mysql" in name)

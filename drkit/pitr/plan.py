@@ -13,10 +13,10 @@ from pathlib import Path
 
 from drkit.config import NodeConfig
 from drkit.dialect import Dialect, MariadbDialect, MysqlDialect, for_version
-from drkit.errors import RefusedError, UsageError
+from drkit.errors import ConfigError, RefusedError, UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.model.coords import BinlogCoord
-from drkit.model.facts import NodeFacts
+from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.gtid import MariadbGtid, MariadbGtidPos, parse_gtid
 from drkit.model.replica import ReplicaStatus
 from drkit.pitr.conditions import (
@@ -28,6 +28,8 @@ from drkit.pitr.conditions import (
     NotApplied,
     Reachable,
     ReplicationStopped,
+    SlavePosIs,
+    UsesGtid,
 )
 from drkit.pitr.steps import (
     CheckStep,
@@ -117,6 +119,7 @@ class RecoveryFacts:
     relay: RelayView
     archive: ArchiveView
     parallel_threads: int | None = None
+    applied_in_order: bool = True  # False: some GTID domain lags behind the applied prefix
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,13 @@ class RecoveryRequest:
     strategy: Strategy = Strategy.AUTO
     parallel: int = 0  # applier threads during catch-up (MariaDB); 0 leaves the setting alone
     description: str = ""
+    end: IndexedTransaction | None = None  # with no stop: the last transaction to apply
+    through: tuple[IndexedTransaction, ...] = ()  # destructive ones the operator named
+    # MariaDB: gtid_slave_pos as it must be before fetching from the primary, and after the plan
+    # (per domain, the last transaction applied or skipped), both read from the index.
+    start_position: str | None = None
+    final_position: str | None = None
+    skip_positions: tuple[str, ...] = ()  # MariaDB: gtid_slave_pos that skips each one
 
 
 def plan_recovery(request: RecoveryRequest, facts: RecoveryFacts) -> Plan:
@@ -161,6 +171,11 @@ def plan_recovery(request: RecoveryRequest, facts: RecoveryFacts) -> Plan:
 
 def _refuse_unusable_replica(facts: RecoveryFacts) -> None:
     delayed = facts.delayed
+    if delayed.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG):
+        raise ConfigError(
+            f"the delayed replica {facts.node.name} refused drkit's login: {delayed.unreachable_reason}",
+            hint="nothing was changed; fix the password or account in the config",
+        )
     if not delayed.reachable:
         raise RefusedError(
             f"the delayed replica {facts.node.name} is unreachable: {delayed.unreachable_reason}",
@@ -254,6 +269,15 @@ def _upstream_problem(request: RecoveryRequest, facts: RecoveryFacts) -> str | N
     first_needed = facts.applied.end.file if facts.applied else None
     if first_needed and facts.primary_binlogs and first_needed not in facts.primary_binlogs:
         return f"the primary has purged {first_needed}, which the replica would have to fetch again"
+    if facts.relay.directory is None and facts.applied is not None and facts.index_end:
+        # The plan drops the relay logs; were the primary to die right then, only a copy of
+        # the unapplied transactions elsewhere would save them.
+        gap = facts.archive.covers(facts.applied.end, facts.index_end.end)
+        if gap is not None and facts.applied.id != facts.index_end.id:
+            return (
+                "the relay logs cannot be copied aside first (relay_log_dir is not set or not "
+                f"readable) and drkit's archive does not hold every unapplied transaction ({gap})"
+            )
     return None
 
 
@@ -262,6 +286,9 @@ def _relay_problem(request: RecoveryRequest, facts: RecoveryFacts) -> str | None
     if relay.problem:
         return relay.problem
     needed = [t.gtid for t in request.skips] + ([request.stop.gtid] if request.stop else [])
+    last = request.segments[-1] if request.segments else None
+    if request.stop is None and last is not None and last.end is not None and last.count:
+        needed.append(last.end.gtid)
     missing = [gtid for gtid in needed if gtid and gtid not in relay.positions]
     if missing:
         return (
@@ -276,11 +303,19 @@ def _archive_problem(request: RecoveryRequest, facts: RecoveryFacts) -> str | No
     start = _replay_start(request.segments[0]) if request.segments else None
     if start is None:
         return "there is nothing to replay"
-    stop = (
-        request.stop.start if request.stop else (facts.index_end.end if facts.index_end else None)
-    )
+    stop = request.stop.start if request.stop else (request.end.end if request.end else None)
     if stop is None:
         return "the index is empty"
+    if facts.delayed.binlog is None:
+        return (
+            "the delayed replica writes no binlog: replayed transactions would leave no GTID "
+            "trace, so an interrupted replay could not be told from a finished one"
+        )
+    if not facts.applied_in_order:
+        return (
+            "the delayed replica applied its GTID domains out of order (domain-parallel "
+            "replication): a replay from one position would miss or repeat transactions"
+        )
     return facts.archive.covers(start, stop)
 
 
@@ -310,7 +345,8 @@ def _mariadb_steps(
                 post=(ReplicationStopped(),),
             )
         )
-    if strategy is Strategy.RELAY and facts.relay.directory is not None:
+    if strategy is not Strategy.ARCHIVE and facts.relay.directory is not None:
+        # Before any statement that could purge them, whatever the primary looked like.
         steps.append(PreserveRelayLogs(node, facts.relay.directory, pre=(ReplicationStopped(),)))
     # Replaying the archive bypasses the applier: its thread count does not matter then.
     parallel = _parallel_steps(request, facts, d) if strategy is not Strategy.ARCHIVE else ([], [])
@@ -322,6 +358,17 @@ def _mariadb_steps(
     else:
         steps += _mariadb_archive(request, facts, d)
     steps += parallel[1]
+    if strategy is not Strategy.UPSTREAM and request.final_position is not None:
+        steps.append(
+            SqlStep(
+                node,
+                d.set_gtid_slave_pos(request.final_position),
+                "record every transaction applied or skipped, per GTID domain, so that restarting "
+                "replication in GTID mode neither applies one twice nor fetches a skipped one",
+                pre=(ReplicationStopped(),),
+                post=(SlavePosIs(request.final_position),),
+            )
+        )
     return steps
 
 
@@ -357,20 +404,53 @@ def _mariadb_upstream(
 ) -> list[Step]:
     node = facts.node.name
     primary = facts.primary.name if facts.primary else "primary"
-    steps: list[Step] = [
+    replica = facts.delayed.replica
+    assert replica is not None
+    steps: list[Step] = []
+    in_gtid_mode = replica.using_gtid.lower() != "no"
+    current = MariadbGtidPos.parse(facts.delayed.gtid_slave_pos_text)
+    if request.start_position is not None and (
+        MariadbGtidPos.parse(request.start_position) != current
+    ):
+        steps.append(
+            SqlStep(
+                node,
+                d.set_gtid_slave_pos(request.start_position),
+                f"the replica's GTID position ({current or 'empty'}) is not what it applied: "
+                "fetching in GTID mode starts right after this position",
+                pre=(ReplicationStopped(),),
+                post=(SlavePosIs(request.start_position),),
+            )
+        )
+    steps.append(
         CheckStep(
             primary,
             (Reachable(),),
             "the next statement drops the relay logs: only safe while the primary can resend them",
-        ),
-        SqlStep(
-            node,
-            d.change_delay(0),
-            "apply without delay; in GTID mode this drops the relay logs, which the primary resends",
-            pre=(ReplicationStopped(),),
-            post=(DelayIs(0),),
-        ),
-    ]
+        )
+    )
+    if in_gtid_mode:
+        steps.append(
+            SqlStep(
+                node,
+                d.change_delay(0),
+                "apply without delay; in GTID mode this drops the relay logs, which the primary resends",
+                pre=(ReplicationStopped(),),
+                post=(DelayIs(0),),
+            )
+        )
+    else:
+        steps.append(
+            SqlStep(
+                node,
+                d.resume_with_gtid(0),
+                "apply without delay, positioned by GTID again (the replica replicates by "
+                "position, as a relay recovery leaves it): only GTID positioning makes skips "
+                "exact; this drops the relay logs, which the primary resends",
+                pre=(ReplicationStopped(),),
+                post=(DelayIs(0), UsesGtid()),
+            )
+        )
     for index, segment in enumerate(request.segments):
         if index > 0:
             skipped = request.skips[index - 1]
@@ -385,7 +465,11 @@ def _mariadb_upstream(
             steps.append(
                 SqlStep(
                     node,
-                    d.set_gtid_slave_pos(_skip_position(facts, skipped.gtid)),
+                    d.set_gtid_slave_pos(
+                        request.skip_positions[index - 1]
+                        if request.skip_positions
+                        else _skip_position(facts, skipped.gtid)
+                    ),
                     f"skip #{skipped.id} ({skipped.gtid}): declare it executed so replication continues after it",
                     pre=(NotApplied(skipped.gtid),),
                     post=(Applied(skipped.gtid),),
@@ -446,7 +530,21 @@ def _mariadb_relay(request: RecoveryRequest, facts: RecoveryFacts, d: MariadbDia
                 )
             )
             steps.append(_wait(node, segment))
-        else:
+        elif segment.end is not None and segment.end.gtid != relay.last_gtid:
+            # The relay logs hold more than this recovery may apply (not indexed yet, or after
+            # the recorded end): stop right after the last transaction it applies.
+            span = relay.span(segment.end.gtid)
+            assert span is not None
+            steps.append(
+                SqlStep(
+                    node,
+                    d.start_applier_until_relay(span.after),
+                    f"apply the relay logs up to and including #{segment.end.id} "
+                    f"({_segment_words(segment)})",
+                )
+            )
+            steps.append(_wait(node, segment))
+        elif segment.count:
             steps.append(
                 SqlStep(
                     node,
@@ -463,17 +561,12 @@ def _mariadb_archive(
 ) -> list[Step]:
     node = facts.node.name
     steps: list[Step] = []
-    last_gtid: str | None = None
     for index, segment in enumerate(request.segments):
         start = _replay_start(segment)
         if index > 0:
             skipped = request.skips[index - 1]
             start = skipped.end
-        stop = (
-            segment.stop.start
-            if segment.stop
-            else (facts.index_end.end if facts.index_end else None)
-        )
+        stop = segment.stop.start if segment.stop else (segment.end.end if segment.end else None)
         if start is None or stop is None or segment.count == 0:
             continue
         files = tuple(facts.archive.files_between(start, stop))
@@ -490,22 +583,6 @@ def _mariadb_archive(
                 f"replay {_segment_words(segment)} from the archive through mariadb-binlog",
                 pre=(ApplierStopped(),) + ((NotApplied(first),) if first else ()),
                 post=_boundary(segment),
-            )
-        )
-        last_gtid = segment.end.gtid if segment.end else last_gtid
-    final = last_gtid
-    if request.skips:
-        latest_skip = request.skips[-1].gtid
-        if latest_skip and (final is None or _seq(latest_skip) > _seq(final)):
-            final = latest_skip
-    if final is not None:
-        steps.append(
-            SqlStep(
-                node,
-                d.set_gtid_slave_pos(_skip_position(facts, final)),
-                "record what was replayed, so restarting replication never applies it twice",
-                pre=(ReplicationStopped(),),
-                post=(Applied(final),),
             )
         )
     return steps
@@ -532,9 +609,7 @@ def _mysql_steps(
         for index, segment in enumerate(request.segments):
             start = request.skips[index - 1].end if index > 0 else _replay_start(segment)
             stop = (
-                segment.stop.start
-                if segment.stop
-                else (facts.index_end.end if facts.index_end else None)
+                segment.stop.start if segment.stop else (segment.end.end if segment.end else None)
             )
             if start is None or stop is None or segment.count == 0:
                 continue
@@ -643,9 +718,10 @@ def _boundary(segment: Segment) -> tuple[Condition, ...]:
 def _segment_stop_coord(segment: Segment, facts: RecoveryFacts) -> BinlogCoord:
     if segment.stop is not None:
         return segment.stop.start
-    if facts.index_end is None:
+    last = segment.end or segment.after
+    if last is None:
         raise UsageError("the index is empty: run `drkit index` first")
-    return facts.index_end.end
+    return last.end
 
 
 def _segment_words(segment: Segment) -> str:

@@ -5,22 +5,53 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from drkit.config import Config, NodeConfig
-from drkit.errors import DrkitError, RefusedError, UsageError
+from drkit.errors import ConfigError, DrkitError, RefusedError
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.audit import AuditLog
 from drkit.io.facts import facts_from_session, gather
+from drkit.io.lock import EngineLock, engine_lock
 from drkit.io.mysql import connect
-from drkit.model.facts import NodeFacts
+from drkit.model.facts import NodeFacts, Unreachable
+from drkit.model.gtid import MariadbGtidPos
 from drkit.pitr import state as state_file
-from drkit.pitr.conditions import ApplierStopped, DelayIs, NotApplied, ReplicationStopped
-from drkit.pitr.executor import ExecutionResult, Executor, ProgressCallback, StepCallback
-from drkit.pitr.gather import gather_recovery_facts, last_applied_gtid, segments
-from drkit.pitr.plan import RecoveryFacts, RecoveryRequest, Strategy, plan_recovery
-from drkit.pitr.steps import Plan, SqlStep, Step
+from drkit.pitr.conditions import (
+    ApplierStopped,
+    DelayIs,
+    ReplicationStopped,
+    SlavePosIs,
+    UsesGtid,
+)
+from drkit.pitr.executor import (
+    DEFAULT_STALL,
+    ExecutionResult,
+    Executor,
+    ProgressCallback,
+    RecoveryInterrupted,
+    StepCallback,
+)
+from drkit.pitr.gather import (
+    gather_recovery_facts,
+    last_applied,
+    segments,
+    settle_killed_run,
+    slave_positions,
+)
+from drkit.pitr.plan import RecoveryFacts, RecoveryRequest, Segment, Strategy, plan_recovery
+from drkit.pitr.state import RecoveryStatus
+from drkit.pitr.steps import Plan, PreserveRelayLogs, SqlStep, Step
+from drkit.pitr.targets import (
+    RecoverySpec,
+    ResolvedTargets,
+    describe_destructive,
+    refuse_unnamed_destructive,
+    resolve,
+    resolve_target,
+)
 from drkit.pitr.verify import Verification, verify_recovery
 
 # -- freeze -------------------------------------------------------------------------------------
@@ -55,6 +86,11 @@ class FreezeReport:
 def plan_freeze(config: Config, node: NodeConfig) -> Plan:
     """One statement: stop the applier, keep the receiver and every relay log."""
     facts = gather(node)
+    if facts.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG):
+        raise ConfigError(
+            f"cannot freeze {node.name}: {facts.unreachable_reason}",
+            hint="fix the password or account in the config; nothing was changed",
+        )
     if not facts.reachable:
         raise RefusedError(f"cannot freeze {node.name}: {facts.unreachable_reason}")
     if facts.replica is None or facts.version is None:
@@ -97,8 +133,7 @@ def freeze_report(config: Config, node: NodeConfig, was_running: bool) -> Freeze
     if config.index.path.exists():
         store = IndexStore(config.index.path, readonly=True)
         try:
-            applied_gtid = last_applied_gtid(facts, store.latest())
-            applied = store.by_gtid(applied_gtid) if applied_gtid else None
+            applied = last_applied(facts, store, store.latest())[0]
             applied_id = applied.id if applied else None
             pending = store.span(applied_id, None)[0]
             first = store.first_destructive_after(applied_id)
@@ -128,6 +163,14 @@ class PreparedRecovery:
     request: RecoveryRequest
     facts: RecoveryFacts
     plan: Plan
+    spec: RecoverySpec = field(default_factory=RecoverySpec)
+    targets: ResolvedTargets | None = None
+    lock: EngineLock | None = None  # held from planning to the end of the run (CLI path)
+
+    def release(self) -> None:
+        """Give the engine lock back without running (the operator declined)."""
+        if self.lock is not None:
+            self.lock.release()
 
 
 @dataclass
@@ -145,6 +188,8 @@ class RecoveryReport:
     log: list[str] = field(default_factory=list)
     mode: str = ""  # before | skip | until-time: what the evidence checks read back
     stop_gtid: str | None = None  # the first transaction left unapplied on purpose
+    gtid_slave_pos: str | None = None
+    using_gtid: str | None = None
 
     @property
     def verified(self) -> bool:
@@ -157,6 +202,8 @@ class RecoveryReport:
             "description": self.description,
             "stopped_at": self.stopped_at,
             "executed_gtid": self.executed_gtid or None,
+            "gtid_slave_pos": self.gtid_slave_pos,
+            "using_gtid": self.using_gtid,
             "transactions_applied": self.applied,
             "skipped": self.skipped,
             "verified": self.verified,
@@ -172,61 +219,123 @@ def prepare_recovery(
     config: Config,
     store: IndexStore,
     node: NodeConfig,
+    spec: RecoverySpec,
     *,
-    before: IndexedTransaction | None = None,
-    skips: tuple[IndexedTransaction, ...] = (),
-    until: IndexedTransaction | None = None,
-    until_time: float | None = None,
     strategy: Strategy = Strategy.AUTO,
     parallel: int = 0,
+    lock: EngineLock | None = None,
+    targets: ResolvedTargets | None = None,
 ) -> PreparedRecovery:
-    """Resolve the request against the index and the live nodes; plan it (no server is changed)."""
-    mode, stop, description = _mode(store, before, skips, until, until_time)
-    ordered = tuple(sorted(skips, key=lambda t: t.id))
-    if stop is not None and any(s.id >= stop.id for s in ordered):
-        raise UsageError(f"--until #{stop.id} must come after every skipped transaction")
-    wants_relay = strategy in (Strategy.RELAY, Strategy.AUTO)
-    facts = gather_recovery_facts(config, store, node, relay=False)
-    if wants_relay and (
-        strategy is Strategy.RELAY or not (facts.primary and facts.primary.reachable)
-    ):
-        facts = gather_recovery_facts(config, store, node, relay=True)
-    request = RecoveryRequest(
-        mode=mode,
-        stop=stop,
-        skips=ordered,
-        segments=segments(store, facts.applied, ordered, stop),
-        strategy=strategy,
-        parallel=parallel,
-        description=description,
-    )
-    return PreparedRecovery(request, facts, plan_recovery(request, facts))
+    """Resolve the targets (or take the recorded ones) and plan; no server is changed.
 
-
-def _mode(
-    store: IndexStore,
-    before: IndexedTransaction | None,
-    skips: tuple[IndexedTransaction, ...],
-    until: IndexedTransaction | None,
-    until_time: float | None,
-) -> tuple[str, IndexedTransaction | None, str]:
-    if before is not None:
-        return "before", before, f"stop just before #{before.id} ({before.gtid})"
-    if skips:
-        names = ", ".join(f"#{s.id} ({s.gtid})" for s in skips)
-        tail = f" up to #{until.id} ({until.gtid})" if until else " to the end"
-        return "skip", until, f"skip {names}, apply the rest{tail}"
-    if until_time is not None:
-        from drkit.timeparse import iso
-
-        stop = store.first_after_time(until_time)
-        tail = f"stop before #{stop.id} ({stop.gtid})" if stop else "apply everything indexed"
-        return (
-            "until-time",
-            stop,
-            f"apply every transaction committed at or before {iso(until_time)}: {tail}",
+    With `lock` (held), the plan is made under the engine lock and keeps it until the run ends.
+    With `targets`, they are taken as they are (a plan made again under the lock).
+    """
+    try:
+        previous = state_file.load(config.folder)
+        if lock is not None:
+            settle_killed_run(node, previous)
+        if targets is None:
+            targets = resolve(store, spec, node=node.name, previous=previous, now=time.time())
+        wants_relay = strategy in (Strategy.RELAY, Strategy.AUTO)
+        facts = gather_recovery_facts(config, store, node, relay=False)
+        refuse_unknown_primary(facts.primary)
+        if wants_relay and (
+            strategy is Strategy.RELAY or not (facts.primary and facts.primary.reachable)
+        ):
+            facts = gather_recovery_facts(config, store, node, relay=True)
+        found = segments(store, facts.applied, targets.skips, targets.stop, targets.end)
+        start, final, skip_positions = slave_positions(
+            store,
+            facts.delayed,
+            facts.applied if facts.applied_in_order else None,
+            targets.skips,
+            targets.last_id,
         )
-    raise UsageError("say what to recover: --before TARGET, --skip TARGET, or --until-time T")
+        request = RecoveryRequest(
+            mode=targets.mode,
+            stop=targets.stop,
+            skips=targets.skips,
+            segments=found,
+            strategy=strategy,
+            parallel=parallel,
+            description=targets.description,
+            end=targets.end,
+            through=targets.through,
+            start_position=start,
+            final_position=final,
+            skip_positions=skip_positions,
+        )
+        plan = plan_recovery(request, facts)
+        refuse_unnamed_destructive(
+            crossed_destructive(store, found),
+            targets.through,
+            node=node.name,
+            action="this recovery",
+        )
+        plan = replace(plan, notes=plan.notes + _target_notes(store, targets))
+        return PreparedRecovery(request, facts, plan, spec, targets, lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def crossed_destructive(store: IndexStore, found: tuple[Segment, ...]) -> list[IndexedTransaction]:
+    """Every destructive transaction the segments would apply."""
+    crossed: list[IndexedTransaction] = []
+    for segment in found:
+        if segment.count == 0 or segment.end is None:
+            continue
+        after = segment.after.id if segment.after else None
+        crossed += store.destructive_between(after, segment.end.id + 1)
+    return crossed
+
+
+def _target_notes(store: IndexStore, targets: ResolvedTargets) -> tuple[str, ...]:
+    notes = []
+    if targets.through:
+        notes.append(
+            "named with --through, so applied on purpose: "
+            + "; ".join(describe_destructive(t) for t in targets.through)
+        )
+    previous = targets.continued
+    if previous is not None:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(previous.started_at))
+        notes.append(
+            f"continues the recovery started {when} ({previous.status}, step {previous.step}/"
+            f"{previous.steps}) to its recorded target: {previous.description}"
+        )
+    last = targets.last_id
+    if last is not None:
+        later = store.destructive_between(last + (1 if targets.stop is None else 0), None, 20)
+        later = [t for t in later if targets.stop is None or t.id != targets.stop.id]
+        if later:
+            notes.append(
+                "not part of this recovery (left unapplied, plan for them separately): "
+                + "; ".join(describe_destructive(t) for t in later[:5])
+                + (f"; and {len(later) - 5} more" if len(later) > 5 else "")
+            )
+    return tuple(notes)
+
+
+def refuse_unknown_primary(primary: NodeFacts | None) -> None:
+    """Invariant 5: only a primary that does not answer is gone; a refused login is not."""
+    if primary is None or primary.reachable:
+        return
+    kind = primary.unreachable_kind
+    if kind in (Unreachable.AUTH, Unreachable.CONFIG):
+        raise ConfigError(
+            f"the primary {primary.name} refused drkit's login ({primary.unreachable_reason}): a "
+            "refused login is not a dead primary, so no recovery strategy was chosen; nothing was changed",
+            hint="fix the password or account in the config (`drkit status` shows every node's login)",
+        )
+    if kind is not Unreachable.NETWORK:
+        raise RefusedError(
+            f"the primary {primary.name} answered with an error ({primary.unreachable_reason}): "
+            "drkit cannot tell whether it is gone, so no recovery strategy was chosen; nothing was changed",
+            hint="look at the primary (`drkit status`); if it is really gone, stop its server and re-run",
+        )
 
 
 def run_recovery(
@@ -236,11 +345,74 @@ def run_recovery(
     audit: AuditLog,
     *,
     timeout: float = 3600.0,
+    stall: float = DEFAULT_STALL,
     interrupted: threading.Event | None = None,
     on_progress: ProgressCallback | None = None,
     on_step: StepCallback | None = None,
 ) -> RecoveryReport:
-    """Execute the plan, record progress in the state file, verify the result."""
+    """Execute the plan under the engine lock, record progress and targets, verify the result.
+
+    A plan made without the lock (the console shows it before the operator confirms) is made
+    again under it: the targets and strategy must be the same, or the run is refused.
+    """
+    lock = prepared.lock
+    if lock is None or not lock.held:
+        lock = EngineLock(config.folder, what="a recovery", command=audit.command).acquire()
+        try:
+            prepared = _replanned(config, store, prepared, lock)
+        except BaseException:
+            lock.release()
+            raise
+    try:
+        return _execute(
+            config,
+            store,
+            prepared,
+            audit,
+            timeout=timeout,
+            stall=stall,
+            interrupted=interrupted,
+            on_progress=on_progress,
+            on_step=on_step,
+        )
+    finally:
+        lock.release()
+
+
+def _replanned(
+    config: Config, store: IndexStore, shown: PreparedRecovery, lock: EngineLock
+) -> PreparedRecovery:
+    fresh = prepare_recovery(
+        config,
+        store,
+        shown.facts.node,
+        shown.spec,
+        strategy=shown.request.strategy,
+        parallel=shown.request.parallel,
+        lock=lock,
+        targets=shown.targets,
+    )
+    if fresh.plan.strategy != shown.plan.strategy:
+        raise RefusedError(
+            f"the world changed after the plan was shown: the strategy is now {fresh.plan.strategy} "
+            f"({fresh.plan.strategy_reason}), not {shown.plan.strategy}; nothing was changed",
+            hint="look at the new plan (`drkit recover ... --dry-run`) and confirm it again",
+        )
+    return fresh
+
+
+def _execute(
+    config: Config,
+    store: IndexStore,
+    prepared: PreparedRecovery,
+    audit: AuditLog,
+    *,
+    timeout: float,
+    stall: float,
+    interrupted: threading.Event | None,
+    on_progress: ProgressCallback | None,
+    on_step: StepCallback | None,
+) -> RecoveryReport:
     plan = prepared.plan
     folder = config.folder
     record = state_file.RecoveryState(
@@ -248,12 +420,18 @@ def run_recovery(
         description=prepared.request.description,
         command=audit.command,
         strategy=plan.strategy,
-        status="running",
+        status=RecoveryStatus.RUNNING,
         step=0,
         steps=len(plan.steps),
-        started_at=time.time(),
+        started_at=(
+            prepared.targets.continued.started_at
+            if prepared.targets and prepared.targets.continued
+            else time.time()
+        ),
         updated_at=time.time(),
         pid=os.getpid(),
+        spec=prepared.spec.to_json(),
+        targets=prepared.targets.record() if prepared.targets else None,
     )
     state_file.save(folder, record)
     audit.event(
@@ -265,33 +443,47 @@ def run_recovery(
     )
 
     def step_hook(number: int, step: Step) -> None:
-        state_file.save(folder, record.moved(step=number, message=step.render()))
+        nonlocal record
+        record = record.moved(step=number, message=step.render())
+        state_file.save(folder, record)
         if on_step is not None:
             on_step(number, step)
+
+    def children_hook(pids: tuple[int, ...]) -> None:
+        nonlocal record
+        record = record.moved(children=pids)
+        state_file.save(folder, record)
 
     executor = Executor(
         config,
         audit=audit,
         store=store,
         timeout=timeout,
+        stall=stall,
         interrupted=interrupted,
         on_progress=on_progress,
         on_step=step_hook,
+        on_children=children_hook,
     )
     try:
         result = executor.run(plan)
     except DrkitError as exc:
-        status = "interrupted" if type(exc).__name__ == "RecoveryInterrupted" else "failed"
-        state_file.save(folder, record.moved(status=status, message=exc.message))
+        status = (
+            RecoveryStatus.INTERRUPTED
+            if isinstance(exc, RecoveryInterrupted)
+            else RecoveryStatus.FAILED
+        )
+        state_file.save(folder, record.moved(status=status, message=exc.message, children=()))
         audit.event("recovery-" + status, node=plan.node, message=exc.message)
         raise
-    report = _report(config, store, prepared, result)
+    report = _report(config, store, prepared, result, timeout)
     state_file.save(
         folder,
         record.moved(
-            status="done",
+            status=RecoveryStatus.DONE,
             step=len(plan.steps),
             message="verified" if report.verified else "verification failed",
+            children=(),
         ),
     )
     audit.event("recovery-done", node=plan.node, verified=report.verified, result=report.to_json())
@@ -299,12 +491,19 @@ def run_recovery(
 
 
 def _report(
-    config: Config, store: IndexStore, prepared: PreparedRecovery, result: ExecutionResult
+    config: Config,
+    store: IndexStore,
+    prepared: PreparedRecovery,
+    result: ExecutionResult,
+    timeout: float,
 ) -> RecoveryReport:
     node = prepared.facts.node
     request = prepared.request
     session = connect(node)
     try:
+        # A LOCK TABLES elsewhere must not hold the verification for the server's default day.
+        for limit in session.dialect.session_time_limits(min(timeout, 600.0)):
+            session.run(limit)
         facts = facts_from_session(session)
         last_segment = request.segments[-1] if request.segments else None
         verification = verify_recovery(
@@ -315,15 +514,15 @@ def _report(
             request.skips,
             # Only upstream keeps the primary coordinates exact (relay mode and replay do not track them).
             check_coordinates=prepared.plan.strategy == Strategy.UPSTREAM.value,
+            slave_position=request.final_position,
         )
     finally:
         session.close()
-    executed = facts.replica.executed_source if facts.replica else None
     return RecoveryReport(
         node=node.name,
         strategy=prepared.plan.strategy,
         description=request.description,
-        stopped_at=str(executed) if executed else None,
+        stopped_at=_stopped_at(prepared, facts),
         executed_gtid=str(facts.executed),
         applied=sum(segment.count for segment in request.segments),
         skipped=[s.gtid or f"#{s.id}" for s in request.skips],
@@ -333,14 +532,38 @@ def _report(
         log=result.log,
         mode=request.mode,
         stop_gtid=request.stop.gtid if request.stop else None,
+        gtid_slave_pos=facts.gtid_slave_pos_text or None,
+        using_gtid=facts.replica.using_gtid if facts.replica else None,
+    )
+
+
+def _stopped_at(prepared: PreparedRecovery, facts: NodeFacts) -> str | None:
+    """Where the replica stopped, in the coordinates the server keeps for this strategy.
+
+    Only upstream moves the primary coordinates (Exec_Master_Log_Pos); after a relay recovery
+    the relay position is the true one, and an archive replay moves neither.
+    """
+    replica = facts.replica
+    strategy = prepared.plan.strategy
+    if strategy == Strategy.UPSTREAM.value:
+        executed = replica.executed_source if replica else None
+        return str(executed) if executed else None
+    if strategy == Strategy.RELAY.value:
+        return f"relay log {replica.relay}" if replica and replica.relay else None
+    last = next((s.end for s in reversed(prepared.request.segments) if s.end), None)
+    return (
+        f"after #{last.id} {last.gtid} at {last.end} (replayed from the archive)" if last else None
     )
 
 
 # -- resume -------------------------------------------------------------------------------------
 
 
-def plan_resume(config: Config, node: NodeConfig, *, force: bool = False) -> Plan:
-    """Restore the configured delay and restart replication; refused while a recovery runs."""
+def plan_resume(
+    config: Config, node: NodeConfig, *, force: bool = False, through: tuple[str, ...] = ()
+) -> Plan:
+    """Restore the configured delay and restart replication; refused while a recovery runs, and
+    when the replica would go on to apply a destructive transaction nobody named (invariant 1)."""
     current = state_file.load(config.folder)
     if current is not None and current.in_progress and not force:
         owner = "running" if current.owner_alive else f"left unfinished by pid {current.pid}"
@@ -350,12 +573,18 @@ def plan_resume(config: Config, node: NodeConfig, *, force: bool = False) -> Pla
             hint="wait for it, re-run it to finish, or pass --force if you are sure",
         )
     facts = gather(node)
+    if facts.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG):
+        raise ConfigError(
+            f"{node.name} refused drkit's login: {facts.unreachable_reason}",
+            hint="nothing was changed; fix the password or account in the config",
+        )
     if not facts.reachable or facts.replica is None or facts.version is None:
         raise RefusedError(
             f"cannot resume {node.name}: {facts.unreachable_reason or 'no replication configured'}"
         )
     primary = config.primary
     primary_facts = gather(primary, timeout=3) if primary else None
+    refuse_unknown_primary(primary_facts)
     if primary_facts is None or not primary_facts.reachable:
         raise RefusedError(
             "the primary is unreachable: resuming would reconnect to it and, in GTID mode, "
@@ -364,6 +593,8 @@ def plan_resume(config: Config, node: NodeConfig, *, force: bool = False) -> Pla
         )
     from drkit.dialect import MariadbDialect, for_version
 
+    pending, named, position = _resume_evidence(config, facts, through)
+    refuse_unnamed_destructive(pending, named, node=node.name, action="resuming replication")
     d = for_version(facts.version)
     delay = node.delay or 0
     steps: list[Step] = []
@@ -377,12 +608,27 @@ def plan_resume(config: Config, node: NodeConfig, *, force: bool = False) -> Pla
                     post=(ReplicationStopped(),),
                 )
             )
+        relay_dir = _readable_relay_dir(node)
+        if relay_dir is not None:
+            steps.append(PreserveRelayLogs(node.name, relay_dir, pre=(ReplicationStopped(),)))
+        if position is not None and MariadbGtidPos.parse(position) != MariadbGtidPos.parse(
+            facts.gtid_slave_pos_text
+        ):
+            steps.append(
+                SqlStep(
+                    node.name,
+                    d.set_gtid_slave_pos(position),
+                    "the GTID position must be what the replica applied: fetching resumes right after it",
+                    pre=(ReplicationStopped(),),
+                    post=(SlavePosIs(position),),
+                )
+            )
         steps.append(
             SqlStep(
                 node.name,
                 d.resume_with_gtid(delay),
                 f"the configured delay ({delay}s), GTID positioning from the primary",
-                post=(DelayIs(delay),),
+                post=(DelayIs(delay), UsesGtid()),
             )
         )
     else:
@@ -404,14 +650,11 @@ def plan_resume(config: Config, node: NodeConfig, *, force: bool = False) -> Pla
             )
         )
     steps.append(SqlStep(node.name, d.start_replication(), "fetch and apply again, delayed"))
-    notes: tuple[str, ...] = ()
-    latest = _latest_destructive(config, facts)
-    if latest is not None:
-        notes = (
-            f"the delayed replica will apply #{latest.id} ({latest.gtid}, "
-            f"{latest.destructive.category if latest.destructive else ''}) after the delay; "
-            "extract or promote first if you still need its data",
-        )
+    notes = tuple(
+        f"named with --through: the replica will apply {describe_destructive(t)} after the delay"
+        for t in named
+        if t.id in {p.id for p in pending}
+    )
     return Plan(
         title=f"Resume {node.name} with a {delay}s delay",
         node=node.name,
@@ -421,24 +664,39 @@ def plan_resume(config: Config, node: NodeConfig, *, force: bool = False) -> Pla
 
 
 def resume(config: Config, node: NodeConfig, audit: AuditLog, plan: Plan) -> NodeFacts:
-    Executor(config, audit=audit).run(plan)
-    current = state_file.load(config.folder)
-    if current is not None and current.in_progress:
-        state_file.save(
-            config.folder, current.moved(status="abandoned", message="resumed with --force")
-        )
-    audit.event("resume", node=node.name, delay=node.delay)
+    with engine_lock(config.folder, what="resume", command=audit.command):
+        Executor(config, audit=audit).run(plan)
+        current = state_file.load(config.folder)
+        if current is not None:
+            status = RecoveryStatus.ABANDONED if current.unfinished else RecoveryStatus.RESUMED
+            message = "resumed with --force" if current.unfinished else "replication resumed"
+            state_file.save(config.folder, current.moved(status=status, message=message))
+        audit.event("resume", node=node.name, delay=node.delay)
     return gather(node)
 
 
-def _latest_destructive(config: Config, facts: NodeFacts) -> IndexedTransaction | None:
+def _resume_evidence(
+    config: Config, facts: NodeFacts, through: tuple[str, ...]
+) -> tuple[list[IndexedTransaction], tuple[IndexedTransaction, ...], str | None]:
+    """The destructive transactions resuming would apply, the named ones, the GTID position."""
     if not config.index.path.exists():
-        return None
+        return [], (), None
     store = IndexStore(config.index.path, readonly=True)
     try:
-        found = store.latest_destructive()
-        if found is None or not found.gtid:
-            return None
-        return found if NotApplied(found.gtid).failure(facts) is None else None
+        named = tuple(resolve_target(store, text) for text in through)
+        applied, in_order = last_applied(facts, store, store.latest())
+        pending = store.destructive_between(applied.id if applied else None, None)
+        position = (
+            slave_positions(store, facts, applied, (), applied.id)[0]
+            if applied is not None and in_order
+            else None
+        )
+        return pending, named, position
     finally:
         store.close()
+
+
+def _readable_relay_dir(node: NodeConfig) -> Path | None:
+    from drkit.pitr.gather import readable_relay_dir
+
+    return readable_relay_dir(node.relay_log_dir)

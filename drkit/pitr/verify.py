@@ -9,7 +9,7 @@ from drkit.errors import DrkitError
 from drkit.index.records import IndexedTransaction
 from drkit.io.mysql import Session
 from drkit.model.facts import NodeFacts
-from drkit.pitr.conditions import Applied, NotApplied
+from drkit.pitr.conditions import Applied, NotApplied, SlavePosIs
 
 # Classes whose damage is visible as a missing table or missing rows on the rescued copy.
 TABLE_CLASSES = {"drop_table", "truncate", "delete_without_where", "mass_delete", "drop_database"}
@@ -32,9 +32,20 @@ def verify_recovery(
     last: IndexedTransaction | None,
     skips: tuple[IndexedTransaction, ...],
     check_coordinates: bool,
+    slave_position: str | None = None,
 ) -> list[Verification]:
-    """Checks on the frozen replica: GTIDs around the stop point, coordinates, rescued tables."""
+    """Checks on the frozen replica: GTIDs around the stop point, coordinates, the GTID position
+    replication restarts from, rescued tables."""
     found: list[Verification] = []
+    if slave_position is not None:
+        problem = SlavePosIs(slave_position).failure(facts)
+        found.append(
+            Verification(
+                "gtid_slave_pos exact",
+                problem is None,
+                problem or f"gtid_slave_pos {slave_position}: replication resumes right after it",
+            )
+        )
     if stop is not None and stop.gtid:
         problem = NotApplied(stop.gtid).failure(facts)
         found.append(

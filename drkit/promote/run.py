@@ -10,6 +10,7 @@ from drkit.checks.result import PromotionChecklist
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, RefusedError
 from drkit.io.audit import AuditLog
+from drkit.io.lock import engine_lock
 from drkit.pitr.executor import ExecutionResult, Executor, StepCallback
 from drkit.promote.fates import NodeFate, node_fates
 from drkit.promote.plan import PromotionPlan, plan_promotion
@@ -94,7 +95,20 @@ def promote(
     *,
     on_step: StepCallback | None = None,
 ) -> PromotionReport:
-    """Run the plan after checking once more that nothing changed; report every node's fate."""
+    """Under the engine lock, check once more that nothing changed, run the plan, and
+    report every node's fate."""
+    with engine_lock(config.folder, what="a promotion", command=audit.command):
+        return _promote(config, delayed, plan, audit, on_step=on_step)
+
+
+def _promote(
+    config: Config,
+    delayed: NodeConfig,
+    plan: PromotionPlan,
+    audit: AuditLog,
+    *,
+    on_step: StepCallback | None,
+) -> PromotionReport:
     refuse_if_blocked(plan)
     if not plan.forced:
         # The operator may have taken minutes to confirm: look again just before writing.

@@ -327,7 +327,8 @@ def test_a_delayed_replica_down_at_the_disaster_is_frozen_when_it_returns(
         wait_for(lambda: alerts_in(received), what="the first alert")
         (failed,) = alerts_in(received)
         assert (failed["alert"], failed["nodes"][0]["action"]) == ("freeze_failed", "failed")
-        assert guard_state(box)["pending"] == ["delayed"]
+        (pending,) = guard_state(box)["pending"]
+        assert (pending["node"], pending["gtid"]) == ("delayed", drop_gtid)
         box.start("delayed")  # replication restarts with its delay: the drop is an hour away
         wait_frozen(box)
         wait_for(lambda: len(alerts_in(received)) == 2, what="the alert after the retry")
@@ -336,3 +337,138 @@ def test_a_delayed_replica_down_at_the_disaster_is_frozen_when_it_returns(
     assert retried["transaction"]["gtid"] == drop_gtid
     assert not applied(box, drop_gtid)
     assert guard_state(box)["pending"] == []
+
+
+def in_current_pos(box: Sandbox, gtid: str) -> bool:
+    """Whether the delayed node's gtid_current_pos covers `gtid` (its domain at that seq or past)."""
+    domain, _server, seq = (int(part) for part in gtid.split("-"))
+    pos = str(box.value("delayed", "SELECT @@gtid_current_pos"))
+    return any(
+        int(d) == domain and int(s) >= seq
+        for d, _, s in (item.split("-") for item in filter(None, pos.split(",")))
+    )
+
+
+def delayed_catches_up(box: Sandbox) -> None:
+    """Let the delayed node apply everything so far, then give it its hour of delay back."""
+    target = gtid_pos(box, "primary")
+    box.sql("delayed", "STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY = 0", "START SLAVE")
+    wait_for(lambda: gtid_pos(box, "delayed") == target, what="the delayed node to catch up")
+    box.sql("delayed", "STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY = 3600", "START SLAVE")
+
+
+def test_a_failed_freeze_survives_a_guard_restart_and_holds_when_the_node_returns(
+    box: Sandbox, tmp_path: Path
+) -> None:
+    """The fault-injection trial of issue #12: the delayed node is down when a DROP arrives, the
+    guard is restarted, then the delayed node comes back: the restarted guard must freeze it."""
+    orders = fingerprint(box, "primary", "shop.orders")
+    delayed_catches_up(box)  # so that the delayed node holds the rows the DROP removes
+    assert fingerprint(box, "delayed", "shop.orders") == orders
+    received = tmp_path / "alerts.jsonl"
+    set_guard_config(box, f"[alerts]\ncommands = [{recording_command(received)}]\nretries = 0")
+    with running_guard(box, tmp_path / "guard1.log"):
+        box.kill("delayed")
+        box.sql("primary", "DROP TABLE shop.orders", app=True)
+        drop_gtid = gtid_pos(box, "primary")
+        wait_for(lambda: alerts_in(received), what="the COULD NOT FREEZE alert")
+    (failed,) = alerts_in(received)
+    assert (failed["alert"], failed["transaction"]["gtid"]) == ("freeze_failed", drop_gtid)
+    assert "COULD NOT FREEZE delayed" in failed["summary"]
+    assert failed["nodes"][0]["detail"].startswith("state unknown")
+    (pending,) = guard_state(box)["pending"]  # kept in the state file of the stopped guard
+    assert (pending["node"], pending["id"], pending["gtid"]) == (
+        "delayed",
+        failed["transaction"]["id"],
+        drop_gtid,
+    )
+    assert pending["attempts"] >= 1 and pending["reason"].startswith("state unknown")
+    assert oct((box.directory / "drkit-guard.json").stat().st_mode & 0o777) == "0o600"
+
+    with running_guard(box, tmp_path / "guard2.log") as guard:
+        # Retried first, still down: paged again, and `drkit status` shows it pending.
+        wait_for(lambda: len(alerts_in(received)) == 2, what="the alert after the restart")
+        again = alerts_in(received)[1]
+        assert (again["alert"], again["transaction"]["gtid"]) == ("freeze_failed", drop_gtid)
+        done = box.drkit("status")
+        assert f"FREEZE PENDING on delayed for #{pending['id']} {drop_gtid}" in done.stdout
+        _done, status = drkit_json(box, "status")
+        assert [p["gtid"] for p in status["guard"]["state"]["pending"]] == [drop_gtid]
+
+        box.start("delayed")  # replication restarts with its delay: the drop is an hour away
+        wait_frozen(box)
+        wait_for(lambda: len(alerts_in(received)) == 3, what="the alert once the freeze held")
+        wait_for(lambda: guard_state(box)["pending"] == [], what="the pending freeze to clear")
+    assert guard.process.returncode == 0, guard.output()
+    held = alerts_in(received)[2]
+    assert (held["alert"], held["nodes"][0]["action"]) == ("frozen", "frozen")
+    assert held["transaction"]["gtid"] == drop_gtid
+    assert applier(box) == "No"
+    assert not in_current_pos(box, drop_gtid), "the delayed replica never applied the DROP"
+    assert fingerprint(box, "delayed", "shop.orders") == orders, "its rows are all still there"
+    stopped = guard_state(box)
+    assert stopped["pending"] == [] and stopped["last_action"]["nodes"] == {"delayed": "frozen"}
+    retries = [r for r in audit_records(box, "guard-freeze") if r.get("retry")]
+    assert [r["alert"] for r in retries] == ["freeze_failed", "frozen"]
+    recover_restores(box, "shop.orders", orders)
+
+
+def test_once_reports_a_window_missed_for_a_pending_freeze_the_node_applied(
+    box: Sandbox, tmp_path: Path
+) -> None:
+    """`drkit guard --once`: a first start freezes for a destructive transaction already indexed
+    (and a later run does not freeze for it again once resumed); a freeze that cannot be done
+    is exit 1 and stays pending; when the node has applied it by the next run, that run says
+    window_missed, with the way back."""
+    received = tmp_path / "alerts.jsonl"
+    set_guard_config(box, f"[alerts]\ncommands = [{recording_command(received)}]\nretries = 0")
+    box.sql("primary", "DELETE FROM shop.customers", app=True)
+    delete_gtid = gtid_pos(box, "primary")
+    assert box.drkit("index").returncode == 0
+    done, first = drkit_json(box, "guard", "--once")
+    assert done.returncode == 0, done.stderr
+    assert applier(box) == "No", "indexed before any guard ran, not applied yet: frozen"
+    (swept,) = first["findings"]
+    assert (swept["transaction"]["gtid"], swept["action"]) == (delete_gtid, "frozen")
+    assert first["pending"] == []
+    assert box.drkit("resume", "--yes").returncode == 0
+    assert applier(box) == "Yes"
+    done, second = drkit_json(box, "guard", "--once")
+    assert done.returncode == 0, done.stderr
+    assert (second["findings"], applier(box)) == ([], "Yes"), "judged once is enough"
+
+    box.kill("delayed")
+    box.sql("primary", "DROP TABLE shop.orders", app=True)
+    drop_gtid = gtid_pos(box, "primary")
+    done, third = drkit_json(box, "guard", "--once")
+    assert done.returncode == 1, "a freeze it could not do is not done"
+    (finding,) = third["findings"]
+    assert (finding["action"], finding["nodes"][0]["action"]) == ("freeze_failed", "failed")
+    (pending,) = third["pending"]
+    assert (pending["node"], pending["gtid"]) == ("delayed", drop_gtid)
+
+    # While no guard runs, the node returns without its delay and applies the DROP.
+    box.start("delayed")
+    box.sql("delayed", "STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY = 0", "START SLAVE")
+    wait_for(lambda: in_current_pos(box, drop_gtid), what="the delayed replica to apply the drop")
+    done, fourth = drkit_json(box, "guard", "--once")
+    assert done.returncode == 0, done.stderr
+    assert fourth["pending"] == []
+    (missed,) = fourth["findings"]
+    assert (missed["action"], missed["transaction"]["gtid"]) == ("window_missed", drop_gtid)
+    assert applier(box) == "Yes", "nothing left to save there: it is not frozen"
+    alerts = alerts_in(received)
+    assert [(a["alert"], a["transaction"]["gtid"]) for a in alerts] == [
+        ("frozen", delete_gtid),
+        ("freeze_failed", drop_gtid),
+        ("window_missed", drop_gtid),
+    ]
+    last = alerts[-1]
+    assert "WINDOW MISSED on delayed" in last["summary"]
+    assert last["next"].startswith(
+        f"no delayed replica holds the data from before #{last['transaction']['id']} ({drop_gtid})"
+    )
+    assert "restore from a backup taken before" in last["next"]
+    state = guard_state(box)
+    assert [(m["gtid"], m["node"]) for m in state["missed"]] == [(drop_gtid, "delayed")]
+    assert "WINDOWS MISSED: 1" in box.drkit("status").stdout

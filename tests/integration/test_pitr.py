@@ -250,10 +250,18 @@ def test_target_already_applied_is_refused_and_changes_nothing(box: Sandbox) -> 
     box.sql("primary", "DROP TABLE shop.customers", app=True)
     box.sql("primary", "DROP TABLE shop.orders", app=True)
     index(box)
-    done, _ = recover(box, "--before", "latest-destructive")
-    assert done.returncode == 0, done.stderr
     first = drkit_json(box, "events", "--destructive", "--limit", "2")[1][-1]
     assert first["statement"].startswith("DROP TABLE `shop`.`customers`")
+    untouched = box.value("delayed", "SELECT @@gtid_current_pos")
+    # Invariant 1: stopping before the second DROP would apply the first one: refused...
+    done, refusal = recover(box, "--before", "latest-destructive", "--json")
+    assert done.returncode == 3, done.stderr
+    assert refusal["exit"] == 3 and refusal["destructive"] == [first["id"]]
+    assert box.value("delayed", "SELECT @@gtid_current_pos") == untouched
+    assert delayed_status(box)["SQL_Delay"] == 3600, "nothing was changed"
+    # ...unless the operator names it.
+    done, _ = recover(box, "--before", "latest-destructive", "--through", str(first["id"]))
+    assert done.returncode == 0, done.stderr
     before = (
         box.value("delayed", "SELECT @@gtid_slave_pos"),
         delayed_status(box)["Exec_Master_Log_Pos"],
@@ -428,8 +436,14 @@ def test_freeze_is_idempotent_and_resume_restores_the_delay(box: Sandbox) -> Non
     done, _ = recover(box, "--before", "latest-destructive")
     assert done.returncode == 0
     assert delayed_status(box)["SQL_Delay"] == 0
-    resumed = box.drkit("resume", "--yes")
+    # Invariant 1: resuming would apply the DROP after the delay: refused until named.
+    refused = box.drkit("resume", "--yes")
+    assert refused.returncode == 3 and "--through" in refused.stderr
+    assert delayed_status(box)["SQL_Delay"] == 0, "the refusal changed nothing"
+    drop = latest_destructive(box)["id"]
+    resumed = box.drkit("resume", "--yes", "--through", str(drop))
     assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((box.directory / "drkit-recovery.json").read_text())["status"] == "resumed"
     status = delayed_status(box)
     assert status["SQL_Delay"] == 3600
     assert status["Slave_SQL_Running"] == "Yes" and status["Slave_IO_Running"] == "Yes"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from drkit.guard import state as state_file
 from drkit.guard.outcome import NodeOutcome, applied, is_history
 from drkit.guard.payload import STATEMENT_LIMIT, alert_payload
 from drkit.guard.rules import Verdict
-from drkit.guard.state import GuardState, guard_status
+from drkit.guard.state import GuardState, PendingFreeze, guard_status
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
 from drkit.model.facts import NodeFacts
 from drkit.model.replica import ReplicaStatus
@@ -37,13 +38,70 @@ def dead_pid() -> int:
     return child.pid
 
 
+PENDING = (
+    PendingFreeze("delayed", 42, "0-1-42", NOW - 30, 3, NOW - 1, "state unknown: refused"),
+    PendingFreeze("delayed2"),
+)
+
+
 def test_state_round_trips_atomically(tmp_path: Path) -> None:
     path = tmp_path / "drkit-guard.json"
-    saved = state(last_seen_id=42, missed=({"id": 40, "node": "delayed"},), pending=("delayed",))
+    saved = state(last_seen_id=42, missed=({"id": 40, "node": "delayed"},), pending=PENDING)
     state_file.save(path, saved)
     assert state_file.load(path) == saved
     assert [p.name for p in tmp_path.iterdir()] == ["drkit-guard.json"], "no temporary file left"
-    assert json.loads(path.read_text())["last_seen_id"] == 42
+    data = json.loads(path.read_text())
+    assert data["last_seen_id"] == 42
+    assert data["pending"][0] == {
+        "node": "delayed",
+        "id": 42,
+        "gtid": "0-1-42",
+        "since": NOW - 30,
+        "attempts": 3,
+        "last_try": NOW - 1,
+        "reason": "state unknown: refused",
+    }
+
+
+def test_state_file_is_private_even_over_an_older_readable_one(tmp_path: Path) -> None:
+    path = tmp_path / "drkit-guard.json"
+    path.write_text("{}")
+    path.chmod(0o644)
+    old_umask = os.umask(0)  # the mode must not depend on the caller's umask
+    try:
+        state_file.save(path, state(pending=PENDING))
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert state_file.load(path) == state(pending=PENDING)
+    # A temporary file left by a crashed writer with this pid does not stop the next save.
+    (tmp_path / f".drkit-guard.json.{os.getpid()}.tmp").write_text("half a fi")
+    state_file.save(path, state(last_seen_id=7))
+    assert state_file.load(path) == state(last_seen_id=7)
+    assert [p.name for p in tmp_path.iterdir()] == ["drkit-guard.json"]
+
+
+def test_older_state_files_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "drkit-guard.json"
+    older = {
+        "pid": 4242,
+        "started_at": NOW - 60,
+        "heartbeat": NOW - 1,
+        "watching_since": NOW - 600,
+        "last_seen_id": 41,
+        "last_seen_gtid": "0-1-41",
+    }
+    path.write_text(json.dumps(older))
+    loaded = state_file.load(path)
+    assert loaded is not None and loaded.pending == () and loaded.last_seen_id == 41
+    # Pending freezes once named only the node: the guard then judges all that node has not applied.
+    path.write_text(json.dumps({**older, "pending": ["delayed"], "some_future_key": 1}))
+    loaded = state_file.load(path)
+    assert loaded is not None
+    assert loaded.pending == (PendingFreeze("delayed"),)
+    assert loaded.pending[0].label == "delayed (every unapplied destructive transaction)"
+    path.write_text(json.dumps({**older, "pending": [{"id": 3}]}))
+    assert state_file.load(path) is None, "a pending freeze without a node is not a state"
 
 
 def test_unreadable_state_is_no_state(tmp_path: Path) -> None:
@@ -107,6 +165,17 @@ def test_status_section_shows_what_the_guard_last_saw_and_did(tmp_path: Path) ->
     assert _guard_section(guard_status(tmp_path / "none.json", NOW), NOW) == (
         "GUARD: no guard has run here (no state file)"
     )
+
+
+def test_status_section_lists_every_pending_freeze(tmp_path: Path) -> None:
+    path = tmp_path / "drkit-guard.json"
+    state_file.save(path, state(pending=PENDING))
+    lines = _guard_section(guard_status(path, NOW), NOW).splitlines()
+    assert lines[1:] == [
+        "  FREEZE PENDING on delayed for #42 0-1-42 (3 attempts, last: state unknown: refused; retrying)",
+        "  FREEZE PENDING on delayed2 (every unapplied destructive transaction) (not tried yet; retrying)",
+    ]
+    assert guard_status(path, NOW).to_json()["state"]["pending"][1]["node"] == "delayed2"
 
 
 # -- the alert -----------------------------------------------------------------------------------
@@ -173,6 +242,23 @@ def test_a_missed_window_is_the_loudest_alert() -> None:
         now=NOW,
     )
     assert failed["alert"] == "freeze_failed" and "drkit freeze" in failed["next"]
+
+
+def test_a_missed_window_names_the_way_back() -> None:
+    missed = [NodeOutcome("delayed", "window_missed", "it has already applied #42")]
+    drop = alert_payload(TRANSACTION, [DROP], missed, primary="p", host="h", now=NOW)
+    assert drop["next"] == (
+        "no delayed replica holds the data from before #42 (0-1-42): restore from a backup taken "
+        "before 2027-01-15T08:00:00Z and replay drkit's binlog archive up to mysql-bin.000001:1000 "
+        "(mariadb-binlog --stop-position=1000)"
+    )
+    deleted = IndexedTransaction(
+        **{**TRANSACTION.__dict__, "tables": (TableRows("shop.orders", deletes=500),)}
+    )
+    delete = alert_payload(deleted, [DROP], missed, primary="p", host="h", now=NOW)
+    assert "flashback the rows from the archive's row images, or restore from a backup" in str(
+        delete["next"]
+    )
 
 
 def facts(executed: str, exec_file: str = "mysql-bin.000001", exec_pos: int = 0) -> NodeFacts:

@@ -103,6 +103,7 @@ def node_facts(
         read_only=True,
         gtid_executed_text=executed,
         gtid_slave_pos_text=executed if version.is_mariadb else "",
+        binlog=BinlogCoord("delayed-bin.000001", 400),
         replica=replica(**kwargs),  # type: ignore[arg-type]
     )
 
@@ -166,7 +167,15 @@ def before(
 ) -> RecoveryRequest:
     segment = Segment(TXS[3], TXS[target], TXS[4], TXS[target - 1], target - 4, ("shop.orders",))
     return RecoveryRequest(
-        "before", TXS[target], (), (segment,), strategy, parallel, f"stop just before #{target}"
+        "before",
+        TXS[target],
+        (),
+        (segment,),
+        strategy,
+        parallel,
+        f"stop just before #{target}",
+        start_position="0-1-3",
+        final_position=f"0-1-{target - 1}",
     )
 
 
@@ -176,7 +185,17 @@ def skip(target: int = 7) -> RecoveryRequest:
         Segment(TXS[target], None, TXS[target + 1], TXS[9], 9 - target),
     )
     return RecoveryRequest(
-        "skip", None, (TXS[target],), segments, Strategy.AUTO, 0, f"skip #{target}"
+        "skip",
+        None,
+        (TXS[target],),
+        segments,
+        Strategy.AUTO,
+        0,
+        f"skip #{target}",
+        end=TXS[9],
+        start_position="0-1-3",
+        final_position="0-1-9",
+        skip_positions=(f"0-1-{target}",),
     )
 
 
