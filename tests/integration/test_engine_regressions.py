@@ -113,8 +113,15 @@ def gtid_set(text: str | None) -> set[str]:
 
 
 def assert_resumes_and_converges(box: Sandbox) -> None:
-    """Invariant 3: `drkit resume`, then START SLAVE without delay, reach the primary cleanly."""
-    resumed = box.drkit("resume", "--yes")
+    """Invariant 3: `drkit resume`, then START SLAVE without delay, reach the primary cleanly.
+
+    Resuming would apply the pending destructive transactions: the test names them (--through)."""
+    named = [
+        arg
+        for event in drkit_json(box, "events", "--destructive", "--limit", "100")[1]
+        for arg in ("--through", str(event["id"]))
+    ]
+    resumed = box.drkit("resume", "--yes", *named)
     assert resumed.returncode == 0, resumed.stderr
     status = wait_for(
         lambda: (s := delayed_status(box))["Slave_SQL_Running"] == "Yes" and s,
@@ -199,10 +206,13 @@ def test_killed_relay_recovery_rerun_then_skip_keeps_every_later_transaction(
     assert fingerprint(box, "delayed", "shop.orders") == orders
     assert fingerprint(box, "delayed", "shop.audit") == audit_before
     status = delayed_status(box)
-    assert report["stopped_at"] in (
-        None,
+    server_says = (
         f"{status['Relay_Master_Log_File']}:{status['Exec_Master_Log_Pos']}",
-    ), "the reported stop point is the server's"
+        f"{status['Relay_Log_File']}:{status['Relay_Log_Pos']}",
+    )
+    assert report["stopped_at"] is None or any(
+        report["stopped_at"].endswith(c) for c in server_says
+    ), f"the reported stop point {report['stopped_at']} is not the server's {server_says}"
     box.start("primary")
     index(box)
     done, report = recover(box, "--skip", "latest-destructive")
@@ -231,6 +241,7 @@ def assert_refused_unnamed(done: Any, data: Any, drop: dict[str, Any]) -> None:
 
 def test_until_time_past_an_unapplied_drop_is_refused_unless_named(box: Sandbox) -> None:
     create_shop(box)
+    catch_up_delayed(box)
     orders = fingerprint(box, "primary", "shop.orders")
     box.sql("primary", "DROP TABLE shop.orders", app=True)
     audit_rows(box, 3, "after")
@@ -255,6 +266,7 @@ def test_before_a_later_target_across_an_earlier_drop_is_refused_unless_named(
     box: Sandbox,
 ) -> None:
     create_shop(box)
+    catch_up_delayed(box)
     customers = fingerprint(box, "primary", "shop.customers")
     box.sql("primary", "SET FOREIGN_KEY_CHECKS = 0", "DROP TABLE shop.customers", app=True)
     audit_rows(box, 2, "between")
@@ -276,6 +288,7 @@ def test_before_a_later_target_across_an_earlier_drop_is_refused_unless_named(
 
 def test_skip_to_the_end_across_another_drop_is_refused_unless_named(box: Sandbox) -> None:
     create_shop(box)
+    catch_up_delayed(box)
     box.sql("primary", "TRUNCATE TABLE shop.audit", app=True)
     audit_rows(box, 2, "between")
     box.sql("primary", "DROP TABLE shop.orders", app=True)
@@ -324,11 +337,50 @@ def test_rerun_after_an_interruption_continues_to_the_first_target(
     assert box.value("delayed", "SELECT COUNT(*) FROM shop.audit") == 1500
     seq = int(first["gtid"].rsplit("-", 1)[1])
     assert box.value("delayed", "SELECT @@gtid_slave_pos") == f"0-1-{seq - 1}"
-    # A command with other targets drops the recorded one: this plan resolves afresh.
+    # `drkit resume` drops the recorded target (naming what resuming would apply): the next plan
+    # resolves latest-destructive afresh.
+    second = latest_destructive(box)
+    resumed = box.drkit(
+        "resume", "--yes", "--through", str(first["id"]), "--through", str(second["id"])
+    )
+    assert resumed.returncode == 0, resumed.stderr
     done, report = recover(box, "--before", "latest-destructive", "--through", str(first["id"]))
     assert done.returncode == 0, done.stderr
     assert fingerprint(box, "delayed", "shop.orders") == (0, 0)
     assert box.value("delayed", "SELECT COUNT(*) FROM shop.audit") == 1503
+
+
+def test_rerun_of_a_skip_killed_after_the_skip_continues(box: Sandbox) -> None:
+    """Found by the torture suite (seed 3): the re-run saw the skipped DROP as applied and refused."""
+    create_shop(box)
+    catch_up_delayed(box)
+    orders = fingerprint(box, "primary", "shop.orders")
+    box.sql("primary", "DROP TABLE shop.orders", app=True)
+    audit_rows(box, 1, "right after")
+    box.sql("primary", "UPDATE shop.customers SET name = 'blocked' WHERE id = 1", app=True)
+    audit_rows(box, 5, "later")
+    index(box)
+    with row_lock(box, "delayed", "shop.customers", 1):
+        proc = drkit_popen(box, "recover", "--skip", "latest-destructive", "--yes")
+        wait_for(
+            lambda: box.value("delayed", "SELECT COUNT(*) FROM shop.audit") == 1,
+            timeout=60,
+            what="the skip to happen and the catch-up to reach the locked row",
+        )
+        time.sleep(0.3)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    done, report = recover(box, "--skip", "latest-destructive")
+    assert done.returncode == 0, done.stderr
+    assert report["verified"] is True
+    assert fingerprint(box, "delayed", "shop.orders") == orders
+    assert fingerprint(box, "delayed", "shop.audit") == fingerprint(box, "primary", "shop.audit")
+    assert fingerprint(box, "delayed", "shop.customers") == fingerprint(
+        box, "primary", "shop.customers"
+    )
+    assert gtid_set(box.value("delayed", "SELECT @@gtid_slave_pos")) == gtid_set(
+        box.value("primary", "SELECT @@gtid_binlog_pos")
+    )
 
 
 # -- 4. one plan at a time ------------------------------------------------------------------------

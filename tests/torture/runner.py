@@ -6,6 +6,7 @@ operations; the trace printed on failure lists them with their arguments and out
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -66,6 +67,9 @@ class Torture:
     # a refusal need not name a pid. For probing an older engine past its missing flags.
     pre12: bool = False
     findings: list[str] = field(default_factory=list)
+    # The targets of the last recovery that ran: the engine keeps them resolved (latest-destructive,
+    # now) until `drkit resume` or a recovery with other targets (invariant 2).
+    recorded: tuple[str, ...] | None = None
     _conns: dict[int, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -327,6 +331,7 @@ class Torture:
             return
         if done.returncode != 0:
             self.fail(f"resume failed: {done.stderr.strip()[-800:]}")
+        self.recorded = None
         self.check_resumed()
         self.check_delayed()
 
@@ -449,10 +454,25 @@ class Torture:
             strategy = "upstream"
         elif not self.primary_alive and self.rng.random() < 0.35:
             strategy = "archive"
+        if targets_of(args) == self.recorded:
+            # The same targets as the recorded recovery would continue to the recorded ones; this
+            # plan means the targets as of now, so it spells them out.
+            args = [self.explicit(arg) for arg in args]
         args = ["recover", *args, "--strategy", strategy, "--yes", "--json", "--timeout", "120"]
         return Plan(
             args, span, frontier, skips, model.unnamed_destructive(span, named), words=words
         )
+
+    def explicit(self, arg: str) -> str:
+        if arg == "latest-destructive":
+            latest = self.model.latest_destructive()
+            assert latest is not None
+            return str(latest.index_id)
+        if arg == "now":
+            stamp = self.model.log[self.model.indexed - 1].timestamp
+            assert stamp is not None
+            return stamp
+        return arg
 
     def target_ref(self, n: int, latest: Tx | None) -> str:
         tx = self.model.log[n]
@@ -524,6 +544,7 @@ class Torture:
             self.fail(f"recovery exit 0 but not verified: {report.get('verification')}")
         self.model.frontier = plan.frontier
         self.model.skipped |= plan.skips
+        self.recorded = targets_of(plan.args)
         self.check_delayed(after_recovery=True)
 
     def expect_refusal(
@@ -598,6 +619,7 @@ class Torture:
                 return
             os.kill(proc.pid, signal.SIGKILL)
             proc.communicate()
+            self.recorded = targets_of(plan.args)
             where = f"row {lock_row}" if lock_row else f"{pause}s"
             self.note(
                 f"drkit {' '.join(plan.args)} [{plan.words}] killed -9 at {where}; children "
@@ -787,3 +809,9 @@ class Torture:
         except subprocess.TimeoutExpired:
             self.fail(f"drkit {' '.join(args)} did not end within {timeout}s")
             raise
+
+
+def targets_of(args: list[str]) -> tuple[str, ...]:
+    """What makes two recover commands "the same" for the recorded target: their target options."""
+    flags = ("--before", "--skip", "--until", "--until-time")
+    return tuple(f"{flag} {value}" for flag, value in itertools.pairwise(args) if flag in flags)
