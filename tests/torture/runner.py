@@ -19,6 +19,7 @@ from typing import Any
 
 from tests.support.processes import alive, catch_up_delayed, children_of, drkit_popen, row_lock
 from tests.support.sandbox import Sandbox, wait_for
+from tests.support.scenario import run_drkit
 from tests.torture.model import (
     ALL_TABLES,
     DOMAIN_TABLES,
@@ -94,6 +95,7 @@ class Torture:
                 ("resume", 1),
                 ("kill_primary", 0.8),
                 ("partition", 0.4),
+                ("refused_login", 0.4),
             ]
         else:
             choices += [("restart_primary", 1.5)]
@@ -388,6 +390,31 @@ class Torture:
             # A receiver retries once a minute; a test has no minute to wait.
             self.box.sql("delayed", "STOP SLAVE IO_THREAD", "START SLAVE IO_THREAD")
         self.note("restart primary")
+        self.check_delayed()
+
+    def op_refused_login(self) -> None:
+        """Invariant 5: a wrong password for the primary is exit 2, the delayed replica untouched."""
+        text = self.box.config_file.read_text()
+        head, primary = text.split("[nodes.primary]", 1)
+        line = next(x for x in primary.splitlines() if x.startswith("password"))
+        broken = self.box.directory / "wrong-password.toml"
+        broken.write_text(head + "[nodes.primary]" + primary.replace(line, 'password = "wrong"', 1))
+        broken.chmod(0o600)
+        plan = self.prepare()
+        if plan is None:
+            self.note("refused login: nothing unapplied, skipped")
+            return
+        before = self.snapshot()
+        done = run_drkit(broken, *plan.args)
+        self.note(
+            f"drkit {' '.join(plan.args)} with a wrong primary password -> exit {done.returncode}"
+        )
+        if done.returncode != 2:
+            self.fail(
+                f"a refused login is not exit 2: {(done.stdout + done.stderr).strip()[-600:]}"
+            )
+        if self.snapshot() != before:
+            self.fail(f"a refused login changed the delayed replica: {before} -> {self.snapshot()}")
         self.check_delayed()
 
     def op_partition(self) -> None:
