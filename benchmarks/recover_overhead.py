@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -150,6 +151,7 @@ def main() -> int:
         print(f"ratio drkit / bare   : {drkit / bare:8.3f}  (target <= 1.10)")
     finally:
         topology.down(directory, purge=True)
+        shutil.rmtree(work, ignore_errors=True)  # the relay-log copies drkit made, the lock file
     return 0
 
 

@@ -58,6 +58,28 @@ class RefusedError(DrkitError):
     exit_code = ExitCode.REFUSED
 
 
+class DestructiveInRange(RefusedError):
+    """A plan would apply destructive transactions nobody named (the engine's invariant 1)."""
+
+    def __init__(self, message: str, hint: str | None, ids: tuple[int, ...]) -> None:
+        super().__init__(message, hint)
+        self.ids = ids
+
+    def details(self) -> dict[str, object]:
+        return {"destructive": list(self.ids)}
+
+
+class TimeNotReachable(RefusedError):
+    """A time earlier than what the delayed replica has applied: rolling forward cannot reach it."""
+
+    def __init__(self, message: str, hint: str | None, applied_at: float | None) -> None:
+        super().__init__(message, hint)
+        self.applied_at = applied_at
+
+    def details(self) -> dict[str, object]:
+        return {"applied_at": self.applied_at}
+
+
 class NodeError(DrkitError):
     """A server could not be reached, refused the login, or failed a statement."""
 

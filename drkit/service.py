@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from drkit.config import Config, NodeConfig
-from drkit.io.drbd_probe import DrbdProbe, probe_all
+from drkit.errors import DrkitError
 from drkit.io.facts import gather_all
 from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.loadbalancer import LoadBalancerView
@@ -21,8 +22,10 @@ if TYPE_CHECKING:
     from drkit.guard.state import GuardStatus
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters, IndexStore
+    from drkit.io.drbd_probe import DrbdProbe
     from drkit.io.lock import LockHolder
     from drkit.pitr.executor import ProgressCallback, StepCallback
+    from drkit.pitr.inspect import InspectReport
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
     from drkit.pitr.steps import Plan
@@ -44,14 +47,74 @@ class IndexSummary:
     follower_pid: int | None = None  # an indexer or guard following the primary
     behind_bytes: int | None = None  # primary's binlog position minus the checkpoint, same file
     problem: str | None = None
+    damaged: bool = False  # SQLite found the file corrupt: `problem` says where, `hint` what to do
+    hint: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)
 
 
-def index_summary(config: Config, primary: NodeFacts | None) -> IndexSummary:
-    """Read the index's state without ever failing the status command."""
+@dataclass(frozen=True)
+class InspectWindow:
+    """From when to when the past can be seen on one delayed replica, and how."""
+
+    node: str
+    applied_at: float | None  # commit time of the last transaction it applied: `inspect` from here
+    newest: float | None  # the newest indexed transaction: `inspect` up to here
+    oldest: float | None  # the oldest indexed transaction: `asof`/`history` rewind back to here
+
+    def describe(self) -> str:
+        from drkit.timeparse import iso
+
+        if self.applied_at is None or self.newest is None:
+            return f"{self.node}: unknown (the replica's position is not in the index)"
+        forward = f"inspect {iso(self.applied_at)} .. {iso(self.newest)} (rolling forward)"
+        rewind = (
+            f"; asof/history {iso(self.oldest)} .. {iso(self.applied_at)} (rewinding the archive)"
+            if self.oldest is not None and self.oldest < self.applied_at
+            else ""
+        )
+        return f"{self.node}: {forward}{rewind}"
+
+    def to_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def inspect_windows(config: Config, nodes: tuple[NodeFacts, ...]) -> tuple[InspectWindow, ...]:
+    """The inspectable window of every delayed node that answers (never raises)."""
+    from drkit.errors import DrkitError
     from drkit.index.store import IndexStore
+    from drkit.pitr.gather import last_applied
+
+    delayed = [n for n in nodes if n.role.value == "delayed" and n.reachable]
+    if not delayed or not config.index.path.exists():
+        return ()
+    try:
+        with IndexStore(config.index.path, readonly=True) as store:
+            latest, oldest = store.latest(), store.oldest()
+            found = []
+            for facts in delayed:
+                applied = last_applied(facts, store, latest)[0]
+                found.append(
+                    InspectWindow(
+                        facts.name,
+                        float(applied.timestamp) if applied else None,
+                        float(latest.timestamp) if latest else None,
+                        float(oldest.timestamp) if oldest else None,
+                    )
+                )
+            return tuple(found)
+    except DrkitError:
+        return ()
+
+
+def index_summary(config: Config, primary: NodeFacts | None, verify: float = 0.0) -> IndexSummary:
+    """Read the index's state without ever failing the status command.
+
+    With `verify` (seconds), SQLite also checks every page of the file within that time, so a
+    damaged page the summary's own reads do not touch is found too.
+    """
+    from drkit.index.store import IndexStore, IndexStoreError
     from drkit.io.archive import holder
 
     path = config.index.path
@@ -59,6 +122,8 @@ def index_summary(config: Config, primary: NodeFacts | None) -> IndexSummary:
         return IndexSummary(str(path), False, problem="no index yet: run `drkit index`")
     try:
         store = IndexStore(path, readonly=True)
+    except IndexStoreError as exc:
+        return _index_trouble(config, exc)
     except Exception as exc:
         return IndexSummary(str(path), True, problem=str(exc))
     try:
@@ -67,10 +132,13 @@ def index_summary(config: Config, primary: NodeFacts | None) -> IndexSummary:
         behind = None
         if checkpoint and primary and primary.binlog and primary.binlog.file == checkpoint.file:
             behind = max(primary.binlog.pos - checkpoint.pos, 0)
+        count = store.count()
+        if verify > 0:
+            store.verify(verify)
         return IndexSummary(
             str(path),
             True,
-            store.count(),
+            count,
             latest.id if latest else None,
             latest.gtid if latest else None,
             float(latest.timestamp) if latest else None,
@@ -78,8 +146,25 @@ def index_summary(config: Config, primary: NodeFacts | None) -> IndexSummary:
             holder(config.index.archive_dir),
             behind,
         )
+    except IndexStoreError as exc:
+        return _index_trouble(config, exc)
     finally:
         store.close()
+
+
+def _index_trouble(config: Config, exc: DrkitError) -> IndexSummary:
+    """The summary of an index that cannot be read: what is wrong and the way out."""
+    from drkit.index.store import IndexDamagedError
+    from drkit.io.archive import holder
+
+    return IndexSummary(
+        str(config.index.path),
+        True,
+        follower_pid=holder(config.index.archive_dir),
+        problem=exc.message,
+        damaged=isinstance(exc, IndexDamagedError),
+        hint=exc.hint,
+    )
 
 
 @dataclass(frozen=True)
@@ -94,6 +179,7 @@ class StatusReport:
     guard: GuardStatus | None = None
     plan_running: LockHolder | None = None  # who holds the engine lock now
     recovery: RecoveryState | None = None  # the last recovery's record
+    windows: tuple[InspectWindow, ...] = ()  # the past each delayed replica can show
 
     @property
     def login_refused(self) -> tuple[NodeFacts, ...]:
@@ -113,6 +199,7 @@ class StatusReport:
             "guard": self.guard.to_json() if self.guard else None,
             "plan_running": self.plan_running.to_json() if self.plan_running else None,
             "recovery": self.recovery.to_json() if self.recovery else None,
+            "inspectable": [window.to_json() for window in self.windows],
         }
 
 
@@ -122,9 +209,13 @@ class Drkit:
     def __init__(self, config: Config) -> None:
         self.config = config
 
-    def status(self, timeout: float = 5.0) -> StatusReport:
-        """Facts of every node, DRBD and the load balancer, gathered side by side (never raises)."""
+    def status(self, timeout: float = 5.0, verify_index: float = 0.0) -> StatusReport:
+        """Facts of every node, DRBD and the load balancer, gathered side by side (never raises).
+
+        `verify_index`: seconds SQLite may spend checking the index file's pages (0: not at all).
+        """
         from drkit.io import haproxy
+        from drkit.io.drbd_probe import probe_all
         from drkit.io.lock import current_holder
         from drkit.pitr import state as recovery_state
 
@@ -140,10 +231,11 @@ class Drkit:
                 gathered_at=time.time(),
                 drbd=drbd.result(),
                 loadbalancer=view.result() if view else None,
-                index=index_summary(self.config, primary),
+                index=index_summary(self.config, primary, verify_index),
                 guard=self.guard_state(),
                 plan_running=current_holder(self.config.folder),
                 recovery=recovery_state.load(self.config.folder),
+                windows=inspect_windows(self.config, facts),
             )
 
     def guard_state(self) -> GuardStatus:
@@ -395,3 +487,61 @@ class Operations(Drkit):
         if not isinstance(plan, ExtractPlan):
             raise UsageError("extract() takes the plan plan_extract() returned")
         return run.extract(self.config, plan, self.audit, on_step=on_step)
+
+    # -- inspection -----------------------------------------------------------------------------
+
+    def prepare_inspect(
+        self,
+        at: str,
+        *,
+        through: tuple[str, ...] = (),
+        node: str | None = None,
+        lock: bool = True,
+    ) -> PreparedRecovery:
+        """Plan rolling the delayed replica forward to `at` (under the engine lock unless not)."""
+        from drkit.io.lock import EngineLock
+        from drkit.pitr.inspect import prepare_inspect
+
+        target = self.delayed_node(node)
+        held = (
+            EngineLock(
+                self.config.folder, what="an inspection", command=self.audit.command
+            ).acquire()
+            if lock
+            else None
+        )
+        try:
+            with self.store() as store:
+                return prepare_inspect(self.config, store, target, at, through=through, lock=held)
+        except BaseException:
+            if held is not None:
+                held.release()
+            raise
+
+    def inspect(
+        self,
+        prepared: PreparedRecovery,
+        statements: tuple[str, ...],
+        *,
+        hold: bool = False,
+        timeout: float = 3600.0,
+        on_progress: ProgressCallback | None = None,
+        on_step: StepCallback | None = None,
+        between: Callable[[], None] | None = None,
+    ) -> InspectReport:
+        """Roll forward to T, answer the queries on one read-only snapshot, restore the delay."""
+        from drkit.pitr.inspect import run_inspect
+
+        with self.store() as store:
+            return run_inspect(
+                self.config,
+                store,
+                prepared,
+                self.audit,
+                statements,
+                hold=hold,
+                timeout=timeout,
+                on_progress=on_progress,
+                on_step=on_step,
+                between=between,
+            )

@@ -4,31 +4,50 @@ relative to now (`-2h`, `-30m`, `-90s`, `-1d`, `now`)."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from drkit.errors import UsageError
 
 _RELATIVE = re.compile(r"^-\s*(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Every time drkit accepts can be printed back (iso) and shown in any time zone: a day inside
+# what Python's datetime holds at either end.
+EARLIEST = dt.datetime(1, 1, 2, tzinfo=dt.UTC).timestamp()
+LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.UTC).timestamp()
+_FORMS = "use ISO-8601 such as 2026-11-26T14:02:00Z, or -2h, -30m, -1d"
 
 
 def parse_time(text: str, now: float) -> float:
-    """Unix seconds for `text`; UsageError with the accepted forms when it is neither."""
+    """Unix seconds for `text`; UsageError with the accepted forms when it is neither, or when
+    it falls outside what drkit can print back (years 0001 to 9999)."""
     value = text.strip()
     if value.lower() == "now":
         return now
     match = _RELATIVE.match(value.lower())
-    if match:
-        return now - float(match.group(1)) * _UNITS[match.group(2)]
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if match:
+            seconds = now - float(match.group(1)) * _UNITS[match.group(2)]
+        else:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=dt.UTC)
+            seconds = parsed.timestamp()
+    except (OverflowError, OSError):
+        seconds = math.inf  # an overflow is out of range too
     except ValueError:
+        raise UsageError(f"not a time: {_shown(text)} ({_FORMS})") from None
+    if not (math.isfinite(seconds) and EARLIEST <= seconds <= LATEST):
         raise UsageError(
-            f"not a time: {text!r} (use ISO-8601 such as 2026-11-26T14:02:00Z, or -2h, -30m, -1d)"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.timestamp()
+            f"time out of range: {_shown(text)} (drkit takes times between 0001-01-02 and "
+            "9999-12-30 UTC)"
+        )
+    return seconds
+
+
+def _shown(text: str) -> str:
+    """The operator's text, quoted, cut short when it is very long."""
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
 def iso(timestamp: float) -> str:

@@ -145,6 +145,8 @@ def index_text(index: IndexSummary | None, now: float) -> str:
         return "the index was not read"
     if not index.exists:
         return f"no index yet at {index.path}: run `drkit index --follow` to build it"
+    if index.damaged:
+        return f"INDEX DAMAGED: {index.problem}; way out: `drkit index --rebuild`"
     if index.problem:
         return f"index {index.path}: {index.problem}"
     if index.latest_id is None or index.latest_time is None:

@@ -68,6 +68,16 @@ class PageLoaded(Message):
         self.first_page = first_page
 
 
+class RecoveryCrossesDestructive(Message):
+    """The plan would apply destructive transactions nobody named: refused until named."""
+
+    def __init__(self, text: str, ids: tuple[int, ...], mode: str) -> None:
+        super().__init__()
+        self.text = text
+        self.ids = ids
+        self.mode = mode
+
+
 class RecoveryPrepared(Message):
     """A recovery plan was built for the chosen target and mode (`before` or `skip`); nothing ran."""
 

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "extract": "drkit.cli.extract:extract_command",
     "tui": "drkit.cli.tui:tui_command",
     "guard": "drkit.cli.guard:guard_command",
+    "inspect": "drkit.cli.inspect:inspect_command",
 }
 
 
@@ -83,6 +84,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("drkit: interrupted; nothing more was done", err=True)
         sys.exit(int(ExitCode.FAILED))
+    except click.BadParameter as exc:
+        # An option's value out of range or of the wrong kind: one sentence, like drkit's own.
+        click.echo(f"drkit: {exc.format_message()}", err=True)
+        if exc.ctx is not None:
+            click.echo(f"hint: see `{exc.ctx.command_path} --help`", err=True)
+        sys.exit(int(ExitCode.USAGE))
     except click.ClickException as exc:
         exc.show()
         sys.exit(int(ExitCode.USAGE) if isinstance(exc, click.UsageError) else exc.exit_code)

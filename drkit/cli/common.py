@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,29 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context)
+
+# The largest count a command takes (`events --limit`): far more rows than any index holds, far
+# less than SQLite's 64-bit integers.
+MAX_COUNT = 1_000_000_000
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that also refuses nan and infinity (click's lets nan through any bound)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def seconds(minimum: float = 0.0, maximum: float = 86400.0) -> FiniteFloatRange:
+    """A number of seconds above `minimum` (exclusive) and at most `maximum`."""
+    return FiniteFloatRange(min=minimum, max=maximum, min_open=True)
+
+
+def count(minimum: int = 1, maximum: int = MAX_COUNT) -> click.IntRange:
+    return click.IntRange(min=minimum, max=maximum)
 
 
 def emit_json(data: object) -> None:

@@ -10,14 +10,23 @@ from types import FrameType
 
 import click
 
-from drkit.cli.common import Context, ExitCode, emit_json, json_option, out, pass_context, say
+from drkit.cli.common import (
+    Context,
+    ExitCode,
+    FiniteFloatRange,
+    emit_json,
+    json_option,
+    out,
+    pass_context,
+    say,
+)
 
 
 @click.command(name="guard")
 @click.option("--once", is_flag=True, help="Index and judge what the primary has now, then exit.")
 @click.option(
     "--poll",
-    type=click.FloatRange(min=0.001, max=5.0),
+    type=FiniteFloatRange(min=0.001, max=5.0),
     default=None,
     hidden=True,  # for benchmarks/guard_latency; the default is measured there
 )

@@ -10,7 +10,19 @@ from types import FrameType
 
 import click
 
-from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say
+from drkit.cli.common import (
+    Context,
+    confirm,
+    count,
+    dry_run_option,
+    emit_json,
+    json_option,
+    out,
+    pass_context,
+    say,
+    yes_option,
+)
+from drkit.errors import UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import Filters, IndexStore
 from drkit.render import table
@@ -19,11 +31,26 @@ from drkit.timeparse import iso, parse_time
 
 @click.command(name="index")
 @click.option("--follow", is_flag=True, help="Keep following the primary until interrupted.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Build the index anew from the binlog archive (no primary needed); the current file "
+    "is moved aside, never deleted.",
+)
+@dry_run_option
+@yes_option
 @pass_context
-def index_command(ctx: Context, follow: bool) -> None:
+def index_command(ctx: Context, follow: bool, rebuild: bool, dry_run: bool, yes: bool) -> None:
     """Copy the primary's binlogs into the archive and index every transaction."""
     from drkit.index.indexer import Indexer
 
+    if rebuild:
+        if follow:
+            raise UsageError("--rebuild and --follow do not go together")
+        rebuild_index(ctx, dry_run=dry_run, yes=yes)
+        return
+    if dry_run or yes:
+        raise UsageError("--dry-run and --yes go with --rebuild")
     config = ctx.config
     indexer = Indexer(config, report=say)
     try:
@@ -63,6 +90,31 @@ def index_command(ctx: Context, follow: bool) -> None:
         indexer.close()
 
 
+def rebuild_index(ctx: Context, *, dry_run: bool, yes: bool) -> None:
+    """`drkit index --rebuild`: print the plan, ask, rebuild from the archive."""
+    from drkit.index.rebuild import plan_rebuild, rebuild
+
+    config = ctx.config
+    plan = plan_rebuild(config)
+    if dry_run:
+        out(plan.render())
+        return
+    say(plan.render())
+    confirm("Rebuild the index from the archive?", yes=yes)
+    done = rebuild(config, plan, report=say)
+    if done.aside is not None and not done.identity_kept:
+        say(
+            "the previous index's record of the primary could not be read: the next "
+            "`drkit index` records it again"
+        )
+    out(
+        f"rebuilt {done.index} from the archive in {done.seconds:.1f}s: {done.transactions} "
+        f"transactions; checkpoint {done.checkpoint or '-'}"
+        + (f"; previous index moved aside to {done.aside}" if done.aside else "")
+    )
+    say("run `drkit index` to copy and index what the primary wrote since")
+
+
 @click.command()
 @click.option("--since", metavar="T", help="ISO-8601 time or relative (-2h).")
 @click.option("--until", metavar="T", help="ISO-8601 time or relative (-10m).")
@@ -73,7 +125,7 @@ def index_command(ctx: Context, follow: bool) -> None:
     help="Only transactions touching this table (* wildcards).",
 )
 @click.option("--destructive", is_flag=True, help="Only transactions flagged destructive.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=count(), default=50, show_default=True)
 @json_option
 @pass_context
 def events(

@@ -21,6 +21,7 @@ from drkit.cli.common import (
     out,
     pass_context,
     say,
+    seconds,
     yes_option,
 )
 from drkit.errors import ExitCode
@@ -132,14 +133,14 @@ def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1, max=7 * 86400),
+    type=seconds(0, 7 * 86400),
     default=3600.0,
     show_default=True,
     help="Seconds to wait for the catch-up (and the longest a verification query may wait).",
 )
 @click.option(
     "--stall",
-    type=click.FloatRange(min=1, max=86400),
+    type=seconds(0, 86400),
     default=30.0,
     show_default=True,
     help="Seconds without an applied transaction before the catch-up is called stuck "

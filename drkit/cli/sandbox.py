@@ -10,6 +10,8 @@ from drkit.cli.common import emit_json, json_option, out, sandbox_dir_option, sa
 from drkit.render import duration, table
 from drkit.sandbox import topology
 
+MAX_DELAY = 2**31 - 1  # the largest MASTER_DELAY the servers take
+
 
 @click.group()
 def sandbox() -> None:
@@ -20,7 +22,7 @@ def sandbox() -> None:
 @sandbox_dir_option
 @click.option(
     "--delay",
-    type=int,
+    type=click.IntRange(min=0, max=MAX_DELAY),
     default=topology.DEFAULT_DELAY,
     show_default=True,
     help="Seconds the delayed replica lags behind the primary.",

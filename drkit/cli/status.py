@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say
+from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say, seconds
 from drkit.errors import ExitCode
 from drkit.guard.state import GuardStatus
 from drkit.model.facts import NodeFacts
@@ -13,14 +13,24 @@ from drkit.render import duration, table
 from drkit.service import Drkit, IndexSummary, StatusReport
 from drkit.timeparse import iso
 
+# How long `drkit status` lets SQLite check the index's pages: whole for any index up to a few
+# hundred MB here; a larger one is checked as far as that goes (and by every read).
+VERIFY_INDEX_SECONDS = 1.0
+
 
 @click.command()
 @json_option
-@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds per node.")
+@click.option(
+    "--timeout",
+    type=seconds(maximum=3600),
+    default=5.0,
+    show_default=True,
+    help="Seconds per node.",
+)
 @pass_context
 def status(ctx: Context, as_json: bool, timeout: float) -> int:
     """Show each node's role, reachability, version, replication threads and delay."""
-    report = Drkit(ctx.config).status(timeout=timeout)
+    report = Drkit(ctx.config).status(timeout=timeout, verify_index=VERIFY_INDEX_SECONDS)
     if as_json:
         emit_json(report.to_json())
     else:
@@ -62,6 +72,10 @@ def render_status(report: StatusReport) -> str:
         sections.append(_loadbalancer_section(report.loadbalancer))
     if report.guard is not None:
         sections.append(_guard_section(report.guard, report.gathered_at))
+    if report.windows:
+        sections.append(
+            "INSPECTABLE: " + "\n  ".join(window.describe() for window in report.windows)
+        )
     recovery = _recovery_section(report)
     if recovery:
         sections.append(recovery)
@@ -89,6 +103,13 @@ def _recovery_section(report: StatusReport) -> str:
 
 
 def _index_section(index: IndexSummary) -> str:
+    if index.damaged:
+        lines = [f"INDEX DAMAGED: {index.problem}"]
+        if index.hint:
+            lines.append(f"  way out: {index.hint}")
+        if index.follower_pid:
+            lines.append(f"  pid {index.follower_pid} is writing it")
+        return "\n".join(lines)
     if index.problem:
         return f"INDEX {index.path}: {index.problem}"
     latest = (

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import click
 
-from drkit.cli.common import Context, pass_context
+from drkit.cli.common import Context, FiniteFloatRange, pass_context, seconds
 from drkit.errors import UsageError
 
 
 @click.command(name="tui")
 @click.option(
     "--refresh",
-    type=click.FloatRange(min=0.5),
+    type=FiniteFloatRange(min=0.5, max=3600),
     default=3.0,
     show_default=True,
     help="Seconds between status rounds.",
 )
 @click.option(
-    "--timeout", type=float, default=3.0, show_default=True, help="Seconds per node and round."
+    "--timeout",
+    type=seconds(maximum=3600),
+    default=3.0,
+    show_default=True,
+    help="Seconds per node and round.",
 )
 @pass_context
 def tui_command(ctx: Context, refresh: float, timeout: float) -> None:

@@ -54,6 +54,16 @@ class Dialect(ABC):
             f"{quote_string(user)} AND ID <> CONNECTION_ID() AND COMMAND = 'Query'"
         )
 
+    def read_only_snapshot(self) -> list[Sql]:
+        """A read-only session on one consistent snapshot (inspect's queries)."""
+        return [
+            read("SET SESSION TRANSACTION READ ONLY"),
+            read("START TRANSACTION WITH CONSISTENT SNAPSHOT"),
+        ]
+
+    def end_snapshot(self) -> Sql:
+        return read("COMMIT")
+
     def session_time_limits(self, seconds: float) -> list[Sql]:
         """Bound this session's lock waits and statements (verification obeys --timeout)."""
         return [Sql(f"SET SESSION lock_wait_timeout = {max(1, int(seconds))}")]

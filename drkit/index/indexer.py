@@ -71,11 +71,13 @@ def rules_from(config: Config) -> ClassifyRules:
 class Indexer:
     """Keeps one index and one archive current with the configured primary."""
 
-    def __init__(self, config: Config, report: Report = lambda _: None) -> None:
+    def __init__(
+        self, config: Config, report: Report = lambda _: None, index_path: Path | None = None
+    ) -> None:
         self.config = config
         self.primary: NodeConfig = config.require_primary()
         self.archive_dir = config.index.archive_dir
-        self.store = IndexStore(config.index.path)
+        self.store = IndexStore(index_path or config.index.path)
         self.rules = rules_from(config)
         self.report = report
         self.lock = ArchiveLock(self.archive_dir)
@@ -157,11 +159,17 @@ class Indexer:
         except (SourceChangedError, IndexGapError):
             raise
         except DrkitError as exc:
+            if exc.exit_code is ExitCode.USAGE and not stream.followed:
+                # A refused login or a config error (an unset password_env) at start needs a
+                # human, not a retry loop. Once following, a refusal is retried like a lost
+                # primary: the password may be changing on both ends.
+                raise
             problem = f"cannot follow {self.primary.name}: {exc.message}"
             self._back_off(stop, stream.attempt, problem, on_state)
             stream.attempt += 1
             return False
         stream.connected_at = time.monotonic()
+        stream.followed = True
         if on_state:
             on_state(f"following {self.primary.name}")
         return True
@@ -193,6 +201,13 @@ class Indexer:
         return stop.wait(delay)
 
     # -- scanning the archive -------------------------------------------------------------------
+
+    def index_archive(self) -> int:
+        """Index what the archive holds beyond the checkpoint without asking the primary (the
+        rebuild); copies an interrupted refetch set aside are settled first. The caller holds
+        the archive's lock."""
+        self._settle_replaced(force=True)
+        return self.scan()
 
     def scan(self, on_new: OnNew | None = None) -> int:
         """Index every complete transaction the archive holds beyond the checkpoint.
@@ -425,6 +440,7 @@ class _Stream:
     writer: ArchiveWriter | None = None
     attempt: int = 0
     connected_at: float = 0.0
+    followed: bool = False  # the copier has started once
 
     def alive(self) -> bool:
         return self.writer is not None and self.writer.running()

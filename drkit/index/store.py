@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import functools
 import json
 import os
 import re
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from drkit.errors import DrkitError
 from drkit.index.layout import Scanned, TableRow, TransactionRow, Verdict, lay_out
@@ -27,7 +28,60 @@ SEVERITY_RANKS = {name: rank for rank, name in SEVERITY_NAMES.items()}
 
 
 class IndexStoreError(DrkitError):
-    """The index cannot be opened or does not fit the primary it is asked about."""
+    """The index cannot be opened or read, or does not fit the primary it is asked about."""
+
+
+class IndexDamagedError(IndexStoreError):
+    """SQLite found the index file corrupt: a malformed page, or not a database at all."""
+
+
+REBUILD_HINT = (
+    "stop any `drkit index --follow` or `drkit guard`, then run `drkit index --rebuild`: it "
+    "moves the damaged file aside and rebuilds the index from the binlog archive"
+)
+# SQLite's primary result codes that mean the file itself is damaged.
+_SQLITE_INTERRUPT = 9
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+
+T = TypeVar("T")
+
+
+def store_error(path: Path, exc: sqlite3.Error, *, opening: bool = False) -> IndexStoreError:
+    """The drkit error for a SQLite error on the index at `path`: damaged, or failed."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return IndexDamagedError(f"the index {path} is damaged ({exc})", hint=REBUILD_HINT)
+    if opening:
+        return IndexStoreError(f"cannot open the index {path}: {exc}")
+    return IndexStoreError(f"SQLite failed on the index {path}: {exc}")
+
+
+def _sqlite_errors_as_drkit_errors(cls: type[T]) -> type[T]:
+    """Wrap every public method so a SQLite error leaves the store as an IndexStoreError.
+
+    The boundary is here and only here: callers (CLI, TUI, engine) see one sentence naming the
+    file, and a damaged file says how to rebuild it. Programming errors (a closed store) are
+    left alone.
+    """
+    for name, method in list(vars(cls).items()):
+        if name.startswith("_") or not callable(method):
+            continue
+        setattr(cls, name, _translating(method))
+    return cls
+
+
+def _translating(method: Any) -> Any:
+    @functools.wraps(method)
+    def wrapper(self: IndexStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.ProgrammingError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise store_error(self.path, exc) from None
+
+    return wrapper
 
 
 class NewTransaction(NamedTuple):
@@ -63,8 +117,9 @@ class Filters:
     newest_first: bool = True
 
 
+@_sqlite_errors_as_drkit_errors
 class IndexStore:
-    """One open index database."""
+    """One open index database; SQLite errors leave it as IndexStoreError (see above)."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
@@ -82,6 +137,9 @@ class IndexStore:
         uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
         try:
             self.conn = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise store_error(path, exc, opening=True) from None
+        try:
             self.conn.execute("PRAGMA busy_timeout = 30000")
             if not readonly:
                 self.conn.execute("PRAGMA journal_mode = WAL")
@@ -90,13 +148,17 @@ class IndexStore:
                 migrate(self.conn)
             elif self.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
                 # The writer creates the file, then its tables: a reader can come in between.
-                self.conn.close()
                 raise IndexStoreError(
                     f"the index {path} has no tables yet (an indexer may be creating it)",
                     hint="run `drkit index`, or wait a moment",
                 )
-        except (sqlite3.Error, RuntimeError) as exc:
-            raise IndexStoreError(f"cannot open the index {path}: {exc}") from None
+        except BaseException as exc:
+            self.conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise store_error(path, exc, opening=True) from None
+            if isinstance(exc, RuntimeError):
+                raise IndexStoreError(f"cannot open the index {path}: {exc}") from None
+            raise
 
     def __enter__(self) -> IndexStore:
         return self
@@ -106,6 +168,27 @@ class IndexStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    def verify(self, budget: float) -> bool:
+        """SQLite's quick_check for at most `budget` seconds: True when it found every page
+        sound, False when time ran out first; IndexDamagedError when it found damage."""
+        deadline = time.monotonic() + budget
+        self.conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+        try:
+            found = [str(row[0]) for row in self.conn.execute("PRAGMA quick_check")]
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) == _SQLITE_INTERRUPT:
+                return False
+            raise
+        finally:
+            self.conn.set_progress_handler(None, 0)
+        if found == ["ok"]:
+            return True
+        first = " ".join(found[0].replace("*** in database main ***", "").split())
+        more = f" and {len(found) - 1} more problems" if len(found) > 1 else ""
+        raise IndexDamagedError(
+            f"the index {self.path} is damaged ({first}{more})", hint=REBUILD_HINT
+        )
 
     # -- identity and checkpoint ---------------------------------------------------------------
 
@@ -215,6 +298,10 @@ class IndexStore:
         found = self._select(
             "WHERE t.file_seq = ? AND t.start_pos = ?", (coord.sequence, coord.pos)
         )
+        return found[0] if found else None
+
+    def oldest(self) -> IndexedTransaction | None:
+        found = self._select("ORDER BY t.id LIMIT 1", ())
         return found[0] if found else None
 
     def latest(self) -> IndexedTransaction | None:

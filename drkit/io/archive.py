@@ -33,6 +33,14 @@ class ArchiveError(DrkitError):
     """The archive could not be written, or someone else is writing it."""
 
 
+class ArchiveBusyError(ArchiveError):
+    """Another process holds the archive's lock (an indexer or guard following the primary)."""
+
+    def __init__(self, message: str, pid: int | None, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.pid = pid
+
+
 def binlog_tool(mariadb: bool) -> Path:
     names = ("mariadb-binlog", "mysqlbinlog") if mariadb else ("mysqlbinlog", "mariadb-binlog")
     found = find_program(*names)
@@ -198,8 +206,9 @@ class ArchiveLock:
                         os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
                     )
                     os.close(fd)
-                    raise ArchiveError(
+                    raise ArchiveBusyError(
                         f"the archive {self.path.parent} is being written by pid {holder}",
+                        int(holder) if holder.isdigit() else None,
                         hint="an indexer or guard already follows the primary; stop it first, or just read the index",
                     ) from None
                 time.sleep(0.1)

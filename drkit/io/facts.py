@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from drkit.config import NodeConfig
 from drkit.errors import ConfigError, DrkitError
@@ -14,26 +14,48 @@ from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.replica import ReplicaStatus
 
+T = TypeVar("T")
+
 
 def gather(node: NodeConfig, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> NodeFacts:
     """Everything drkit needs to know about one node, or a value saying why it is unknown."""
+    return gather_with(node, None, timeout)[0]
+
+
+def gather_with(
+    node: NodeConfig,
+    also: Callable[[Session], T] | None,
+    timeout: float = DEFAULT_CONNECT_TIMEOUT,
+) -> tuple[NodeFacts, T | None]:
+    """The node's facts and, on the same session, `also(session)` (None if it failed or the
+    node is unknown): one connection where a caller needs one more answer from the node."""
     now = time.time()
     try:
         opened = connect(node, timeout=timeout)
-    except LoginRefused as exc:
-        return NodeFacts.unreachable(node, Unreachable.AUTH, exc.message, now)
-    except NodeUnreachable as exc:
-        return NodeFacts.unreachable(node, Unreachable.NETWORK, exc.message, now)
-    except ConfigError as exc:
-        return NodeFacts.unreachable(node, Unreachable.CONFIG, exc.message, now)
     except DrkitError as exc:
-        return NodeFacts.unreachable(node, Unreachable.ERROR, exc.message, now)
+        return NodeFacts.unreachable(node, _kind(exc), exc.message, now), None
     try:
-        return facts_from_session(opened, now)
+        facts = facts_from_session(opened, now)
     except DrkitError as exc:
-        return NodeFacts.unreachable(node, Unreachable.ERROR, exc.message, now)
+        opened.close()
+        return NodeFacts.unreachable(node, Unreachable.ERROR, exc.message, now), None
+    try:
+        return facts, also(opened) if also is not None else None
+    except DrkitError:
+        return facts, None
     finally:
         opened.close()
+
+
+def _kind(exc: DrkitError) -> Unreachable:
+    """Why a node is unknown: a refused login and a config error are not a dead node."""
+    if isinstance(exc, LoginRefused):
+        return Unreachable.AUTH
+    if isinstance(exc, NodeUnreachable):
+        return Unreachable.NETWORK
+    if isinstance(exc, ConfigError):
+        return Unreachable.CONFIG
+    return Unreachable.ERROR
 
 
 def gather_all(

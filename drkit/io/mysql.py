@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from drkit.config import NodeConfig
 from drkit.dialect import Dialect, Sql, for_version
-from drkit.errors import NodeError
+from drkit.errors import ExitCode, NodeError
 from drkit.model.version import ServerVersion
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
@@ -29,7 +29,9 @@ class StatementObserver(Protocol):
 
 
 class LoginRefused(NodeError):
-    """The server answered but refused the credentials: a configuration problem."""
+    """The server answered but refused the credentials: a configuration problem (exit 2)."""
+
+    exit_code = ExitCode.USAGE
 
 
 class NodeUnreachable(NodeError):
@@ -51,6 +53,16 @@ class Session:
         self.dialect: Dialect = for_version(version)
         self._connection = connection
         self._observer = observer
+        # The driver pings the server each time a cursor is made: two kept cursors save a round
+        # trip per statement (every fact read of every plan step).
+        self._cursors: dict[bool, Any] = {}
+
+    def _cursor(self, dictionary: bool) -> Any:
+        cursor = self._cursors.get(dictionary)
+        if cursor is None:
+            cursor = self._connection.cursor(dictionary=dictionary)
+            self._cursors[dictionary] = cursor
+        return cursor
 
     def rows(self, sql: Sql) -> list[dict[str, Any]]:
         """Run a statement and return its rows as dicts keyed by column name."""
@@ -63,17 +75,31 @@ class Session:
     def run(self, sql: Sql) -> None:
         self._execute(sql, fetch=False)
 
+    def table(self, sql: Sql) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        """Run a statement; its column names in order (duplicates kept) and its rows as tuples."""
+        import mysql.connector
+
+        started = time.monotonic()
+        try:
+            cursor = self._cursor(False)
+            cursor.execute(sql.text)
+            columns = tuple(str(d[0]) for d in cursor.description or ())
+            rows = [tuple(row) for row in cursor.fetchall()] if cursor.with_rows else []
+        except mysql.connector.Error as exc:
+            message = _error_text(exc)
+            self._notify(sql, False, time.monotonic() - started, message)
+            raise NodeError(f"node {self.node.name}: `{sql}` failed: {message}") from None
+        self._notify(sql, True, time.monotonic() - started, None)
+        return columns, rows
+
     def _execute(self, sql: Sql, fetch: bool) -> list[dict[str, Any]]:
         import mysql.connector
 
         started = time.monotonic()
         try:
-            cursor = self._connection.cursor(dictionary=True)
-            try:
-                cursor.execute(sql.text)
-                result = list(cursor.fetchall()) if cursor.with_rows else []
-            finally:
-                cursor.close()
+            cursor = self._cursor(True)
+            cursor.execute(sql.text)
+            result = list(cursor.fetchall()) if cursor.with_rows else []
         except mysql.connector.Error as exc:
             message = _error_text(exc)
             self._notify(sql, False, time.monotonic() - started, message)
@@ -87,6 +113,10 @@ class Session:
 
     def close(self) -> None:
         # Closing a connection the server already dropped is not an error worth raising.
+        for cursor in self._cursors.values():
+            with contextlib.suppress(Exception):
+                cursor.close()
+        self._cursors.clear()
         with contextlib.suppress(Exception):
             self._connection.close()
 

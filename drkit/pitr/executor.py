@@ -22,6 +22,7 @@ from drkit.io.facts import facts_from_session
 from drkit.io.mysql import Session, connect
 from drkit.model.facts import NodeFacts
 from drkit.model.gtid import parse_gtid
+from drkit.model.replica import ReplicaStatus
 from drkit.pitr.conditions import Condition, failures
 from drkit.pitr.gather import last_applied_gtid
 from drkit.pitr.steps import (
@@ -37,6 +38,7 @@ from drkit.pitr.steps import (
 )
 
 DEFAULT_STALL = 30.0  # seconds without progress before a catch-up is called stuck
+SOURCE_LOST_GRACE = 5.0  # seconds a starved receiver with a connection error is given
 POLL = 0.05  # between looks at the applier when the server cannot wait for us
 SETTLE = 0.01  # between looks once the last planned transaction is applied: its stop is next
 PROGRESS_EVERY = 0.5  # the longest a GTID wait lasts, so progress and Ctrl-C are seen
@@ -236,7 +238,7 @@ class Executor:
             seen = str(facts.executed)
             if seen != last_seen:
                 last_seen, moved_at = seen, now
-            elif now - moved_at > self.stall:
+            elif now - moved_at > self._stall_limit(replica):
                 self._stalled(step, facts, remaining, now - moved_at)
             if now > deadline:
                 self._freeze(
@@ -244,6 +246,16 @@ class Executor:
                     f"still {remaining} transactions to apply after {self.timeout:.0f}s (--timeout)",
                 )
             self._pause(step, facts)
+
+    def _stall_limit(self, replica: ReplicaStatus) -> float:
+        """How long no progress is tolerated: a receiver that lost its source with everything
+        it fetched applied cannot bring more, so a few seconds say enough (a blip reconnects)."""
+        starved = bool(replica.last_io_error) and (
+            replica.read_source is not None
+            and replica.executed_source is not None
+            and replica.executed_source >= replica.read_source
+        )
+        return min(self.stall, SOURCE_LOST_GRACE) if starved else self.stall
 
     def _stalled(self, step: WaitStep, facts: NodeFacts, remaining: int, idle: float) -> None:
         """Nothing applied for the stall time: say why, as far as the server tells, and freeze."""
@@ -388,10 +400,10 @@ class Executor:
             suffix += 1
             target = self.config.folder / f"drkit-relay-backup-{stamp}-{suffix}"
         target.mkdir(mode=0o700, parents=True, exist_ok=False)
-        copied = 0
+        copied = linked = 0
         for path in sorted(step.source.glob("relay-bin.*")):
             if path.is_file():
-                shutil.copy2(path, target / path.name)
+                linked += _keep(path, target / path.name)
                 if (target / path.name).stat().st_size != path.stat().st_size:
                     raise PlanStopped(f"copying {path} aside produced a different size")
                 copied += 1
@@ -400,7 +412,7 @@ class Executor:
             f"copy relay logs {step.source} -> {target}",
             True,
             time.monotonic() - started,
-            f"{copied} files",
+            f"{copied} files ({linked} hard-linked)",
         )
         if copied == 0:
             raise PlanStopped(
@@ -464,3 +476,18 @@ class Executor:
             )
             raise
         self.audit.action("haproxy", step.command.text, True, time.monotonic() - started)
+
+
+def _keep(source: Path, kept: Path) -> int:
+    """Keep one relay log file aside: a hard link where possible (instant, no extra disk), else
+    a copy. A numbered relay log is only ever appended to, and a restarted receiver starts a new
+    one, so the link keeps the bytes however the server later purges it; the index and info
+    files are rewritten in place, so they are always copied. Returns 1 when linked."""
+    if source.suffix.lstrip(".").isdigit():
+        try:
+            os.link(source, kept)
+            return 1
+        except OSError:
+            pass  # another filesystem, or not ours to link: copy
+    shutil.copy2(source, kept)
+    return 0

@@ -12,7 +12,7 @@ from drkit.errors import DrkitError, RefusedError
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.archive import archived_files
-from drkit.io.facts import facts_from_session, gather
+from drkit.io.facts import facts_from_session, gather_with
 from drkit.io.mysql import LoginRefused, NodeUnreachable, Session, connect
 from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts, Unreachable
@@ -52,12 +52,12 @@ def gather_recovery_facts(
                 )
             )
         primary_config = config.primary
-        primary = gather(primary_config, timeout=3) if primary_config else None
-        binlogs = (
-            _binlog_files(primary_config)
-            if primary_config and primary and primary.reachable
-            else ()
+        primary, found = (
+            gather_with(primary_config, _binlog_files, timeout=3)
+            if primary_config
+            else (None, None)
         )
+        binlogs = found or ()
         index_end = store.latest()
         applied_gtid = last_applied_gtid(delayed, index_end)
         applied, in_order = last_applied(delayed, store, index_end)
@@ -218,17 +218,8 @@ def _parallel_threads(session: Session) -> int | None:
     return int(row["workers"]) if row and row.get("workers") is not None else None
 
 
-def _binlog_files(node: NodeConfig) -> tuple[str, ...]:
-    try:
-        session = connect(node, timeout=3)
-    except DrkitError:
-        return ()
-    try:
-        return tuple(str(row["Log_name"]) for row in session.rows(session.dialect.binlog_files()))
-    except DrkitError:
-        return ()
-    finally:
-        session.close()
+def _binlog_files(session: Session) -> tuple[str, ...]:
+    return tuple(str(row["Log_name"]) for row in session.rows(session.dialect.binlog_files()))
 
 
 def readable_relay_dir(path: Path | None) -> Path | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from drkit.config import NodeConfig
 from drkit.dialect import Dialect, MariadbDialect, MysqlDialect, for_version
-from drkit.errors import ConfigError, RefusedError, UsageError
+from drkit.errors import ConfigError, RefusedError, TimeNotReachable, UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts, Unreachable
@@ -134,6 +134,7 @@ class RecoveryRequest:
     parallel: int = 0  # applier threads during catch-up (MariaDB); 0 leaves the setting alone
     description: str = ""
     end: IndexedTransaction | None = None  # with no stop: the last transaction to apply
+    until_time: float | None = None  # --until-time, resolved
     through: tuple[IndexedTransaction, ...] = ()  # destructive ones the operator named
     # MariaDB: gtid_slave_pos as it must be before fetching from the primary, and after the plan
     # (per domain, the last transaction applied or skipped), both read from the index.
@@ -195,7 +196,28 @@ def _refuse_unusable_replica(facts: RecoveryFacts) -> None:
 
 
 def _refuse_applied_targets(request: RecoveryRequest, facts: RecoveryFacts) -> None:
-    for target in (*request.skips, *(t for t in (request.stop,) if t is not None)):
+    stop = request.stop
+    if (
+        request.until_time is not None
+        and stop is not None
+        and stop.gtid
+        and facts.delayed.executed.contains(parse_gtid(stop.gtid))
+    ):
+        from drkit.timeparse import iso
+
+        reached = (
+            f"#{facts.applied.id} ({facts.applied.gtid}, committed {iso(facts.applied.timestamp)})"
+            if facts.applied
+            else str(facts.delayed.executed)
+        )
+        raise TimeNotReachable(
+            f"{iso(request.until_time)} is earlier than what the delayed replica {facts.node.name} "
+            f"has applied already (up to {reached}): rolling forward cannot reach it; nothing was changed",
+            hint="a time after that is reachable; for the state before it, use the row history "
+            "from the archive's row images, or a backup plus the archive",
+            applied_at=float(facts.applied.timestamp) if facts.applied else None,
+        )
+    for target in (*request.skips, *(t for t in (stop,) if t is not None)):
         if target.gtid and facts.delayed.executed.contains(parse_gtid(target.gtid)):
             raise RefusedError(
                 f"the delayed replica {facts.node.name} has already applied #{target.id} "
@@ -726,9 +748,10 @@ def _segment_stop_coord(segment: Segment, facts: RecoveryFacts) -> BinlogCoord:
 
 def _segment_words(segment: Segment) -> str:
     if segment.count == 0:
-        return "nothing to apply"
+        return "no transaction to apply"
     tables = ", ".join(segment.tables[:5]) + (" ..." if len(segment.tables) > 5 else "")
-    return f"{segment.count} transactions" + (f" on {tables}" if tables else "")
+    noun = "transaction" if segment.count == 1 else "transactions"
+    return f"{segment.count} {noun}" + (f" on {tables}" if tables else "")
 
 
 def _first_after(segment: Segment) -> str | None:
@@ -764,12 +787,14 @@ def _summary(request: RecoveryRequest) -> tuple[str, ...]:
         if index > 0:
             skipped = request.skips[index - 1]
             lines.append(f"skip #{skipped.id} {skipped.gtid} {_short(skipped)}")
-        target = (
-            f"before #{segment.stop.id} {segment.stop.gtid} {_short(segment.stop)}"
-            if segment.stop
-            else "to the end"
-        )
-        lines.append(f"apply {_segment_words(segment)}, stop {target}")
+        if segment.stop is not None:
+            where = f"stop before #{segment.stop.id} {segment.stop.gtid} {_short(segment.stop)}"
+        elif segment.end is not None:
+            where = f"stop after #{segment.end.id} {segment.end.gtid}"
+        else:
+            where = "stop where the replica is"
+        what = f"apply {_segment_words(segment)}" if segment.count else "nothing to apply"
+        lines.append(f"{what}, {where}")
     return tuple(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -14,7 +15,7 @@ from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.audit import AuditLog
 from drkit.io.facts import facts_from_session, gather
-from drkit.io.lock import EngineLock, engine_lock
+from drkit.io.lock import EngineLock
 from drkit.io.mysql import connect
 from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.gtid import MariadbGtidPos
@@ -261,6 +262,7 @@ def prepare_recovery(
             parallel=parallel,
             description=targets.description,
             end=targets.end,
+            until_time=targets.until_time,
             through=targets.through,
             start_position=start,
             final_position=final,
@@ -349,11 +351,13 @@ def run_recovery(
     interrupted: threading.Event | None = None,
     on_progress: ProgressCallback | None = None,
     on_step: StepCallback | None = None,
+    release: bool = True,
 ) -> RecoveryReport:
     """Execute the plan under the engine lock, record progress and targets, verify the result.
 
     A plan made without the lock (the console shows it before the operator confirms) is made
-    again under it: the targets and strategy must be the same, or the run is refused.
+    again under it: the targets and strategy must be the same, or the run is refused. With
+    `release=False` a lock the plan came with stays held (inspect queries and resumes under it).
     """
     lock = prepared.lock
     if lock is None or not lock.held:
@@ -363,6 +367,7 @@ def run_recovery(
         except BaseException:
             lock.release()
             raise
+    keep = not release and lock is prepared.lock
     try:
         return _execute(
             config,
@@ -375,8 +380,12 @@ def run_recovery(
             on_progress=on_progress,
             on_step=on_step,
         )
-    finally:
+    except BaseException:
         lock.release()
+        raise
+    finally:
+        if not keep:
+            lock.release()
 
 
 def _replanned(
@@ -663,8 +672,22 @@ def plan_resume(
     )
 
 
-def resume(config: Config, node: NodeConfig, audit: AuditLog, plan: Plan) -> NodeFacts:
-    with engine_lock(config.folder, what="resume", command=audit.command):
+def resume(
+    config: Config,
+    node: NodeConfig,
+    audit: AuditLog,
+    plan: Plan,
+    *,
+    lock: EngineLock | None = None,
+) -> NodeFacts:
+    """Run a resume plan under the engine lock (`lock`: one this process already holds)."""
+    held = lock is not None and lock.held
+    guard = (
+        contextlib.nullcontext()
+        if held
+        else EngineLock(config.folder, what="resume", command=audit.command)
+    )
+    with guard:
         Executor(config, audit=audit).run(plan)
         current = state_file.load(config.folder)
         if current is not None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drkit.errors import RefusedError, UsageError
+from drkit.errors import DestructiveInRange, RefusedError, UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.pitr.state import RecordedTargets, RecoveryState
@@ -259,7 +259,7 @@ def refuse_unnamed_destructive(
             f"applying it is really meant, name each one: "
             + " ".join(f"--through {t.id}" for t in unnamed[:LISTED])
         ),
-        transactions=tuple(unnamed),
+        ids=tuple(t.id for t in unnamed),
     )
 
 
@@ -270,14 +270,4 @@ def describe_destructive(record: IndexedTransaction) -> str:
     return f"#{record.id} ({record.gtid}, {what}: {text})"
 
 
-class DestructiveInRange(RefusedError):
-    """A plan would cross destructive transactions nobody named (invariant 1)."""
-
-    def __init__(
-        self, message: str, hint: str | None, transactions: tuple[IndexedTransaction, ...]
-    ) -> None:
-        super().__init__(message, hint)
-        self.transactions = transactions
-
-    def details(self) -> dict[str, object]:
-        return {"destructive": [t.id for t in self.transactions]}
+__all__ = ["DestructiveInRange", "RecoverySpec", "ResolvedTargets", "resolve", "resolve_target"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from drkit.sandbox.binaries import find_program
 from tests.support.sandbox import Sandbox, start_sandbox, wait_for
 from tests.support.workload import (
     create_shop,
@@ -542,3 +543,40 @@ def test_ctrl_c_during_the_catch_up_leaves_the_replica_frozen(tmp_path: Path) ->
         assert box.value("delayed", "SELECT COUNT(*) FROM shop.customers") == 10
     finally:
         box.down(purge=True)
+
+
+def test_relay_logs_the_upstream_plan_purges_are_kept_aside_and_readable(box: Sandbox) -> None:
+    """Upstream recovery drops the relay logs (CHANGE MASTER in GTID mode); the copies drkit
+    keeps first must still hold the disaster, readable by the server's own binlog tool."""
+    create_shop(box)
+    box.sql("primary", "DROP TABLE shop.orders", app=True)
+    index(box)
+    data = box.directory / "nodes/delayed/data"
+    wait_for(
+        lambda: (
+            delayed_status(box)["Gtid_IO_Pos"] == box.value("primary", "SELECT @@gtid_binlog_pos")
+        ),
+        what="the delayed replica to receive everything",
+    )
+    before = {p.name: p.read_bytes() for p in data.glob("relay-bin.0*")}
+    done, report = recover(box, "--before", "latest-destructive")
+    assert done.returncode == 0, done.stderr
+    assert report["strategy"] == "upstream"
+    kept = Path(report["relay_backup"])
+    purged = [
+        name
+        for name, content in before.items()
+        if not (data / name).exists() or (data / name).read_bytes() != content
+    ]
+    assert purged, "the plan's CHANGE MASTER purged (or restarted) the relay logs"
+    for name, content in before.items():
+        assert (kept / name).read_bytes() == content, f"{name} kept byte for byte"
+    tool = find_program("mariadb-binlog", "mysqlbinlog")
+    assert tool is not None
+    decoded = subprocess.run(
+        [str(tool), *(str(kept / name) for name in sorted(before))],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "DROP TABLE `shop`.`orders`" in decoded

@@ -102,7 +102,7 @@ def test_records_and_checkpoint_commit_together(store: IndexStore) -> None:
     ids = store.append([tx(11)], BinlogCoord("bin.000001", 1104))
     assert store.get(ids[0]) is not None
     # A batch that fails part-way (transaction 3 again: same coordinates) changes nothing at all.
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IndexStoreError, match="UNIQUE constraint failed"):
         store.append([tx(12), tx(3)], BinlogCoord("bin.000001", 1204))
     assert store.count() == 11
     assert store.checkpoint() == BinlogCoord("bin.000001", 1104)
@@ -252,7 +252,7 @@ def test_read_only_opening(tmp_path: Path, store: IndexStore) -> None:
     reader = IndexStore(store.path, readonly=True)
     try:
         assert reader.count() == 10
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(IndexStoreError, match="attempt to write a readonly database"):
             reader.append([tx(11)], BinlogCoord("bin.000001", 1104))
     finally:
         reader.close()

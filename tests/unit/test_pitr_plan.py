@@ -409,3 +409,30 @@ def test_plan_is_a_value_its_render_is_the_dry_run() -> None:
     text = first.render()
     assert text.splitlines()[0] == "Recovery on delayed: stop just before #7"
     assert all(line.split(": ", 1)[1] in text for line in first.statements())
+
+
+def test_until_time_before_the_replicas_position_names_the_time_not_a_transaction() -> None:
+    segment = Segment(TXS[3], TXS[2], None, None, 0)
+    request = RecoveryRequest(
+        "until-time", TXS[2], (), (segment,), description="x", until_time=1_700_000_001.5
+    )
+    with pytest.raises(RefusedError) as refused:
+        plan_recovery(request, recovery_facts())
+    message = refused.value.message
+    assert "2023-11-14T22:13:21" in message and "earlier than what the delayed replica" in message
+    assert "#3 (0-1-3" in message, "names how far the replica has applied"
+    assert "has already applied #2" not in message
+
+
+def test_plan_words_count_one_transaction_and_say_where_a_run_to_the_end_stops() -> None:
+    segments = (
+        Segment(TXS[3], TXS[5], TXS[4], TXS[4], 1),
+        Segment(TXS[5], None, TXS[6], TXS[9], 4),
+    )
+    request = RecoveryRequest("skip", None, (TXS[5],), segments, description="skip #5", end=TXS[9])
+    summary = plan_recovery(request, recovery_facts()).summary
+    assert summary[0].startswith("apply 1 transaction on") or summary[0].startswith(
+        "apply 1 transaction,"
+    )
+    assert summary[-1].endswith("stop after #9 0-1-9")
+    assert not any("nothing to apply" in line and "apply no" in line for line in summary)

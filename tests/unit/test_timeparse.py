@@ -63,3 +63,28 @@ def test_anything_else_is_a_usage_error_that_shows_the_forms(text: str) -> None:
 def test_iso_prints_utc_with_a_z() -> None:
     assert iso(NOW) == "2026-11-26T14:02:30Z"
     assert parse_time(iso(NOW), 0) == NOW
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-99999999999h",
+        "-5000000w",
+        "-" + "9" * 400 + "s",  # a float overflow: infinity
+        "0001-01-01",
+        "0001-01-01T00:30:00+01:00",
+        "9999-12-31",
+        "9999-12-31T23:59:59-14:00",
+    ],
+)
+def test_times_outside_what_drkit_can_print_are_a_usage_error(text: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        parse_time(text, NOW)
+    assert raised.value.exit_code is ExitCode.USAGE
+    assert raised.value.message.startswith("time out of range: '")
+    assert len(raised.value.message) < 120  # a long input is cut short
+
+
+@pytest.mark.parametrize("text", ["0001-01-02", "9999-12-30", "1969-07-20T20:17:40Z", "-520w"])
+def test_times_at_the_edges_are_taken_and_print_back(text: str) -> None:
+    assert parse_time(iso(parse_time(text, NOW)), NOW) == parse_time(text, NOW)

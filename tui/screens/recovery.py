@@ -25,6 +25,7 @@ from tui.failures import reported
 from tui.format import one_line, span
 from tui.messages import (
     OperationFailed,
+    RecoveryCrossesDestructive,
     RecoveryFinished,
     RecoveryPrepared,
     RecoveryProgressed,
@@ -49,6 +50,7 @@ class RecoveryScreen(ConsoleScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "mode('before')", "Stop before"),
         Binding("s", "mode('skip')", "Skip it"),
+        Binding("o", "apply_named", "Apply them on purpose"),
         Binding("e", "extract", "Extract a table"),
         Binding("p", "promotion", "Promotion"),
         Binding("escape", "back", "Back"),
@@ -63,6 +65,8 @@ class RecoveryScreen(ConsoleScreen):
         self.report: RecoveryReport | None = None
         self.running = False
         self.interrupted = threading.Event()
+        self.through: tuple[str, ...] = ()  # destructive transactions named to be applied
+        self.crossing: tuple[int, ...] = ()  # the ones the last refused plan would apply
 
     def compose(self) -> ComposeResult:
         tx = self.target
@@ -112,13 +116,42 @@ class RecoveryScreen(ConsoleScreen):
     @work(thread=True, group="plan", exit_on_error=False)
     def prepare(self, mode: str) -> None:
         """Resolve the target and build the plan for `mode`; nothing is changed."""
+        from drkit.errors import DestructiveInRange
+
         target = str(self.target.id)
         with reported(self, "plan"):
-            if mode == SKIP:
-                prepared = self.ops.prepare_recovery(skips=(target,))
-            else:
-                prepared = self.ops.prepare_recovery(before=target)
+            try:
+                if mode == SKIP:
+                    prepared = self.ops.prepare_recovery(skips=(target,), through=self.through)
+                else:
+                    prepared = self.ops.prepare_recovery(before=target, through=self.through)
+            except DestructiveInRange as exc:
+                self.post_message(RecoveryCrossesDestructive(exc.message, exc.ids, mode))
+                return
             self.post_message(RecoveryPrepared(prepared, mode))
+
+    @on(RecoveryCrossesDestructive)
+    def _crosses(self, event: RecoveryCrossesDestructive) -> None:
+        if event.mode != self.mode:
+            return
+        self.crossing = event.ids
+        self.query_one("#plan", Static).update(
+            Text(
+                f"{event.text}\n\npress o to apply {', '.join(f'#{i}' for i in event.ids)} on "
+                "purpose (as --through does): the plan is shown again and still needs the node's "
+                "name; or pick another target in the timeline",
+                style="bold red",
+            )
+        )
+        self.refresh_bindings()
+
+    def action_apply_named(self) -> None:
+        """Name the destructive transactions the refused plan would apply, and plan again."""
+        self.through = tuple(dict.fromkeys((*self.through, *(str(i) for i in self.crossing))))
+        self.crossing = ()
+        self.query_one("#plan", Static).update("planning…")
+        self.refresh_bindings()
+        self.prepare(self.mode)
 
     @on(RecoveryPrepared)
     def _prepared(self, event: RecoveryPrepared) -> None:
@@ -229,6 +262,8 @@ class RecoveryScreen(ConsoleScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "mode":
             return not self.running and self.report is None
+        if action == "apply_named":
+            return bool(self.crossing) and not self.running and self.report is None
         if action in ("extract", "promotion"):
             return self.report is not None
         if action == "back":
