@@ -744,6 +744,12 @@ class Torture:
                 )
             except AssertionError as exc:
                 self.fail(str(exc))
+            if proc.poll() is not None:  # it never waited on the row: judge it alone
+                lock.rollback()
+                out, err = proc.communicate()
+                self.note("concurrent: the first recovery ended before the second command")
+                self.judge(plan, proc.returncode, out, err, before)
+                return
             other = self.drkit(*second_args)
             self.note(
                 f"concurrent: drkit {' '.join(plan.args)} [{plan.words}] holding row {lock_row}; "

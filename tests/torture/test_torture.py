@@ -16,7 +16,7 @@ from tests.support.sandbox import start_sandbox
 from tests.torture.runner import Torture
 
 DEFAULT_SEEDS = (1, 2, 3, 4, 5)
-DEFAULT_OPERATIONS = 50
+DEFAULT_OPERATIONS = 40
 
 
 def seeds() -> list[int]:
