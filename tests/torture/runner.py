@@ -71,6 +71,7 @@ class Torture:
     # The targets of the last recovery that ran: the engine keeps them resolved (latest-destructive,
     # now) until `drkit resume` or a recovery with other targets (invariant 2).
     recorded: tuple[str, ...] | None = None
+    last_write_second: int = 0
     _conns: dict[int, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -80,7 +81,10 @@ class Torture:
 
     def run(self, operations: int) -> None:
         self.setup()
-        for _ in range(operations):
+        for number in range(operations):
+            # One random stream per operation: an operation that went differently (a kill that
+            # landed after drkit finished) does not shift the choices of the ones after it.
+            self.rng = random.Random(f"{self.seed}/{number}")
             self.step()
         self.finish()
 
@@ -213,7 +217,17 @@ class Torture:
     def puts(table: str, rows: list[tuple[int, int, str]]) -> list[Effect]:
         return [Effect("put", table, row[0], row) for row in rows]
 
+    def new_second(self) -> None:
+        """Start a batch of writes in a second of its own, early in it.
+
+        --until-time works to the second: with each operation's transactions in a second of their
+        own, the transactions a time target covers depend on the seed, not on timing."""
+        while int(time.time()) <= self.last_write_second or time.time() % 1 > 0.5:
+            time.sleep(0.02)
+        self.last_write_second = int(time.time())
+
     def op_write(self) -> None:
+        self.new_second()
         domain = self.rng.choice((0, 1))
         count = self.rng.randint(1, 4)
         for _ in range(count):
@@ -244,6 +258,7 @@ class Torture:
         self.note(f"write: {count} transactions in domain {domain}")
 
     def op_disaster(self) -> None:
+        self.new_second()
         domain = self.rng.choice((0, 1))
         live = self.model.live(domain)
         kinds = [k for k in DISASTERS if k != "drop" or len(live) > 1]
@@ -643,6 +658,9 @@ class Torture:
                 out, err = proc.communicate()
                 self.note(f"recover-killed: finished before the kill ({pause}s)")
                 self.judge(plan, proc.returncode, out, err, before)
+                if second_disaster:  # the same writes either way: the model stays the same
+                    self.last_write_second = int(time.time())
+                    self.op_disaster()
                 return
             os.kill(proc.pid, signal.SIGKILL)
             proc.communicate()
@@ -660,7 +678,8 @@ class Torture:
                 self.fail(f"children outlived drkit's kill -9: {orphans}")
             self.check_prefix(plan)
         if second_disaster:
-            time.sleep(1.1)  # committed after the recorded "now", to the second
+            # In a later second than the killed run's "now", which it resolved before this moment.
+            self.last_write_second = int(time.time())
             self.op_disaster()
         before = self.snapshot()
         self.prepare()
