@@ -40,6 +40,8 @@ from sqlparse import tokens as T
 from sqlparse.engine import StatementSplitter
 from sqlparse.lexer import Lexer
 
+from drkit.binlog.transaction import INCIDENT_STATEMENT
+
 
 class Severity(IntEnum):
     """How bad a finding is; ordered, so max() picks the worst."""
@@ -73,6 +75,7 @@ ALTER_DROP = "alter_drop"
 RENAME_TABLE = "rename_table"
 MASS_DELETE = "mass_delete"
 MASS_UPDATE = "mass_update"
+BINLOG_INCIDENT = "binlog_incident"
 
 SEVERITIES: Mapping[str, Severity] = {
     DROP_DATABASE: Severity.CRITICAL,
@@ -84,6 +87,7 @@ SEVERITIES: Mapping[str, Severity] = {
     RENAME_TABLE: Severity.MEDIUM,
     MASS_DELETE: Severity.HIGH,
     MASS_UPDATE: Severity.MEDIUM,
+    BINLOG_INCIDENT: Severity.CRITICAL,
 }
 
 
@@ -156,9 +160,11 @@ def classify_transaction(
     row_counts: Mapping[str, RowCounts],
     rules: ClassifyRules = DEFAULT_RULES,
     default_schema: str | None = None,
+    *,
+    tables: Sequence[str] = (),
 ) -> Finding | None:
     """The worst finding of a transaction (highest severity, first on ties), or None."""
-    findings = transaction_findings(statements, row_counts, rules, default_schema)
+    findings = transaction_findings(statements, row_counts, rules, default_schema, tables=tables)
     return max(findings, key=lambda finding: finding.severity, default=None)
 
 
@@ -167,17 +173,24 @@ def transaction_findings(
     row_counts: Mapping[str, RowCounts],
     rules: ClassifyRules = DEFAULT_RULES,
     default_schema: str | None = None,
+    *,
+    tables: Sequence[str] = (),
 ) -> list[Finding]:
     """Every finding of a transaction after the ignore rules: statement findings, then mass ones.
 
     Statement text may be missing (row events without Annotate_rows): row counts alone still give
     mass findings. A mass finding is dropped only when a statement finding at least as severe
-    names the same table, so a mass finding on another table is never lost.
+    names the same table, so a mass finding on another table is never lost. `tables` (and the
+    keys of `row_counts`) are the "schema.table" names of the transaction's row events: a
+    statement naming a table without its schema (Annotate_rows text carries none) is read with
+    the schema of the one row-event table of that name. A binlog incident (the statement the
+    binlog reader writes for an Incident event) is a finding no ignore rule hides.
     """
+    known = (*tables, *row_counts)
     stated = [
         finding
         for sql in statements
-        for finding in classify_statement(sql, default_schema)
+        for finding in _statement_findings(sql, default_schema, known)
         if not _all_ignored(finding.tables, rules.ignore_tables)
     ]
     massive: list[Finding] = []
@@ -198,6 +211,38 @@ def transaction_findings(
             )
             massive.append(Finding(category, severity, reason, (table,)))
     return stated + massive
+
+
+def _statement_findings(
+    sql: str, default_schema: str | None, row_tables: Sequence[str]
+) -> list[Finding]:
+    if sql.startswith(INCIDENT_STATEMENT):
+        what = sql[len(INCIDENT_STATEMENT) :]
+        reason = (
+            f"the primary's binlog marks a gap here (incident {what}): changes made there are "
+            "in no binlog, and replicas stop at this point"
+        )
+        return [Finding(BINLOG_INCIDENT, SEVERITIES[BINLOG_INCIDENT], reason)]
+    findings = classify_statement(sql, default_schema)
+    if default_schema is not None or not row_tables:
+        return findings
+    schema = _schema_of_loose_names(findings, row_tables)
+    return findings if schema is None else classify_statement(sql, schema)
+
+
+def _schema_of_loose_names(findings: Sequence[Finding], row_tables: Sequence[str]) -> str | None:
+    """The schema of the row-event tables that the findings name without one, when that is
+    one schema and each name matches exactly one row-event table; else None."""
+    loose = {name for finding in findings for name in finding.tables if "." not in name}
+    if not loose:
+        return None
+    schemas: set[str] = set()
+    for name in loose:
+        matches = {table.partition(".")[0] for table in row_tables if table.endswith("." + name)}
+        if len(matches) != 1:
+            return None
+        schemas |= matches
+    return schemas.pop() if len(schemas) == 1 else None
 
 
 # --- ignore rules -------------------------------------------------------------------------------

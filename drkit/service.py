@@ -24,11 +24,11 @@ if TYPE_CHECKING:
     from drkit.index.store import Filters, IndexStore
     from drkit.io.drbd_probe import DrbdProbe
     from drkit.io.lock import LockHolder
-    from drkit.pitr.executor import ProgressCallback, StepCallback
     from drkit.pitr.inspect import InspectReport
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
-    from drkit.pitr.steps import Plan
+    from drkit.plan.executor import ProgressCallback, StepCallback
+    from drkit.plan.steps import Plan
     from drkit.promote.plan import PromotionPlan
     from drkit.promote.run import PromotionReport
 
@@ -83,8 +83,8 @@ class InspectWindow:
 def inspect_windows(config: Config, nodes: tuple[NodeFacts, ...]) -> tuple[InspectWindow, ...]:
     """The inspectable window of every delayed node that answers (never raises)."""
     from drkit.errors import DrkitError
+    from drkit.index.position import last_applied
     from drkit.index.store import IndexStore
-    from drkit.pitr.gather import last_applied
 
     delayed = [n for n in nodes if n.role.value == "delayed" and n.reachable]
     if not delayed or not config.index.path.exists():
@@ -207,7 +207,10 @@ class Drkit:
     """drkit's operations on one configured topology."""
 
     def __init__(self, config: Config) -> None:
+        from drkit.io.secrets import note_config
+
         self.config = config
+        note_config(config)  # no child drkit starts inherits a password variable it names
 
     def status(self, timeout: float = 5.0, verify_index: float = 0.0) -> StatusReport:
         """Facts of every node, DRBD and the load balancer, gathered side by side (never raises).
@@ -284,7 +287,7 @@ class Operations(Drkit):
 
     def alarm(self, facts: NodeFacts | None = None) -> Alarm | None:
         """The first destructive transaction the delayed replica has yet to apply, if any."""
-        from drkit.pitr.gather import last_applied
+        from drkit.index.position import last_applied
 
         delayed = self.config.delayed
         if not delayed or not self.config.index.path.exists():
@@ -380,7 +383,7 @@ class Operations(Drkit):
     ) -> RecoveryReport:
         """Run a prepared recovery under the engine lock; verified report (invariants 1-4)."""
         from drkit.pitr import recovery
-        from drkit.pitr.executor import DEFAULT_STALL
+        from drkit.plan.executor import DEFAULT_STALL
 
         with self.store() as store:
             return recovery.run_recovery(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.text import Text
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from drkit.model.facts import NodeFacts
     from drkit.model.loadbalancer import LoadBalancerView
     from drkit.pitr.state import RecoveryState
+    from drkit.promote.run import PromotionReport
     from drkit.service import Alarm, IndexSummary
 
 NODE_COLUMNS = ("node", "role", "state", "ro", "lag", "delay", "left", "applier", "last error")
@@ -266,28 +268,27 @@ def transaction_detail(tx: IndexedTransaction) -> Text:
     return text
 
 
-def promotion_text(report: Any) -> str:
+def promotion_text(report: PromotionReport) -> str:
     """The promotion's outcome: the new primary, the load balancer, then every node's fate."""
-    fates = getattr(report, "fates", None)
-    if fates is None:
-        return report_lines(report)
-    ok = getattr(report, "ok", None)
     lines = [
-        f"{'promoted' if ok or ok is None else 'PROMOTION INCOMPLETE'}: "
-        f"{getattr(report, 'new_primary', '?')} is the primary"
-        f" (old primary: {getattr(report, 'old_primary', None) or '-'})",
+        f"{'promoted' if report.ok else 'PROMOTION INCOMPLETE'}: "
+        f"{report.new_primary} is the primary (old primary: {report.old_primary or '-'})",
+        f"load balancer writers: {', '.join(report.loadbalancer_writers) or 'none'}",
     ]
-    writers = getattr(report, "loadbalancer_writers", None)
-    if writers is not None:
-        lines.append(f"load balancer writers: {', '.join(writers) or 'none'}")
-    for fate in fates:
-        lines += fate.render() if hasattr(fate, "render") else [str(fate)]
+    for fate in report.fates:
+        lines += fate.render()
     return "\n".join(lines)
 
 
-def report_lines(value: Any) -> str:
+class Reported(Protocol):
+    """A facade report: everything it says is in its JSON form."""
+
+    def to_json(self) -> Mapping[str, object]: ...
+
+
+def report_lines(value: Reported | Mapping[str, object]) -> str:
     """A report's JSON as indented `key: value` lines (for reports the console has no table for)."""
-    data = value.to_json() if hasattr(value, "to_json") else value
+    data = value if isinstance(value, Mapping) else value.to_json()
     return "\n".join(_lines(data, 0))
 
 

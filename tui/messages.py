@@ -8,11 +8,16 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from drkit.checks.result import PromotionChecklist
+    from drkit.extract.plan import ExtractPlan
+    from drkit.extract.run import ExtractReport
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters
-    from drkit.pitr.executor import Progress
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
+    from drkit.plan.executor import Progress
+    from drkit.promote.plan import PromotionPlan
+    from drkit.promote.run import PromotionReport
     from drkit.service import Alarm, StatusReport
 
 
@@ -115,7 +120,7 @@ class RecoveryFinished(Message):
 class PlanReady(Message):
     """A plan (promotion, extraction) was built; it renders as its dry run."""
 
-    def __init__(self, plan: Any) -> None:
+    def __init__(self, plan: ExtractPlan | PromotionPlan) -> None:
         super().__init__()
         self.plan = plan
 
@@ -123,7 +128,7 @@ class PlanReady(Message):
 class ChecklistGathered(Message):
     """The promotion checklist was gathered."""
 
-    def __init__(self, checklist: Any) -> None:
+    def __init__(self, checklist: PromotionChecklist) -> None:
         super().__init__()
         self.checklist = checklist
 
@@ -131,7 +136,7 @@ class ChecklistGathered(Message):
 class PlanExecuted(Message):
     """A promotion or extraction plan ran; its report holds the result per node."""
 
-    def __init__(self, report: Any) -> None:
+    def __init__(self, report: ExtractReport | PromotionReport) -> None:
         super().__init__()
         self.report = report
 

@@ -6,6 +6,7 @@ Everything here works on a buffer (bytes, mmap or memoryview) and an offset; not
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -24,8 +25,11 @@ U64 = struct.Struct("<Q")
 
 # Header flag the server keeps set on the format description event while the file is open.
 LOG_EVENT_BINLOG_IN_USE_F = 0x1
+# Header flag of an event a reader that does not know its type may skip.
+LOG_EVENT_IGNORABLE_F = 0x80
 
 # Common event types.
+START_EVENT_V3 = 1  # MySQL 3.23 - 4.x (binlog format v1 and v3): no format description event
 QUERY_EVENT = 2
 STOP_EVENT = 3
 ROTATE_EVENT = 4
@@ -37,6 +41,9 @@ XID_EVENT = 16
 BEGIN_LOAD_QUERY_EVENT = 17
 EXECUTE_LOAD_QUERY_EVENT = 18
 TABLE_MAP_EVENT = 19
+PRE_GA_WRITE_ROWS_EVENT = 20  # MySQL 5.1.0 - 5.1.15: rows events whose table maps carry no
+PRE_GA_UPDATE_ROWS_EVENT = 21  # column metadata, so their rows cannot be sized (or counted)
+PRE_GA_DELETE_ROWS_EVENT = 22
 WRITE_ROWS_EVENT_V1 = 23
 UPDATE_ROWS_EVENT_V1 = 24
 DELETE_ROWS_EVENT_V1 = 25
@@ -74,6 +81,16 @@ WRITE_ROWS_COMPRESSED_EVENT = 169
 UPDATE_ROWS_COMPRESSED_EVENT = 170
 DELETE_ROWS_COMPRESSED_EVENT = 171
 
+# Every type MySQL (up to 8.4) and MariaDB (up to 11.4) write; anything else is a corrupt event
+# unless it carries LOG_EVENT_IGNORABLE_F.
+KNOWN_EVENT_TYPES = frozenset(range(1, GTID_TAGGED_LOG_EVENT + 1)) | frozenset(
+    range(ANNOTATE_ROWS_EVENT, DELETE_ROWS_COMPRESSED_EVENT + 1)
+)
+
+# Start_v3, Load, Slave, Create_file, Exec_load, New_load (MySQL 3.23-4.x) and heartbeats (sent
+# to replicas, never written to a file).
+_NOT_IN_V4_FILES = frozenset({1, 6, 7, 8, 10, 12, 27, 41})
+
 # Row operations, as the letters used in counters and row images.
 INSERT = "insert"
 UPDATE = "update"
@@ -95,6 +112,17 @@ ROWS_EVENTS: dict[int, tuple[str, bool, bool]] = {
     UPDATE_ROWS_COMPRESSED_EVENT: (UPDATE, True, True),
     DELETE_ROWS_COMPRESSED_EVENT: (DELETE, True, True),
 }
+PRE_GA_ROWS_EVENTS: dict[int, str] = {
+    PRE_GA_WRITE_ROWS_EVENT: INSERT,
+    PRE_GA_UPDATE_ROWS_EVENT: UPDATE,
+    PRE_GA_DELETE_ROWS_EVENT: DELETE,
+}
+
+# Rows event flag: the last rows event of a statement (a statement outside BEGIN ends there).
+STMT_END_F = 0x0001
+
+# Incident event numbers (MariaDB and MySQL agree on these).
+INCIDENTS = {0: "NONE", 1: "LOST_EVENTS"}
 
 # Checksum algorithms named in the format description event.
 CHECKSUM_OFF = 0
@@ -104,6 +132,25 @@ CHECKSUM_UNDEFINED = 255
 
 class BinlogFormatError(DrkitError):
     """The bytes are not a binlog drkit can read (bad magic, encryption, a corrupt event)."""
+
+
+# What decoding a corrupt event can raise besides BinlogFormatError.
+DECODING_ERRORS = (struct.error, IndexError, ValueError, KeyError, OverflowError, zlib.error)
+
+
+def corrupt_event(file: str, pos: int, exc: Exception) -> BinlogFormatError:
+    """`exc`, raised while decoding the event at `pos`, as a BinlogFormatError naming that offset
+    (an error that names an offset already is returned as it is)."""
+    if isinstance(exc, BinlogFormatError):
+        if "offset" in exc.message:
+            return exc
+        detail = exc.message
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+    return BinlogFormatError(
+        f"{file}: the event at offset {pos} is corrupt ({detail})",
+        hint="the file is damaged at that offset; compare it with the server's copy",
+    )
 
 
 @dataclass(frozen=True)
@@ -129,37 +176,112 @@ class FormatDescription:
         """The post-header length the server declared for an event type (or the usual one)."""
         return self.post_header_lens[event_type]
 
+    @property
+    def writes_checksum_byte(self) -> bool:
+        """Whether the server is MySQL 5.6.1+ or MariaDB 5.3+ (binlog checksums exist)."""
+        return _version_has_checksum(self.server_version)
+
+    def never_writes(self, event_type: int) -> bool:
+        """Whether this file's server cannot have written an event of this type: the types of
+        format versions 1 and 3 and of the network protocol (heartbeats), MariaDB's own types
+        from MySQL, and MySQL 5.6's (Rows_query, MySQL GTIDs, ...) from MariaDB or an older MySQL."""
+        if event_type in _NOT_IN_V4_FILES:
+            return True
+        if event_type >= ANNOTATE_ROWS_EVENT:
+            return not self.mariadb
+        if not ROWS_QUERY_LOG_EVENT <= event_type <= GTID_TAGGED_LOG_EVENT:
+            return False
+        if self.mariadb:
+            return event_type != XA_PREPARE_LOG_EVENT
+        return _version(self.server_version) < (5, 6, 0)
+
 
 def parse_format_description(buf: bytes, pos: int, size: int) -> FormatDescription:
     """Decode the format description event occupying buf[pos:pos+size]."""
     body = pos + HEADER_LEN
+    lens_start = body + 57
+    end = pos + size
+    if lens_start > end or end > len(buf):
+        raise BinlogFormatError(f"format description event at offset {pos} is too short")
     (binlog_version,) = U16.unpack_from(buf, body)
     raw_version = bytes(buf[body + 2 : body + 52])
     server_version = raw_version.split(b"\0", 1)[0].decode("ascii", errors="replace")
     (created,) = U32.unpack_from(buf, body + 52)
     header_len = buf[body + 56]
-    lens_start = body + 57
-    end = pos + size
+    if not _SERVER_VERSION.match(server_version):
+        raise BinlogFormatError(
+            f"format description event at offset {pos} names no server version "
+            f"({server_version[:20]!r})"
+        )
+    if binlog_version != 4 or header_len < HEADER_LEN:
+        raise BinlogFormatError(
+            f"format description event at offset {pos} declares binlog version {binlog_version} "
+            f"and {header_len}-byte event headers: not a v4 binlog this reader knows"
+        )
     checksum = CHECKSUM_OFF
     lens_end = end
     if _version_has_checksum(server_version):
         # The algorithm byte and (when on) the CRC itself close the event.
-        checksum = buf[end - CHECKSUM_LEN - 1]
         lens_end = end - CHECKSUM_LEN - 1
+        if lens_end < lens_start:
+            raise BinlogFormatError(f"format description event at offset {pos} is too short")
+        checksum = buf[lens_end]
         if checksum not in (CHECKSUM_OFF, CHECKSUM_CRC32, CHECKSUM_UNDEFINED):
-            raise BinlogFormatError(f"unknown binlog checksum algorithm {checksum}")
+            raise BinlogFormatError(
+                f"unknown binlog checksum algorithm {checksum} in the format description event "
+                f"at offset {pos}"
+            )
         if checksum == CHECKSUM_UNDEFINED:
             checksum = CHECKSUM_OFF
     lens = bytearray(_DEFAULT_POST_HEADER_LENS)
     declared = bytes(buf[lens_start:lens_end])
-    lens[1 : 1 + len(declared)] = declared[:255]
+    for event_type, length in enumerate(declared[:255], start=1):
+        if length:  # 0: a type this server never writes (pre-GA rows events, MySQL's own)
+            lens[event_type] = length
+    problem = _unreadable_post_header_len(lens)
+    if problem:
+        raise BinlogFormatError(f"format description event at offset {pos} declares {problem}")
     return FormatDescription(
         binlog_version=binlog_version,
         server_version=server_version,
         created=created,
         header_len=header_len,
-        post_header_lens=bytes(lens[:256]),
+        post_header_lens=bytes(lens),
         checksum=checksum,
+    )
+
+
+_SERVER_VERSION = re.compile(r"\d+\.\d+\.\d+")
+
+
+def _unreadable_post_header_len(lens: bytearray) -> str:
+    """What is wrong with the post-header lengths this reader relies on ("" when nothing)."""
+    allowed = {
+        QUERY_EVENT: range(11, 256),
+        QUERY_COMPRESSED_EVENT: range(11, 256),
+        EXECUTE_LOAD_QUERY_EVENT: range(11, 256),
+        TABLE_MAP_EVENT: (6, 8),
+        INCIDENT_EVENT: range(2, 256),
+    }
+    for event_type, (_operation, v2, _compressed) in ROWS_EVENTS.items():
+        allowed[event_type] = range(10, 256) if v2 else (6, 8)
+    for event_type in PRE_GA_ROWS_EVENTS:
+        allowed[event_type] = (6, 8)
+    for event_type, lengths in allowed.items():
+        if lens[event_type] not in lengths:
+            return f"a post-header length of {lens[event_type]} for event type {event_type}"
+    return ""
+
+
+def too_old_message(file: str, buf: bytes) -> str:
+    """Why a file starting with a Start_v3 event (MySQL 3.23 to 4.x) cannot be read."""
+    version = bytes(buf[4 + HEADER_LEN : 4 + HEADER_LEN + 2])
+    server = bytes(buf[4 + HEADER_LEN + 2 : 4 + HEADER_LEN + 52]).split(b"\0", 1)[0]
+    number = int.from_bytes(version, "little") if len(version) == 2 else "?"
+    return (
+        f"{file} is a binlog of format version {number} written by "
+        f"{server.decode('ascii', errors='replace') or 'an unknown server'}: that format is too "
+        "old for drkit, which reads format version 4 (MySQL 5.0 and later, every MariaDB)"
     )
 
 
@@ -170,8 +292,11 @@ def _default_post_header_lens() -> bytes:
     lens[EXECUTE_LOAD_QUERY_EVENT] = 26
     lens[ROTATE_EVENT] = 8
     lens[TABLE_MAP_EVENT] = 8
+    lens[INCIDENT_EVENT] = 2
     for event_type, (_operation, v2, _compressed) in ROWS_EVENTS.items():
         lens[event_type] = 10 if v2 else 8
+    for event_type in PRE_GA_ROWS_EVENTS:
+        lens[event_type] = 8
     return bytes(lens)
 
 
@@ -180,16 +305,18 @@ _DEFAULT_POST_HEADER_LENS = _default_post_header_lens()
 
 def _version_has_checksum(server_version: str) -> bool:
     """Servers from MySQL 5.6.1 and MariaDB 5.3 write the checksum algorithm byte."""
-    digits = server_version.split("-", 1)[0].split(".")
-    try:
-        major, minor, patch = (
-            int("".join(c for c in part if c.isdigit()) or 0) for part in digits[:3]
-        )
-    except ValueError:
-        return False
+    version = _version(server_version)
     if "mariadb" in server_version.lower():
-        return (major, minor) >= (5, 3)
-    return (major, minor, patch) >= (5, 6, 1)
+        return version[:2] >= (5, 3)
+    return version >= (5, 6, 1)
+
+
+def _version(server_version: str) -> tuple[int, int, int]:
+    """(major, minor, patch) of a server version string such as "10.11.6-MariaDB-log"."""
+    digits = server_version.split("-", 1)[0].split(".")
+    numbers = [int("".join(c for c in part if c.isdigit()) or 0) for part in digits[:3]]
+    numbers += [0] * (3 - len(numbers))
+    return numbers[0], numbers[1], numbers[2]
 
 
 def event_checksum_ok(buf: bytes, pos: int, size: int, event_type: int) -> bool:
@@ -220,6 +347,7 @@ def read_packed_int(buf: bytes, pos: int) -> tuple[int, int]:
 
 # MariaDB Gtid_log_event flags2 (the scan reads the GTID event inline, for speed).
 FL_STANDALONE = 0x01  # no BEGIN: the event group is one statement (DDL and the like)
+FL_GROUP_COMMIT_ID = 0x02  # an 8-byte commit id follows the flags
 FL_PREPARED_XA = 0x40  # the group ends with an XA_PREPARE event
 FL_COMPLETED_XA = 0x80  # an XA COMMIT/ROLLBACK of a group prepared earlier
 
@@ -249,15 +377,92 @@ _QUERY_POST_HEADER = struct.Struct("<IIBHH")
 def parse_query(
     buf: bytes, body: int, body_end: int, post_header_len: int, compressed: bool
 ) -> QueryInfo:
-    """Decode a Query (or MariaDB Query_compressed) event body into its schema and text."""
+    """Decode a Query (or MariaDB Query_compressed) event body into its schema and text.
+
+    Status variables or a schema name running past the event make it a corrupt event (the
+    server refuses to read it too).
+    """
+    if body + post_header_len > body_end:
+        raise BinlogFormatError("a query event shorter than its post-header")
     _thread, _exec_time, db_len, _error, status_len = _QUERY_POST_HEADER.unpack_from(buf, body)
     schema_start = body + post_header_len + status_len
-    schema = bytes(buf[schema_start : schema_start + db_len]).decode("utf-8", errors="replace")
     text_start = schema_start + db_len + 1
+    if text_start > body_end:
+        raise BinlogFormatError(
+            f"a query event whose status variables ({status_len} bytes) and schema name "
+            f"({db_len} bytes) run past its end"
+        )
+    if status_len:
+        check_status_vars(bytes(buf[schema_start - status_len : schema_start]))
+    schema = bytes(buf[schema_start : schema_start + db_len]).decode("utf-8", errors="replace")
     raw = bytes(buf[text_start:body_end])
     if compressed:
         raw = decompress_mariadb(raw)
     return QueryInfo(schema, raw.decode("utf-8", errors="replace"))
+
+
+def check_execute_load_query(buf: bytes, body: int, body_end: int, post_header_len: int) -> None:
+    """Raise when an Execute_load_query event's file name span lies outside its statement."""
+    if post_header_len < 26:
+        raise BinlogFormatError("an Execute_load_query event without its file name span")
+    db_len, status_len = buf[body + 8], U16.unpack_from(buf, body + 11)[0]
+    statement_len = body_end - (body + post_header_len + status_len + db_len + 1)
+    start, end = U32.unpack_from(buf, body + 17)[0], U32.unpack_from(buf, body + 21)[0]
+    if start > statement_len or end > statement_len or buf[body + 25] > 2:
+        raise BinlogFormatError("an Execute_load_query event whose file name is not in it")
+
+
+# Status variables of a Query event whose size both MariaDB and MySQL agree on: code -> bytes
+# after the code (None: a length byte, then that many bytes). As the servers do, reading stops
+# at the first code not listed here; a listed one running past the block is a corrupt event.
+_STATUS_VAR_SIZES: dict[int, int | None] = {
+    0: 4,  # Q_FLAGS2_CODE
+    1: 8,  # Q_SQL_MODE_CODE
+    3: 4,  # Q_AUTO_INCREMENT
+    4: 6,  # Q_CHARSET_CODE
+    5: None,  # Q_TIME_ZONE_CODE
+    6: None,  # Q_CATALOG_NZ_CODE
+    7: 2,  # Q_LC_TIME_NAMES_CODE
+    8: 2,  # Q_CHARSET_DATABASE_CODE
+    9: 8,  # Q_TABLE_MAP_FOR_UPDATE_CODE
+    10: 4,  # Q_MASTER_DATA_WRITTEN_CODE
+    13: 3,  # Q_MICROSECONDS
+    128: 3,  # Q_HRNOW (MariaDB)
+    129: 8,  # Q_XID (MariaDB)
+    130: 1,  # Q_GTID_FLAGS3 (MariaDB)
+}
+_Q_CATALOG_CODE = 2  # MySQL 5.0.0-5.0.3: length byte, text, zero byte
+_Q_INVOKER = 11  # two length-prefixed strings: user and host
+_Q_UPDATED_DB_NAMES = 12  # a count, then as many zero-terminated names (254: too many to list)
+
+
+def check_status_vars(block: bytes) -> None:
+    """Walk a Query event's status variables; raise when one runs past the block."""
+    pos = 0
+    end = len(block)
+    while pos < end:
+        code = block[pos]
+        pos += 1
+        size = _STATUS_VAR_SIZES.get(code, -1)
+        if size is None:
+            pos += 1 + (block[pos] if pos < end else 0)
+        elif size >= 0:
+            pos += size
+        elif code == _Q_CATALOG_CODE:
+            pos += 2 + (block[pos] if pos < end else 0)
+        elif code == _Q_INVOKER:
+            for _ in range(2):
+                pos += 1 + (block[pos] if pos < end else 0)
+        elif code == _Q_UPDATED_DB_NAMES and pos < end:
+            count = block[pos]
+            pos += 1
+            for _ in range(count if count != 254 else 0):
+                zero = block.find(b"\0", pos)
+                pos = end + 1 if zero < 0 else zero + 1
+        else:
+            return  # a code this reader does not know: the rest is skipped, as servers do
+        if pos > end:
+            raise BinlogFormatError(f"a query event whose status variable {code} runs past them")
 
 
 def decompress_mariadb(data: bytes) -> bytes:
@@ -282,6 +487,8 @@ def decompress_mariadb(data: bytes) -> bytes:
 
 def parse_rotate(buf: bytes, body: int, body_end: int, post_header_len: int) -> tuple[str, int]:
     """The next file name and position named by a Rotate event."""
+    if body + 8 > body_end:
+        raise BinlogFormatError("a rotate event shorter than its position")
     (position,) = U64.unpack_from(buf, body)
     name = bytes(buf[body + (post_header_len or 8) : body_end]).decode("utf-8", errors="replace")
     return name, position

@@ -19,7 +19,13 @@ from drkit.binlog.events import HEADER, HEADER_LEN, BinlogFormatError, FormatDes
 from drkit.binlog.files import map_file
 from drkit.binlog.payload import payload_events
 from drkit.binlog.rowcount import present_columns
-from drkit.binlog.tablemap import Column, TableMap, parse_table_id, parse_table_map
+from drkit.binlog.tablemap import (
+    Column,
+    TableMap,
+    UnreadableColumns,
+    parse_table_id,
+    parse_table_map,
+)
 from drkit.binlog.values import Value, decode_value
 
 _U16 = struct.Struct("<H").unpack_from
@@ -45,21 +51,29 @@ class RowImage:
 
 def decode_rows(path: str | os.PathLike[str], offsets: Iterable[tuple[int, int]]) -> list[RowImage]:
     """Decode the rows of the events at `offsets` ((start, end) pairs, Table_map events first)."""
-    with map_file(Path(path)) as buf:
-        return decode_rows_bytes(buf, offsets)
+    file_path = Path(path)
+    with map_file(file_path) as buf:
+        return decode_rows_bytes(buf, offsets, file_path.name)
 
 
-def decode_rows_bytes(buf: bytes, offsets: Iterable[tuple[int, int]]) -> list[RowImage]:
-    """`decode_rows` over a binlog file's bytes already in memory."""
+def decode_rows_bytes(
+    buf: bytes, offsets: Iterable[tuple[int, int]], file: str = "binlog"
+) -> list[RowImage]:
+    """`decode_rows` over a binlog file's bytes already in memory (`file` names it in errors)."""
     decoder = _Decoder(_format_of(buf))
     rows: list[RowImage] = []
     for start, end in offsets:
-        if end > len(buf) or end - start < HEADER_LEN:
+        if start < 4 or end > len(buf) or end - start < decoder.fmt.header_len:
             raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
         _ts, event_type, _sid, size, _log_pos, _flags = HEADER.unpack_from(buf, start)
         if start + size != end:
             raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
-        rows.extend(decoder.event(buf, start, end, event_type, start))
+        try:
+            rows.extend(decoder.event(buf, start, end, event_type, start))
+        except UnreadableColumns as exc:
+            raise UnreadableColumns(f"{file}: the event at offset {start}: {exc}") from exc
+        except (BinlogFormatError, *ev.DECODING_ERRORS) as exc:
+            raise ev.corrupt_event(file, start, exc) from exc
     return rows
 
 
@@ -67,8 +81,12 @@ def _format_of(buf: bytes) -> FormatDescription:
     if len(buf) < 4 + HEADER_LEN or bytes(buf[:4]) != ev.BINLOG_MAGIC:
         raise BinlogFormatError("not a binlog file (bad magic number or too short)")
     _ts, event_type, _sid, size, _end, _flags = HEADER.unpack_from(buf, 4)
+    if event_type == ev.START_EVENT_V3:
+        raise BinlogFormatError(ev.too_old_message("this file", buf))
     if event_type != ev.FORMAT_DESCRIPTION_EVENT:
         raise BinlogFormatError("no format description event at offset 4")
+    if 4 + size > len(buf):
+        raise BinlogFormatError("the format description event at offset 4 is cut short")
     return ev.parse_format_description(buf, 4, size)
 
 
@@ -83,7 +101,7 @@ class _Decoder:
         self, buf: bytes, start: int, end: int, event_type: int, event_pos: int
     ) -> Iterator[RowImage]:
         """Rows of one event; `event_pos` is the file offset reported with them."""
-        body = start + HEADER_LEN
+        body = start + self.fmt.header_len
         body_end = end - self.fmt.checksum_len
         if event_type == ev.TABLE_MAP_EVENT:
             post_header_len = self.fmt.post_header_len(event_type)
@@ -93,6 +111,11 @@ class _Decoder:
             yield from self._rows_event(buf, body, body_end, event_type, event_pos)
         elif event_type == ev.TRANSACTION_PAYLOAD_EVENT:
             yield from self._payload(buf, body, body_end, event_pos)
+        elif event_type in ev.PRE_GA_ROWS_EVENTS:
+            raise BinlogFormatError(
+                f"the rows event at {event_pos} is a MySQL 5.1 pre-GA rows event: its table map "
+                "has no column metadata, so its rows cannot be decoded"
+            )
 
     def _payload(self, buf: bytes, body: int, body_end: int, event_pos: int) -> Iterator[RowImage]:
         inner = payload_events(buf, body, body_end)
@@ -109,6 +132,8 @@ class _Decoder:
             pos = 0
             while pos + HEADER_LEN <= len(inner):
                 _ts, inner_type, _sid, size, _log_pos, _flags = HEADER.unpack_from(inner, pos)
+                if size < HEADER_LEN or pos + size > len(inner):
+                    raise BinlogFormatError("a transaction payload holding a partial event")
                 yield from self.event(inner, pos, pos + size, inner_type, event_pos)
                 pos += size
         finally:
@@ -127,21 +152,7 @@ class _Decoder:
                 "with no table map before it",
                 hint="pass the transaction's row_events, which list its Table_map events too",
             )
-        pos = body + post_header_len
-        if v2:
-            pos += _U16(buf, body + post_header_len - 2)[0] - 2
-        ncols, pos = ev.read_packed_int(buf, pos)
-        if ncols != len(table.columns):
-            raise BinlogFormatError(
-                f"rows event at {event_pos} has {ncols} columns, its table map {len(table.columns)}"
-            )
-        width = (ncols + 7) // 8
-        before = present_columns(table.columns, bytes(buf[pos : pos + width]))
-        pos += width
-        after: list[Column] | None = None
-        if operation == ev.UPDATE:
-            after = present_columns(table.columns, bytes(buf[pos : pos + width]))
-            pos += width
+        before, after, pos = _present(buf, body + post_header_len, body_end, v2, operation, table)
         data: bytes = buf
         end = body_end
         if compressed:
@@ -163,6 +174,38 @@ class _Decoder:
             )
         if pos != end:
             raise BinlogFormatError(f"rows event at {event_pos}: row images overran the event")
+
+
+def _present(
+    buf: bytes, pos: int, body_end: int, v2: bool, operation: str, table: TableMap
+) -> tuple[list[Column], list[Column] | None, int]:
+    """The columns present in a rows event's before and (updates) after images, from the rest
+    of its post-header at `pos`; and where its rows start."""
+    if v2:
+        extra = _U16(buf, pos - 2)[0]
+        if extra < 2:
+            raise BinlogFormatError(f"a rows event with an extra-data length of {extra}")
+        pos += extra - 2
+    if pos >= body_end:
+        raise BinlogFormatError("a rows event shorter than its post-header")
+    ncols, pos = ev.read_packed_int(buf, pos)
+    if ncols != len(table.columns):
+        raise BinlogFormatError(
+            f"a rows event of {ncols} columns, its table map has {len(table.columns)}"
+        )
+    width = (ncols + 7) // 8
+    if pos + width * (2 if operation == ev.UPDATE else 1) > body_end:
+        raise BinlogFormatError("a rows event shorter than its column bitmaps")
+    before = present_columns(table.columns, bytes(buf[pos : pos + width]))
+    pos += width
+    after: list[Column] | None = None
+    if operation == ev.UPDATE:
+        after = present_columns(table.columns, bytes(buf[pos : pos + width]))
+        pos += width
+    if not before and not after:
+        # A row image of no column takes no bytes: its rows could not even be told apart.
+        raise BinlogFormatError("a rows event with no column in its row images")
+    return before, after, pos
 
 
 def _image(buf: bytes, pos: int, columns: Sequence[Column]) -> tuple[dict[str, Value], int]:

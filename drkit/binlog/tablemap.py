@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drkit.binlog.charsets import decode_text
 from drkit.binlog.events import BinlogFormatError, read_packed_int
 
 # Column types as they appear in Table_map events.
@@ -93,6 +94,11 @@ _ENUM_AND_SET_DEFAULT_CHARSET = 10
 _ENUM_AND_SET_COLUMN_CHARSET = 11
 
 
+class UnreadableColumns(BinlogFormatError):
+    """A well-formed table map whose columns this reader cannot size (an unknown type, MariaDB's
+    pre-10.1 temporal columns, a MySQL 5.1 pre-GA map without metadata): its rows go uncounted."""
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     """One column as a Table_map describes it, with its byte shape inside a row image.
@@ -139,34 +145,52 @@ def parse_table_id(buf: bytes, body: int, post_header_len: int) -> int:
     return int.from_bytes(buf[body : body + width], "little")
 
 
+def parse_table_name(buf: bytes, body: int, body_end: int, post_header_len: int) -> tuple[str, str]:
+    """The schema and table names of a Table_map event (readable even where its columns are not)."""
+    schema, table, _pos = _names(buf, body + post_header_len, body_end)
+    return schema, table
+
+
 def parse_table_map(
     buf: bytes, body: int, body_end: int, post_header_len: int, mariadb: bool
 ) -> TableMap:
     """Decode a Table_map event body (header excluded, checksum excluded at body_end)."""
     table_id = parse_table_id(buf, body, post_header_len)
-    pos = body + post_header_len
-    schema_len = buf[pos]
-    schema = bytes(buf[pos + 1 : pos + 1 + schema_len]).decode("utf-8", errors="replace")
-    pos += schema_len + 2
-    table_len = buf[pos]
-    table = bytes(buf[pos + 1 : pos + 1 + table_len]).decode("utf-8", errors="replace")
-    pos += table_len + 2
+    schema, table, pos = _names(buf, body + post_header_len, body_end)
     count, pos = read_packed_int(buf, pos)
     types = bytes(buf[pos : pos + count])
     pos += count
+    if pos == body_end:
+        raise UnreadableColumns(f"table map of {schema}.{table}: no column metadata")
     meta_len, pos = read_packed_int(buf, pos)
     meta = bytes(buf[pos : pos + meta_len])
     pos += meta_len
     null_bits = bytes(buf[pos : pos + (count + 7) // 8])
     pos += (count + 7) // 8
+    if pos > body_end:
+        raise BinlogFormatError(f"table map of {schema}.{table}: its columns run past the event")
     shapes = _column_shapes(types, meta)
     if shapes is None:
-        raise BinlogFormatError(
+        raise UnreadableColumns(
             f"table map of {schema}.{table}: column metadata does not match the column types"
         )
     extra = _parse_optional_metadata(buf, pos, body_end)
     columns = _build_columns(types, shapes, null_bits, extra, mariadb)
     return TableMap(table_id, schema, table, columns, extra.primary_key)
+
+
+def _names(buf: bytes, pos: int, end: int) -> tuple[str, str, int]:
+    """Schema and table names (each a length byte, the name, a zero byte); the next position."""
+    names: list[str] = []
+    for _ in range(2):
+        if pos >= end:
+            raise BinlogFormatError("a table map event shorter than its names")
+        length = buf[pos]
+        names.append(bytes(buf[pos + 1 : pos + 1 + length]).decode("utf-8", errors="replace"))
+        pos += length + 2
+    if pos > end:
+        raise BinlogFormatError("a table map event shorter than its names")
+    return names[0], names[1], pos
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,8 +272,8 @@ class _OptionalMetadata:
     default_charset: tuple[int, dict[int, int]] | None = None
     column_charsets: list[int] | None = None
     names: list[str] | None = None
-    set_values: list[tuple[str, ...]] | None = None
-    enum_values: list[tuple[str, ...]] | None = None
+    set_values: list[tuple[bytes, ...]] | None = None
+    enum_values: list[tuple[bytes, ...]] | None = None
     enum_set_default_charset: tuple[int, dict[int, int]] | None = None
     enum_set_column_charsets: list[int] | None = None
     primary_key: tuple[int, ...] = ()
@@ -260,6 +284,8 @@ def _parse_optional_metadata(buf: bytes, pos: int, end: int) -> _OptionalMetadat
     while pos < end:
         field_type = buf[pos]
         length, pos = read_packed_int(buf, pos + 1)
+        if pos + length > end:
+            raise BinlogFormatError(f"optional metadata field {field_type} runs past the event")
         value = bytes(buf[pos : pos + length])
         pos += length
         if field_type == _SIGNEDNESS:
@@ -269,7 +295,7 @@ def _parse_optional_metadata(buf: bytes, pos: int, end: int) -> _OptionalMetadat
         elif field_type == _COLUMN_CHARSET:
             extra.column_charsets = _packed_ints(value)
         elif field_type == _COLUMN_NAME:
-            extra.names = _strings(value)
+            extra.names = [name.decode("utf-8", errors="replace") for name in _strings(value)]
         elif field_type == _SET_STR_VALUE:
             extra.set_values = _string_lists(value)
         elif field_type == _ENUM_STR_VALUE:
@@ -296,29 +322,35 @@ def _packed_ints(value: bytes) -> list[int]:
 
 def _default_charset(value: bytes) -> tuple[int, dict[int, int]]:
     numbers = _packed_ints(value)
+    if not numbers or len(numbers) % 2 != 1:
+        raise BinlogFormatError("a default charset field with a dangling column")
     exceptions = dict(zip(numbers[1::2], numbers[2::2], strict=True))
     return numbers[0], exceptions
 
 
-def _strings(value: bytes) -> list[str]:
-    out: list[str] = []
+def _strings(value: bytes) -> list[bytes]:
+    out: list[bytes] = []
     pos = 0
     while pos < len(value):
         length, pos = read_packed_int(value, pos)
-        out.append(value[pos : pos + length].decode("utf-8", errors="replace"))
+        if pos + length > len(value):
+            raise BinlogFormatError("a name runs past its optional metadata field")
+        out.append(value[pos : pos + length])
         pos += length
     return out
 
 
-def _string_lists(value: bytes) -> list[tuple[str, ...]]:
-    out: list[tuple[str, ...]] = []
+def _string_lists(value: bytes) -> list[tuple[bytes, ...]]:
+    out: list[tuple[bytes, ...]] = []
     pos = 0
     while pos < len(value):
         count, pos = read_packed_int(value, pos)
-        members: list[str] = []
+        members: list[bytes] = []
         for _ in range(count):
             length, pos = read_packed_int(value, pos)
-            members.append(value[pos : pos + length].decode("utf-8", errors="replace"))
+            if pos + length > len(value):
+                raise BinlogFormatError("an ENUM or SET label runs past its metadata field")
+            members.append(value[pos : pos + length])
             pos += length
         out.append(tuple(members))
     return out
@@ -332,6 +364,9 @@ def _build_columns(
     mariadb: bool,
 ) -> tuple[Column, ...]:
     numeric = _NUMERIC | {T_YEAR} if mariadb else _NUMERIC
+    # MariaDB counts GEOMETRY (a BLOB underneath) among the character columns of the charset
+    # fields; MySQL does not.
+    character = _CHARACTER | {T_GEOMETRY} if mariadb else _CHARACTER
     collations = _Sequence(extra.column_charsets, extra.default_charset)
     enum_set_collations = _Sequence(extra.enum_set_column_charsets, extra.enum_set_default_charset)
     enum_values = iter(extra.enum_values or ())
@@ -348,11 +383,15 @@ def _build_columns(
                 if byte < len(extra.signedness):
                     unsigned = bool(extra.signedness[byte] & (0x80 >> numeric_index % 8))
             numeric_index += 1
-        elif shape.type in _CHARACTER:
+        elif shape.type in character:
             collation = collations.next()
+            if shape.type == T_GEOMETRY:
+                collation = None  # its charset is a placeholder: a GEOMETRY value is bytes
         elif shape.type in (T_ENUM, T_SET):
             collation = enum_set_collations.next()
-            labels = next(enum_values if shape.type == T_ENUM else set_values, None)
+            raw_labels = next(enum_values if shape.type == T_ENUM else set_values, None)
+            if raw_labels is not None:
+                labels = tuple(_label_text(label, collation) for label in raw_labels)
         name = extra.names[index] if extra.names and index < len(extra.names) else None
         columns.append(
             Column(
@@ -369,6 +408,12 @@ def _build_columns(
             )
         )
     return tuple(columns)
+
+
+def _label_text(raw: bytes, collation: int | None) -> str:
+    """An ENUM or SET label, written in its column's character set (UTF-8 when not known)."""
+    text = decode_text(raw, collation) if collation is not None else raw
+    return text if isinstance(text, str) else text.decode("utf-8", errors="replace")
 
 
 class _Sequence:

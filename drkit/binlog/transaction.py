@@ -7,6 +7,7 @@ from typing import NamedTuple
 DML = "dml"
 DDL = "ddl"
 OTHER = "other"
+INCIDENT = "incident"  # not a transaction: the server's mark that its binlog lost events here
 
 # Transaction flags.
 STANDALONE = "standalone"  # committed on its own, without BEGIN ... COMMIT (DDL and the like)
@@ -18,6 +19,10 @@ XA_ROLLBACK = "xa_rollback"
 STATEMENT_DML = "statement_dml"  # DML logged as statement text: its rows are not counted
 ROWS_UNCOUNTED = "rows_uncounted"  # a Rows event could not be counted (unknown type, no zstd)
 COMPRESSED = "compressed"  # MariaDB compressed events or a MySQL transaction payload
+BINLOG_INCIDENT = "incident"  # an Incident event: the binlog has a gap here (see INCIDENT)
+
+# The statement of an incident record: this, then the incident's name and message.
+INCIDENT_STATEMENT = "binlog incident "
 
 _DML_WORDS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD"})
 _NO_FLAGS: frozenset[str] = frozenset()
@@ -98,6 +103,7 @@ class TransactionBuilder:
         self.counts: dict[tuple[str, str], list[int]] = {}
         self.ddl = False
         self.statement_dml = False
+        self.incident_text: str | None = None
 
     def open(
         self, pos: int, timestamp: int, server_id: int, *, gtid: str | None, number: int
@@ -145,10 +151,18 @@ class TransactionBuilder:
         self.flags.add(STANDALONE)
         return True
 
+    def incident(self, text: str) -> None:
+        """Record an Incident event ("LOST_EVENTS: message"); it makes a record of its own."""
+        self.incident_text = text
+        self.statements.append(INCIDENT_STATEMENT + text)
+        self.flags.add(BINLOG_INCIDENT)
+
     def finish(self, end: int, number: int) -> Transaction:
         """The finished transaction ending at `end` with the `number`th event; then reset."""
         tables = tuple([TableChange(s, t, c[0], c[1], c[2]) for (s, t), c in self.counts.items()])
-        if self.ddl:
+        if self.incident_text is not None:
+            kind = INCIDENT
+        elif self.ddl:
             kind = DDL
         elif self.counts or self.statement_dml or self.row_events:
             kind = DML

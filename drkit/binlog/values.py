@@ -17,6 +17,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from drkit.binlog import tablemap as tm
+from drkit.binlog.charsets import BINARY, decode_text
 from drkit.binlog.tablemap import Column
 
 Value = object
@@ -25,7 +26,7 @@ _FLOAT = struct.Struct("<f").unpack_from
 _DOUBLE = struct.Struct("<d").unpack_from
 _DIG2BYTES = (0, 1, 1, 2, 2, 3, 3, 4, 4, 4)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_BINARY_COLLATION = 63
+_BINARY_COLLATION = BINARY
 _FRACTION_SCALE = (0, 10_000, 100, 1)
 _INT_SIZES = {tm.T_TINY: 1, tm.T_SHORT: 2, tm.T_INT24: 3, tm.T_LONG: 4, tm.T_LONGLONG: 8}
 
@@ -92,38 +93,7 @@ def _variable(column: Column, raw: bytes) -> Value:
         return raw.ljust(column.meta, b"\0")
     if column.type in (tm.T_JSON, tm.T_GEOMETRY, tm.T_VECTOR):
         return raw
-    if collation is None or collation == _BINARY_COLLATION:
-        return raw
-    return raw.decode(codec_for_collation(collation), errors="replace")
-
-
-def codec_for_collation(collation: int) -> str:
-    """The Python codec for a MariaDB/MySQL collation id (UTF-8 unless known otherwise)."""
-    for ids, codec in _CODECS:
-        if collation in ids:
-            return codec
-    return "utf-8"
-
-
-_CODECS: tuple[tuple[frozenset[int], str], ...] = (
-    (frozenset({5, 8, 15, 31, 47, 48, 49, 94}), "cp1252"),  # latin1: MariaDB's is cp1252
-    (frozenset({11, 65}), "ascii"),
-    (frozenset({35, 90, *range(128, 160), 358, 359}), "utf-16-be"),  # ucs2
-    (frozenset({54, 55, *range(101, 125), 122}), "utf-16-be"),  # utf16
-    (frozenset({56, 62}), "utf-16-le"),
-    (frozenset({60, 61, *range(160, 184)}), "utf-32-be"),
-    (frozenset({28, 87}), "gbk"),
-    (frozenset({24, 86}), "gb2312"),
-    (frozenset({1, 84}), "big5"),
-    (frozenset({13, 88}), "shift_jis"),
-    (frozenset({95, 96}), "cp932"),
-    (frozenset({12, 91}), "euc_jp"),
-    (frozenset({19, 85}), "euc_kr"),
-    (frozenset({7, 74}), "koi8_r"),
-    (frozenset({51, 23, 50}), "cp1251"),
-    (frozenset({9, 21, 77}), "latin2"),
-    (frozenset({248, 249}), "gb18030"),
-)
+    return decode_text(raw, collation)
 
 
 def decode_decimal(raw: bytes, precision: int, scale: int) -> Decimal:

@@ -10,7 +10,7 @@ import traceback
 
 import click
 
-from drkit import __version__
+from drkit import __version__, logs
 from drkit.cli.common import Context
 from drkit.errors import DrkitError, ExitCode
 
@@ -70,6 +70,7 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: DrkitError becomes one sentence on stderr and its exit code, never a traceback."""
+    logs.configure(logs.TEXT)
     try:
         # Commands return an ExitCode (or None for done); click hands it back without exiting.
         result = cli.main(args=argv, prog_name="drkit", standalone_mode=False)

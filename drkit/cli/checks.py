@@ -73,3 +73,12 @@ def render_checklist(checklist: Checklist) -> str:
             f"{len(failed)} critical check{'s' if len(failed) > 1 else ''} failed: {names}"
         )
     return "\n".join(lines)
+
+
+def _register() -> None:
+    from drkit.cli.grants import grants_command
+
+    check_group.add_command(grants_command)
+
+
+_register()

@@ -28,7 +28,11 @@ class Context:
 
     @cached_property
     def config(self) -> Config:
-        return config_module.load(self.config_path)
+        from drkit.io.secrets import note_config
+
+        loaded = config_module.load(self.config_path)
+        note_config(loaded)  # no child of this command inherits a password variable it names
+        return loaded
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from drkit.pitr.executor import Progress
+from drkit.plan.executor import Progress
 from drkit.render import duration
 
 

@@ -30,7 +30,7 @@ from drkit.render import duration
 
 if TYPE_CHECKING:
     from drkit.pitr.recovery import RecoveryReport
-    from drkit.pitr.steps import Plan
+    from drkit.plan.steps import Plan
     from drkit.service import Operations
 
 

@@ -28,11 +28,18 @@ def sandbox() -> None:
     help="Seconds the delayed replica lags behind the primary.",
 )
 @click.option("--haproxy", is_flag=True, help="Also start HAProxy in front of the writer.")
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="A private CA and certificates; TLS required on every connection, drkit's account REQUIRE X509.",
+)
 @click.option("--docker", is_flag=True, help="Run the nodes in Docker containers (testcontainers).")
 @click.option(
     "--mysql", "use_mysql", is_flag=True, help="With --docker: MySQL 8.4 instead of MariaDB 11.4."
 )
-def up(directory: Path, delay: int, haproxy: bool, docker: bool, use_mysql: bool) -> None:
+def up(
+    directory: Path, delay: int, haproxy: bool, tls: bool, docker: bool, use_mysql: bool
+) -> None:
     """Start primary, replica and delayed replica; a running sandbox is left as it is."""
     if docker:
         from drkit.sandbox import containers as docker_sandbox
@@ -42,7 +49,7 @@ def up(directory: Path, delay: int, haproxy: bool, docker: bool, use_mysql: bool
         )
         out(f"docker sandbox up: {directory.resolve() / 'drkit.toml'}")
         return
-    result = topology.up(directory, delay=delay, haproxy=haproxy, report=say)
+    result = topology.up(directory, delay=delay, haproxy=haproxy, tls=tls, report=say)
     if result.already_running:
         out(f"sandbox already running in {result.layout.root} (config {result.layout.config_file})")
         return

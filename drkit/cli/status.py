@@ -238,6 +238,8 @@ def _node_detail(node: NodeFacts) -> str:
     if not node.reachable:
         return f"{node.name}: {node.unreachable_reason}"
     lines = []
+    if node.tls is not None:
+        lines.append(f"{node.name}: session {node.tls.describe()}")
     replica = node.replica
     if replica is not None:
         lines.append(

@@ -18,6 +18,10 @@ class Dialect(ABC):
     # -- facts -------------------------------------------------------------------------------
 
     version_query = read("SELECT VERSION() AS version, @@version_comment AS comment")
+    # The session's own encryption, read right after connecting (drkit/io/tls.py).
+    tls_status_query = read(
+        "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')"
+    )
 
     @abstractmethod
     def node_variables(self) -> Sql:
@@ -203,6 +207,15 @@ class Dialect(ABC):
     def create_user(self, user: str, host: str, password: str) -> Sql:
         head = f"CREATE USER {quote_string(user)}@{quote_string(host)} IDENTIFIED BY "
         return Sql(head + quote_string(password), redacted=head + "'<redacted>'")
+
+    def source_tls(self, ca: str | None, cert: str | None, key: str | None, verify: bool) -> Sql:
+        """The replica reaches its source over TLS (each flavour names the options)."""
+        raise NotImplementedError
+
+    def require_tls(self, user: str, host: str, *, certificate: bool) -> Sql:
+        """The account logs in only over TLS, and with a certificate from a trusted CA if asked."""
+        need = "X509" if certificate else "SSL"
+        return Sql(f"ALTER USER {quote_string(user)}@{quote_string(host)} REQUIRE {need}")
 
     def drop_user(self, user: str, host: str) -> Sql:
         return Sql(f"DROP USER IF EXISTS {quote_string(user)}@{quote_string(host)}")

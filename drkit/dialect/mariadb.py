@@ -103,6 +103,19 @@ class MariadbDialect(Dialect):
         tail = f", MASTER_USE_GTID = slave_pos, MASTER_DELAY = {int(delay)}"
         return Sql(head + quote_string(password) + tail, redacted=head + "'<redacted>'" + tail)
 
+    def source_tls(self, ca: str | None, cert: str | None, key: str | None, verify: bool) -> Sql:
+        """The replica reaches its source over TLS, checking the source's certificate."""
+        parts = ["MASTER_SSL = 1"]
+        if ca:
+            parts.append(f"MASTER_SSL_CA = {quote_string(ca)}")
+        if cert and key:
+            parts += [
+                f"MASTER_SSL_CERT = {quote_string(cert)}",
+                f"MASTER_SSL_KEY = {quote_string(key)}",
+            ]
+        parts.append(f"MASTER_SSL_VERIFY_SERVER_CERT = {1 if verify else 0}")
+        return Sql("CHANGE MASTER TO " + ", ".join(parts))
+
     def reset_replica(self) -> Sql:
         return Sql("RESET SLAVE ALL")
 

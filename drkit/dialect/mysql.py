@@ -112,6 +112,21 @@ class MysqlDialect(Dialect):
             tail = f", MASTER_AUTO_POSITION = 1, MASTER_DELAY = {int(delay)}, GET_MASTER_PUBLIC_KEY = 1"
         return Sql(head + quote_string(password) + tail, redacted=head + "'<redacted>'" + tail)
 
+    def source_tls(self, ca: str | None, cert: str | None, key: str | None, verify: bool) -> Sql:
+        """The replica reaches its source over TLS, checking the source's certificate."""
+        word = "SOURCE" if self._modern else "MASTER"
+        parts = [f"{word}_SSL = 1"]
+        if ca:
+            parts.append(f"{word}_SSL_CA = {quote_string(ca)}")
+        if cert and key:
+            parts += [
+                f"{word}_SSL_CERT = {quote_string(cert)}",
+                f"{word}_SSL_KEY = {quote_string(key)}",
+            ]
+        parts.append(f"{word}_SSL_VERIFY_SERVER_CERT = {1 if verify else 0}")
+        head = "CHANGE REPLICATION SOURCE TO " if self._modern else "CHANGE MASTER TO "
+        return Sql(head + ", ".join(parts))
+
     def reset_replica(self) -> Sql:
         return Sql(f"RESET {self._verb()} ALL")
 

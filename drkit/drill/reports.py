@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from drkit.drill.runner import DrillReport
+from drkit.drill.results import DrillReport
 
 
 def write_reports(report: DrillReport, directory: Path) -> list[Path]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drkit.dialect import for_version
+from drkit.dialect.dump import pipeline_text
 from drkit.errors import RefusedError, UsageError
-from drkit.extract.commands import pipeline_text
 from drkit.model.facts import NodeFacts
-from drkit.pitr.conditions import ApplierStopped, ExecutedIs, ReadOnlyIs
-from drkit.pitr.steps import CopyTable, Plan, SqlStep, Step
+from drkit.plan.conditions import ApplierStopped, ExecutedIs, ReadOnlyIs
+from drkit.plan.steps import CopyTable, Plan, SqlStep, Step
 
 
 @dataclass(frozen=True)

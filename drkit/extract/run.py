@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,9 @@ from drkit.io.facts import gather
 from drkit.io.lock import engine_lock
 from drkit.io.mysql import Session
 from drkit.io.mysql import session as open_session
-from drkit.pitr.executor import Executor, StepCallback
+from drkit.plan.executor import Executor, StepCallback
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,11 @@ def extract(
 def _extract(
     config: Config, plan: ExtractPlan, audit: AuditLog, *, on_step: StepCallback | None
 ) -> ExtractReport:
+    from drkit.checks.privileges import require_privileges
+
+    require_privileges(
+        [config.node(plan.source), config.node(plan.destination)], ["extract"], "extract"
+    )
     audit.event(
         "extract-started",
         node=plan.destination,
@@ -148,7 +156,8 @@ def measure(node: NodeConfig, table: str) -> tuple[int | None, int | None]:
             d = session.dialect
             rows = _count(session.one(d.count_rows(table)))
             checksum_row = session.one(d.checksum_table(table)) or {}
-    except DrkitError:
+    except DrkitError as exc:
+        log.warning("cannot read %s on %s to verify the copy: %s", table, node.name, exc.message)
         return None, None
     checksum = checksum_row.get("Checksum")
     return rows, int(checksum) if checksum is not None else None

@@ -8,6 +8,7 @@ checkpoint from another primary, or behind a gap the primary purged, is refused.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,8 @@ from drkit.index.writer import BatchWriter, IndexWriterError, InlineWriter, Proc
 from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
 from drkit.io.mysql import Session, connect
 from drkit.model.coords import BinlogCoord, file_sequence
+
+log = logging.getLogger(__name__)
 
 BATCH = 2000
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -131,8 +134,10 @@ class Indexer:
         finally:
             stream.close()
             self._settle_replaced(force=True)
-            with contextlib.suppress(DrkitError):
+            try:
                 self.scan(on_new)
+            except DrkitError as exc:
+                log.warning("the last scan before stopping failed: %s", exc.message)
             self.lock.release()
 
     def _reconnect(

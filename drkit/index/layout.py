@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from drkit.io.secrets import redact_statement
 from drkit.model.coords import file_sequence
 
 # The classifier's finding on one transaction: (class, severity rank, reason, tables), or None.
@@ -95,7 +96,7 @@ def lay_out(
                 timestamp,
                 server_id,
                 kind,
-                clip(";\n".join(statements)),
+                clip(redact_statement(";\n".join(statements))),  # no password reaches the index
                 inserts,
                 updates,
                 deletes,

@@ -55,7 +55,11 @@ class Recorder:
                 for schema, table, ins, upd, dele in tables
                 if upd >= mass or dele >= mass
             }
-            finding = classify_transaction(scanned_tx[8], counts, rules, scanned_tx[9])
+            # Every table's name: a statement naming one without its schema is read with it.
+            names = [f"{schema}.{table}" for schema, table, *_ in tables] if tables else ()
+            finding = classify_transaction(
+                scanned_tx[8], counts, rules, scanned_tx[9], tables=names
+            )
             found.append(
                 None
                 if finding is None

@@ -21,6 +21,7 @@ from drkit.errors import DrkitError
 from drkit.index.layout import Scanned, TableRow, TransactionRow, Verdict, lay_out
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
 from drkit.index.schema import migrate
+from drkit.io.secrets import redact_statement
 from drkit.model.coords import BinlogCoord
 
 SEVERITY_NAMES = {1: "low", 2: "medium", 3: "high", 4: "critical"}
@@ -352,7 +353,12 @@ class IndexStore:
         return latest is None or ":" not in str(latest[0])
 
     def latest_destructive(self) -> IndexedTransaction | None:
-        found = self._select("WHERE t.destructive_class IS NOT NULL ORDER BY t.id DESC LIMIT 1", ())
+        """The newest destructive transaction (a binlog incident is a gap, not a transaction)."""
+        found = self._select(
+            "WHERE t.destructive_class IS NOT NULL AND t.kind != 'incident' "
+            "ORDER BY t.id DESC LIMIT 1",
+            (),
+        )
         return found[0] if found else None
 
     def first_after(self, coord: BinlogCoord) -> IndexedTransaction | None:
@@ -608,6 +614,8 @@ def _record(row: tuple[Any, ...], tables: tuple[TableRows, ...]) -> IndexedTrans
         if category
         else None
     )
+    # Indexes written before redaction existed may still hold passwords: never show them.
+    statement = redact_statement(statement)
     return IndexedTransaction(
         tx_id, gtid, file, start, end, ts, server_id, kind, tables, statement, destructive
     )

@@ -30,7 +30,7 @@ from drkit.errors import DrkitError
 from drkit.index.layout import Scanned
 from drkit.index.recording import Recorder
 from drkit.index.store import IndexStore
-from drkit.io.children import die_with_parent
+from drkit.io.command import scrubbed_environment, spawn
 from drkit.model.coords import BinlogCoord
 
 FRAME = struct.Struct("<Q")  # the length of each pickled message on the pipe
@@ -96,20 +96,18 @@ class ProcessWriter:
 
     def __init__(self, index_path: Path, rules: ClassifyRules, first_id: int) -> None:
         package_root = str(Path(drkit.__file__).resolve().parents[1])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            part for part in (package_root, env.get("PYTHONPATH", "")) if part
+        path = os.pathsep.join(
+            part for part in (package_root, os.environ.get("PYTHONPATH", "")) if part
         )
         try:
-            self.process = subprocess.Popen(
-                # The index in argv: `ps` then tells which index a writer belongs to.
+            # Its own process group (Ctrl-C reaches drkit only; drkit then stops its writer
+            # itself), and it dies with drkit. The index in argv: `ps` tells which it writes.
+            self.process = spawn(
                 [sys.executable, "-m", "drkit.index.writer_process", str(index_path)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                env=env,
-                # Ctrl-C reaches drkit only; drkit then stops its writer itself.
-                start_new_session=True,
-                preexec_fn=die_with_parent(),  # noqa: PLW1509 - only a preloaded libc call runs
+                stderr=None,  # its tracebacks go where drkit's own go
+                env=scrubbed_environment(extra={"PYTHONPATH": path}),
             )
         except OSError as exc:
             raise IndexWriterError(f"cannot start the index writer process: {exc}") from None

@@ -10,10 +10,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import shutil
-import signal
-import subprocess
 import threading
 import time
 import urllib.error
@@ -28,6 +27,9 @@ from drkit import __version__
 from drkit.config import AlertsConfig, Webhook
 from drkit.errors import ConfigError
 from drkit.io.audit import AuditLog
+from drkit.io.command import run as command_run
+
+log = logging.getLogger(__name__)
 
 BACKOFF = (0.5, 1.0, 2.0, 5.0)
 
@@ -110,8 +112,14 @@ class Alerter:
             pending = list(self._pending)
         done = []
         for future in pending:
-            with contextlib.suppress(Exception):
+            try:
                 done.append(future.result(timeout=max(0.0, deadline - time.monotonic())))
+            except TimeoutError:
+                log.warning(
+                    "an alert was still being delivered after %.0f s: not waited for", limit
+                )
+            except Exception:
+                log.exception("an alert delivery failed unexpectedly")
         return done
 
     def worst_case(self) -> float:
@@ -165,24 +173,13 @@ class Alerter:
 
         def once() -> str | None:
             try:
-                process = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                    start_new_session=True,  # a timeout kills the command and everything it started
-                )
+                finished = command_run(argv, timeout=timeout, input=body, capture_stdout=False)
             except OSError as exc:
                 return f"cannot run it: {exc.strerror or exc}"
-            try:
-                _, err = process.communicate(body, timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.communicate()
+            if finished.timed_out:
                 return f"timed out after {timeout:g}s"
-            if process.returncode != 0:
-                return f"exit {process.returncode}: {_last_line(err)}"
+            if not finished.ok:
+                return f"exit {finished.returncode}: {_last_line(finished.stderr)}"
             return None
 
         return self._retrying(f"command {argv[0]}", once)
@@ -191,7 +188,7 @@ class Alerter:
         timeout = self.config.timeout
 
         def once() -> str | None:
-            # The config accepts only http and https URLs (drkit.config._url_problem).
+            # The config accepts only http and https URLs (drkit.config.url_problem).
             request = urllib.request.Request(  # noqa: S310
                 hook.url,
                 data=body,

@@ -20,10 +20,11 @@ from typing import IO
 
 from drkit.config import NodeConfig
 from drkit.errors import DrkitError
-from drkit.io.children import die_with_parent
+from drkit.io.command import scrubbed_environment, spawn
 from drkit.io.optionfile import client_option_file
+from drkit.io.programs import find_program
+from drkit.io.secrets import InheritedFile
 from drkit.model.coords import file_sequence
-from drkit.sandbox.binaries import find_program
 
 LOCK_NAME = ".drkit-archive.lock"
 IN_USE_FLAG_OFFSET = 21
@@ -72,7 +73,7 @@ class ArchiveWriter:
     archive_dir: Path
     mariadb: bool = True
     process: subprocess.Popen[bytes] | None = None
-    _secret: contextlib.AbstractContextManager[Path] | None = None
+    _secret: contextlib.AbstractContextManager[InheritedFile] | None = None
     _stderr: IO[bytes] | None = field(default=None, repr=False)
 
     def fetch_to_last(self, first_file: str, timeout: float = 600) -> None:
@@ -151,21 +152,20 @@ class ArchiveWriter:
         try:
             # Its own session: a Ctrl-C at the terminal reaches drkit, which then stops the copier
             # itself. And it dies with drkit: a killed indexer leaves no copier in the archive.
-            return subprocess.Popen(
+            secrets = [self.node.password.env] if self.node.password.env else []
+            return spawn(
                 argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
                 stderr=self._stderr,
-                start_new_session=True,
-                preexec_fn=die_with_parent(),  # noqa: PLW1509 - only a preloaded libc call runs
+                env=scrubbed_environment(secrets),
+                pass_fds=options.pass_fds,  # the option text, in memory only
             )
         except OSError as exc:
             raise ArchiveError(f"cannot run {argv[0]}: {exc.strerror}") from None
 
-    def _secret_file(self) -> Path:
-        # The tool reads the file at start-up; it is removed when the tool stops (_forget_secret).
+    def _secret_file(self) -> InheritedFile:
+        # The tool reads the file at start-up; it is closed when the tool stops (_forget_secret).
         self._forget_secret()
-        self._secret = client_option_file(self.node)
+        self._secret = client_option_file(self.node, mariadb=self.mariadb)
         return self._secret.__enter__()
 
     def _forget_secret(self) -> None:

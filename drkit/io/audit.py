@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +13,25 @@ from pathlib import Path
 from typing import Any
 
 from drkit.dialect.sql import Sql
+
+log = logging.getLogger(__name__)
+
+
+def _os_user() -> str:
+    """The account drkit runs as, and who became it through sudo (`root (sudo from alice)`)."""
+    import pwd
+
+    try:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        user = str(os.geteuid())
+    invoker = os.environ.get("SUDO_USER")
+    return f"{user} (sudo from {invoker})" if invoker and invoker != user else user
+
+
+# Who ran each statement, and where: the OS account and the host drkit ran on.
+_OS_USER = _os_user()
+_HOST = socket.gethostname()
 
 
 class AuditLog:
@@ -58,6 +79,8 @@ class AuditLog:
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "epoch": round(time.time(), 3),
             "pid": os.getpid(),
+            "os_user": _OS_USER,
+            "host": _HOST,
             "command": self.command,
             **record,
         }
@@ -78,6 +101,7 @@ def read_audit(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
         try:
             records.append(json.loads(line))
         except ValueError:
+            log.warning("%s: skipping a line that is not JSON (a write cut short?)", path)
             continue
     records.reverse()
     return records[:limit] if limit is not None else records

@@ -6,17 +6,15 @@ become a DrbdProbe that says so, and its verdicts then say the state is unknown.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
-import signal
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from drkit.config import DrbdConfig
+from drkit.io.command import run as command_run
 from drkit.model.drbd import DrbdResource, find_resource, parse_any
 from drkit.model.drbd_verdict import (
     STATE_UNKNOWN,
@@ -27,7 +25,6 @@ from drkit.model.drbd_verdict import (
 )
 
 # After killing a timed-out command, how long to wait for its pipes to close.
-_REAP_SECONDS = 2.0
 _STDERR_LINES = 5
 _STDERR_CHARS = 1000
 
@@ -100,33 +97,23 @@ def probe(config: DrbdConfig) -> DrbdProbe:
         return DrbdProbe(config.resource, command, outcome, detail, **found)
 
     try:
-        # A session of its own, so a timeout can kill the command together with its children.
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        finished = command_run(command, timeout=config.timeout)
     except FileNotFoundError:
         where = "no such file" if os.sep in command[0] else "not found on PATH"
         return result(ProbeOutcome.COMMAND_MISSING, f"{command[0]}: {where}")
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return result(ProbeOutcome.FAILED, f"cannot run `{shown}`: {reason}")
-
-    try:
-        stdout, stderr = process.communicate(timeout=config.timeout)
-    except subprocess.TimeoutExpired:
-        stderr = _kill(process)
+    if finished.returncode is None:
         return result(
             ProbeOutcome.TIMED_OUT,
             f"`{shown}` did not finish within {config.timeout:g} s and was killed",
-            stderr_tail=_tail(stderr),
+            stderr_tail=_tail(finished.stderr),
         )
 
-    tail = _tail(stderr)
-    status = process.returncode
+    stdout = finished.stdout
+    tail = _tail(finished.stderr)
+    status = finished.returncode
     if status != 0:
         how = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
         last = tail.splitlines()[-1] if tail else "no error output"
@@ -148,22 +135,6 @@ def probe(config: DrbdConfig) -> DrbdProbe:
 def probe_all(configs: Iterable[DrbdConfig]) -> tuple[DrbdProbe, ...]:
     """One probe per configured `[[drbd]]` entry, in configuration order."""
     return tuple(probe(config) for config in configs)
-
-
-def _kill(process: subprocess.Popen[bytes]) -> bytes:
-    """Kill a timed-out command's whole process group; return the error output read so far."""
-    with contextlib.suppress(ProcessLookupError):  # it may have ended on its own meanwhile
-        os.killpg(process.pid, signal.SIGKILL)
-    try:
-        _, stderr = process.communicate(timeout=_REAP_SECONDS)
-    except subprocess.TimeoutExpired:
-        # Something that left the group still holds the pipes open: stop reading them.
-        for pipe in (process.stdout, process.stderr):
-            if pipe is not None:
-                pipe.close()
-        process.wait()
-        return b""
-    return stderr
 
 
 def _tail(stderr: bytes) -> str:

@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import IO
 
 from drkit.config import NodeConfig
-from drkit.errors import DrkitError
-from drkit.extract.commands import (
+from drkit.dialect.dump import (
     UnexpectedDump,
     client_arguments,
     dump_arguments,
     rename_inserts,
     tool_names,
 )
+from drkit.errors import DrkitError
+from drkit.io.command import scrubbed_environment, signal_group, spawn
 from drkit.io.optionfile import client_option_file
-from drkit.sandbox.binaries import find_program
+from drkit.io.programs import find_program
 
 COPY_TIMEOUT = 6 * 3600.0
 
@@ -52,23 +53,33 @@ def copy_table(
     source_name = source_table.partition(".")[2]
     schema, _, target_name = target_table.partition(".")
     with (
-        client_option_file(source) as source_options,
-        client_option_file(destination) as destination_options,
+        client_option_file(source, mariadb=mariadb) as source_options,
+        client_option_file(destination, mariadb=mariadb) as destination_options,
         tempfile.TemporaryFile() as dump_errors,
         tempfile.TemporaryFile() as client_errors,
     ):
-        dump = subprocess.Popen(
+        env = scrubbed_environment(
+            secret_names=[n.password.env for n in (source, destination) if n.password.env]
+        )
+        dump = spawn(
             dump_arguments(str(dump_tool), str(source_options), source_table, mariadb=mariadb),
-            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=dump_errors,
+            env=env,
+            pass_fds=source_options.pass_fds,  # the option text, in memory only
         )
-        client = subprocess.Popen(
-            client_arguments(str(client_tool), str(destination_options), schema),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=client_errors,
-        )
+        try:
+            client = spawn(
+                client_arguments(str(client_tool), str(destination_options), schema),
+                stdin=subprocess.PIPE,
+                stderr=client_errors,
+                env=env,
+                pass_fds=destination_options.pass_fds,
+            )
+        except OSError:
+            _kill(dump)
+            dump.wait()
+            raise
         # A hung tool must not hang drkit: kill both when the time is up.
         expired = threading.Event()
 
@@ -135,8 +146,7 @@ def _pump(
 
 def _kill(*processes: subprocess.Popen[bytes]) -> None:
     for process in processes:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
+        signal_group(process)
 
 
 def _tail(errors: IO[bytes]) -> str:

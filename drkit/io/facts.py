@@ -100,6 +100,7 @@ def facts_from_session(opened: Session, gathered_at: float | None = None) -> Nod
             else _flag(variables["super_read_only"])
         ),
         binlog=binlog,
+        tls=opened.tls,
         gtid_executed_text=_text(variables.get("gtid_executed")).replace("\n", ""),
         gtid_slave_pos_text=_text(variables.get("gtid_slave_pos")),
         gtid_binlog_pos_text=_text(variables.get("gtid_binlog_pos")),

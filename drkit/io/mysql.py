@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +12,12 @@ from typing import Any, Protocol
 from drkit.config import NodeConfig
 from drkit.dialect import Dialect, Sql, for_version
 from drkit.errors import ExitCode, NodeError
+from drkit.io.secrets import note_password
+from drkit.io.tls import tls_arguments, tls_hint, tls_refusal
 from drkit.model.version import ServerVersion
+from drkit.tls import TlsState
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 
@@ -34,6 +40,10 @@ class LoginRefused(NodeError):
     exit_code = ExitCode.USAGE
 
 
+class TlsRefused(LoginRefused):
+    """TLS failed: the server's certificate was not accepted, or it would not encrypt (exit 2)."""
+
+
 class NodeUnreachable(NodeError):
     """Nothing answered at the node's address in time."""
 
@@ -53,6 +63,7 @@ class Session:
         self.dialect: Dialect = for_version(version)
         self._connection = connection
         self._observer = observer
+        self.tls: TlsState = TlsState.plain()
         # The driver pings the server each time a cursor is made: two kept cursors save a round
         # trip per statement (every fact read of every plan step).
         self._cursors: dict[bool, Any] = {}
@@ -117,8 +128,10 @@ class Session:
             with contextlib.suppress(Exception):
                 cursor.close()
         self._cursors.clear()
-        with contextlib.suppress(Exception):
+        try:
             self._connection.close()
+        except Exception as exc:
+            log.debug("closing the session to %s: %s", self.node.name, exc)
 
 
 def connect(
@@ -132,6 +145,7 @@ def connect(
     import mysql.connector
 
     secret = node.password.resolve() if password is None else password
+    note_password(secret)
     args: dict[str, Any] = {
         "user": node.user,
         "password": secret,
@@ -146,19 +160,31 @@ def connect(
     else:
         args["host"] = node.host
         args["port"] = node.port
+        args.update(tls_arguments(node))
     try:
         connection = mysql.connector.connect(**args)
         cursor = connection.cursor()
         cursor.execute(Dialect.version_query.text)  # the flavour is not known until this answers
         text, comment = cursor.fetchone() or ("", "")
+        cursor.execute(Dialect.tls_status_query.text)
+        tls = TlsState.from_rows(cursor.fetchall(), node.tls)
         cursor.close()
     except mysql.connector.Error as exc:
         raise _connect_error(node, exc) from None
     except OSError as exc:
         raise NodeUnreachable(f"node {node.name} ({node.address}): {exc.strerror or exc}") from None
+    if node.tls is not None and not node.socket and not tls.encrypted:
+        connection.close()
+        raise TlsRefused(
+            f"node {node.name} ({node.address}): the session is not encrypted, "
+            "but the config asks for TLS ([tls])",
+            hint="enable TLS on the server (ssl_cert, ssl_key), or remove the node's [tls] settings",
+        )
     try:
         version = ServerVersion.parse(_text(text), _text(comment))
-        return Session(node, connection, version, observer)
+        opened = Session(node, connection, version, observer)
+        opened.tls = tls
+        return opened
     except ValueError as exc:
         connection.close()
         raise NodeError(f"node {node.name} ({node.address}): {exc}") from None
@@ -181,6 +207,9 @@ def session(
 def _connect_error(node: NodeConfig, exc: Any) -> NodeError:
     errno = getattr(exc, "errno", None)
     where = f"node {node.name} ({node.address})"
+    refused = tls_refusal(node, exc)
+    if refused is not None:
+        return TlsRefused(f"{where}: {refused}", hint=tls_hint(node))
     if errno in _AUTH_ERRNOS:
         return LoginRefused(
             f"{where}: login refused for user {node.user!r}: {_error_text(exc)}",
@@ -203,4 +232,4 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-__all__ = ["LoginRefused", "NodeUnreachable", "Session", "connect", "session"]
+__all__ = ["LoginRefused", "NodeUnreachable", "Session", "TlsRefused", "connect", "session"]

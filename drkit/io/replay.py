@@ -14,7 +14,8 @@ from drkit.errors import DrkitError
 from drkit.io.archive import binlog_tool
 from drkit.io.children import die_with_parent
 from drkit.io.optionfile import client_option_file
-from drkit.sandbox.binaries import find_program
+from drkit.io.programs import find_program
+from drkit.io.secrets import child_environment
 
 REPLAY_TIMEOUT = 6 * 3600.0
 
@@ -56,7 +57,7 @@ def replay_archive(
     if client is None:
         raise ReplayError("the mariadb/mysql client was not found on PATH")
     producer = replay_command(archive_dir, files, start_pos, stop_pos, mariadb)
-    with client_option_file(node) as options:
+    with client_option_file(node, mariadb=mariadb) as options:
         # --binary-mode: row images are base64 inside BINLOG statements, but strings may hold any byte.
         consumer = [str(client), f"--defaults-extra-file={options}", "--binary-mode"]
         hook = die_with_parent()
@@ -66,6 +67,7 @@ def replay_archive(
             stderr=subprocess.PIPE,
             preexec_fn=hook,  # noqa: PLW1509 - prctl only, no Python state touched
             process_group=0,
+            env=child_environment(),
         )
         assert first.stdout is not None
         second = subprocess.Popen(
@@ -75,6 +77,8 @@ def replay_archive(
             stderr=subprocess.PIPE,
             preexec_fn=hook,  # noqa: PLW1509
             process_group=first.pid,
+            pass_fds=options.pass_fds,  # the option text, in memory only
+            env=child_environment(),
         )
         first.stdout.close()
         if on_started is not None:

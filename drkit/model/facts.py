@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from drkit.config import NodeConfig, Role
 from drkit.model.coords import BinlogCoord
 from drkit.model.gtid import MariadbGtidPos, MysqlGtidSet, parse_gtid_set
 from drkit.model.replica import ReplicaStatus
+from drkit.model.roles import ConfiguredNode, Role
 from drkit.model.version import ServerVersion
+from drkit.tls import TlsState
 
 
 class Unreachable(StrEnum):
@@ -44,10 +45,11 @@ class NodeFacts:
     server_uuid: str = ""  # MySQL only
     replica: ReplicaStatus | None = None
     errors: tuple[str, ...] = field(default=())
+    tls: TlsState | None = None  # the session drkit read these facts through
 
     @classmethod
     def unreachable(
-        cls, node: NodeConfig, kind: Unreachable, reason: str, gathered_at: float
+        cls, node: ConfiguredNode, kind: Unreachable, reason: str, gathered_at: float
     ) -> NodeFacts:
         return cls(
             name=node.name,
@@ -109,4 +111,5 @@ class NodeFacts:
             "replication": self.replica.to_json() if self.replica else None,
             "gathered_at": self.gathered_at,
             "errors": list(self.errors),
+            "tls": self.tls.to_json() if self.tls else None,
         }

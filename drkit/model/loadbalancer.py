@@ -10,10 +10,23 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag, StrEnum
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
-from drkit.config import LoadBalancerConfig
 from drkit.errors import ConfigError
+
+
+class WriterBackend(Protocol):
+    """What the model needs of the configured load balancer (drkit.config.LoadBalancerConfig is one)."""
+
+    @property
+    def socket(self) -> Path: ...
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def servers(self) -> Mapping[str, str]: ...
 
 
 class Mode(StrEnum):
@@ -126,7 +139,7 @@ class LoadBalancerView:
 
     @classmethod
     def unreachable(
-        cls, config: LoadBalancerConfig, reason: str, *, answered: bool = False
+        cls, config: WriterBackend, reason: str, *, answered: bool = False
     ) -> LoadBalancerView:
         """A view with no servers; `answered` when the socket replied but not usefully."""
         return cls(str(config.socket), config.backend, answered, reason, (), dict(config.servers))
@@ -300,7 +313,7 @@ class ServerCommand:
 
 
 def writer_switch_plan(
-    config: LoadBalancerConfig, from_node: str, to_node: str
+    config: WriterBackend, from_node: str, to_node: str
 ) -> tuple[ServerCommand, ...]:
     """Move writers from one node's server to another's, never letting two servers take writes.
 
@@ -324,7 +337,7 @@ def writer_switch_plan(
     )
 
 
-def writer_switch_commands(config: LoadBalancerConfig, from_node: str, to_node: str) -> list[str]:
+def writer_switch_commands(config: WriterBackend, from_node: str, to_node: str) -> list[str]:
     """The runtime-API texts of `writer_switch_plan`, in order, as a dry run prints them."""
     return [command.text for command in writer_switch_plan(config, from_node, to_node)]
 
@@ -365,7 +378,7 @@ def _dash_none(value: str) -> str | None:
     return None if value == "-" else value
 
 
-def _server_for(config: LoadBalancerConfig, node: str) -> str:
+def _server_for(config: WriterBackend, node: str) -> str:
     try:
         return checked_name(config.servers[node])
     except KeyError:

@@ -21,11 +21,11 @@ from drkit.io.audit import AuditLog
 from drkit.io.mysql import connect
 from drkit.pitr import recovery
 from drkit.pitr import state as state_file
-from drkit.pitr.executor import ProgressCallback, StepCallback
 from drkit.pitr.plan import Strategy
 from drkit.pitr.recovery import PreparedRecovery, RecoveryReport
-from drkit.pitr.steps import Plan
 from drkit.pitr.targets import RecoverySpec
+from drkit.plan.executor import ProgressCallback, StepCallback
+from drkit.plan.steps import Plan
 
 MAX_ROWS = 100_000  # per statement: an inspection is a look, not an export of a whole table
 
@@ -149,7 +149,7 @@ def run_inspect(
 
     `between` runs after the roll-forward, before the delay is restored (the interactive shell).
     """
-    from drkit.pitr.executor import DEFAULT_STALL
+    from drkit.plan.executor import DEFAULT_STALL
 
     started = time.monotonic()
     lock = prepared.lock

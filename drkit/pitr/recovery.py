@@ -11,6 +11,7 @@ from pathlib import Path
 
 from drkit.config import Config, NodeConfig
 from drkit.errors import ConfigError, DrkitError, RefusedError
+from drkit.index.position import last_applied
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.audit import AuditLog
@@ -20,31 +21,14 @@ from drkit.io.mysql import connect
 from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.gtid import MariadbGtidPos
 from drkit.pitr import state as state_file
-from drkit.pitr.conditions import (
-    ApplierStopped,
-    DelayIs,
-    ReplicationStopped,
-    SlavePosIs,
-    UsesGtid,
-)
-from drkit.pitr.executor import (
-    DEFAULT_STALL,
-    ExecutionResult,
-    Executor,
-    ProgressCallback,
-    RecoveryInterrupted,
-    StepCallback,
-)
 from drkit.pitr.gather import (
     gather_recovery_facts,
-    last_applied,
     segments,
     settle_killed_run,
     slave_positions,
 )
 from drkit.pitr.plan import RecoveryFacts, RecoveryRequest, Segment, Strategy, plan_recovery
 from drkit.pitr.state import RecoveryStatus
-from drkit.pitr.steps import Plan, PreserveRelayLogs, SqlStep, Step
 from drkit.pitr.targets import (
     RecoverySpec,
     ResolvedTargets,
@@ -54,6 +38,22 @@ from drkit.pitr.targets import (
     resolve_target,
 )
 from drkit.pitr.verify import Verification, verify_recovery
+from drkit.plan.conditions import (
+    ApplierStopped,
+    DelayIs,
+    ReplicationStopped,
+    SlavePosIs,
+    UsesGtid,
+)
+from drkit.plan.executor import (
+    DEFAULT_STALL,
+    ExecutionResult,
+    Executor,
+    ProgressCallback,
+    RecoveryInterrupted,
+    StepCallback,
+)
+from drkit.plan.steps import Plan, PreserveRelayLogs, SqlStep, Step
 
 # -- freeze -------------------------------------------------------------------------------------
 
@@ -90,7 +90,7 @@ def plan_freeze(config: Config, node: NodeConfig) -> Plan:
     if facts.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG):
         raise ConfigError(
             f"cannot freeze {node.name}: {facts.unreachable_reason}",
-            hint="fix the password or account in the config; nothing was changed",
+            hint="fix the password, account or TLS settings in the config; nothing was changed",
         )
     if not facts.reachable:
         raise RefusedError(f"cannot freeze {node.name}: {facts.unreachable_reason}")
@@ -330,7 +330,7 @@ def refuse_unknown_primary(primary: NodeFacts | None) -> None:
         raise ConfigError(
             f"the primary {primary.name} refused drkit's login ({primary.unreachable_reason}): a "
             "refused login is not a dead primary, so no recovery strategy was chosen; nothing was changed",
-            hint="fix the password or account in the config (`drkit status` shows every node's login)",
+            hint="fix the password, account or TLS settings in the config (`drkit status` shows every node's login)",
         )
     if kind is not Unreachable.NETWORK:
         raise RefusedError(
@@ -585,7 +585,7 @@ def plan_resume(
     if facts.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG):
         raise ConfigError(
             f"{node.name} refused drkit's login: {facts.unreachable_reason}",
-            hint="nothing was changed; fix the password or account in the config",
+            hint="nothing was changed; fix the password, account or TLS settings in the config",
         )
     if not facts.reachable or facts.replica is None or facts.version is None:
         raise RefusedError(

@@ -9,7 +9,7 @@ from drkit.errors import DrkitError
 from drkit.index.records import IndexedTransaction
 from drkit.io.mysql import Session
 from drkit.model.facts import NodeFacts
-from drkit.pitr.conditions import Applied, NotApplied, SlavePosIs
+from drkit.plan.conditions import Applied, NotApplied, SlavePosIs
 
 # Classes whose damage is visible as a missing table or missing rows on the rescued copy.
 TABLE_CLASSES = {"drop_table", "truncate", "delete_without_where", "mass_delete", "drop_database"}

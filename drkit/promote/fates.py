@@ -18,6 +18,7 @@ from drkit.dialect import Dialect, for_version
 from drkit.index.records import IndexedTransaction
 from drkit.model.facts import NodeFacts
 from drkit.model.gtid import MariadbGtidPos, MysqlGtidSet
+from drkit.tls import TlsState
 
 REPLICATION_USER = "<replication user>"
 REPLICATION_PASSWORD = "<password>"  # noqa: S105 - a placeholder the operator fills in
@@ -120,7 +121,7 @@ def rebuild_commands(node: NodeFacts, new_primary: NodeFacts) -> tuple[str, ...]
         "host, port, user, password for X",
         f"{node.name}> {d.stop_replication()}; {d.reset_replica()}; {d.reset_binary_logs()}",
         f"{dump} | {client}",
-        f"{node.name}> {_follow(d, host, port)}",
+        f"{node.name}> {_follow(d, host, port, new_primary.tls)}",
     )
 
 
@@ -130,7 +131,7 @@ def follow_commands(node: NodeFacts, new_primary: NodeFacts) -> tuple[str, ...]:
         return ()
     d = for_version(new_primary.version)
     host, port = _host_port(new_primary.address)
-    return (f"{node.name}> {d.stop_replication()}; {_follow(d, host, port)}",)
+    return (f"{node.name}> {d.stop_replication()}; {_follow(d, host, port, new_primary.tls)}",)
 
 
 def _fate(
@@ -197,8 +198,11 @@ def _new_primary_reason(facts: NodeFacts) -> str:
     return f"{writable}, {replication}, server id {facts.server_id}, holds {facts.executed}"
 
 
-def _follow(d: Dialect, host: str, port: int) -> str:
-    change = d.change_source(host, port, REPLICATION_USER, REPLICATION_PASSWORD)
+def _follow(d: Dialect, host: str, port: int, tls: TlsState | None = None) -> str:
+    change = str(d.change_source(host, port, REPLICATION_USER, REPLICATION_PASSWORD))
+    if tls is not None and tls.encrypted:
+        # drkit reached the new primary over TLS: so must its replicas, checked the same way.
+        change += f"; {d.source_tls(tls.ca, None, None, verify=tls.verified != 'no')}"
     return f"{change}; {d.start_replication()}"
 
 

@@ -16,8 +16,8 @@ from drkit.dialect import Dialect, for_version
 from drkit.errors import RefusedError
 from drkit.model.facts import NodeFacts
 from drkit.model.loadbalancer import Mode, ServerCommand, writer_switch_plan
-from drkit.pitr.conditions import ExecutedIs, NotReplica, ReadOnlyIs, ReplicationStopped
-from drkit.pitr.steps import LoadBalancerStep, Plan, SqlStep, Step
+from drkit.plan.conditions import ExecutedIs, NotReplica, ReadOnlyIs, ReplicationStopped
+from drkit.plan.steps import LoadBalancerStep, Plan, SqlStep, Step
 from drkit.promote.fates import NodeFate, node_fates
 
 

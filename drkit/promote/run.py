@@ -11,7 +11,7 @@ from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, RefusedError
 from drkit.io.audit import AuditLog
 from drkit.io.lock import engine_lock
-from drkit.pitr.executor import ExecutionResult, Executor, StepCallback
+from drkit.plan.executor import ExecutionResult, Executor, StepCallback
 from drkit.promote.fates import NodeFate, node_fates
 from drkit.promote.plan import PromotionPlan, plan_promotion
 
@@ -110,6 +110,10 @@ def _promote(
     on_step: StepCallback | None,
 ) -> PromotionReport:
     refuse_if_blocked(plan)
+    from drkit.checks.privileges import require_privileges
+
+    fenced = [config.node(plan.old_primary)] if plan.old_primary else []
+    require_privileges([delayed, *fenced], ["promote"], "promotion")
     if not plan.forced:
         # The operator may have taken minutes to confirm: look again just before writing.
         fresh = judge_promotion(gather_promotion_evidence(config, delayed))

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from drkit.errors import SandboxError
+from drkit.io.command import run as command_run
+from drkit.io.programs import EXTRA_DIRS, find_program
 from drkit.model.version import Flavour, ServerVersion
 
-# Ordinary users' PATH often lacks sbin, where Debian puts mariadbd.
-EXTRA_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/libexec", "/usr/local/mysql/bin")
+__all__ = ["EXTRA_DIRS", "ServerBinaries", "find_binaries", "find_program", "server_version"]
 
 
 @dataclass(frozen=True)
@@ -25,15 +23,6 @@ class ServerBinaries:
     binlog_tool: Path | None
     dump_tool: Path | None
     version: ServerVersion
-
-
-def find_program(*names: str) -> Path | None:
-    search = os.pathsep.join([os.environ.get("PATH", ""), *EXTRA_DIRS])
-    for name in names:
-        found = shutil.which(name, path=search)
-        if found:
-            return Path(found)
-    return None
 
 
 def find_binaries() -> ServerBinaries:
@@ -75,11 +64,13 @@ _VERSION_OUT = re.compile(r"Ver\s+(\S+)(.*)$")
 def server_version(server: Path) -> ServerVersion:
     """Ask the server binary for its version (`mariadbd --version`)."""
     try:
-        out = subprocess.run(
-            [str(server), "--version"], capture_output=True, text=True, timeout=20, check=True
-        ).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
+        finished = command_run([str(server), "--version"], timeout=20)
+    except OSError as exc:
         raise SandboxError(f"cannot run {server} --version: {exc}") from None
+    if not finished.ok:
+        why = "timed out" if finished.timed_out else f"exit {finished.returncode}"
+        raise SandboxError(f"cannot run {server} --version: {why}")
+    out = finished.stdout.decode("utf-8", "replace")
     match = _VERSION_OUT.search(out.strip())
     if match is None:
         raise SandboxError(f"cannot read a version from `{server} --version`: {out.strip()!r}")

@@ -20,6 +20,15 @@ def render_config(layout: SandboxLayout, state: SandboxState) -> str:
         'path = "index.db"',
         'archive_dir = "binlogs"',
     ]
+    if state.tls:
+        lines += [
+            "",
+            "[tls]  # the sandbox's private CA, and drkit's client certificate (REQUIRE X509)",
+            'ca = "tls/ca.pem"',
+            'cert = "tls/client-cert.pem"',
+            'key = "tls/client-key.pem"',
+            'verify = "identity"',
+        ]
     for name, role in NODE_ROLES.items():
         node = state.nodes[name]
         lines += [
@@ -28,8 +37,8 @@ def render_config(layout: SandboxLayout, state: SandboxState) -> str:
             f"role = {_toml(role.value)}",
             'host = "127.0.0.1"',
             f"port = {node.port}",
-            f"user = {_toml(state.admin.user)}",
-            f"password = {_toml(state.admin.password)}",
+            f"user = {_toml(state.tool_account.user)}",
+            f"password = {_toml(state.tool_account.password)}",
         ]
         if name == "delayed":
             lines.append(f"delay = {state.delay}")

@@ -31,7 +31,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from drkit.errors import ConfigError, DrkitError, SandboxError
+from drkit.io.command import run as command_run
 from drkit.io.haproxy import HaproxyClient
+from drkit.io.secrets import child_environment
 from drkit.model.loadbalancer import checked_name, parse_servers_state
 
 DEFAULT_BACKEND = "mysql_primary"
@@ -252,15 +254,14 @@ def haproxy_binary() -> str:
 def check_config(binary: str, config_path: Path) -> None:
     """Run `haproxy -c`; SandboxError carrying HAProxy's own alerts when it rejects the file."""
     # Not `-q`: it silences the alerts too, leaving only an exit code (measured on 2.6).
-    result = subprocess.run(
-        [binary, "-c", "-f", str(config_path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if result.returncode != 0:
-        alerts = _alerts(result.stdout + result.stderr)
+    try:
+        result = command_run([binary, "-c", "-f", str(config_path)], timeout=30)
+    except OSError as exc:
+        raise SandboxError(f"cannot run {binary} -c: {exc.strerror or exc}") from None
+    if result.timed_out:
+        raise SandboxError(f"{binary} -c -f {config_path} did not finish within 30 s")
+    if not result.ok:
+        alerts = _alerts((result.stdout + result.stderr).decode("utf-8", "replace"))
         raise SandboxError(f"HAProxy rejects {config_path}: {alerts}")
 
 
@@ -293,6 +294,7 @@ def _launch(binary: str, paths: _Paths) -> subprocess.CompletedProcess[str]:
     paths.pidfile.unlink(missing_ok=True)
     return subprocess.run(
         [binary, "-D", "-f", str(paths.config), "-p", str(paths.pidfile)],
+        env=child_environment(),
         capture_output=True,
         text=True,
         timeout=30,

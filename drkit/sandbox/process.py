@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from drkit.errors import SandboxError
+from drkit.io.secrets import child_environment
 from drkit.model.version import Flavour
 from drkit.sandbox.binaries import ServerBinaries
 from drkit.sandbox.layout import NodeLayout
@@ -45,7 +46,11 @@ def initialize(binaries: ServerBinaries, node: NodeLayout) -> subprocess.Popen[b
         ]
     try:
         return subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=child_environment(),
         )
     except OSError as exc:
         raise SandboxError(f"cannot run {argv[0]}: {exc.strerror}") from None
@@ -79,6 +84,7 @@ def start(binaries: ServerBinaries, node: NodeLayout) -> int:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            env=child_environment(),
         )
     except OSError as exc:
         raise SandboxError(f"cannot start {node.name}: {exc.strerror}") from None

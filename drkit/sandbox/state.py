@@ -46,6 +46,14 @@ class SandboxState:
     nodes: dict[str, NodeState]
     haproxy: HaproxyState | None = None
     docker: bool = False
+    tls: bool = False  # `sandbox up --tls`: certificates in DIR/tls, TLS required everywhere
+    # drkit's own account, holding exactly what drkit needs (`admin` holds everything, for people
+    # and tests); sandboxes made before it existed use `admin` for drkit too.
+    drkit: Account | None = None
+
+    @property
+    def tool_account(self) -> Account:
+        return self.drkit or self.admin
 
     def with_node(self, node: NodeState) -> SandboxState:
         return replace(self, nodes={**self.nodes, node.name: node})
@@ -66,6 +74,8 @@ class SandboxState:
             nodes={name: NodeState(**node) for name, node in data["nodes"].items()},
             haproxy=HaproxyState(**haproxy) if haproxy else None,
             docker=bool(data.get("docker", False)),
+            tls=bool(data.get("tls", False)),
+            drkit=Account(**data["drkit"]) if data.get("drkit") else None,
         )
 
 

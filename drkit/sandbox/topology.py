@@ -13,11 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from drkit.config import NodeConfig, PasswordSource, Role
+from drkit.dialect import grants
 from drkit.errors import DrkitError, SandboxError
 from drkit.io.mysql import Session, connect
 from drkit.model.version import Flavour
 from drkit.sandbox import process
 from drkit.sandbox.binaries import ServerBinaries, find_binaries
+from drkit.sandbox.certs import SandboxCerts, make_certs
 from drkit.sandbox.configfile import render_config
 from drkit.sandbox.layout import NODE_ROLES, SERVER_IDS, NodeLayout, SandboxLayout
 from drkit.sandbox.options import render_client_options, render_server_options
@@ -30,6 +32,7 @@ from drkit.sandbox.state import (
     save_state,
     write_private,
 )
+from drkit.tls import TlsSettings, Verify
 
 DEFAULT_DELAY = 3600
 READY_TIMEOUT = 60.0
@@ -60,6 +63,7 @@ def up(
     delay: int = DEFAULT_DELAY,
     haproxy: bool = False,
     server_options: dict[str, str] | None = None,
+    tls: bool = False,
     report: Report = lambda _: None,
 ) -> UpResult:
     """Start the sandbox in `directory`; a running one is reported and left alone."""
@@ -76,7 +80,7 @@ def up(
     if delay < 0:
         raise SandboxError("--delay must be zero or more seconds")
     binaries = find_binaries()
-    state = _create(layout, binaries, delay, server_options or {}, report)
+    state = _create(layout, binaries, delay, server_options or {}, report, tls=tls)
     if haproxy:
         state = _start_haproxy(layout, state, report)
         save_state(layout.state_file, state)
@@ -170,7 +174,18 @@ def admin_node(layout: SandboxLayout, state: SandboxState, name: str) -> NodeCon
         user=state.admin.user,
         password=PasswordSource(literal=state.admin.password),
         delay=state.delay if name == "delayed" else None,
+        tls=client_tls(layout) if state.tls else None,
     )
+
+
+def client_tls(layout: SandboxLayout) -> TlsSettings:
+    """What drkit's account presents and checks on a `--tls` sandbox."""
+    certs = sandbox_certs(layout)
+    return TlsSettings(certs.ca, certs.client_cert, certs.client_key, Verify.IDENTITY)
+
+
+def sandbox_certs(layout: SandboxLayout) -> SandboxCerts:
+    return SandboxCerts(layout.root / "tls")
 
 
 # -- creating ------------------------------------------------------------------------------
@@ -182,9 +197,21 @@ def _create(
     delay: int,
     server_options: dict[str, str],
     report: Report,
+    *,
+    tls: bool = False,
 ) -> SandboxState:
     layout.root.mkdir(parents=True, exist_ok=True)
     layout.root.chmod(0o700)
+    if tls:
+        certs = make_certs(sandbox_certs(layout).folder)
+        report(f"made a private CA and certificates in {certs.folder}")
+        server_options = {
+            "ssl-ca": str(certs.ca),
+            "ssl-cert": str(certs.server_cert),
+            "ssl-key": str(certs.server_key),
+            "require-secure-transport": "ON",
+            **server_options,
+        }
     layout.socket_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
     ports = free_ports(len(NODE_ROLES))
     report(f"initializing {len(NODE_ROLES)} data directories ({binaries.version})")
@@ -195,13 +222,15 @@ def _create(
         flavour=binaries.flavour.value,
         version=binaries.version.text,
         delay=delay,
-        admin=Account("drkit", _password()),
+        admin=Account("admin", _password()),
+        drkit=Account("drkit", _password()),
         replication=Account("repl", _password()),
         application=Account("app", _password()),
         nodes={
             name: NodeState(name, port, SERVER_IDS[name])
             for name, port in zip(NODE_ROLES, ports, strict=True)
         },
+        tls=tls,
     )
     for node in layout.nodes():
         _write_options(layout, binaries.flavour, node, state, server_options)
@@ -235,7 +264,8 @@ def _create(
                 port=state.nodes[node.name].port,
                 user=state.admin.user,
                 password=state.admin.password,
-            ),
+            )
+            + ("\n".join(client_tls(layout).option_lines(mariadb=True)) + "\n" if tls else ""),
         )
     _wait_replicating(layout, state)
     report(f"wrote {layout.config_file}")
@@ -311,7 +341,9 @@ def _admin_session_if_bootstrapped(layout: SandboxLayout, name: str) -> Session 
     state = load_state(layout.state_file)
     if state is None or name not in state.nodes:
         return None
-    node = replace(admin_node(layout, state, name), socket=str(layout.socket(name)))
+    node = admin_node(layout, state, name)
+    if not state.tls:  # a REQUIRE X509 account cannot log in through the socket
+        node = replace(node, socket=str(layout.socket(name)))
     return connect(node, timeout=2)
 
 
@@ -332,6 +364,18 @@ def _bootstrap_accounts(layout: SandboxLayout, node: NodeLayout, state: SandboxS
         session.run(d.grant_replication(state.replication.user, "%"))
         session.run(d.create_user(state.application.user, "%", state.application.password))
         session.run(d.grant_application(state.application.user, "%"))
+        if state.drkit is not None:
+            # Exactly what drkit's features need (docs/grants.md), no more.
+            needs = grants.required(session.version.is_mariadb)
+            for host in ("%", "localhost"):
+                session.run(d.create_user(state.drkit.user, host, state.drkit.password))
+                session.run(grants.grant_statement(needs, f"{state.drkit.user}@{host}"))
+        if state.tls:
+            # drkit logs in with its certificate only; replication runs over TLS.
+            for account in {state.admin.user, state.tool_account.user}:
+                for host in ("%", "localhost"):
+                    session.run(d.require_tls(account, host, certificate=True))
+            session.run(d.require_tls(state.replication.user, "%", certificate=False))
     finally:
         session.close()
 
@@ -349,6 +393,9 @@ def _start_replication(layout: SandboxLayout, state: SandboxState, name: str) ->
                 delay=state.delay if name == "delayed" else 0,
             )
         )
+        if state.tls:
+            certs = sandbox_certs(layout)
+            session.run(d.source_tls(str(certs.ca), None, None, verify=True))
         session.run(d.start_replication())
     finally:
         session.close()
@@ -446,6 +493,7 @@ def _start_haproxy(layout: SandboxLayout, state: SandboxState, report: Report) -
 def _purge(layout: SandboxLayout) -> None:
     shutil.rmtree(layout.root / "nodes", ignore_errors=True)
     shutil.rmtree(layout.haproxy_dir, ignore_errors=True)
+    shutil.rmtree(sandbox_certs(layout).folder, ignore_errors=True)
     socket_dir = layout.socket_dir()
     if socket_dir != layout.root / "run":
         shutil.rmtree(socket_dir, ignore_errors=True)

@@ -17,11 +17,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """A sandbox shared by one test module, delay one hour (nothing reaches `delayed` by itself)."""
-    box = start_sandbox(tmp_path_factory.mktemp("sandbox"), delay=3600)
+@pytest.fixture
+def box(tmp_path: Path) -> Iterator[Sandbox]:
+    """A fresh sandbox for one test, delay one hour (nothing reaches `delayed` by itself)."""
+    sandbox = start_sandbox(tmp_path / "sb", delay=3600)
     try:
-        yield box
+        yield sandbox
     finally:
-        box.down(purge=True)
+        sandbox.down(purge=True)
+
+
+@pytest.fixture(scope="module")
+def module_box(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Sandbox]:
+    """One sandbox shared by the tests of a module, delay one hour; a module's `box` builds on it."""
+    name = request.module.__name__.rpartition(".")[2].removeprefix("test_")
+    sandbox = start_sandbox(tmp_path_factory.mktemp(name), delay=3600)
+    try:
+        yield sandbox
+    finally:
+        sandbox.down(purge=True)

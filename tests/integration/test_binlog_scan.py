@@ -152,4 +152,4 @@ def test_legacy_hires_temporal_columns_are_flagged_not_miscounted(server: Throwa
     insert = [t for t in scan_file(current) if t.kind == "dml"]
     assert len(insert) == 1
     assert "rows_uncounted" in insert[0].flags
-    assert insert[0].tables == ()
+    assert [(t.name, t.inserts) for t in insert[0].tables] == [("app.legacy", 0)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +11,19 @@ import pytest
 from drkit.dialect import MariadbDialect
 from drkit.io.mysql import Session, connect
 from drkit.model.coords import BinlogCoord
-from tests.support.sandbox import Sandbox, start_sandbox, wait_for
+from tests.support.sandbox import Sandbox, wait_for
 from tests.support.workload import create_shop
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path_factory.mktemp("dialect"), delay=3600)
-    create_shop(sandbox, orders=20)
-    try:
-        yield sandbox
-    finally:
-        sandbox.down(purge=True)
+def box(module_box: Sandbox) -> Sandbox:
+    create_shop(module_box, orders=20)
+    return module_box
 
 
 def session(box: Sandbox, node: str) -> Session:
-    return connect(box.config().node(node))
+    # The sandbox's admin account: some statements here (accounts, sql_log_bin) are not drkit's.
+    return connect(box.admin_node(node))
 
 
 def status(s: Session) -> dict[str, Any]:

@@ -15,6 +15,11 @@ from tests.support.workload import create_shop, fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 DRILLS = sorted((ROOT / "playbooks" / "drills").glob("*.yaml"))
+DRILL_LIMIT = 600.0  # seconds one `drkit drill run` may take
+
+# pytest's own limit (300 s in pyproject.toml) would kill a drill before the drill's limit fires,
+# leaving no report and a sandbox behind: give these tests the drill's limit and a margin.
+pytestmark = pytest.mark.timeout(DRILL_LIMIT + 60)
 
 
 def drkit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -25,7 +30,7 @@ def drkit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
         text=True,
         env=env,
         cwd=cwd or ROOT,
-        timeout=600,
+        timeout=DRILL_LIMIT,
         check=False,
     )
 

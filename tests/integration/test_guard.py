@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,18 +20,14 @@ from tests.support.guard import (
     running_guard,
     set_guard_config,
 )
-from tests.support.sandbox import Sandbox, start_sandbox, wait_for
+from tests.support.sandbox import Sandbox, wait_for
 from tests.support.workload import create_shop, delayed_status, drkit_json, fingerprint, gtid_pos
 
 
 @pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path / "sb", delay=3600)
-    try:
-        create_shop(sandbox)
-        yield sandbox
-    finally:
-        sandbox.down(purge=True)
+def box(box: Sandbox) -> Sandbox:
+    create_shop(box)
+    return box
 
 
 def applier(box: Sandbox) -> str:
@@ -311,7 +306,11 @@ def test_the_guard_rides_out_a_primary_restart(box: Sandbox, tmp_path: Path) -> 
         box.sql("primary", "DROP TABLE shop.orders", app=True)
         drop_gtid = gtid_pos(box, "primary")
         wait_frozen(box)
-        assert guard_state(box)["last_finding"]["gtid"] == drop_gtid
+        # The guard freezes first and writes its state file after: wait for the record too.
+        wait_for(
+            lambda: (guard_state(box).get("last_finding") or {}).get("gtid") == drop_gtid,
+            what="the guard's state to name the DROP as its last finding",
+        )
     recover_restores(box, "shop.orders", orders)
 
 

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from tests.support.indexing import (
     wait_indexed,
     writer_pids,
 )
-from tests.support.sandbox import Sandbox, pids_alive, start_sandbox, wait_for
+from tests.support.sandbox import Sandbox, pids_alive, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -52,18 +51,14 @@ END
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path_factory.mktemp("index-follow"), delay=3600)
-    try:
-        sandbox.sql(
-            "primary",
-            "CREATE DATABASE w",
-            "CREATE TABLE w.t (id INT PRIMARY KEY AUTO_INCREMENT, v INT NOT NULL)",
-            FILL,
-        )
-        yield sandbox
-    finally:
-        sandbox.down(purge=True)
+def box(module_box: Sandbox) -> Sandbox:
+    module_box.sql(
+        "primary",
+        "CREATE DATABASE w",
+        "CREATE TABLE w.t (id INT PRIMARY KEY AUTO_INCREMENT, v INT NOT NULL)",
+        FILL,
+    )
+    return module_box
 
 
 def write(box: Sandbox, count: int = 1) -> set[str]:

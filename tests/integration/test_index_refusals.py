@@ -6,26 +6,21 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import mysql.connector
 import pytest
 
 from tests.support.indexing import index_starts, primary_starts
-from tests.support.sandbox import Sandbox, start_sandbox, wait_for
+from tests.support.sandbox import Sandbox, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path_factory.mktemp("index-refusals"), delay=3600)
-    try:
-        sandbox.sql("primary", "CREATE DATABASE w", "CREATE TABLE w.t (id INT PRIMARY KEY, v INT)")
-        yield sandbox
-    finally:
-        sandbox.down(purge=True)
+def box(module_box: Sandbox) -> Sandbox:
+    module_box.sql("primary", "CREATE DATABASE w", "CREATE TABLE w.t (id INT PRIMARY KEY, v INT)")
+    return module_box
 
 
 def config_named(

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,6 @@ from tests.support.workload import (
     latest_destructive,
     wait_replica_caught_up,
 )
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path / "sb", delay=3600)
-    try:
-        yield sandbox
-    finally:
-        sandbox.down(purge=True)
 
 
 def recover(box: Sandbox, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:

@@ -161,7 +161,7 @@ def box_grants(box: Sandbox, user: str) -> list[str]:
 
 def test_wrong_password_is_a_clear_config_error(short_delay: Sandbox, tmp_path: Path) -> None:
     text = short_delay.config_file.read_text()
-    real = short_delay.state.admin.password
+    real = short_delay.state.tool_account.password
     bad = tmp_path / "drkit.toml"
     bad.write_text(text.replace(real, "not-the-password"))
     done = short_delay.drkit("--config", str(bad), "status")

@@ -14,7 +14,7 @@ from typing import Any
 import mysql.connector
 
 from drkit import config as config_module
-from drkit.config import Config
+from drkit.config import Config, NodeConfig
 from drkit.sandbox import topology
 from drkit.sandbox.state import SandboxState, load_state
 
@@ -38,13 +38,29 @@ class Sandbox:
     def config(self) -> Config:
         return config_module.load(self.config_file)
 
+    def admin_node(self, node: str) -> NodeConfig:
+        """The node as the sandbox's admin account reaches it (every privilege; drkit's has fewer)."""
+        from drkit.sandbox.layout import SandboxLayout
+
+        return topology.admin_node(SandboxLayout(self.directory.resolve()), self.state, node)
+
     def port(self, node: str) -> int:
         return self.state.nodes[node].port
 
     def connect(self, node: str, *, app: bool = False, port: int | None = None) -> Any:
         state = self.state
         account = state.application if app else state.admin
+        tls: dict[str, Any] = {}
+        if state.tls:
+            folder = self.directory / "tls"
+            tls = {"ssl_ca": str(folder / "ca.pem"), "ssl_verify_cert": True}
+            if not app:  # drkit's account is REQUIRE X509
+                tls |= {
+                    "ssl_cert": str(folder / "client-cert.pem"),
+                    "ssl_key": str(folder / "client-key.pem"),
+                }
         return mysql.connector.connect(
+            **tls,
             host="127.0.0.1",
             port=port or state.nodes[node].port,
             user=account.user,
@@ -111,8 +127,9 @@ def start_sandbox(
     delay: int = 3600,
     haproxy: bool = False,
     server_options: dict[str, str] | None = None,
+    tls: bool = False,
 ) -> Sandbox:
-    topology.up(directory, delay=delay, haproxy=haproxy, server_options=server_options)
+    topology.up(directory, delay=delay, haproxy=haproxy, server_options=server_options, tls=tls)
     return Sandbox(directory)
 
 

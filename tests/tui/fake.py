@@ -18,8 +18,8 @@ from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.loadbalancer import LoadBalancerView, parse_servers_state
 from drkit.model.replica import ReplicaStatus
 from drkit.model.version import ServerVersion
-from drkit.pitr.conditions import ApplierStopped, ReplicationStopped
-from drkit.pitr.steps import Plan, SqlStep, WaitStep
+from drkit.plan.conditions import ApplierStopped, ReplicationStopped
+from drkit.plan.steps import Plan, SqlStep, WaitStep
 from drkit.service import Alarm, IndexSummary, Operations, StatusReport
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -400,9 +400,32 @@ def test_statement_finding_replaces_mass_finding_on_the_same_table() -> None:
     counts = {"shop.orders": RowCounts(deletes=5000)}
     findings = transaction_findings(["DELETE FROM orders"], counts, default_schema="shop")
     assert [f.category for f in findings] == ["delete_without_where"]
-    # Statement without schema, row events with one: still the same table.
+    # Statement without schema, row events with one: still the same table, named with it.
     findings = transaction_findings(["DELETE FROM orders"], counts)
-    assert [(f.category, f.tables) for f in findings] == [("delete_without_where", ("orders",))]
+    assert [(f.category, f.tables) for f in findings] == [
+        ("delete_without_where", ("shop.orders",))
+    ]
+
+
+def test_a_row_based_finding_names_its_table_with_the_row_events_schema() -> None:
+    # Annotate_rows text carries no default schema; the row events say where e0 is.
+    finding = classify_transaction(["DELETE FROM e0"], {}, tables=["t3.e0", "t3.other"])
+    assert finding is not None
+    assert (finding.tables, finding.reason) == (
+        ("t3.e0",),
+        "DELETE without WHERE removes every row of t3.e0",
+    )
+    # Two schemas hold an e0: which one the statement meant is not known, so it stays bare.
+    finding = classify_transaction(["DELETE FROM e0"], {}, tables=["t3.e0", "t4.e0"])
+    assert finding is not None and finding.tables == ("e0",)
+
+
+def test_a_binlog_incident_is_a_critical_finding_no_rule_hides() -> None:
+    rules = ClassifyRules(ignore_tables=("*",))
+    finding = classify_transaction(["binlog incident LOST_EVENTS: disk full"], {}, rules)
+    assert finding is not None
+    assert (finding.category, finding.severity) == ("binlog_incident", Severity.CRITICAL)
+    assert "LOST_EVENTS: disk full" in finding.reason
 
 
 def test_mass_finding_on_another_table_is_kept() -> None:
@@ -503,6 +526,7 @@ def test_every_class_has_its_severity() -> None:
         "rename_table": Severity.MEDIUM,
         "mass_delete": Severity.HIGH,
         "mass_update": Severity.MEDIUM,
+        "binlog_incident": Severity.CRITICAL,
     }
 
 

@@ -8,18 +8,18 @@ import pytest
 
 from drkit.dialect import for_version
 from drkit.dialect.ddl import retarget_create_table
-from drkit.errors import RefusedError, UsageError
-from drkit.extract.commands import (
+from drkit.dialect.dump import (
     UnexpectedDump,
     client_arguments,
     dump_arguments,
     pipeline_text,
     rename_inserts,
 )
+from drkit.errors import RefusedError, UsageError
 from drkit.extract.plan import ExtractFacts, SourceTable, parse_tables, plan_extract
 from drkit.model.version import ServerVersion
-from drkit.pitr.conditions import ApplierStopped, ExecutedIs, ReadOnlyIs
-from drkit.pitr.steps import CopyTable, SqlStep
+from drkit.plan.conditions import ApplierStopped, ExecutedIs, ReadOnlyIs
+from drkit.plan.steps import CopyTable, SqlStep
 from tests.support.facts import MYSQL, down, frozen, node, replica_status
 
 ORDERS = (

@@ -1,8 +1,13 @@
-"""The layering rules, checked: the core loads without textual, pure code loads without drivers."""
+"""The layering rules, checked: the core loads without textual, pure code loads without drivers.
+
+The full layer order lives in pyproject.toml's import-linter contracts, which see imports made
+inside functions too; these tests run it, and check at run time what it proves statically.
+"""
 
 from __future__ import annotations
 
 import pkgutil
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +20,7 @@ BLOCKER = """
 import importlib.abc, sys
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
+        if any(name == b or name.startswith(b + ".") for b in BLOCKED):
             raise ImportError(f"blocked import of {name}")
         return None
 sys.meta_path.insert(0, Block())
@@ -37,6 +42,7 @@ PURE_PREFIXES = (
     "drkit.checks.record",
     "drkit.checks.replication",
     "drkit.checks.result",
+    "drkit.checks.grants",
     "drkit.promote.fates",
     "drkit.promote.plan",
     "drkit.extract.commands",
@@ -85,6 +91,30 @@ def test_pure_modules_import_no_driver() -> None:
 def test_the_blocker_really_blocks() -> None:
     done = run_with_blocked({"textual"}, ["textual"])
     assert done.returncode != 0 and "blocked import of textual" in done.stderr
+
+
+def test_the_blocker_blocks_a_subpackage_by_its_dotted_name() -> None:
+    """`drkit.io` is blocked though `drkit` itself loads: the check compares whole dotted names."""
+    done = run_with_blocked({"drkit.io"}, ["drkit.errors", "drkit.io.mysql"])
+    assert done.returncode != 0 and "blocked import of drkit.io" in done.stderr
+    allowed = run_with_blocked({"drkit.io"}, ["drkit.errors", "drkit.model.version"])
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_import_linter_keeps_every_contract() -> None:
+    """lint-imports with the contracts of pyproject.toml: the layer order, imports in functions too."""
+    program = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    assert program is not None, "import-linter is a dev dependency: pip install -e '.[dev]'"
+    done = subprocess.run(
+        [program, "--no-cache"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout and "5 kept" in done.stdout, done.stdout
 
 
 def test_sql_text_is_written_only_in_the_dialect() -> None:

@@ -24,7 +24,7 @@ from drkit.pitr.plan import (
     Strategy,
     plan_recovery,
 )
-from drkit.pitr.steps import CheckStep, ReplayArchive, SqlStep, WaitStep
+from drkit.plan.steps import CheckStep, ReplayArchive, SqlStep, WaitStep
 
 NODE = NodeConfig(
     "delayed", Role.DELAYED, "127.0.0.1", 3308, "drkit", PasswordSource(literal="x"), delay=3600

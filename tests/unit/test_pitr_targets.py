@@ -11,13 +11,14 @@ import pytest
 
 from drkit.config import Role
 from drkit.errors import ExitCode, RefusedError, UsageError
+from drkit.index.position import last_applied
 from drkit.index.records import Destructive, TableRows
 from drkit.index.store import IndexStore, NewTransaction
 from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts
 from drkit.model.version import ServerVersion
 from drkit.pitr import state as state_file
-from drkit.pitr.gather import last_applied, segments, slave_positions
+from drkit.pitr.gather import segments, slave_positions
 from drkit.pitr.recovery import crossed_destructive
 from drkit.pitr.state import RecoveryState, RecoveryStatus
 from drkit.pitr.targets import (
@@ -216,3 +217,28 @@ def test_slave_positions_are_read_from_the_index_per_domain(store: IndexStore) -
     assert start == "0-1-4,1-1-3"
     assert final == "0-1-7,1-1-4"
     assert skips == ("0-1-6,1-1-3",)
+
+
+def test_latest_destructive_is_a_transaction_never_a_binlog_incident(store: IndexStore) -> None:
+    gap = Destructive("binlog_incident", "critical", "the binlog lost events here")
+    incident = NewTransaction(
+        gtid=None,
+        file="bin.000001",
+        start_pos=4 + 1200,
+        end_pos=4 + 1250,
+        timestamp=T0 + 60 * 12,
+        server_id=1,
+        kind="incident",
+        tables=(),
+        statement="binlog incident LOST_EVENTS: a gap",
+        destructive=gap,
+        row_events=(),
+    )
+    store.append([incident], BinlogCoord("bin.000001", 4 + 1250))
+    targets = resolve(
+        store, RecoverySpec(before="latest-destructive"), node="d", previous=None, now=0.0
+    )
+    assert targets.stop is not None and targets.stop.id == 9
+    # A plan crossing the incident names it like any destructive record.
+    crossed = crossed_destructive(store, segments(store, store.get(11), (), None, store.get(13)))
+    assert [t.kind for t in crossed] == ["incident"]

@@ -174,3 +174,10 @@ def test_unknown_top_level_key_and_unknown_override(tmp_path: Path) -> None:
         load_playbook(write(tmp_path, GOOD), {"colour": "red"})
     with pytest.raises(PlaybookError, match=r"--param rows: expected an integer, got 'many'"):
         load_playbook(write(tmp_path, GOOD), {"rows": "many"})
+
+
+def test_every_step_kind_has_a_handler_and_every_handler_a_kind() -> None:
+    from drkit.drill.playbook import STEP_KINDS
+    from drkit.drill.steps import STEP_HANDLERS
+
+    assert set(STEP_HANDLERS) == set(STEP_KINDS)

@@ -8,8 +8,8 @@ import pytest
 
 from drkit.checks.promotion import judge_promotion
 from drkit.errors import RefusedError
-from drkit.pitr.conditions import ExecutedIs, NotReplica, ReadOnlyIs, ReplicationStopped
-from drkit.pitr.steps import LoadBalancerStep, SqlStep
+from drkit.plan.conditions import ExecutedIs, NotReplica, ReadOnlyIs, ReplicationStopped
+from drkit.plan.steps import LoadBalancerStep, SqlStep
 from drkit.promote.fates import Fate, node_fates
 from drkit.promote.plan import plan_promotion
 from drkit.promote.run import refuse_if_blocked

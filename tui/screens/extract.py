@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -11,7 +11,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, Static
 
-from drkit.errors import DrkitError
+from drkit.extract.plan import ExtractPlan
+from drkit.extract.run import ExtractReport
 from tui.failures import reported
 from tui.format import report_lines
 from tui.messages import OperationFailed, PlanExecuted, PlanReady, RecoveryStepStarted
@@ -19,9 +20,7 @@ from tui.screens.base import ConsoleScreen
 from tui.widgets.confirm import TypedConfirmation
 
 if TYPE_CHECKING:
-    from drkit.pitr.steps import Step
-
-UNAVAILABLE = "this drkit has no table extraction yet (Operations.plan_extract)"
+    from drkit.plan.steps import Step
 
 
 class ExtractScreen(ConsoleScreen):
@@ -34,7 +33,7 @@ class ExtractScreen(ConsoleScreen):
     def __init__(self, table: str) -> None:
         super().__init__()
         self.table = table
-        self.plan: Any = None
+        self.plan: ExtractPlan | None = None
         self.running = False
         self.done = False
 
@@ -84,20 +83,15 @@ class ExtractScreen(ConsoleScreen):
     def make_plan(self, table: str, into: str | None) -> None:
         """Ask the facade for the extraction plan; post PlanReady."""
         with reported(self, "extract plan"):
-            plan_extract = getattr(self.ops, "plan_extract", None)
-            if plan_extract is None:
-                raise DrkitError(UNAVAILABLE, hint="use `drkit extract --table S.T` when it exists")
-            self.post_message(PlanReady(plan_extract(table, into)))
+            self.post_message(PlanReady(self.ops.plan_extract(table, into)))
 
     @on(PlanReady)
     def _plan_ready(self, event: PlanReady) -> None:
+        assert isinstance(event.plan, ExtractPlan)
         self.plan = event.plan
         self.query_one("#plan", Static).update(Text(event.plan.render()))
         # The node that is written to is the one whose name is typed.
-        destination = getattr(event.plan, "destination", None)
-        self.query_one(TypedConfirmation).reset(
-            destination if isinstance(destination, str) else None
-        )
+        self.query_one(TypedConfirmation).reset(event.plan.destination or None)
         self.query_one("#confirm-name", Input).focus()
 
     @on(TypedConfirmation.Confirmed, "#confirm")
@@ -111,17 +105,14 @@ class ExtractScreen(ConsoleScreen):
         self.run_plan(self.plan)
 
     @work(thread=True, group="extract", exit_on_error=False)
-    def run_plan(self, plan: Any) -> None:
+    def run_plan(self, plan: ExtractPlan) -> None:
         """Run the extraction plan; post PlanExecuted with rows and checksums on both sides."""
 
         def stepped(number: int, step: Step) -> None:
             self.post_message(RecoveryStepStarted(number, step.render()))
 
         with reported(self, "extract"):
-            extract = getattr(self.ops, "extract", None)
-            if extract is None:
-                raise DrkitError(UNAVAILABLE)
-            self.post_message(PlanExecuted(extract(plan, on_step=stepped)))
+            self.post_message(PlanExecuted(self.ops.extract(plan, on_step=stepped)))
 
     @on(RecoveryStepStarted)
     def _step(self, event: RecoveryStepStarted) -> None:
@@ -129,6 +120,7 @@ class ExtractScreen(ConsoleScreen):
 
     @on(PlanExecuted)
     def _executed(self, event: PlanExecuted) -> None:
+        assert isinstance(event.report, ExtractReport)
         self.running = False
         self.done = True
         self.console.busy = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -11,14 +11,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Static
 
-from drkit.errors import DrkitError
+from drkit.checks.result import CheckResult, PromotionChecklist
+from drkit.promote.plan import PromotionPlan
+from drkit.promote.run import PromotionReport
 from tui.failures import reported
 from tui.format import promotion_text
 from tui.messages import ChecklistGathered, OperationFailed, PlanExecuted, PlanReady
 from tui.screens.base import ConsoleScreen
 from tui.widgets.confirm import TypedConfirmation
-
-UNAVAILABLE = "this drkit has no promotion yet (Operations.check_promotion)"
 
 
 class PromotionScreen(ConsoleScreen):
@@ -31,8 +31,8 @@ class PromotionScreen(ConsoleScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.checklist: Any = None
-        self.plan: Any = None
+        self.checklist: PromotionChecklist | None = None
+        self.plan: PromotionPlan | None = None
         self.running = False
 
     def compose(self) -> ComposeResult:
@@ -70,10 +70,7 @@ class PromotionScreen(ConsoleScreen):
     def check(self) -> None:
         """Gather the promotion checklist; post ChecklistGathered."""
         with reported(self, "promotion check"):
-            check_promotion = getattr(self.ops, "check_promotion", None)
-            if check_promotion is None:
-                raise DrkitError(UNAVAILABLE, hint="use `drkit check promotion` when it exists")
-            self.post_message(ChecklistGathered(check_promotion()))
+            self.post_message(ChecklistGathered(self.ops.check_promotion()))
 
     @on(ChecklistGathered)
     def _gathered(self, event: ChecklistGathered) -> None:
@@ -83,13 +80,13 @@ class PromotionScreen(ConsoleScreen):
         for index, result in enumerate(event.checklist.results):
             if result.ok:
                 mark = Text("ok", style="green")
-            elif getattr(result, "promote_fixes", False):
+            elif result.promote_fixes:
                 mark = Text("fixed", style="yellow")  # failing now; the promotion puts it right
             else:
                 mark = Text("FAIL", style="bold red")
             critical = "critical" if result.critical else ""
             table.add_row(mark, critical, result.name, result.reason, key=str(index))
-        blocking = self._blocking(event.checklist)
+        blocking = event.checklist.blocking
         ok = not blocking
         self.query_one("#verdict", Static).update(
             Text("the critical checks pass: promotion is possible", style="bold green")
@@ -103,26 +100,18 @@ class PromotionScreen(ConsoleScreen):
         self.query_one("#plan-button", Button).disabled = not ok
         self._show_hint()
 
-    @staticmethod
-    def _blocking(checklist: Any) -> list[Any]:
-        """The critical failures that refuse promotion, as the facade counts them."""
-        blocking = getattr(checklist, "blocking", None)
-        if blocking is not None:
-            return list(blocking)
-        return [r for r in checklist.results if r.critical and not r.ok]
-
     @on(DataTable.RowHighlighted, "#checks")
     def _show_hint(self) -> None:
         table = self.query_one("#checks", DataTable)
         if self.checklist is None or not table.row_count:
             return
-        result = self.checklist.results[table.cursor_row]
-        hint = f"hint: {result.hint}" if getattr(result, "hint", None) else ""
+        result: CheckResult = self.checklist.results[table.cursor_row]
+        hint = f"hint: {result.hint}" if result.hint else ""
         self.query_one("#hint", Static).update(Text(f"{result.name}: {result.reason}\n{hint}"))
 
     @on(Button.Pressed, "#plan-button")
     def _plan_pressed(self) -> None:
-        if self.checklist is None or self._blocking(self.checklist) or self.running:
+        if self.checklist is None or self.checklist.blocking or self.running:
             return
         self.query_one("#plan", Static).update("planning…")
         self.make_plan()
@@ -131,18 +120,15 @@ class PromotionScreen(ConsoleScreen):
     def make_plan(self) -> None:
         """Build the promotion plan (re-reading the facts); post PlanReady."""
         with reported(self, "promotion plan"):
-            plan_promotion = getattr(self.ops, "plan_promotion", None)
-            if plan_promotion is None:
-                raise DrkitError(UNAVAILABLE)
-            self.post_message(PlanReady(plan_promotion()))
+            self.post_message(PlanReady(self.ops.plan_promotion()))
 
     @on(PlanReady)
     def _plan_ready(self, event: PlanReady) -> None:
+        assert isinstance(event.plan, PromotionPlan)
         self.plan = event.plan
         self.add_class("-planned")  # the plan needs the room now
         self.query_one("#plan", Static).update(Text(event.plan.render()))
-        node = getattr(event.plan, "node", None)
-        self.query_one(TypedConfirmation).reset(node if isinstance(node, str) else None)
+        self.query_one(TypedConfirmation).reset(event.plan.node or None)
         self.query_one("#confirm-name").focus()
 
     @on(TypedConfirmation.Confirmed, "#confirm")
@@ -156,16 +142,14 @@ class PromotionScreen(ConsoleScreen):
         self.promote(self.plan)
 
     @work(thread=True, group="promotion", exit_on_error=False)
-    def promote(self, plan: Any) -> None:
+    def promote(self, plan: PromotionPlan) -> None:
         """Run the promotion plan; post PlanExecuted with the result per node."""
         with reported(self, "promotion"):
-            promote = getattr(self.ops, "promote", None)
-            if promote is None:
-                raise DrkitError(UNAVAILABLE)
-            self.post_message(PlanExecuted(promote(plan)))
+            self.post_message(PlanExecuted(self.ops.promote(plan)))
 
     @on(PlanExecuted)
     def _promoted(self, event: PlanExecuted) -> None:
+        assert isinstance(event.report, PromotionReport)
         self.running = False
         self.console.busy = None
         self.query_one("#plan-box").border_title = "result"

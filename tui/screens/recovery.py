@@ -36,9 +36,9 @@ from tui.widgets.confirm import TypedConfirmation
 
 if TYPE_CHECKING:
     from drkit.index.records import IndexedTransaction
-    from drkit.pitr.executor import Progress
     from drkit.pitr.recovery import PreparedRecovery, RecoveryReport
-    from drkit.pitr.steps import Step
+    from drkit.plan.executor import Progress
+    from drkit.plan.steps import Step
 
 BEFORE = "before"
 SKIP = "skip"
