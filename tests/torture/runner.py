@@ -1,0 +1,869 @@
+"""One seeded torture run: random operations on a real sandbox, each checked against the model.
+
+Every choice comes from the seed and the model (never from timing), so a seed replays the same
+operations; the trace printed on failure lists them with their arguments and outcomes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.support.processes import alive, catch_up_delayed, children_of, drkit_popen, row_lock
+from tests.support.sandbox import Sandbox, wait_for
+from tests.support.scenario import run_drkit
+from tests.torture.model import (
+    ALL_TABLES,
+    DOMAIN_TABLES,
+    Effect,
+    Model,
+    Tables,
+    Tx,
+    diff,
+    state_of,
+)
+
+WORDS = ("alpha", "bravo", "delta", "echo", "kilo", "lima", "oscar", "tango", "zulu")
+DISASTERS = ("drop", "truncate", "delete_all", "update_all")
+REPLICA_KEYS = ("Using_Gtid", "Slave_SQL_Running", "Relay_Log_File", "Relay_Log_Pos", "SQL_Delay")
+
+
+class TortureFailure(AssertionError):
+    """An invariant broke; the message carries the seed and the operations so far."""
+
+
+@dataclass
+class Plan:
+    """A recover command and what the model says it must do."""
+
+    args: list[str]
+    span: list[int]  # transactions it applies, in order
+    frontier: int  # the delayed replica's frontier afterwards
+    skips: set[int]
+    unnamed: list[Tx]  # destructive transactions it would apply that were not named
+    words: str
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.unnamed)
+
+
+@dataclass
+class Torture:
+    box: Sandbox
+    seed: int
+    rng: random.Random = field(init=False)
+    model: Model = field(default_factory=Model)
+    trace: list[str] = field(default_factory=list)
+    primary_alive: bool = True
+    # Drive a pre-#12 CLI: no --through (destructive transactions count as named), freeze --yes,
+    # a refusal need not name a pid. For probing an older engine past its missing flags.
+    pre12: bool = False
+    findings: list[str] = field(default_factory=list)
+    # The targets of the last recovery that ran: the engine keeps them resolved (latest-destructive,
+    # now) until `drkit resume` or a recovery with other targets (invariant 2).
+    recorded: tuple[str, ...] | None = None
+    last_write_second: int = 0
+    _conns: dict[int, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def run(self, operations: int) -> None:
+        self.setup()
+        for number in range(operations):
+            # One random stream per operation: an operation that went differently (a kill that
+            # landed after drkit finished) does not shift the choices of the ones after it.
+            self.rng = random.Random(f"{self.seed}/{number}")
+            self.step()
+        self.finish()
+
+    def step(self) -> None:
+        choices: list[tuple[str, float]] = []
+        if self.primary_alive:
+            choices += [
+                ("write", 5),
+                ("disaster", 2.5),
+                ("index", 0.7),
+                ("guard", 0.7),
+                ("resume", 1),
+                ("kill_primary", 0.8),
+                ("partition", 0.4),
+                ("refused_login", 0.4),
+            ]
+        else:
+            choices += [("restart_primary", 1.5)]
+        choices += [("freeze", 0.7), ("recover", 4), ("recover_killed", 2), ("concurrent", 1)]
+        names, weights = zip(*choices, strict=True)
+        op = self.rng.choices(names, weights)[0]
+        getattr(self, "op_" + op)()
+
+    def fail(self, problem: str) -> None:
+        ops = "\n".join(f"  {i:3}. {line}" for i, line in enumerate(self.trace, 1))
+        raise TortureFailure(
+            f"torture seed {self.seed} (replay: DRKIT_TORTURE_SEED={self.seed}): {problem}\n"
+            f"operations:\n{ops}"
+        )
+
+    def note(self, line: str) -> None:
+        self.trace.append(line)
+
+    # -- setup and the end --------------------------------------------------------------------
+
+    def setup(self) -> None:
+        self.execute(0, ["CREATE DATABASE tt"], [])
+        for domain, tables in DOMAIN_TABLES.items():
+            for table in tables:
+                self.execute(
+                    domain,
+                    [
+                        f"CREATE TABLE {table} (id INT PRIMARY KEY, v INT NOT NULL, "
+                        "note VARCHAR(40) NOT NULL)"
+                    ],
+                    [Effect("create", table)],
+                )
+        for domain, tables in DOMAIN_TABLES.items():
+            for table in tables:
+                rows = [self.new_row() for _ in range(12)]
+                self.execute(domain, [self.insert_sql(table, rows)], self.puts(table, rows))
+        self.index()
+        catch_up_delayed(self.box)
+        self.model.frontier = len(self.model.log)
+        self.note(f"setup: {len(self.model.log)} transactions, applied on delayed")
+        self.check_delayed()
+
+    def finish(self) -> None:
+        """Bring everything back and let the delayed replica converge with no delay."""
+        if not self.primary_alive:
+            self.op_restart_primary()
+        self.index()
+        named = [t for t in self.model.unapplied() if t.destructive]
+        args = ["resume", "--yes", *self.through_args(named)]
+        done = self.drkit(*args)
+        self.note(f"final: drkit {' '.join(args)} -> exit {done.returncode}")
+        if done.returncode != 0:
+            self.fail(f"final resume failed: {done.stderr.strip()[-800:]}")
+        self.check_resumed()
+        self.box.sql("delayed", "STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY = 0", "START SLAVE")
+        target = set(str(self.box.value("primary", "SELECT @@gtid_binlog_pos")).split(","))
+
+        def converged() -> bool:
+            status = self.box.replica_status("delayed")
+            if status["Last_SQL_Errno"] or status["Last_IO_Errno"]:
+                self.fail(
+                    f"with no delay, replication broke: {status['Last_SQL_Errno']} "
+                    f"{status['Last_SQL_Error']} {status['Last_IO_Error']}"
+                )
+            return self.slave_pos() == target
+
+        try:
+            wait_for(converged, timeout=60, what="the delayed replica to converge")
+        except AssertionError as exc:
+            self.fail(str(exc))
+        self.model.frontier = len(self.model.log)
+        self.note("final: delay 0, converged")
+        self.check_delayed()
+        problems = diff(self.model.primary, self.read_tables("primary"))
+        if problems:
+            self.fail("the primary differs from the model: " + "; ".join(problems))
+
+    # -- writing on the primary ---------------------------------------------------------------
+
+    def conn(self, domain: int) -> Any:
+        conn = self._conns.get(domain)
+        if conn is None:
+            conn = self.box.connect("primary")
+            conn.cursor().execute(f"SET SESSION gtid_domain_id = {domain}")
+            self._conns[domain] = conn
+        return conn
+
+    def execute(
+        self, domain: int, sql: list[str], effects: list[Effect], disaster: str | None = None
+    ) -> Tx | None:
+        cur = self.conn(domain).cursor()
+        cur.execute("SELECT @@last_gtid")
+        previous = cur.fetchall()[0][0]
+        if len(sql) > 1:
+            cur.execute("START TRANSACTION")
+        for statement in sql:
+            cur.execute(statement)
+        if len(sql) > 1:
+            cur.execute("COMMIT")
+        cur.execute("SELECT @@last_gtid")
+        gtid = str(cur.fetchall()[0][0])
+        if gtid == previous:
+            return None  # nothing was logged (no rows changed)
+        tx = Tx(len(self.model.log), domain, sql, effects, disaster, gtid)
+        return self.model.record(tx)
+
+    def new_row(self) -> tuple[int, int, str]:
+        return (self.model.fresh_id(), self.rng.randrange(1000), self.rng.choice(WORDS))
+
+    @staticmethod
+    def insert_sql(table: str, rows: list[tuple[int, int, str]]) -> str:
+        return f"INSERT INTO {table} VALUES " + ", ".join(f"({i}, {v}, '{n}')" for i, v, n in rows)
+
+    @staticmethod
+    def puts(table: str, rows: list[tuple[int, int, str]]) -> list[Effect]:
+        return [Effect("put", table, row[0], row) for row in rows]
+
+    def new_second(self) -> None:
+        """Start a batch of writes in a second of its own, early in it.
+
+        --until-time works to the second: with each operation's transactions in a second of their
+        own, the transactions a time target covers depend on the seed, not on timing."""
+        while int(time.time()) <= self.last_write_second or time.time() % 1 > 0.5:
+            time.sleep(0.02)
+        self.last_write_second = int(time.time())
+
+    def op_write(self) -> None:
+        self.new_second()
+        domain = self.rng.choice((0, 1))
+        count = self.rng.randint(1, 4)
+        for _ in range(count):
+            sql: list[str] = []
+            effects: list[Effect] = []
+            live = self.model.live(domain)
+            # One statement per table: each one's rows are the model's rows before the transaction.
+            for table in self.rng.sample(live, k=min(len(live), self.rng.choice((1, 1, 2)))):
+                rows = self.model.primary[table]
+                assert rows is not None
+                what = self.rng.choice(("insert", "insert", "update", "delete"))
+                if what != "insert" and len(rows) > 3:
+                    row_id = self.rng.choice(sorted(rows))
+                    if what == "update":
+                        row = (row_id, self.rng.randrange(1000), self.rng.choice(WORDS))
+                        sql.append(
+                            f"UPDATE {table} SET v = {row[1]}, note = '{row[2]}' WHERE id = {row_id}"
+                        )
+                        effects.append(Effect("put", table, row_id, row))
+                    else:
+                        sql.append(f"DELETE FROM {table} WHERE id = {row_id}")
+                        effects.append(Effect("del", table, row_id))
+                else:
+                    new = [self.new_row() for _ in range(self.rng.randint(1, 3))]
+                    sql.append(self.insert_sql(table, new))
+                    effects += self.puts(table, new)
+            self.execute(domain, sql, effects)
+        self.note(f"write: {count} transactions in domain {domain}")
+
+    def op_disaster(self) -> None:
+        self.new_second()
+        domain = self.rng.choice((0, 1))
+        live = self.model.live(domain)
+        kinds = [k for k in DISASTERS if k != "drop" or len(live) > 1]
+        kind = self.rng.choice(kinds)
+        table = self.rng.choice(live)
+        rows = self.model.primary[table]
+        assert rows is not None
+        if kind == "drop":
+            sql, effects = f"DROP TABLE {table}", [Effect("drop", table)]
+        elif kind == "truncate":
+            sql, effects = f"TRUNCATE TABLE {table}", [Effect("truncate", table)]
+        elif kind == "delete_all":
+            sql, effects = f"DELETE FROM {table}", [Effect("del", table, i) for i in sorted(rows)]
+        else:
+            sql = f"UPDATE {table} SET v = v + 1000, note = 'mass'"
+            effects = [
+                Effect("put", table, i, (i, row[1] + 1000, "mass"))
+                for i, row in sorted(rows.items())
+            ]
+        tx = self.execute(domain, [sql], effects, kind)
+        self.note(f"disaster: {sql} in domain {domain} -> {tx.gtid if tx else 'not logged'}")
+
+    # -- the index ----------------------------------------------------------------------------
+
+    def index(self) -> None:
+        done = self.drkit("index")
+        if done.returncode != 0:
+            self.fail(f"drkit index failed: {done.stderr.strip()[-500:]}")
+        self.refresh_index()
+
+    def refresh_index(self) -> None:
+        done = self.drkit("events", "--limit", "1000000", "--json")
+        if done.returncode != 0:
+            self.fail(f"drkit events failed: {done.stderr.strip()[-500:]}")
+        by_gtid = {event["gtid"]: event for event in json.loads(done.stdout)}
+        indexed = 0
+        for tx in self.model.log:
+            event = by_gtid.get(tx.gtid)
+            if event is None:
+                break
+            tx.index_id = event["id"]
+            tx.timestamp = event["timestamp"]
+            tx.destructive = event["destructive"] is not None
+            if tx.disaster and not tx.destructive:
+                self.findings.append(f"seed {self.seed}: {tx.label()} is not flagged destructive")
+            indexed += 1
+        self.model.indexed = indexed
+
+    def op_index(self) -> None:
+        self.index()
+        self.note(f"index: {self.model.indexed} transactions indexed")
+        self.check_delayed()
+
+    def op_guard(self) -> None:
+        done = self.drkit("guard", "--once")
+        self.note(f"guard --once -> exit {done.returncode}")
+        if done.returncode != 0:
+            self.fail(f"guard --once failed: {done.stderr.strip()[-500:]}")
+        self.refresh_index()
+        self.check_delayed()
+
+    # -- freeze, resume -----------------------------------------------------------------------
+
+    def op_freeze(self) -> None:
+        args = ["freeze"] + (["--yes"] if self.rng.random() < 0.5 or self.pre12 else [])
+        done = self.drkit(*args)
+        self.note(f"drkit {' '.join(args)} -> exit {done.returncode}")
+        if done.returncode != 0:
+            self.fail(f"freeze failed: {done.stderr.strip()[-500:]}")
+        if self.box.replica_status("delayed")["Slave_SQL_Running"] != "No":
+            self.fail("after freeze the applier still runs")
+        self.check_delayed()
+
+    def op_resume(self) -> None:
+        pending = [t for t in self.model.unapplied() if t.destructive]
+        named = pending if self.rng.random() < 0.8 or self.pre12 else []
+        args = ["resume", "--yes", *self.through_args(named)]
+        unnamed = [t for t in pending if t not in named]
+        before = self.snapshot()
+        done = self.drkit(*args)
+        self.note(
+            f"drkit {' '.join(args)} -> exit {done.returncode}"
+            + (f" (must refuse: {[t.label() for t in unnamed]})" if unnamed else "")
+        )
+        if unnamed:
+            self.expect_refusal(done, before, "resume")
+            return
+        if done.returncode != 0:
+            self.fail(f"resume failed: {done.stderr.strip()[-800:]}")
+        self.recorded = None
+        self.check_resumed()
+        self.check_delayed()
+
+    def check_resumed(self) -> None:
+        try:
+            status = wait_for(
+                lambda: (
+                    (s := self.box.replica_status("delayed"))["Slave_SQL_Running"] == "Yes"
+                    and (s["Slave_IO_Running"] == "Yes" or not self.primary_alive)
+                    and s
+                ),
+                timeout=15,
+                what="both threads to run after resume",
+            )
+        except AssertionError as exc:
+            self.fail(f"{exc}: {self.box.replica_status('delayed')}")
+        if status["Using_Gtid"] != "Slave_Pos":
+            self.fail(f"after resume Using_Gtid is {status['Using_Gtid']}")
+        if status["Last_SQL_Errno"] or status["Last_IO_Errno"]:
+            self.fail(f"after resume: {status['Last_SQL_Error']} {status['Last_IO_Error']}")
+        if int(status["SQL_Delay"]) != 3600:
+            self.fail(f"after resume the delay is {status['SQL_Delay']}")
+
+    # -- the primary --------------------------------------------------------------------------
+
+    def op_kill_primary(self) -> None:
+        self.index()
+        status = self.box.replica_status("delayed")
+        receiving = status["Slave_IO_Running"] != "No"
+        if receiving:
+            target = set(str(self.box.value("primary", "SELECT @@gtid_binlog_pos")).split(","))
+
+            def received() -> bool:
+                pos = str(self.box.replica_status("delayed")["Gtid_IO_Pos"])
+                return set(pos.split(",")) >= target
+
+            try:
+                wait_for(received, timeout=20, what="the delayed replica to receive everything")
+            except AssertionError as exc:
+                self.fail(str(exc))
+        for conn in self._conns.values():
+            conn.close()
+        self._conns.clear()
+        self.box.kill("primary")
+        self.primary_alive = False
+        self.note(f"kill -9 primary (delayed relay logs {'complete' if receiving else 'short'})")
+        self.check_delayed()
+
+    def op_restart_primary(self) -> None:
+        self.box.start("primary")
+        self.primary_alive = True
+        status = self.box.replica_status("delayed")
+        if status["Slave_IO_Running"] != "No":
+            # A receiver retries once a minute; a test has no minute to wait.
+            self.box.sql("delayed", "STOP SLAVE IO_THREAD", "START SLAVE IO_THREAD")
+        self.note("restart primary")
+        self.check_delayed()
+
+    def op_refused_login(self) -> None:
+        """Invariant 5: a wrong password for the primary is exit 2, the delayed replica untouched."""
+        text = self.box.config_file.read_text()
+        head, primary = text.split("[nodes.primary]", 1)
+        line = next(x for x in primary.splitlines() if x.startswith("password"))
+        broken = self.box.directory / "wrong-password.toml"
+        broken.write_text(head + "[nodes.primary]" + primary.replace(line, 'password = "wrong"', 1))
+        broken.chmod(0o600)
+        plan = self.prepare()
+        if plan is None:
+            self.note("refused login: nothing unapplied, skipped")
+            return
+        before = self.snapshot()
+        done = run_drkit(broken, *plan.args)
+        self.note(
+            f"drkit {' '.join(plan.args)} with a wrong primary password -> exit {done.returncode}"
+        )
+        if done.returncode != 2:
+            self.fail(
+                f"a refused login is not exit 2: {(done.stdout + done.stderr).strip()[-600:]}"
+            )
+        if self.snapshot() != before:
+            self.fail(f"a refused login changed the delayed replica: {before} -> {self.snapshot()}")
+        self.check_delayed()
+
+    def op_partition(self) -> None:
+        self.box.sql("delayed", "STOP SLAVE IO_THREAD")
+        self.note("partition: delayed replica's receiver stopped (relay logs fall short)")
+
+    # -- recoveries ---------------------------------------------------------------------------
+
+    def choose_plan(self) -> Plan | None:
+        """A recover command over the unapplied, indexed transactions, and its expected effect."""
+        model = self.model
+        first = model.frontier
+        last = model.indexed  # everything indexed; the primary is indexed before recovering
+        if last <= first:
+            return None
+        candidates = list(range(first, last))
+        flagged = [n for n in candidates if model.log[n].destructive]
+        mode = self.rng.choice(("before", "before", "skip", "skip_until", "until_time"))
+        if mode in ("skip", "skip_until") and not flagged:
+            mode = "before"
+        latest = model.latest_destructive()
+        skips: set[int] = set()
+        if mode == "before":
+            target = self.rng.choice(flagged or candidates)
+            if flagged and self.rng.random() < 0.3:
+                target = self.rng.choice(candidates)
+            ref = self.target_ref(target, latest)
+            args, span, frontier = ["--before", ref], list(range(first, target)), target
+            words = f"before {model.log[target].label()}"
+        elif mode in ("skip", "skip_until"):
+            skips = set(self.rng.sample(flagged, k=min(len(flagged), self.rng.choice((1, 1, 2)))))
+            args = []
+            for n in sorted(skips):
+                args += ["--skip", self.target_ref(n, latest)]
+            frontier = last
+            later = [n for n in candidates if n > max(skips)]
+            if mode == "skip_until" and later:
+                frontier = self.rng.choice(later)
+                args += ["--until", self.target_ref(frontier, None)]
+            span = [n for n in range(first, frontier) if n not in skips]
+            end = model.log[frontier].label() if frontier < last else "the end"
+            words = f"skip {[model.log[n].label() for n in sorted(skips)]} until {end}"
+        elif self.rng.random() < 0.3:
+            # Resolved when the recovery starts: everything indexed by then, nothing later.
+            frontier = last
+            args, span = ["--until-time", "now"], list(range(first, frontier))
+            words = "until-time now"
+        else:
+            chosen = self.rng.choice(candidates)
+            stamp = model.log[chosen].timestamp
+            assert stamp is not None
+            frontier = next(
+                (n for n in range(first, last) if (model.log[n].timestamp or "") > stamp), last
+            )
+            args, span = ["--until-time", stamp], list(range(first, frontier))
+            words = f"until-time {stamp}"
+        named: set[int] = set()
+        pending = [n for n in span if model.log[n].destructive]
+        if pending and (self.rng.random() < 0.75 or self.pre12):
+            named = set(pending)
+            args += self.through_args([model.log[n] for n in sorted(named)])
+        strategy = "auto"
+        if self.primary_alive and self.rng.random() < 0.3:
+            strategy = "upstream"
+        elif not self.primary_alive and self.rng.random() < 0.35:
+            strategy = "archive"
+        if targets_of(args) == self.recorded:
+            # The same targets as the recorded recovery would continue to the recorded ones; this
+            # plan means the targets as of now, so it spells them out.
+            args = [self.explicit(arg) for arg in args]
+        args = ["recover", *args, "--strategy", strategy, "--yes", "--json", "--timeout", "120"]
+        return Plan(
+            args, span, frontier, skips, model.unnamed_destructive(span, named), words=words
+        )
+
+    def explicit(self, arg: str) -> str:
+        if arg == "latest-destructive":
+            latest = self.model.latest_destructive()
+            assert latest is not None
+            return str(latest.index_id)
+        if arg == "now":
+            stamp = self.model.log[self.model.indexed - 1].timestamp
+            assert stamp is not None
+            return stamp
+        return arg
+
+    def target_ref(self, n: int, latest: Tx | None) -> str:
+        tx = self.model.log[n]
+        kinds = ["id", "gtid"] + (["latest"] if latest is tx else [])
+        kind = self.rng.choice(kinds)
+        return (
+            "latest-destructive"
+            if kind == "latest"
+            else str(tx.index_id)
+            if kind == "id"
+            else tx.gtid
+        )
+
+    def through_args(self, txs: list[Tx]) -> list[str]:
+        args: list[str] = []
+        if self.pre12:
+            return args
+        for tx in txs:
+            args += ["--through", str(tx.index_id) if self.rng.random() < 0.5 else tx.gtid]
+        return args
+
+    def prepare(self) -> Plan | None:
+        if self.primary_alive:
+            self.index()
+        return self.choose_plan()
+
+    def op_recover(self) -> None:
+        plan = self.prepare()
+        if plan is None:
+            self.note("recover: nothing unapplied, skipped")
+            return
+        before = self.snapshot()
+        done = self.drkit(*plan.args, timeout=240)
+        self.judge(plan, done.returncode, done.stdout, done.stderr, before)
+
+    def judge(
+        self, plan: Plan, code: int | None, stdout: str, stderr: str, before: dict[str, Any]
+    ) -> None:
+        verdict = "must refuse" if plan.refused else "must apply"
+        self.note(
+            f"drkit {' '.join(plan.args)} [{plan.words}; {verdict} {len(plan.span)} tx] -> exit {code}"
+        )
+        if plan.refused:
+            self.expect_refusal(code, before, "recover", stdout, stderr, plan.unnamed)
+            return
+        if code != 0:
+            failed_checks = ""
+            try:
+                checks = json.loads(stdout).get("verification", [])
+                failed_checks = f"; failed checks: {[c for c in checks if not c.get('ok')]}"
+            except (ValueError, AttributeError):
+                pass
+            self.fail(
+                f"recovery failed (exit {code}); {self.where_is_delayed(plan)}{failed_checks}; "
+                f"drkit said: {stderr.strip()[-1200:]}"
+            )
+        try:
+            report = json.loads(stdout)
+        except ValueError:
+            self.fail(f"recover --json printed no JSON: {stdout[-300:]!r}")
+        expected = {"upstream"} if self.primary_alive else {"relay", "archive"}
+        if "--strategy" in plan.args:
+            forced = plan.args[plan.args.index("--strategy") + 1]
+            if forced != "auto":
+                expected = {forced}
+        if report.get("strategy") not in expected:
+            self.fail(f"strategy {report.get('strategy')}, expected one of {sorted(expected)}")
+        if report.get("verified") is not True:
+            self.fail(f"recovery exit 0 but not verified: {report.get('verification')}")
+        self.model.frontier = plan.frontier
+        self.model.skipped |= plan.skips
+        self.recorded = targets_of(plan.args)
+        self.check_delayed(after_recovery=True)
+
+    def expect_refusal(
+        self,
+        done_or_code: Any,
+        before: dict[str, Any],
+        what: str,
+        stdout: str | None = None,
+        stderr: str | None = None,
+        unnamed: list[Tx] | None = None,
+    ) -> None:
+        if isinstance(done_or_code, subprocess.CompletedProcess):
+            code, stdout, stderr = done_or_code.returncode, done_or_code.stdout, done_or_code.stderr
+        else:
+            code = done_or_code
+        if code != 3:
+            self.fail(
+                f"{what} crossing an unnamed destructive transaction was not refused "
+                f"(exit {code}, expected 3): {(stderr or '').strip()[-600:]}"
+            )
+        if stdout is not None and "--json" in self.trace[-1]:
+            try:
+                data = json.loads(stdout)
+            except ValueError:
+                self.fail(f"the refusal under --json is not JSON on stdout: {stdout[-300:]!r}")
+            if not isinstance(data, dict) or data.get("exit") != 3 or not data.get("error"):
+                self.fail(f"the refusal's JSON lacks error/exit 3/hint: {data}")
+        after = self.snapshot()
+        if after != before:
+            self.fail(f"a refusal changed the delayed replica: {before} -> {after}")
+        self.check_delayed()
+
+    def op_recover_killed(self) -> None:
+        plan = self.prepare()
+        if plan is None or plan.refused:
+            self.note("recover-killed: no plan that should run; a plain recover instead")
+            if plan is not None:
+                before = self.snapshot()
+                done = self.drkit(*plan.args, timeout=240)
+                self.judge(plan, done.returncode, done.stdout, done.stderr, before)
+            return
+        lock_row = self.lockable(plan) if self.rng.random() < 0.5 else None
+        pause = round(self.rng.uniform(0.2, 2.5), 2)
+        # Targets resolved at the start (latest-destructive, now) must not move on a re-run.
+        second_disaster = (
+            self.primary_alive
+            and (
+                ("latest-destructive" in plan.args and "--before" in plan.args)
+                or "now" in plan.args
+            )
+            and self.rng.random() < 0.6
+        )
+        before = self.snapshot()
+        with ExitStack() as stack:
+            if lock_row is not None:
+                stack.enter_context(row_lock(self.box, "delayed", *lock_row))
+            proc = drkit_popen(self.box, *plan.args)
+            kids: dict[int, str] = {}
+            deadline = time.monotonic() + (30 if lock_row else pause)
+            while time.monotonic() < deadline and proc.poll() is None:
+                kids |= children_of(proc.pid)
+                if lock_row and self.waiting(proc, kids):
+                    time.sleep(0.3)
+                    kids |= children_of(proc.pid)
+                    break
+                time.sleep(0.05)
+            if proc.poll() is not None:
+                stack.close()
+                out, err = proc.communicate()
+                self.note(f"recover-killed: finished before the kill ({pause}s)")
+                self.judge(plan, proc.returncode, out, err, before)
+                if second_disaster:  # the same writes either way: the model stays the same
+                    self.last_write_second = int(time.time())
+                    self.op_disaster()
+                return
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            self.recorded = targets_of(plan.args)
+            where = f"row {lock_row}" if lock_row else f"{pause}s"
+            self.note(
+                f"drkit {' '.join(plan.args)} [{plan.words}] killed -9 at {where}; children "
+                f"{sorted(set(kids.values()))}"
+            )
+            time.sleep(1.0)
+            orphans = {pid: name for pid, name in kids.items() if alive(pid)}
+            for pid in orphans:
+                os.kill(pid, signal.SIGKILL)
+            if orphans:
+                self.fail(f"children outlived drkit's kill -9: {orphans}")
+            self.check_prefix(plan)
+        if second_disaster:
+            # In a later second than the killed run's "now", which it resolved before this moment.
+            self.last_write_second = int(time.time())
+            self.op_disaster()
+        before = self.snapshot()
+        self.prepare()
+        done = self.drkit(*plan.args, timeout=240)
+        self.note("  re-run of the same command:")
+        self.judge(plan, done.returncode, done.stdout, done.stderr, before)
+
+    def waiting(self, proc: subprocess.Popen[str], kids: dict[int, str]) -> bool:
+        if {"mariadb-binlog", "mariadb"} & set(kids.values()):
+            return True
+        try:
+            state = json.loads((self.box.directory / "drkit-recovery.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return state.get("pid") == proc.pid and "wait until" in state.get("message", "")
+
+    def lockable(self, plan: Plan) -> tuple[str, int] | None:
+        """A row the plan's first changes update or delete, present on the delayed replica now."""
+        current = self.model.delayed()
+        for n in plan.span:
+            for effect in self.model.log[n].effects:
+                if effect.kind in ("truncate", "drop", "create"):
+                    return None
+                rows = current.get(effect.table)
+                if rows is not None and effect.row_id in rows:
+                    return (effect.table, effect.row_id)
+        return None
+
+    def where_is_delayed(self, plan: Plan) -> str:
+        """Which prefix of the plan the delayed replica holds, or what it holds beyond it."""
+        applied = self.model.applied()
+        actual = self.read_tables("delayed")
+        for k in range(len(plan.span), -1, -1):
+            if not diff(state_of(self.model.log, applied + plan.span[:k]), actual):
+                return f"the delayed replica holds {k} of the plan's {len(plan.span)} transactions"
+        beyond = [
+            self.model.log[n]
+            for n in range(plan.frontier, len(self.model.log))
+            if not diff(state_of(self.model.log, applied + plan.span + [n]), actual)
+        ]
+        if beyond:
+            return (
+                "THE DELAYED REPLICA APPLIED BEYOND THE PLAN: "
+                + ", ".join(tx.label() for tx in beyond)
+                + (" (destructive!)" if any(tx.destructive for tx in beyond) else "")
+            )
+        return "the delayed replica holds no prefix of the plan: " + "; ".join(
+            diff(self.model.delayed(), actual)
+        )
+
+    def check_prefix(self, plan: Plan) -> None:
+        """After a kill: the delayed replica holds the model for some prefix of the plan's span."""
+        applied = self.model.applied()
+        actual = self.read_tables("delayed")
+        for k in range(len(plan.span), -1, -1):
+            if not diff(state_of(self.model.log, applied + plan.span[:k]), actual):
+                self.note(f"  after the kill: {k} of {len(plan.span)} transactions applied")
+                return
+        problems = diff(self.model.delayed(), actual)
+        self.fail(
+            "after kill -9 the delayed replica holds no prefix of the plan "
+            f"(against the state before it: {'; '.join(problems)})"
+        )
+
+    def op_concurrent(self) -> None:
+        plan = self.prepare()
+        lock_row = self.lockable(plan) if plan is not None and not plan.refused else None
+        if plan is None or lock_row is None:
+            self.note("concurrent: no plan with a row to hold; skipped")
+            return
+        second = self.rng.choice(("recover", "resume"))
+        second_args = plan.args if second == "recover" else ["resume", "--yes"]
+        before = self.snapshot()
+        with row_lock(self.box, "delayed", *lock_row) as lock:
+            proc = drkit_popen(self.box, *plan.args)
+            try:
+                wait_for(
+                    lambda: self.waiting(proc, children_of(proc.pid)) or proc.poll() is not None,
+                    timeout=30,
+                    what="the first recovery to wait",
+                )
+            except AssertionError as exc:
+                self.fail(str(exc))
+            if proc.poll() is not None:  # it never waited on the row: judge it alone
+                lock.rollback()
+                out, err = proc.communicate()
+                self.note("concurrent: the first recovery ended before the second command")
+                self.judge(plan, proc.returncode, out, err, before)
+                return
+            other = self.drkit(*second_args)
+            self.note(
+                f"concurrent: drkit {' '.join(plan.args)} [{plan.words}] holding row {lock_row}; "
+                f"then drkit {' '.join(second_args)} -> exit {other.returncode}"
+            )
+            named_pid = self.pre12 or str(proc.pid) in other.stdout + other.stderr
+            if other.returncode != 3 or not named_pid:
+                lock.rollback()
+                proc.communicate()
+                self.fail(
+                    f"the second command was not refused naming pid {proc.pid} (exit "
+                    f"{other.returncode}): {(other.stdout + other.stderr).strip()[-600:]}"
+                )
+            lock.rollback()
+            out, err = proc.communicate(timeout=240)
+        self.judge(plan, proc.returncode, out, err, before)
+
+    # -- looking at the delayed replica -------------------------------------------------------
+
+    def read_tables(self, node: str) -> Tables:
+        present = {
+            f"tt.{row['TABLE_NAME']}"
+            for row in self.box.sql(
+                node, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='tt'"
+            )
+        }
+        tables: Tables = {}
+        for table in ALL_TABLES:
+            if table in present:
+                rows = self.box.sql(node, f"SELECT id, v, note FROM {table} ORDER BY id")
+                tables[table] = {r["id"]: (r["id"], r["v"], r["note"]) for r in rows}
+        return tables
+
+    def gtids(self, query: str) -> dict[int, str]:
+        text = str(self.box.value("delayed", query) or "")
+        return {int(part.split("-")[0]): part for part in text.split(",") if part}
+
+    def slave_pos(self) -> set[str]:
+        text = str(self.box.value("delayed", "SELECT @@gtid_slave_pos") or "")
+        return {part for part in text.split(",") if part}
+
+    def snapshot(self) -> dict[str, Any]:
+        status = self.box.replica_status("delayed")
+        snap = {k: status.get(k) for k in REPLICA_KEYS}
+        snap["gtid_slave_pos"] = sorted(self.slave_pos())
+        return snap
+
+    def check_delayed(self, after_recovery: bool = False) -> None:
+        problems = diff(self.model.delayed(), self.read_tables("delayed"))
+        if problems:
+            applied_destructive = [
+                self.model.log[n].label()
+                for n in range(self.model.frontier, len(self.model.log))
+                if self.model.log[n].destructive
+            ]
+            self.fail(
+                "the delayed replica differs from the model: "
+                + "; ".join(problems)
+                + f" (unapplied destructive per the model: {applied_destructive})"
+            )
+        status = self.box.replica_status("delayed")
+        if status.get("Last_SQL_Errno"):
+            self.fail(f"the delayed replica's applier is in error: {status['Last_SQL_Error']}")
+        # The delayed replica's own binlog (log_slave_updates) holds each applied transaction once,
+        # with its original GTID: per domain the last applied one (or the skipped one after it,
+        # if the engine records a skip as an empty transaction).
+        binlog = self.gtids("SELECT @@gtid_binlog_pos")
+        applied_last = self.model.last_per_domain(self.model.applied())
+        consumed_last = self.model.last_per_domain(range(self.model.frontier))
+        for domain in set(applied_last) | set(consumed_last) | set(binlog):
+            if binlog.get(domain) not in (applied_last.get(domain), consumed_last.get(domain)):
+                self.fail(
+                    f"the delayed replica's binlog ends domain {domain} at {binlog.get(domain)}, "
+                    f"expected {applied_last.get(domain)} (the last applied transaction)"
+                )
+        if after_recovery:
+            want = self.model.expected_slave_pos()
+            got = self.slave_pos()
+            if got != want:
+                self.fail(
+                    f"after the recovery gtid_slave_pos is {sorted(got)}, expected {sorted(want)}"
+                )
+            if status["Slave_SQL_Running"] != "No":
+                self.fail("after the recovery the applier runs")
+
+    def drkit(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        try:
+            # An empty stdin, never the terminal pytest may run in: no prompt can wait for a key.
+            return self.box.drkit(*args, input="", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.fail(f"drkit {' '.join(args)} did not end within {timeout}s")
+            raise
+
+
+def targets_of(args: list[str]) -> tuple[str, ...]:
+    """What makes two recover commands "the same" for the recorded target: their target options."""
+    flags = ("--before", "--skip", "--until", "--until-time")
+    return tuple(f"{flag} {value}" for flag, value in itertools.pairwise(args) if flag in flags)
