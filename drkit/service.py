@@ -406,6 +406,11 @@ class Operations(Drkit):
                 on_step=on_step,
             )
 
+    def _refuse_if_busy(self, what: str) -> None:
+        from drkit.io.lock import refuse_if_busy
+
+        refuse_if_busy(self.config.folder, what)
+
     def _require(self, node: NodeConfig, what: str) -> None:
         """Refuse before the first step when drkit's account surely lacks a privilege (#14)."""
         from drkit.checks.privileges import require_privileges
@@ -415,6 +420,7 @@ class Operations(Drkit):
     def plan_resume(
         self, *, force: bool = False, node: str | None = None, through: tuple[str, ...] = ()
     ) -> Plan:
+        self._refuse_if_busy("resume")
         from drkit.pitr import recovery
 
         return recovery.plan_resume(
@@ -465,6 +471,7 @@ class Operations(Drkit):
 
     def prepare_promotion(self, *, force: bool = False, node: str | None = None) -> PromotionPlan:
         """Check and plan without refusing: the plan's `blocked_by` names what would refuse it."""
+        self._refuse_if_busy("a promotion")
         from drkit.promote import run
 
         return run.prepare_promotion(self.config, self.delayed_node(node), force=force)
@@ -493,6 +500,7 @@ class Operations(Drkit):
         self, table: str, into: str | None = None, node: str | None = None
     ) -> ExtractPlan:
         """Plan copying `schema.table` from the frozen delayed replica into the primary."""
+        self._refuse_if_busy("an extraction")
         from drkit.extract.run import prepare_extract
 
         return prepare_extract(self.config, self.delayed_node(node), table, into)
@@ -589,6 +597,7 @@ class Operations(Drkit):
         on_conflict: str = "abort",
     ) -> FlashbackPlan:
         """Plan reversing the targets' row changes on the primary (RefusedError when unsafe)."""
+        self._refuse_if_busy("a flashback")
         from drkit.flashback.run import prepare_flashback
 
         with self.store() as store:
@@ -617,6 +626,7 @@ class Operations(Drkit):
 
     def plan_merge(self, table: str, node: str | None = None) -> MergePlan:
         """Plan `extract --merge`: the frozen copy's rows whose key the live table lacks."""
+        self._refuse_if_busy("a merge")
         from drkit.extract.merge import prepare_merge
 
         return prepare_merge(self.config, self.delayed_node(node), table)

@@ -138,6 +138,14 @@ def current_holder(folder: Path) -> LockHolder | None:
         os.close(fd)
 
 
+def refuse_if_busy(folder: Path, what: str) -> None:
+    """Refuse (exit 3, naming the holder) when a plan runs now: before planning anything else,
+    so the operator hears who holds the topology, not a symptom of its plan."""
+    holder = current_holder(folder)
+    if holder is not None:
+        raise _refusal(what, holder)
+
+
 def _holder_of(lock: EngineLock) -> LockHolder:
     return LockHolder(os.getpid(), lock.command, lock.what, lock.started_at)
 

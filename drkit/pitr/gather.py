@@ -89,16 +89,18 @@ def slave_positions(
     applied: IndexedTransaction | None,
     skips: Sequence[IndexedTransaction],
     last_id: int | None,
-) -> tuple[str | None, str | None, tuple[str, ...]]:
+    segment_ends: Sequence[int] = (),
+) -> tuple[str | None, str | None, tuple[str, ...], tuple[str, ...]]:
     """MariaDB: gtid_slave_pos as it must be at the applied point, after each skipped
-    transaction, and at the end of the plan; read from the index, domain by domain."""
+    transaction, at the end of the plan, and at the end of each segment (the UNTIL points);
+    read from the index, domain by domain."""
     if not facts.reachable or not facts.is_mariadb or store.latest() is None:
-        return None, None, ()
+        return None, None, (), ()
     executed = facts.executed
     assert isinstance(executed, MariadbGtidPos)
     base = MariadbGtidPos.parse(facts.gtid_slave_pos_text)
     low = applied.id if applied else None
-    high = max([last_id or 0, low or 0, *(s.id for s in skips)])
+    high = max([last_id or 0, low or 0, *(s.id for s in skips), *segment_ends])
     domains = {str(gtid.domain) for gtid in executed.by_domain}
     if high:
         domains |= store.domains_between(low, high)
@@ -117,6 +119,7 @@ def slave_positions(
         at(applied.id) if applied else None,
         at(high) if high else None,
         tuple(at(s.id) for s in skips),
+        tuple(at(end) for end in segment_ends),
     )
 
 

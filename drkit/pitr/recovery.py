@@ -245,18 +245,23 @@ def prepare_recovery(
             strategy is Strategy.RELAY or not (facts.primary and facts.primary.reachable)
         ):
             facts = gather_recovery_facts(config, store, node, relay=True)
-        found = segments(store, facts.applied, targets.skips, targets.stop, targets.end)
-        start, final, skip_positions = slave_positions(
+        done = set(targets.continued.skips_done) if targets.continued else set()
+        applied_id = facts.applied.id if facts.applied else 0
+        # A skip an interrupted run of this recovery already made is behind the replica now.
+        pending = tuple(s for s in targets.skips if not (s.id in done and s.id <= applied_id))
+        found = segments(store, facts.applied, pending, targets.stop, targets.end)
+        start, final, skip_positions, until_positions = slave_positions(
             store,
             facts.delayed,
             facts.applied if facts.applied_in_order else None,
-            targets.skips,
+            pending,
             targets.last_id,
+            [segment.end.id for segment in found if segment.end is not None and segment.count],
         )
         request = RecoveryRequest(
             mode=targets.mode,
             stop=targets.stop,
-            skips=targets.skips,
+            skips=pending,
             segments=found,
             strategy=strategy,
             parallel=parallel,
@@ -267,6 +272,7 @@ def prepare_recovery(
             start_position=start,
             final_position=final,
             skip_positions=skip_positions,
+            until_positions=until_positions if facts.applied_in_order else (),
         )
         plan = plan_recovery(request, facts)
         refuse_unnamed_destructive(
@@ -441,6 +447,11 @@ def _execute(
         pid=os.getpid(),
         spec=prepared.spec.to_json(),
         targets=prepared.targets.record() if prepared.targets else None,
+        skips_done=(
+            prepared.targets.continued.skips_done
+            if prepared.targets and prepared.targets.continued
+            else ()
+        ),
     )
     state_file.save(folder, record)
     audit.event(
@@ -458,6 +469,13 @@ def _execute(
         if on_step is not None:
             on_step(number, step)
 
+    def done_hook(number: int, step: Step) -> None:
+        nonlocal record
+        passed = getattr(step, "done_skips", ())
+        if passed:
+            record = record.moved(skips_done=tuple(dict.fromkeys((*record.skips_done, *passed))))
+            state_file.save(folder, record)
+
     def children_hook(pids: tuple[int, ...]) -> None:
         nonlocal record
         record = record.moved(children=pids)
@@ -473,6 +491,7 @@ def _execute(
         on_progress=on_progress,
         on_step=step_hook,
         on_children=children_hook,
+        on_done=done_hook,
     )
     try:
         result = executor.run(plan)
@@ -521,8 +540,7 @@ def _report(
             request.stop,
             last_segment.end if last_segment else None,
             request.skips,
-            # Only upstream keeps the primary coordinates exact (relay mode and replay do not track them).
-            check_coordinates=prepared.plan.strategy == Strategy.UPSTREAM.value,
+            check_coordinates=_coordinates_kept(prepared),
             slave_position=request.final_position,
         )
     finally:
@@ -534,7 +552,10 @@ def _report(
         stopped_at=_stopped_at(prepared, facts),
         executed_gtid=str(facts.executed),
         applied=sum(segment.count for segment in request.segments),
-        skipped=[s.gtid or f"#{s.id}" for s in request.skips],
+        skipped=[
+            s.gtid or f"#{s.id}"
+            for s in (prepared.targets.skips if prepared.targets else request.skips)
+        ],
         verification=verification,
         seconds=result.seconds,
         relay_backup=str(result.relay_backup) if result.relay_backup else None,
@@ -543,6 +564,21 @@ def _report(
         stop_gtid=request.stop.gtid if request.stop else None,
         gtid_slave_pos=facts.gtid_slave_pos_text or None,
         using_gtid=facts.replica.using_gtid if facts.replica else None,
+    )
+
+
+def _coordinates_kept(prepared: PreparedRecovery) -> bool:
+    """Whether Exec_Master_Log_Pos is exact afterwards: only an upstream plan that stopped by a
+    binlog coordinate after applying something moves it there. A GTID UNTIL stops exactly by
+    GTID (the GTID verifications check that) while the coordinate trails past events that are
+    not transactions; with nothing applied it still shows what a relay recovery or an archive
+    replay left in it."""
+    last = prepared.request.segments[-1] if prepared.request.segments else None
+    return (
+        prepared.plan.strategy == Strategy.UPSTREAM.value
+        and not prepared.request.until_positions
+        and last is not None
+        and last.count > 0
     )
 
 

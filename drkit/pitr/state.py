@@ -67,6 +67,7 @@ class RecoveryState:
     spec: dict[str, Any] = field(default_factory=dict)  # the targets as typed (RecoverySpec)
     targets: RecordedTargets | None = None
     children: tuple[int, ...] = ()  # pids of tools a step started (archive replay)
+    skips_done: tuple[int, ...] = ()  # skipped transactions a run has passed (index ids)
 
     @property
     def in_progress(self) -> bool:
@@ -122,10 +123,12 @@ def load(folder: Path) -> RecoveryState | None:
     try:
         targets = data.pop("targets", None)
         children = data.pop("children", ())
+        skips_done = data.pop("skips_done", ())
         return RecoveryState(
             **data,
             targets=RecordedTargets.from_json(targets) if isinstance(targets, dict) else None,
             children=tuple(int(pid) for pid in children or ()),
+            skips_done=tuple(int(tx_id) for tx_id in skips_done or ()),
         )
     except (TypeError, ValueError):
         return None

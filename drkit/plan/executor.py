@@ -100,6 +100,7 @@ class Executor:
         on_progress: ProgressCallback | None = None,
         on_step: StepCallback | None = None,
         on_children: ChildrenCallback | None = None,
+        on_done: StepCallback | None = None,
     ) -> None:
         self.config = config
         self.audit = audit
@@ -107,6 +108,7 @@ class Executor:
         self.timeout = timeout
         self.stall = stall
         self.on_children = on_children
+        self.on_done = on_done
         self._started_wall = time.time()
         self.interrupted = interrupted or threading.Event()
         self.on_progress = on_progress
@@ -124,6 +126,8 @@ class Executor:
                     self.on_step(number, step)
                 self._run_step(number, len(plan.steps), step, result)
                 result.steps_done = number
+                if self.on_done is not None:
+                    self.on_done(number, step)
                 result.log.append(f"{number}. {step.render()}: done")
         finally:
             result.seconds = time.monotonic() - started

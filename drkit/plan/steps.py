@@ -19,6 +19,7 @@ class SqlStep:
     why: str = ""
     pre: tuple[Condition, ...] = ()
     post: tuple[Condition, ...] = ()
+    done_skips: tuple[int, ...] = ()  # index ids of skipped transactions passed once it ran
 
     def render(self) -> str:
         return f"{self.node}: {self.sql}"
@@ -71,6 +72,7 @@ class ReplayArchive:
     why: str = ""
     pre: tuple[Condition, ...] = ()
     post: tuple[Condition, ...] = ()
+    done_skips: tuple[int, ...] = ()  # index ids of skipped transactions passed once it ran
 
     def render(self) -> str:
         span = f"{self.files[0]}:{self.start_pos}"

@@ -334,7 +334,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(box: Sandbox) -> None:
     done = box.drkit("recover", "--before", "latest-destructive", "--dry-run")
     assert done.returncode == 0, done.stderr
     assert "CHANGE MASTER TO MASTER_DELAY = 0" in done.stdout
-    assert "START SLAVE UNTIL MASTER_LOG_FILE" in done.stdout
+    assert "START SLAVE UNTIL master_gtid_pos = " in done.stdout
     after = delayed_status(box)
     keys = (
         "Slave_SQL_Running",

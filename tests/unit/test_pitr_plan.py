@@ -241,8 +241,10 @@ def test_primary_gone_chooses_relay_and_keeps_relay_logs() -> None:
     assert plan.strategy == "relay"
     assert "not chosen: upstream: the primary is unreachable" in plan.strategy_reason
     statements = sql_of(plan)
+    # The applier reads on from the first unapplied transaction (#4's span), not from a stale
+    # Relay_Log_Pos (627: what an archive replay around the applier leaves behind).
     assert (
-        "CHANGE MASTER TO MASTER_DELAY = 0, RELAY_LOG_FILE = 'relay-bin.000002', RELAY_LOG_POS = 627"
+        "CHANGE MASTER TO MASTER_DELAY = 0, RELAY_LOG_FILE = 'relay-bin.000002', RELAY_LOG_POS = 1400"
         in statements
     )
     assert (
@@ -436,3 +438,27 @@ def test_plan_words_count_one_transaction_and_say_where_a_run_to_the_end_stops()
     )
     assert summary[-1].endswith("stop after #9 0-1-9")
     assert not any("nothing to apply" in line and "apply no" in line for line in summary)
+
+
+def test_upstream_stops_by_gtid_position_and_starts_nothing_for_an_empty_segment() -> None:
+    """GTID UNTIL points where the index gives them (stale coordinates cannot fool them); a
+    segment with nothing to apply starts nothing."""
+    request = skip()
+    segments = (Segment(TXS[6], TXS[7], None, None, 0), request.segments[1])
+    request = RecoveryRequest(
+        "skip",
+        None,
+        (TXS[7],),
+        segments,
+        description="skip #7",
+        end=TXS[9],
+        start_position="0-1-6",
+        final_position="0-1-9",
+        skip_positions=("0-1-7",),
+        until_positions=("0-1-9",),
+    )
+    facts = recovery_facts(delayed=node_facts("0-1-6"), applied=6)
+    statements = sql_of(plan_recovery(request, facts))
+    assert "START SLAVE UNTIL master_gtid_pos = '0-1-9'" in statements
+    assert not any("MASTER_LOG_POS" in s for s in statements)
+    assert statements.count("SET GLOBAL gtid_slave_pos = '0-1-7'") == 1

@@ -213,10 +213,18 @@ def test_slave_positions_are_read_from_the_index_per_domain(store: IndexStore) -
     # The replica applied up to #7; its gtid_slave_pos is stale in domain 1 (an archive replay).
     replica = facts("0-1-4,1-1-3", slave_pos="0-1-4,1-1-1")
     applied = store.get(7)
-    start, final, skips = slave_positions(store, replica, applied, (store.get(9),), 11)  # type: ignore[list-item]
+    start, final, skips, ends = slave_positions(
+        store,
+        replica,
+        applied,
+        (store.get(9),),  # type: ignore[arg-type]
+        11,
+        (8, 11),
+    )
     assert start == "0-1-4,1-1-3"
     assert final == "0-1-7,1-1-4"
     assert skips == ("0-1-6,1-1-3",)
+    assert ends == ("0-1-5,1-1-3", "0-1-7,1-1-4")
 
 
 def test_latest_destructive_is_a_transaction_never_a_binlog_incident(store: IndexStore) -> None:

@@ -172,6 +172,8 @@ def archive_replays(request: RecoveryRequest, facts: RecoveryFacts, how: str) ->
                 f"replay {segment_words(segment)} {how}",
                 pre=(ApplierStopped(),) + ((NotApplied(first),) if first else ()),
                 post=boundary(segment),
+                # The bytes of the skipped transaction before this segment are passed over.
+                done_skips=(request.skips[index - 1].id,) if index > 0 else (),
             )
         )
     return steps

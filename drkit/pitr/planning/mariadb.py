@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from drkit.dialect import Dialect, MariadbDialect
+from drkit.model.coords import BinlogCoord
 from drkit.model.gtid import MariadbGtidPos
 from drkit.pitr.planning.common import (
     apply_to_end,
@@ -16,6 +17,7 @@ from drkit.pitr.planning.common import (
 from drkit.pitr.planning.values import (
     RecoveryFacts,
     RecoveryRequest,
+    RelayView,
     Strategy,
 )
 from drkit.plan.conditions import (
@@ -115,6 +117,7 @@ def mariadb_upstream(
     primary = facts.primary.name if facts.primary else "primary"
     replica = facts.delayed.replica
     assert replica is not None
+    until_positions = list(request.until_positions)
     steps: list[Step] = []
     in_gtid_mode = replica.using_gtid.lower() != "no"
     current = MariadbGtidPos.parse(facts.delayed.gtid_slave_pos_text)
@@ -182,8 +185,24 @@ def mariadb_upstream(
                     f"skip #{skipped.id} ({skipped.gtid}): declare it executed so replication continues after it",
                     pre=(NotApplied(skipped.gtid),),
                     post=(Applied(skipped.gtid),),
+                    done_skips=(skipped.id,),
                 )
             )
+        if segment.count and until_positions:
+            # A GTID UNTIL stops right after the segment's last transaction, whatever stale
+            # coordinates a relay recovery or an archive replay left in Exec_Master_Log_Pos.
+            position = until_positions.pop(0)
+            steps.append(
+                SqlStep(
+                    node,
+                    d.start_until_gtid_pos(position),
+                    f"fetch from {primary} and apply up to {position} ({segment_words(segment)})",
+                )
+            )
+            steps.append(wait_step(node, segment))
+            continue
+        if not segment.count:
+            continue  # nothing to apply before the next skip or the stop: start nothing
         stop = segment_stop_coord(segment, facts)
         steps.append(
             SqlStep(
@@ -206,11 +225,13 @@ def mariadb_relay(request: RecoveryRequest, facts: RecoveryFacts, d: MariadbDial
     node = facts.node.name
     relay = facts.relay
     assert relay.current is not None
+    start = relay_start(request, relay)
     steps: list[Step] = [
         SqlStep(
             node,
-            d.change_delay(0, relay.current),
-            "apply without delay; naming the relay position keeps the relay logs (and leaves GTID mode)",
+            d.change_delay(0, start),
+            "apply without delay, from the first transaction the replica has not applied; naming "
+            "the relay position keeps the relay logs (and leaves GTID mode)",
             pre=(ReplicationStopped(),),
             post=(DelayIs(0),),
         ),
@@ -226,6 +247,7 @@ def mariadb_relay(request: RecoveryRequest, facts: RecoveryFacts, d: MariadbDial
                     d.change_delay(0, span.after),
                     f"skip #{skipped.id} ({skipped.gtid}): continue reading the relay log after it",
                     pre=(ApplierStopped(), NotApplied(skipped.gtid or "")),
+                    done_skips=(skipped.id,),
                 )
             )
         if segment.stop is not None:
@@ -263,6 +285,19 @@ def mariadb_relay(request: RecoveryRequest, facts: RecoveryFacts, d: MariadbDial
             )
             steps += apply_to_end(node, segment, d, "stop once everything received is applied")
     return steps
+
+
+def relay_start(request: RecoveryRequest, relay: RelayView) -> BinlogCoord:
+    """Where the applier must read on: the relay span of the first transaction to apply (or of
+    the first skip or stop). Relay_Log_Pos lags behind when an archive replay applied
+    transactions around the applier; starting there would apply them twice (error 1950)."""
+    assert relay.current is not None
+    first = request.segments[0] if request.segments else None
+    target = None
+    if first is not None:
+        target = first.first if first.count else (request.skips[0] if request.skips else first.stop)
+    span = relay.span(target.gtid) if target is not None else None
+    return span.start if span is not None else relay.current
 
 
 def mariadb_archive(

@@ -112,3 +112,6 @@ class RecoveryRequest:
     start_position: str | None = None
     final_position: str | None = None
     skip_positions: tuple[str, ...] = ()  # MariaDB: gtid_slave_pos that skips each one
+    # MariaDB: the GTID position at the end of each segment that applies something, in order:
+    # GTID UNTIL points, immune to the stale coordinates a relay recovery leaves behind.
+    until_positions: tuple[str, ...] = ()
