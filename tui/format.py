@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from drkit.checks.alarm import Alarm
     from drkit.guard.state import GuardStatus
     from drkit.index.records import IndexedTransaction
     from drkit.io.drbd_probe import DrbdProbe
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from drkit.model.loadbalancer import LoadBalancerView
     from drkit.pitr.state import RecoveryState
     from drkit.promote.run import PromotionReport
-    from drkit.service import Alarm, IndexSummary
+    from drkit.service import IndexSummary
 
 NODE_COLUMNS = ("node", "role", "state", "ro", "lag", "delay", "left", "applier", "last error")
 
@@ -118,26 +119,54 @@ def node_detail(node: NodeFacts) -> str:
     return "\n".join(lines)
 
 
-def alarm_text(alarm: Alarm, now: float) -> Text:
-    """The banner: what is coming, on which table, and how long before the replica applies it."""
+def alarm_text(alarm: Alarm, now: float, *, acknowledged: bool = False) -> Text:
+    """The banner: what the delayed replica holds against the destructive transaction, and the
+    way forward from there (one line once acknowledged)."""
+    from drkit.checks.alarm import AlarmState
+
     tx = alarm.transaction
     finding = tx.destructive
     what = f"{finding.severity} {finding.category}" if finding else "destructive"
+    named = f"#{tx.id} {tx.gtid or ''}".rstrip()
+    kind = alarm.kind
     text = Text()
-    if alarm.applier_running:
+    if acknowledged:
+        left = f" in {clock(alarm.seconds_left(now))}" if kind is AlarmState.RUNNING else ""
+        text.append(f"acknowledged: {kind.value} {named}{left} ({what})   k: unacknowledge")
+        return text
+    if kind is AlarmState.MISSED:
+        text.append(" DELAY RAN OUT ", style="bold white on red")
+        text.append(f" {alarm.node} applied {named}: it no longer holds the data. ")
+        text.append(one_line(tx.statement, 120), style="bold")
+        text.append(f"  ({what})\n")
+        text.append(
+            f"way back: flashback of its row changes (drkit flashback {tx.id} --dry-run), "
+            "or a backup plus the binlog archive",
+            style="bold",
+        )
+        return text
+    if kind is AlarmState.RUNNING:
         text.append(" ALARM ", style="bold white on red")
-        text.append(f" {alarm.node} applies #{tx.id} {tx.gtid or ''} in ")
+        text.append(f" {alarm.node} applies {named} in ")
         text.append(clock(alarm.seconds_left(now)), style="bold reverse")
         text.append(": ")
-    else:
+    elif kind is AlarmState.FROZEN:
         text.append(" FROZEN ", style="bold black on yellow")
-        text.append(f" {alarm.node} holds back #{tx.id} {tx.gtid or ''}: ")
+        text.append(f" {alarm.node} holds back {named}: ")
+    elif kind is AlarmState.RECOVERED:
+        text.append(" RECOVERED ", style="bold black on green")
+        text.append(f" {alarm.node} stopped just before {named}: ")
+    else:
+        text.append(" NAMED ", style="bold black on green")
+        text.append(f" resumed with {named} named: {alarm.node} applies it on purpose: ")
     text.append(one_line(tx.statement, 120), style="bold")
     text.append(f"  ({what})")
-    if alarm.applier_running:
+    if kind is AlarmState.RUNNING:
         text.append("   press f to freeze now", style="bold")
-    else:
+    elif kind is AlarmState.FROZEN:
         text.append("   press r to recover")
+    elif kind is AlarmState.RECOVERED:
+        text.append("   e: extract a table, p: promotion, u: resume")
     return text
 
 

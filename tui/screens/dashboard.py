@@ -31,11 +31,15 @@ class DashboardScreen(ConsoleScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "app.recover", "Recover"),
+        Binding("k", "app.acknowledge", "Ack"),
+        Binding("z", "app.snooze", "Snooze", show=False),
+        Binding("u", "app.resume", "Resume"),
+        Binding("e", "app.extract", "Extract", show=False),
         Binding("t", "app.mode('timeline')", "Timeline"),
         Binding("p", "app.mode('promotion')", "Promote"),
         Binding("a", "app.mode('audit')", "Audit"),
-        Binding("ctrl+r", "app.refresh_status", "Refresh"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("ctrl+r", "app.refresh_status", "Refresh", show=False),
+        Binding("q", "app.quit", "Quit", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -94,7 +98,8 @@ class DashboardScreen(ConsoleScreen):
         if observation is None:
             return
         now = self.now()
-        self.query_one(AlarmBanner).show(observation.alarm, now)
+        alarm, acknowledged = self.console.alarm_shown()
+        self.query_one(AlarmBanner).show(alarm, now, acknowledged=acknowledged)
         table = self.query_one("#nodes", DataTable)
         for node in observation.status.nodes:
             if node.name not in table.rows:

@@ -68,6 +68,10 @@ class RecoveryScreen(ConsoleScreen):
         self.through: tuple[str, ...] = ()  # destructive transactions named to be applied
         self.crossing: tuple[int, ...] = ()  # the ones the last refused plan would apply
 
+    @property
+    def holds_work(self) -> bool:
+        return self.running
+
     def compose(self) -> ComposeResult:
         tx = self.target
         finding = tx.destructive
@@ -160,6 +164,8 @@ class RecoveryScreen(ConsoleScreen):
         self.prepared = event.prepared
         self.query_one("#plan", Static).update(Text(event.prepared.plan.render()))
         self.query_one(TypedConfirmation).reset(event.prepared.plan.node)
+        # Typing the name is the next thing to do: the field has the focus (b and s stay clickable).
+        self.query_one("#confirm-name").focus()
 
     # -- running -------------------------------------------------------------------------------
 
@@ -287,7 +293,7 @@ class RecoveryScreen(ConsoleScreen):
         self.app.push_screen(ExtractScreen(tables[0] if tables else ""))
 
     def action_promotion(self) -> None:
-        self.app.switch_mode("promotion")
+        self.console.action_mode("promotion")
 
     @on(Button.Pressed, "#extract")
     def _extract_pressed(self) -> None:
