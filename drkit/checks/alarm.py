@@ -49,6 +49,17 @@ class Alarm:
     def seconds_left(self, now: float | None = None) -> float:
         return self.due_at - (time.time() if now is None else now)
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "state": self.kind.value,
+            "node": self.node,
+            "transaction": self.transaction.id,
+            "gtid": self.transaction.gtid,
+            "due_at": self.due_at,
+            "applier_running": self.applier_running,
+            "sentence": self.sentence(),
+        }
+
     def sentence(self) -> str:
         """One line for `drkit status` and logs: the state, the transaction, the way forward."""
         tx = self.transaction

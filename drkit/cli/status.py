@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from drkit.checks.alarm import Alarm
 from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say, seconds
-from drkit.errors import ExitCode
+from drkit.errors import DrkitError, ExitCode
 from drkit.guard.state import GuardStatus
 from drkit.model.facts import NodeFacts
 from drkit.model.loadbalancer import LoadBalancerView
@@ -30,18 +31,34 @@ VERIFY_INDEX_SECONDS = 1.0
 @pass_context
 def status(ctx: Context, as_json: bool, timeout: float) -> int:
     """Show each node's role, reachability, version, replication threads and delay."""
-    report = Drkit(ctx.config).status(timeout=timeout, verify_index=VERIFY_INDEX_SECONDS)
+    drkit = Drkit(ctx.config)
+    report = drkit.status(timeout=timeout, verify_index=VERIFY_INDEX_SECONDS)
+    alarm = _alarm(drkit, report)
     if as_json:
-        emit_json(report.to_json())
+        emit_json({**report.to_json(), "alarm": alarm.to_json() if alarm else None})
     else:
-        out(render_status(report))
+        out(render_status(report, alarm))
     for node in report.login_refused:
         say(f"drkit: {node.unreachable_reason}")
     # A refused login is a configuration problem (exit 2); a dead node is simply reported.
     return int(ExitCode.USAGE) if report.login_refused else int(ExitCode.DONE)
 
 
-def render_status(report: StatusReport) -> str:
+def _alarm(drkit: Drkit, report: StatusReport) -> Alarm | None:
+    """Where the delayed replica stands against the newest destructive transaction (None: nothing
+    to say, or it cannot be told: a node down is reported in its row)."""
+    delayed = drkit.config.delayed
+    facts = report.node(delayed[0].name) if delayed else None
+    if facts is None or not facts.reachable:
+        return None
+    try:
+        return drkit.alarm(facts)
+    except DrkitError as exc:
+        say(f"drkit: the alarm could not be judged: {exc.message}")
+        return None
+
+
+def render_status(report: StatusReport, alarm: Alarm | None = None) -> str:
     rows = [_node_row(node) for node in report.nodes]
     text = table(
         [
@@ -62,6 +79,10 @@ def render_status(report: StatusReport) -> str:
     details = [_node_detail(node) for node in report.nodes]
     extra = "\n".join(line for line in details if line)
     sections = [text]
+    if alarm is not None:
+        # The loudest line there is goes first when the delay ran out or is running out.
+        rule = "!" * 78 if alarm.urgent else ""
+        sections.insert(0, "\n".join(line for line in (rule, alarm.sentence(), rule) if line))
     if extra:
         sections.append(extra)
     if report.index is not None:
