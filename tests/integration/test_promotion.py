@@ -113,18 +113,24 @@ def test_promote_dry_run_prints_every_statement_and_changes_nothing(
     assert audit_statements(box) == audited, "a dry run sends no statement"
 
 
-def test_check_promotion_refuses_while_the_old_primary_is_writable_and_passes_once_fenced(
+def test_check_promotion_says_promote_fences_a_writable_old_primary_and_passes_once_fenced(
     recovered: tuple[Sandbox, tuple[int, int]],
 ) -> None:
     box, _ = recovered
     box.sql("primary", "SET GLOBAL read_only = OFF")
-    refused, checks = drkit_json(box, "check", "promotion")
-    assert refused.returncode == 3, refused.stderr
+    # One verdict for the CLI and the console: `drkit promote` would go ahead, fencing it first.
+    possible, checks = drkit_json(box, "check", "promotion")
+    assert possible.returncode == 0, possible.stderr
     assert checks["failed"] == ["old-primary-fenced"]
     assert checks["blocking"] == []  # `drkit promote` would fence it itself
+    assert checks["possible"] is True
+    assert checks["verdict"] == (
+        "promotion is possible: `drkit promote` puts right first: old-primary-fenced"
+    )
     text = box.drkit("check", "promotion")
-    assert "FAIL  old-primary-fenced" in text.stdout
+    assert "fix   old-primary-fenced" in text.stdout
     assert "primary is writable (read_only is OFF)" in text.stdout
+    assert text.stdout.rstrip().endswith(checks["verdict"])
 
     box.sql("primary", "SET GLOBAL read_only = ON")
     passed, checks = drkit_json(box, "check", "promotion")
