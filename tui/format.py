@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.text import Text
 
+from drkit.render import duration, size
+
 if TYPE_CHECKING:
     from drkit.checks.alarm import Alarm
     from drkit.guard.state import GuardStatus
@@ -24,29 +26,18 @@ NODE_COLUMNS = ("node", "role", "state", "ro", "lag", "delay", "left", "applier"
 
 
 def clock(seconds: float | None) -> str:
-    """A countdown: `59:58`, `1:02:03`; `-` when unknown, `now` once it has run out."""
+    """A countdown, in the one duration format of the CLI and the console: `59m58s`, `1h02m03s`;
+    `-` when unknown, `now` once it has run out."""
     if seconds is None:
         return "-"
     if seconds <= 0:
         return "now"
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return duration(int(seconds))
 
 
 def span(seconds: float | None) -> str:
-    """A duration in the largest sensible units: `3600` -> `1h`, `90` -> `1m30s`."""
-    if seconds is None:
-        return "-"
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
-    if minutes:
-        return f"{minutes}m{secs:02d}s" if secs else f"{minutes}m"
-    return f"{secs}s"
+    """A duration, as `drkit status` prints it: `3600` -> `1h00m00s`, `90` -> `1m30s`."""
+    return duration(int(seconds)) if seconds is not None else "-"
 
 
 def utc(timestamp: float) -> str:
@@ -65,13 +56,13 @@ def node_cells(node: NodeFacts, now: float) -> dict[str, Text | str]:
         return {
             "node": node.name,
             "role": node.role.value,
-            "state": Text("DOWN", style="bold red"),
+            "state": Text(unreachable_word(node), style="bold red"),
             "ro": "-",
             "lag": "-",
             "delay": span(node.configured_delay) if node.configured_delay is not None else "-",
             "left": "-",
             "applier": "-",
-            "last error": one_line(node.unreachable_reason, 60),
+            "last error": one_line(unreachable_why(node), 60),
         }
     replica = node.replica
     left = None
@@ -96,6 +87,26 @@ def node_cells(node: NodeFacts, now: float) -> dict[str, Text | str]:
         "applier": applier,
         "last error": one_line(replica.last_error, 60) if replica and replica.last_error else "-",
     }
+
+
+def unreachable_word(node: NodeFacts) -> str:
+    """A dead server and a refused login are different problems: the state column says which."""
+    from drkit.model.facts import Unreachable
+
+    return {
+        Unreachable.AUTH: "REFUSED",
+        Unreachable.CONFIG: "CONFIG",
+        Unreachable.ERROR: "ERROR",
+    }.get(node.unreachable_kind or Unreachable.NETWORK, "DOWN")
+
+
+def unreachable_why(node: NodeFacts) -> str:
+    """The reason without the node's name and address the row already shows."""
+    reason = node.unreachable_reason
+    prefix = f"{node.name} ("
+    if reason.startswith(prefix) and "): " in reason:
+        return reason.split("): ", 1)[1]
+    return reason
 
 
 def node_detail(node: NodeFacts) -> str:
@@ -187,7 +198,11 @@ def index_text(index: IndexSummary | None, now: float) -> str:
     elif index.behind_bytes == 0:
         behind = "caught up with the primary"
     else:
-        behind = f"{index.behind_bytes} bytes behind the primary"
+        # What is not indexed yet was committed after the newest indexed transaction.
+        behind = (
+            f"behind the primary by at most {span(max(0.0, now - index.latest_time))} "
+            f"({size(index.behind_bytes)} not indexed)"
+        )
     follower = (
         f"followed by pid {index.follower_pid}"
         if index.follower_pid
