@@ -90,13 +90,19 @@ def run(
 @click.argument(
     "playbooks", nargs=-1, type=click.Path(dir_okay=False, path_type=Path), required=True
 )
-def check(playbooks: tuple[Path, ...]) -> None:
+@json_option
+def check(playbooks: tuple[Path, ...], as_json: bool) -> None:
     """Validate playbooks without running them."""
     from drkit.drill.playbook import load_playbook
 
+    checked = []
     for path in playbooks:
         book = load_playbook(path)
-        out(f"{path}: ok ({book.name}, {len(book.steps)} steps)")
+        checked.append({"path": str(path), "name": book.name, "steps": len(book.steps)})
+        if not as_json:
+            out(f"{path}: ok ({book.name}, {len(book.steps)} steps)")
+    if as_json:
+        emit_json(checked)
 
 
 @drill.command(name="list")

@@ -39,15 +39,26 @@ from drkit.timeparse import iso, parse_time
 )
 @dry_run_option
 @yes_option
+@json_option
 @pass_context
-def index_command(ctx: Context, follow: bool, rebuild: bool, dry_run: bool, yes: bool) -> None:
-    """Copy the primary's binlogs into the archive and index every transaction."""
+def index_command(
+    ctx: Context, follow: bool, rebuild: bool, dry_run: bool, yes: bool, as_json: bool
+) -> None:
+    """Copy the primary's binlogs into the archive and index every transaction.
+
+    \b
+    Examples:
+      drkit index                  # catch up once and exit
+      drkit index --follow         # keep following the primary (Ctrl-C stops)
+      drkit index --json           # {"new", "total", "seconds", "checkpoint"} on stdout
+      drkit index --rebuild --dry-run
+    """
     from drkit.index.indexer import Indexer
 
     if rebuild:
         if follow:
             raise UsageError("--rebuild and --follow do not go together")
-        rebuild_index(ctx, dry_run=dry_run, yes=yes)
+        rebuild_index(ctx, dry_run=dry_run, yes=yes, as_json=as_json)
         return
     if dry_run or yes:
         raise UsageError("--dry-run and --yes go with --rebuild")
@@ -56,6 +67,16 @@ def index_command(ctx: Context, follow: bool, rebuild: bool, dry_run: bool, yes:
     try:
         if not follow:
             result = indexer.run_once()
+            if as_json:
+                emit_json(
+                    {
+                        "new": result.new,
+                        "total": result.total,
+                        "seconds": round(result.seconds, 3),
+                        "checkpoint": str(result.checkpoint) if result.checkpoint else None,
+                    }
+                )
+                return
             out(
                 f"indexed {result.new} new transactions ({result.total} in all) in "
                 f"{result.seconds:.1f}s; checkpoint {result.checkpoint or '-'}"
@@ -82,22 +103,35 @@ def index_command(ctx: Context, follow: bool, rebuild: bool, dry_run: bool, yes:
             indexer.follow(stop, on_new=on_new)
         finally:
             signal.signal(signal.SIGINT, previous)
+        checkpoint = indexer.store.checkpoint()
+        if as_json:
+            emit_json(
+                {
+                    "new": counted[0],
+                    "seconds": round(time.monotonic() - started, 3),
+                    "checkpoint": str(checkpoint) if checkpoint else None,
+                }
+            )
+            return
         out(
             f"stopped after {time.monotonic() - started:.0f}s: {counted[0]} new transactions; "
-            f"checkpoint {indexer.store.checkpoint() or '-'}"
+            f"checkpoint {checkpoint or '-'}"
         )
     finally:
         indexer.close()
 
 
-def rebuild_index(ctx: Context, *, dry_run: bool, yes: bool) -> None:
+def rebuild_index(ctx: Context, *, dry_run: bool, yes: bool, as_json: bool = False) -> None:
     """`drkit index --rebuild`: print the plan, ask, rebuild from the archive."""
     from drkit.index.rebuild import plan_rebuild, rebuild
 
     config = ctx.config
     plan = plan_rebuild(config)
     if dry_run:
-        out(plan.render())
+        if as_json:
+            emit_json({"dry_run": True, "plan": plan.render()})
+        else:
+            out(plan.render())
         return
     say(plan.render())
     confirm("Rebuild the index from the archive?", yes=yes)
@@ -107,6 +141,17 @@ def rebuild_index(ctx: Context, *, dry_run: bool, yes: bool) -> None:
             "the previous index's record of the primary could not be read: the next "
             "`drkit index` records it again"
         )
+    if as_json:
+        emit_json(
+            {
+                "index": str(done.index),
+                "transactions": done.transactions,
+                "seconds": round(done.seconds, 3),
+                "checkpoint": str(done.checkpoint) if done.checkpoint else None,
+                "aside": str(done.aside) if done.aside else None,
+            }
+        )
+        return
     out(
         f"rebuilt {done.index} from the archive in {done.seconds:.1f}s: {done.transactions} "
         f"transactions; checkpoint {done.checkpoint or '-'}"

@@ -133,6 +133,9 @@ def test_up_again_reports_it_and_changes_nothing(short_delay: Sandbox) -> None:
     done = box.drkit("sandbox", "up", "--dir", str(box.directory))
     assert done.returncode == 0, done.stderr
     assert "already running" in done.stdout
+    as_json = box.drkit("sandbox", "up", "--dir", str(box.directory), "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["already_running"] is True
     assert {name: node.pid for name, node in box.state.nodes.items()} == before_pids
     assert box.config_file.read_bytes() == before_config
 
