@@ -26,7 +26,7 @@ from drkit.errors import UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import Filters, IndexStore
 from drkit.render import table
-from drkit.timeparse import iso, parse_time
+from drkit.timeparse import iso, parse_time, zone_note
 
 
 @click.command(name="index")
@@ -161,7 +161,9 @@ def rebuild_index(ctx: Context, *, dry_run: bool, yes: bool, as_json: bool = Fal
 
 
 @click.command()
-@click.option("--since", metavar="T", help="ISO-8601 time or relative (-2h).")
+@click.option(
+    "--since", metavar="T", help="ISO-8601 time (local time unless Z or +HH:MM) or relative (-2h)."
+)
 @click.option("--until", metavar="T", help="ISO-8601 time or relative (-10m).")
 @click.option(
     "--table",
@@ -182,8 +184,19 @@ def events(
     limit: int,
     as_json: bool,
 ) -> None:
-    """Search the index: newest first."""
+    """Search the index: newest first; times are printed in UTC (Z).
+
+    \b
+    Examples:
+      drkit events --destructive --since -2h
+      drkit events --table 'shop.*' --since 2026-12-03T14:31   # local time, said on stderr
+      drkit events --until 2026-12-03T13:31Z --limit 10 --json
+    """
     now = time.time()
+    for given in (since, until):
+        note = zone_note(given) if given else None
+        if note:
+            say(f"drkit: {note}")
     filters = Filters(
         since=parse_time(since, now) if since else None,
         until=parse_time(until, now) if until else None,

@@ -27,6 +27,7 @@ from drkit.cli.common import (
 from drkit.errors import ExitCode
 from drkit.pitr.plan import Strategy
 from drkit.render import duration
+from drkit.timeparse import zone_note
 
 if TYPE_CHECKING:
     from drkit.pitr.recovery import RecoveryReport
@@ -116,7 +117,8 @@ def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_
     "--until-time",
     "until_time",
     metavar="T",
-    help="Apply every transaction committed at or before T.",
+    help="Apply every transaction committed at or before T (ISO-8601: local time unless Z or "
+    "+HH:MM; or -10m).",
 )
 @through_option
 @click.option(
@@ -177,6 +179,9 @@ def recover_command(
       drkit recover --skip 1234 --yes
       drkit recover --until-time 2026-12-03T14:02:00 --through 1200
     """
+    note = zone_note(until_time) if until_time else None
+    if note:
+        say(f"drkit: {note}")
     ops = _operations(ctx)
     prepared = ops.prepare_recovery(
         before=before,

@@ -289,3 +289,30 @@ def test_u_resumes_from_the_console_naming_what_the_engine_refuses_to_apply_unna
             assert app.busy is None
 
     asyncio.run(scenario())
+
+
+def test_a_filter_time_without_a_zone_is_read_as_local_time_and_said_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    app = console(FakeOperations())
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("t")
+            await settled(pilot)
+            await pilot.press("slash", "tab")
+            await pilot.press(*"2026-11-18T11:00", "enter")
+            await settled(pilot)
+            where = str(app.screen.query_one("#where", Static).render())
+            assert "time window (CET (UTC+01:00))" in where, where
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -51,6 +51,7 @@ class TimelineScreen(ConsoleScreen):
         self._rows: dict[int, IndexedTransaction] = {}
         self._exhausted = False
         self._anchor: int | None = None  # show from this id down (a jump), None for the newest
+        self._zone: str | None = None  # the local zone a filter time without one was read in
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -145,7 +146,7 @@ class TimelineScreen(ConsoleScreen):
         if self.filters.destructive:
             parts.append("destructive only")
         if self.filters.since is not None or self.filters.until is not None:
-            parts.append("time window")
+            parts.append(f"time window ({self._zone})" if self._zone else "time window")
         parts.append(f"{shown} shown" + ("" if self._exhausted else ", more below"))
         if shown == 0:
             parts.append("nothing matches")
@@ -212,11 +213,20 @@ class TimelineScreen(ConsoleScreen):
 
     def _apply(self) -> bool:
         """Read the filter inputs into Filters and reload; a bad time is said, not raised."""
-        from drkit.timeparse import parse_time
+        from drkit.timeparse import parse_time, zone_note
 
         now = self.now()
         since = self.query_one("#since", Input).value.strip()
         until = self.query_one("#until", Input).value.strip()
+        # A time without a zone is local time: the description line says which zone.
+        self._zone = next(
+            (
+                note.split("local time, ")[1].split(" = ")[0]
+                for v in (since, until)
+                if v and (note := zone_note(v))
+            ),
+            None,
+        )
         try:
             self.filters = Filters(
                 since=parse_time(since, now) if since else None,
