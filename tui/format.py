@@ -280,7 +280,6 @@ def recovery_text(state: RecoveryState | None) -> str:
 
 def transaction_cells(tx: IndexedTransaction) -> tuple[Text | str, ...]:
     """A timeline row; a destructive transaction stands out in red."""
-    inserts, updates, deletes = tx.rows
     tables = ", ".join(t.table for t in tx.tables) or "-"
     style = "bold red" if tx.destructive else ""
     return (
@@ -289,7 +288,7 @@ def transaction_cells(tx: IndexedTransaction) -> tuple[Text | str, ...]:
         Text(tx.destructive.category if tx.destructive else "-", style=style),
         Text(one_line(tables, 20), style=style),
         Text(one_line(tx.statement, 60), style=style),
-        f"+{inserts} ~{updates} -{deletes}",
+        tx.rows_text,
     )
 
 
@@ -305,7 +304,10 @@ def transaction_detail(tx: IndexedTransaction) -> Text:
     inserts, updates, deletes = tx.rows
     text.append(f"#{tx.id}  GTID {tx.gtid or '-'}  {utc(tx.timestamp)}  {tx.kind}\n")
     text.append(f"binlog {tx.file}:{tx.start_pos}-{tx.end_pos}  server {tx.server_id}\n")
-    text.append(f"rows +{inserts} ~{updates} -{deletes}\n")
+    if tx.rows_unknown:
+        text.append("rows: unknown (a DROP or TRUNCATE takes rows no row event counts)\n")
+    else:
+        text.append(f"rows +{inserts} ~{updates} -{deletes}\n")
     for table in tx.tables:
         text.append(f"  {table.table}: +{table.inserts} ~{table.updates} -{table.deletes}\n")
     text.append(tx.statement or "(no statement text)", style="italic")

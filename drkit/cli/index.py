@@ -221,7 +221,6 @@ def events(
 def render_events(records: Sequence[IndexedTransaction]) -> str:
     rows = []
     for r in records:
-        inserts, updates, deletes = r.rows
         rows.append(
             [
                 r.id,
@@ -229,7 +228,7 @@ def render_events(records: Sequence[IndexedTransaction]) -> str:
                 r.gtid,
                 f"{r.file}:{r.start_pos}",
                 ",".join(t.table for t in r.tables)[:40] or None,
-                f"+{inserts} ~{updates} -{deletes}",
+                r.rows_text,
                 f"{r.destructive.severity.upper()} {r.destructive.category}"
                 if r.destructive
                 else None,
