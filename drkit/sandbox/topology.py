@@ -452,9 +452,12 @@ def _purge(layout: SandboxLayout) -> None:
     shutil.rmtree(layout.root / "run", ignore_errors=True)
     # What drkit itself wrote beside the sandbox's config: the index, the archive, the audit log.
     shutil.rmtree(layout.root / "binlogs", ignore_errors=True)
-    for pattern in ("index.db*", "drkit-*.json*", "drkit-*.jsonl", "*.cnf"):
+    for pattern in ("index.db*", "drkit-*.json*", "drkit-*.jsonl", "*.cnf", "drkit.lock"):
         for path in layout.root.glob(pattern):
             path.unlink(missing_ok=True)
+    # Relay logs a recovery copied aside (primary lost): the sandbox's own, gone with it.
+    for path in layout.root.glob("drkit-relay-backup-*"):
+        shutil.rmtree(path, ignore_errors=True)
     for path in (layout.state_file, layout.config_file, layout.app_client_file):
         path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
