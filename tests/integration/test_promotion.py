@@ -194,6 +194,18 @@ def test_stand_in_drbdsetup_drives_the_drbd_checks(
         config.unlink(missing_ok=True)
 
 
+def test_app_cnf_goes_through_the_haproxy_frontend(
+    recovered: tuple[Sandbox, tuple[int, int]],
+) -> None:
+    """Issue 18 item 19: application traffic must not bypass the load balancer."""
+    box, _ = recovered
+    text = (box.directory / "app.cnf").read_text()
+    haproxy = box.state.haproxy
+    assert haproxy is not None
+    assert f"port={haproxy.frontend_port}" in text.replace(" ", ""), text.split("password")[0]
+    assert f'frontend = "127.0.0.1:{haproxy.frontend_port}"' in box.config_file.read_text()
+
+
 def test_promote_makes_the_delayed_node_the_writer_behind_haproxy(
     recovered: tuple[Sandbox, tuple[int, int]],
 ) -> None:
