@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker
@@ -121,24 +122,25 @@ class DrkitApp(App[None]):
         """Stop the delayed replica's applier now: one key, no question (it is the safe move)."""
         if self.busy:
             # The running plan owns the replica; Esc on its screen interrupts it and leaves it frozen.
-            self.notify(
+            self.say(
                 f"a {self.busy} is running: Esc on its screen interrupts it", severity="warning"
             )
             return
-        self.notify("freezing the delayed replica…", timeout=3)
+        if not self._pick_after_freeze:  # in the wizard the banner and the timeline say it
+            self.say("freezing the delayed replica…", timeout=2)
         self.freeze_now()
 
     def action_recover(self) -> None:
         """The recovery wizard: freeze when a destructive transaction is on its way, then pick the
         target in the timeline; with nothing destructive pending nothing is stopped."""
         if self.busy:
-            self.notify(f"a {self.busy} is running", severity="warning")
+            self.say(f"a {self.busy} is running", severity="warning")
             return
         from drkit.checks.alarm import AlarmState
 
         index = self.observation.status.index if self.observation else None
         if index is not None and not index.exists:
-            self.notify(
+            self.say(
                 "no index yet: nothing to recover at; run `drkit index` first (nothing was changed)",
                 severity="warning",
             )
@@ -184,7 +186,7 @@ class DrkitApp(App[None]):
     def action_extract(self) -> None:
         """Copy a table of the alarm's transaction back into the primary (after a recovery)."""
         if self.busy:
-            self.notify(f"a {self.busy} is running", severity="warning")
+            self.say(f"a {self.busy} is running", severity="warning")
             return
         from tui.screens.extract import ExtractScreen
 
@@ -200,7 +202,7 @@ class DrkitApp(App[None]):
     def action_resume(self) -> None:
         """Restore the delay and restart replication: the plan, then the node's name typed."""
         if self.busy:
-            self.notify(f"a {self.busy} is running", severity="warning")
+            self.say(f"a {self.busy} is running", severity="warning")
             return
         from tui.screens.resume import ResumeScreen
 
@@ -217,11 +219,12 @@ class DrkitApp(App[None]):
     def _frozen(self, event: Frozen) -> None:
         report = event.report
         state = "frozen" if report.was_running else "was already frozen"
-        self.notify(
-            f"{report.node} {state} at {report.executed_at or '-'}; "
-            f"{report.pending} indexed transactions not applied",
-            title="freeze",
-        )
+        if not self._pick_after_freeze:
+            self.say(
+                f"{report.node} {state} at {report.executed_at or '-'}; "
+                f"{report.pending} indexed transactions not applied",
+                timeout=4,
+            )
         self.refresh_status()
         if self._pick_after_freeze:
             self._pick_after_freeze = False
@@ -234,7 +237,7 @@ class DrkitApp(App[None]):
         self.switch_mode("timeline")
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self.notify("choose the transaction to recover at, then press Enter", timeout=6)
+        # The timeline's own description line says what to do: no toast over its rows.
 
     def take_pick(self) -> IndexedTransaction | None:
         """The transaction the timeline should open at, once (None: the newest)."""
@@ -251,7 +254,20 @@ class DrkitApp(App[None]):
             self.status_error = event.text
         if event.what == "freeze":
             self._pick_after_freeze = False
-        self.notify(event.text, title="error", severity="error", timeout=12)
+        self.say(event.text, title="error", severity="error", timeout=10)
+
+    def say(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float = 4.0,
+    ) -> None:
+        """One notification at a time: at 80x24 a stack of them covers the screen; a new one
+        replaces the last (what stays true is on the screens themselves)."""
+        self.clear_notifications()
+        self.notify(message, title=title, severity=severity, timeout=timeout)
 
     def action_mode(self, mode: str) -> None:
         """Go to `mode` at its own screen: a finished wizard left on a stack is closed, never
@@ -275,7 +291,7 @@ class DrkitApp(App[None]):
 
     async def action_quit(self) -> None:
         if self.busy:
-            self.notify(
+            self.say(
                 f"a {self.busy} is running: wait for it, or press Esc on its screen to interrupt",
                 severity="warning",
             )
@@ -285,7 +301,7 @@ class DrkitApp(App[None]):
     def _handle_exception(self, error: Exception) -> None:
         """A DrkitError that escaped a handler is a message, not a crash."""
         if isinstance(error, DrkitError):
-            self.notify(
+            self.say(
                 error.message + (f"\nhint: {error.hint}" if error.hint else ""),
                 title="error",
                 severity="error",

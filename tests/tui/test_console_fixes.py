@@ -316,3 +316,49 @@ def test_a_filter_time_without_a_zone_is_read_as_local_time_and_said_so(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_at_80x24_one_notification_at_a_time_and_none_over_the_wizards_timeline() -> None:
+    ops = Scripted(None)
+    app = console(ops)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            for _ in range(4):
+                await pilot.press("f")
+                await settled(pilot)
+            assert len(app._notifications) == 1
+            app.clear_notifications()
+            await pilot.press("r")  # freeze, then the timeline: its own line says what to do
+            await settled(pilot)
+            assert isinstance(app.screen, TimelineScreen)
+            assert len(app._notifications) == 0
+            where = str(app.screen.query_one("#where", Static).render())
+            assert where.startswith("Enter: recover at the highlighted transaction")
+
+    asyncio.run(scenario())
+
+
+def test_radio_and_checkbox_glyphs_differ_on_and_off_without_colour() -> None:
+    from tui.widgets.toggles import Check, Radio
+
+    app = console(FakeOperations())
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("t")
+            await settled(pilot)
+            box = app.screen.query_one("#destructive", Check)
+            assert box.BUTTON_INNER == " "
+            await pilot.press("x")
+            await pilot.pause()
+            assert box.BUTTON_INNER == "X"
+            await pilot.press("enter")
+            await settled(pilot)
+            before = app.screen.query_one("#before", Radio)
+            skip = app.screen.query_one("#skip", Radio)
+            assert (before.BUTTON_INNER, skip.BUTTON_INNER) == ("●", " ")
+
+    asyncio.run(scenario())

@@ -33,6 +33,7 @@ from tui.messages import (
 )
 from tui.screens.base import ConsoleScreen
 from tui.widgets.confirm import TypedConfirmation
+from tui.widgets.toggles import Radio
 
 if TYPE_CHECKING:
     from drkit.index.records import IndexedTransaction
@@ -82,8 +83,8 @@ class RecoveryScreen(ConsoleScreen):
             id="target",
         )
         with RadioSet(id="mode", compact=True):
-            yield RadioButton("stop just before it", id="before", value=True, compact=True)
-            yield RadioButton("skip it, replay the rest", id="skip", compact=True)
+            yield Radio("stop just before it", id="before", value=True, compact=True)
+            yield Radio("skip it, replay the rest", id="skip", compact=True)
         with VerticalScroll(id="plan-box"):
             yield Static("planning…", id="plan")
         delayed = self.ops.config.delayed

@@ -18,6 +18,7 @@ from tui.failures import reported
 from tui.format import transaction_cells, transaction_detail
 from tui.messages import OperationFailed, PageLoaded
 from tui.screens.base import ConsoleScreen
+from tui.widgets.toggles import Check
 
 if TYPE_CHECKING:
     from drkit.index.records import IndexedTransaction
@@ -52,6 +53,7 @@ class TimelineScreen(ConsoleScreen):
         self._exhausted = False
         self._anchor: int | None = None  # show from this id down (a jump), None for the newest
         self._zone: str | None = None  # the local zone a filter time without one was read in
+        self._picking = False  # opened by the recovery wizard: the operator picks the target
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -59,7 +61,7 @@ class TimelineScreen(ConsoleScreen):
             yield Input(placeholder="table: shop.orders, shop.*", id="table", compact=True)
             yield Input(placeholder="since: -2h, ISO", id="since", compact=True)
             yield Input(placeholder="until", id="until", compact=True)
-            yield Checkbox("destructive", id="destructive", compact=True)
+            yield Check("destructive", id="destructive", compact=True)
         yield Static("reading the index…", id="where")
         yield TimelineTable(id="rows", cursor_type="row")
         with VerticalScroll(id="detail-box"):
@@ -79,6 +81,7 @@ class TimelineScreen(ConsoleScreen):
         """Jump to the transaction the recovery wizard asks the operator to confirm, if any."""
         if not self.console.pick_pending:
             return
+        self._picking = True
         picked = self.console.take_pick()
         if picked is not None:
             self.jump_to(picked)
@@ -152,6 +155,8 @@ class TimelineScreen(ConsoleScreen):
             parts.append("nothing matches")
         if self._anchor is not None:
             parts.append("n: newest")
+        if self._picking:
+            parts.insert(0, "Enter: recover at the highlighted transaction")
         self.query_one("#where", Static).update(" · ".join(parts))
 
     # -- moving --------------------------------------------------------------------------------
@@ -181,6 +186,7 @@ class TimelineScreen(ConsoleScreen):
         if tx is not None:
             from tui.screens.recovery import RecoveryScreen
 
+            self._picking = False
             self.app.push_screen(RecoveryScreen(tx))
 
     # -- filtering -----------------------------------------------------------------------------
