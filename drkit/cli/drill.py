@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import click
+import click.shell_completion
 
 from drkit.cli.common import confirm, emit_json, json_option, out, say
 from drkit.errors import ExitCode
@@ -21,8 +22,24 @@ def drill() -> None:
     """Recovery drills and runbooks from YAML playbooks."""
 
 
+def _complete_playbooks(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Shell completion: the shipped playbooks' names (files complete as files)."""
+    from click.shell_completion import CompletionItem
+
+    names = sorted({p.stem for p in shipped_playbooks()})
+    return [CompletionItem(n) for n in names if n.startswith(incomplete)] + [
+        CompletionItem(incomplete, type="file")
+    ]
+
+
 @drill.command(name="run")
-@click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "playbook",
+    type=click.Path(dir_okay=False, path_type=Path),
+    shell_complete=_complete_playbooks,
+)
 @click.option(
     "--report",
     "report_dir",

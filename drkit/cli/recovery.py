@@ -68,6 +68,11 @@ def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_
     """Stop the delayed replica's applier now; keep the receiver and every relay log.
 
     The emergency brake: it acts at once, without asking, and `drkit resume` undoes it.
+
+    \b
+    Examples:
+      drkit freeze
+      drkit freeze --json        # what is pending behind the stop, for a pager hook
     """
     ops = _operations(ctx)
     plan = ops.plan_freeze(node)
@@ -283,7 +288,13 @@ def resume_command(
     """Restore the configured delay and restart replication.
 
     Refused (exit 3) while the replica would go on to apply a destructive transaction that the
-    index shows it has not applied, unless each is named with --through.
+    index shows it has not applied, unless each is named with --through. TARGET is an index id
+    (42), a GTID (0-1-28 on MariaDB, uuid:28 on MySQL) or latest-destructive.
+
+    \b
+    Examples:
+      drkit resume --dry-run
+      drkit resume --through latest-destructive   # after extract: the DROP is applied on purpose
     """
     ops = _operations(ctx)
     plan = ops.plan_resume(force=force, node=node, through=through)

@@ -37,6 +37,12 @@ def status(ctx: Context, as_json: bool, timeout: float) -> int:
 
     Exit 0 when every node answers, 1 when one does not (the report is printed all the same),
     2 when a node refuses drkit's login or its configuration is wrong.
+
+    \b
+    Examples:
+      drkit status
+      drkit status --json | jq .alarm      # where the delayed replica stands
+      drkit status --timeout 2             # a monitor's check: exit 1 when a node is down
     """
     drkit = Drkit(ctx.config)
     report = drkit.status(timeout=timeout, verify_index=VERIFY_INDEX_SECONDS)

@@ -29,3 +29,25 @@ def test_descriptions_are_whole_sentences() -> None:
         "The primary dies right after a DROP TABLE. Nothing can be fetched."
     )
     assert {p.stem for p in shipped_playbooks()} >= {"drop-table", "primary-lost"}
+
+
+def test_shell_completion_offers_shipped_drill_names() -> None:
+    import click
+
+    from drkit.cli.drill import _complete_playbooks, drill
+
+    run = drill.commands["run"]
+    ctx = click.Context(run)
+    names = [item.value for item in _complete_playbooks(ctx, run.params[0], "pri")]
+    assert names[0] == "primary-lost"
+
+
+def test_help_shows_examples() -> None:
+    from click.testing import CliRunner
+
+    from drkit.cli import cli
+
+    for args in (["status"], ["freeze"], ["resume"], ["events"], ["index"], ["drill", "run"]):
+        shown = CliRunner().invoke(cli, [*args, "--help"]).output
+        assert "Examples:" in shown, args
+    assert "latest-destructive" in CliRunner().invoke(cli, ["recover", "--help"]).output
