@@ -190,6 +190,42 @@ def test_extract_brings_the_rescued_table_back_to_the_primary(sandbox: Sandbox) 
                 sandbox.sql("primary", checksum)[0]["Checksum"]
                 == sandbox.sql("delayed", checksum)[0]["Checksum"]
             )
+            # Back on the dashboard the banner follows the servers: recovered, not "press r".
+            await pilot.press("escape", "escape", "escape")
+            await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
+            app.refresh_status()
+            await until(
+                pilot,
+                lambda: "RECOVERED" in str(app.screen.query_one(AlarmBanner).render()),
+                "the banner turning to RECOVERED",
+            )
+            # u: resume from the console; the engine wants the DROP named (o), then the name typed.
+            await pilot.press("u")
+            await until(
+                pilot,
+                lambda: "press o" in str(app.screen.query_one("#plan").render()),
+                "the resume refusal",
+            )
+            await pilot.press("o")
+            await until(
+                pilot,
+                lambda: app.focused is app.screen.query_one("#confirm-name"),
+                "the resume plan",
+            )
+            await pilot.press(*"delayed", "enter")
+            await until(
+                pilot,
+                lambda: "resumed" in str(app.screen.query_one("#result").render()),
+                "the resume",
+            )
+            assert sandbox.replica_status("delayed")["SQL_Delay"] == 3600
+            await pilot.press("escape")
+            app.refresh_status()
+            await until(
+                pilot,
+                lambda: "NAMED" in str(app.screen.query_one(AlarmBanner).render()),
+                "the banner turning to NAMED",
+            )
 
     asyncio.run(scenario())
 
