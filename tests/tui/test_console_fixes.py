@@ -362,3 +362,19 @@ def test_radio_and_checkbox_glyphs_differ_on_and_off_without_colour() -> None:
             assert (before.BUTTON_INNER, skip.BUTTON_INNER) == ("●", " ")
 
     asyncio.run(scenario())
+
+
+def test_sparklines_of_tps_and_lag_per_node() -> None:
+    from tui.history import NodeHistory, sparkline
+
+    assert sparkline([0, 1, 2, 4, None]) == "▁▂▄█·"
+    assert sparkline([]) == ""
+    report = status()
+    delayed = report.nodes[2]
+    history = NodeHistory()
+    history.add(delayed)
+    assert history.line() == ""  # one round: no rate yet
+    later = replace(delayed, gathered_at=delayed.gathered_at + 2, gtid_slave_pos_text="0-1-120")
+    history.add(later)
+    line = history.line()
+    assert line.startswith("tps ") and "10/s" in line and "lag " in line

@@ -21,6 +21,7 @@ from tui.format import (
     node_detail,
     recovery_text,
 )
+from tui.history import NodeHistory
 from tui.messages import Observation
 from tui.screens.base import ConsoleScreen
 from tui.widgets.alarm import AlarmBanner
@@ -41,6 +42,10 @@ class DashboardScreen(ConsoleScreen):
         Binding("ctrl+r", "app.refresh_status", "Refresh", show=False),
         Binding("q", "app.quit", "Quit", show=False),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: dict[str, NodeHistory] = {}  # per node: TPS and lag, round by round
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -73,6 +78,8 @@ class DashboardScreen(ConsoleScreen):
     def _observed(self, observation: Observation | None) -> None:
         if observation is None:
             return
+        for node in observation.status.nodes:
+            self.history.setdefault(node.name, NodeHistory()).add(node)
         now = self.now()
         table = self.query_one("#nodes", DataTable)
         names = [node.name for node in observation.status.nodes]
@@ -124,5 +131,9 @@ class DashboardScreen(ConsoleScreen):
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
             node = observation.status.node(str(key.value))
-            text.append(node_detail(node) if node else "")
+            lines = node_detail(node).split("\n") if node else []
+            trend = self.history.get(node.name) if node else None
+            if trend is not None and trend.line():
+                lines.insert(1, trend.line())  # under the node's name: the box is 4 lines high
+            text.append("\n".join(lines))
         self.query_one("#node-detail", Static).update(text)
