@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -66,7 +67,10 @@ def index_command(
     indexer = Indexer(config, report=say)
     try:
         if not follow:
-            result = indexer.run_once()
+            progress = _Progress() if sys.stderr.isatty() and not as_json else None
+            result = indexer.run_once(on_new=progress)
+            if progress is not None:
+                progress.done()
             if as_json:
                 emit_json(
                     {
@@ -119,6 +123,38 @@ def index_command(
         )
     finally:
         indexer.close()
+
+
+class _Progress:
+    """A terminal's progress line on a long backlog: transactions, rate, where in the binlog
+    (stderr only, when it is a terminal; scripts see the summary alone)."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.started = time.monotonic()
+        self.shown = 0.0
+        self.every = every
+        self.count = 0
+        self.wrote = False
+
+    def __call__(self, batch: Sequence[IndexedTransaction]) -> None:
+        self.count += len(batch)
+        now = time.monotonic()
+        if not batch or now - self.shown < self.every:
+            return
+        self.shown = now
+        rate = self.count / max(now - self.started, 1e-6)
+        last = batch[-1]
+        click.echo(
+            f"\rindexing: {self.count} transactions ({rate:,.0f}/s), at {last.file}:{last.end_pos}"
+            f", committed {iso(last.timestamp)}   ",
+            err=True,
+            nl=False,
+        )
+        self.wrote = True
+
+    def done(self) -> None:
+        if self.wrote:
+            click.echo(err=True)
 
 
 def rebuild_index(ctx: Context, *, dry_run: bool, yes: bool, as_json: bool = False) -> None:

@@ -54,3 +54,23 @@ def test_sandbox_down_json_on_an_empty_folder(
         main(["sandbox", "down", "--dir", str(tmp_path), "--json"])
     assert ended.value.code in (0, None)
     assert json.loads(capsys.readouterr().out) == {"stopped": [], "purged": False}
+
+
+def test_index_progress_line_is_throttled_and_says_where(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from drkit.cli.index import _Progress
+    from drkit.index.records import IndexedTransaction
+
+    tx = IndexedTransaction(7, "0-1-7", "mysql-bin.000003", 4, 900, 0, 1, "dml", (), "", None)
+    progress = _Progress(every=0.0)
+    progress([tx, tx])
+    progress.done()
+    err = capsys.readouterr().err
+    assert err.startswith("\rindexing: 2 transactions (") and "at mysql-bin.000003:900" in err
+    assert err.endswith("\n")
+    quiet = _Progress(every=3600)
+    quiet.shown = 1e18  # within the interval: nothing printed
+    quiet([tx])
+    quiet.done()
+    assert capsys.readouterr().err == ""
