@@ -116,7 +116,7 @@ def _parse_nodes(
         if delay is not None and delay < 0:
             node.fail("delay", "must be zero or more seconds")
         if role is Role.DELAYED and delay is None:
-            node.fail(
+            node.missing(
                 "delay", "a delayed node needs `delay` (seconds), the delay `drkit resume` restores"
             )
         relay_dir = node.optional_string("relay_log_dir")
