@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from drkit.plan.steps import Plan
     from drkit.promote.plan import PromotionPlan
     from drkit.promote.run import PromotionReport
+    from drkit.retention.plan import PrunePlan
+    from drkit.retention.run import PruneReport
 
 
 @dataclass(frozen=True)
@@ -614,3 +616,25 @@ class Operations(Drkit):
         from drkit.extract import merge
 
         return merge.merge(self.config, plan, self.audit, on_step=on_step)
+
+    # -- retention --------------------------------------------------------------------------
+
+    def plan_prune(self) -> PrunePlan:
+        """What `[retention]` would remove now and why the rest is kept (reads, changes nothing)."""
+        from drkit.retention.run import plan_prune
+
+        return plan_prune(self.config)
+
+    def prune(self, shown: PrunePlan | None = None) -> PruneReport:
+        """Prune under the engine lock, never more than `shown`; the outcome is audited."""
+        from drkit.retention.run import prune
+
+        report = prune(self.config, shown, command=self.audit.command or "drkit prune")
+        self.audit.event(
+            "prune",
+            rows_removed=report.rows_removed,
+            files_removed=list(report.files_removed),
+            bytes_freed=report.bytes_freed,
+            kept=list(report.plan.kept),
+        )
+        return report
