@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from drkit.promote.run import PromotionReport
     from drkit.retention.plan import PrunePlan
     from drkit.retention.run import PruneReport
+    from drkit.retention.summary import ArchiveSummary
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ class StatusReport:
     plan_running: LockHolder | None = None  # who holds the engine lock now
     recovery: RecoveryState | None = None  # the last recovery's record
     windows: tuple[InspectWindow, ...] = ()  # the past each delayed replica can show
+    archive: ArchiveSummary | None = None  # the binlog archive: size, reach, free disk
 
     @property
     def login_refused(self) -> tuple[NodeFacts, ...]:
@@ -208,6 +210,7 @@ class StatusReport:
             "plan_running": self.plan_running.to_json() if self.plan_running else None,
             "recovery": self.recovery.to_json() if self.recovery else None,
             "inspectable": [window.to_json() for window in self.windows],
+            "archive": self.archive.to_json() if self.archive else None,
         }
 
 
@@ -229,6 +232,7 @@ class Drkit:
         from drkit.io.drbd_probe import probe_all
         from drkit.io.lock import current_holder
         from drkit.pitr import state as recovery_state
+        from drkit.retention.summary import archive_summary
 
         lb_config = self.config.loadbalancer
         with ThreadPoolExecutor(max_workers=3) as pool:
@@ -247,6 +251,7 @@ class Drkit:
                 plan_running=current_holder(self.config.folder),
                 recovery=recovery_state.load(self.config.folder),
                 windows=inspect_windows(self.config, facts),
+                archive=archive_summary(self.config),
             )
 
     def guard_state(self) -> GuardStatus:

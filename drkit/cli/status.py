@@ -66,6 +66,8 @@ def render_status(report: StatusReport) -> str:
         sections.append(extra)
     if report.index is not None:
         sections.append(_index_section(report.index))
+    if report.archive is not None:
+        sections.append(report.archive.describe())
     if report.drbd:
         sections.append(_drbd_section(report))
     if report.loadbalancer is not None:

@@ -128,3 +128,19 @@ def test_prune_removes_what_is_old_and_applied_and_the_indexer_carries_on(box: S
     assert newest[0] == latest[0] + 1 and newest[1] != latest[1]
     done, events = drkit_json(box, "events", "--table", "shop.customers", "--limit", "1")
     assert done.returncode == 0 and events[0]["id"] == newest[0]
+
+
+def test_status_shows_the_archive(box: Sandbox) -> None:
+    done, report = drkit_json(box, "status")
+    assert done.returncode == 0, done.stderr
+    archive = report["archive"]
+    folder = box.config().index.archive_dir
+    on_disk = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    assert archive["files"] == len(on_disk)
+    assert archive["bytes"] == sum(p.stat().st_size for p in on_disk)
+    rows = _rows(box)
+    assert (archive["oldest_id"], archive["oldest_gtid"]) == rows[0][:2]
+    assert (archive["newest_id"], archive["newest_gtid"]) == rows[-1][:2]
+    assert archive["disk_total"] > 0 and 0 <= archive["free_fraction"] <= 1
+    text = box.drkit("status")
+    assert f"ARCHIVE {folder}: {len(on_disk)} files" in text.stdout

@@ -301,3 +301,34 @@ def test_prune_without_old_rows_removes_nothing(topology: Config) -> None:
     report = prune(topology, now=NOW - 9 * DAY, gather=_gather("0-1-12"))
     assert report.rows_removed == 0 and report.files_removed == ()
     assert time.time() > 0 and len(_ids(topology)) == 12
+
+
+# -- the archive in `drkit status` -------------------------------------------------------------
+
+
+def test_archive_summary_counts_files_bytes_and_reach(topology: Config) -> None:
+    from drkit.retention.summary import archive_summary
+
+    summary = archive_summary(topology)
+    sizes = [p.stat().st_size for p in topology.index.archive_dir.iterdir()]
+    assert (summary.files, summary.bytes) == (4, sum(sizes))
+    assert (summary.oldest_id, summary.oldest_gtid) == (1, "0-1-1")
+    assert (summary.newest_id, summary.newest_gtid) == (12, "0-1-12")
+    assert summary.disk_total and summary.free_fraction is not None
+    text = summary.describe()
+    assert "4 files" in text and "oldest #1 0-1-1" in text and "newest #12 0-1-12" in text
+    assert summary.to_json()["disk_low"] == summary.disk_low
+    prune(topology, now=NOW, gather=_gather("0-1-12"))
+    after = archive_summary(topology)
+    assert (after.files, after.oldest_id, after.newest_id) == (2, 9, 12)
+
+
+def test_archive_summary_of_nothing_yet(tmp_path: Path) -> None:
+    from drkit.retention.summary import ArchiveSummary, archive_summary
+
+    (tmp_path / "drkit.toml").write_text(CONFIG)
+    summary = archive_summary(config_module.load(tmp_path / "drkit.toml"))
+    assert (summary.files, summary.bytes, summary.oldest_id) == (0, 0, None)
+    assert summary.disk_total  # the nearest existing folder's filesystem
+    low = ArchiveSummary("/a", 0, 0, disk_free=5, disk_total=100, min_free=0.10)
+    assert low.disk_low and "5% free LOW (min_free 10%)" in low.describe()
