@@ -37,10 +37,23 @@ from drkit.timeparse import iso, parse_time
     help="Build the index anew from the binlog archive (no primary needed); the current file "
     "is moved aside, never deleted.",
 )
+@click.option(
+    "--metrics",
+    "metrics_address",
+    metavar="HOST:PORT",
+    help="With --follow: serve Prometheus metrics on http://HOST:PORT/metrics.",
+)
 @dry_run_option
 @yes_option
 @pass_context
-def index_command(ctx: Context, follow: bool, rebuild: bool, dry_run: bool, yes: bool) -> None:
+def index_command(
+    ctx: Context,
+    follow: bool,
+    rebuild: bool,
+    metrics_address: str | None,
+    dry_run: bool,
+    yes: bool,
+) -> None:
     """Copy the primary's binlogs into the archive and index every transaction."""
     from drkit.index.indexer import Indexer
 
@@ -51,7 +64,16 @@ def index_command(ctx: Context, follow: bool, rebuild: bool, dry_run: bool, yes:
         return
     if dry_run or yes:
         raise UsageError("--dry-run and --yes go with --rebuild")
+    if metrics_address and not follow:
+        raise UsageError("--metrics goes with --follow")
     config = ctx.config
+    server = None
+    if metrics_address:
+        from drkit.guard.metrics import TopologyMetrics
+        from drkit.io.metrics import serve
+
+        server = serve(metrics_address, TopologyMetrics(config, command="index").collect)
+        say(f"metrics on http://{server.host}:{server.port}/metrics")
     indexer = Indexer(config, report=say)
     try:
         if not follow:
@@ -88,6 +110,8 @@ def index_command(ctx: Context, follow: bool, rebuild: bool, dry_run: bool, yes:
         )
     finally:
         indexer.close()
+        if server is not None:
+            server.stop()
 
 
 def rebuild_index(ctx: Context, *, dry_run: bool, yes: bool) -> None:
