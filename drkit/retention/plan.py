@@ -116,11 +116,13 @@ def decide(
         floor = span.first_young_id
     else:
         kept.append(f"#{span.latest_id}, the newest indexed transaction (the next id follows it)")
+    unknown = [hold.reason for hold in holds if hold.keep_from_id is None]
+    if unknown:
+        # Nothing is known to be unneeded: not a row, and not a file (even one older than the
+        # index, which a replica far behind may still need).
+        return PrunePlan(keep, cutoff, None, 0, (), (*kept, *unknown), holds)
     for hold in holds:
-        if hold.keep_from_id is None:
-            floor = span.oldest_id
-            kept.append(hold.reason)
-        elif hold.keep_from_id < floor:
+        if hold.keep_from_id is not None and hold.keep_from_id < floor:
             floor = max(hold.keep_from_id, span.oldest_id)
             kept.append(hold.reason)
     floor = max(floor, span.oldest_id)

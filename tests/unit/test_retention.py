@@ -138,6 +138,16 @@ def test_the_newest_archive_file_is_never_removed() -> None:
     assert "bin.000005: the file being written" in plan.kept
 
 
+def test_an_unknown_hold_keeps_even_files_older_than_the_index() -> None:
+    span = IndexSpan(11, 40, 25, FILE_OF)  # bin.000001 holds nothing indexed any more
+    assert [f.name for f in decide(now=NOW, keep=DAY, span=span, files=FILES, holds=()).files] == [
+        "bin.000001",
+        "bin.000002",
+    ]
+    plan = decide(now=NOW, keep=DAY, span=span, files=FILES, holds=(Hold("everything: d"),))
+    assert plan.empty and plan.files == () and plan.kept == ("everything: d",)
+
+
 def test_an_empty_index_removes_no_file() -> None:
     plan = decide(now=NOW, keep=DAY, span=None, files=FILES, holds=())
     assert plan.empty and "no transaction" in plan.kept[0]
