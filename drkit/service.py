@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from drkit.plan.steps import Plan
     from drkit.promote.plan import PromotionPlan
     from drkit.promote.run import PromotionReport
+    from drkit.retention.plan import PrunePlan
+    from drkit.retention.run import PruneReport
+    from drkit.retention.summary import ArchiveSummary
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,7 @@ class StatusReport:
     plan_running: LockHolder | None = None  # who holds the engine lock now
     recovery: RecoveryState | None = None  # the last recovery's record
     windows: tuple[InspectWindow, ...] = ()  # the past each delayed replica can show
+    archive: ArchiveSummary | None = None  # the binlog archive: size, reach, free disk
 
     @property
     def login_refused(self) -> tuple[NodeFacts, ...]:
@@ -207,6 +211,7 @@ class StatusReport:
             "plan_running": self.plan_running.to_json() if self.plan_running else None,
             "recovery": self.recovery.to_json() if self.recovery else None,
             "inspectable": [window.to_json() for window in self.windows],
+            "archive": self.archive.to_json() if self.archive else None,
         }
 
 
@@ -228,6 +233,7 @@ class Drkit:
         from drkit.io.drbd_probe import probe_all
         from drkit.io.lock import current_holder
         from drkit.pitr import state as recovery_state
+        from drkit.retention.summary import archive_summary
 
         lb_config = self.config.loadbalancer
         with ThreadPoolExecutor(max_workers=3) as pool:
@@ -246,6 +252,7 @@ class Drkit:
                 plan_running=current_holder(self.config.folder),
                 recovery=recovery_state.load(self.config.folder),
                 windows=inspect_windows(self.config, facts),
+                archive=archive_summary(self.config),
             )
 
     def alarm(self, facts: NodeFacts | None = None) -> Alarm | None:
@@ -626,3 +633,25 @@ class Operations(Drkit):
         from drkit.extract import merge
 
         return merge.merge(self.config, plan, self.audit, on_step=on_step)
+
+    # -- retention --------------------------------------------------------------------------
+
+    def plan_prune(self) -> PrunePlan:
+        """What `[retention]` would remove now and why the rest is kept (reads, changes nothing)."""
+        from drkit.retention.run import plan_prune
+
+        return plan_prune(self.config)
+
+    def prune(self, shown: PrunePlan | None = None) -> PruneReport:
+        """Prune under the engine lock, never more than `shown`; the outcome is audited."""
+        from drkit.retention.run import prune
+
+        report = prune(self.config, shown, command=self.audit.command or "drkit prune")
+        self.audit.event(
+            "prune",
+            rows_removed=report.rows_removed,
+            files_removed=list(report.files_removed),
+            bytes_freed=report.bytes_freed,
+            kept=list(report.plan.kept),
+        )
+        return report

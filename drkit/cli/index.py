@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -29,6 +30,10 @@ from drkit.index.store import Filters, IndexStore
 from drkit.render import table
 from drkit.timeparse import iso, parse_time, zone_note
 
+if TYPE_CHECKING:
+    from drkit.config import Config
+    from drkit.index.indexer import Indexer
+
 
 @click.command(name="index")
 @click.option("--follow", is_flag=True, help="Keep following the primary until interrupted.")
@@ -38,12 +43,24 @@ from drkit.timeparse import iso, parse_time, zone_note
     help="Build the index anew from the binlog archive (no primary needed); the current file "
     "is moved aside, never deleted.",
 )
+@click.option(
+    "--metrics",
+    "metrics_address",
+    metavar="HOST:PORT",
+    help="With --follow: serve Prometheus metrics on http://HOST:PORT/metrics.",
+)
 @dry_run_option
 @yes_option
 @json_option
 @pass_context
 def index_command(
-    ctx: Context, follow: bool, rebuild: bool, dry_run: bool, yes: bool, as_json: bool
+    ctx: Context,
+    follow: bool,
+    rebuild: bool,
+    metrics_address: str | None,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
 ) -> None:
     """Copy the primary's binlogs into the archive and index every transaction.
 
@@ -51,6 +68,7 @@ def index_command(
     Examples:
       drkit index                  # catch up once and exit
       drkit index --follow         # keep following the primary (Ctrl-C stops)
+      drkit index --follow --metrics 127.0.0.1:9108
       drkit index --json           # {"new", "total", "seconds", "checkpoint"} on stdout
       drkit index --rebuild --dry-run
     """
@@ -63,66 +81,85 @@ def index_command(
         return
     if dry_run or yes:
         raise UsageError("--dry-run and --yes go with --rebuild")
+    if metrics_address and not follow:
+        raise UsageError("--metrics goes with --follow")
     config = ctx.config
+    server = None
+    if metrics_address:
+        from drkit.guard.metrics import TopologyMetrics
+        from drkit.io.metrics import serve
+
+        server = serve(metrics_address, TopologyMetrics(config, command="index").collect)
+        say(f"metrics on http://{server.host}:{server.port}/metrics")
     indexer = Indexer(config, report=say)
     try:
-        if not follow:
-            progress = _Progress() if sys.stderr.isatty() and not as_json else None
-            result = indexer.run_once(on_new=progress)
-            if progress is not None:
-                progress.done()
-            if as_json:
-                emit_json(
-                    {
-                        "new": result.new,
-                        "total": result.total,
-                        "seconds": round(result.seconds, 3),
-                        "checkpoint": str(result.checkpoint) if result.checkpoint else None,
-                    }
-                )
-                return
-            out(
-                f"indexed {result.new} new transactions ({result.total} in all) in "
-                f"{result.seconds:.1f}s; checkpoint {result.checkpoint or '-'}"
-            )
-            return
-        stop = threading.Event()
-
-        def interrupt(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        previous = signal.signal(signal.SIGINT, interrupt)
-        signal.signal(signal.SIGTERM, interrupt)
-        started = time.monotonic()
-        counted = [0]
-
-        def on_new(batch: Sequence[IndexedTransaction]) -> None:
-            counted[0] += len(batch)
-            for record in batch:
-                if record.destructive is not None:
-                    say(f"DESTRUCTIVE {record.label}: {record.destructive.reason}")
-
-        say(f"following {config.require_primary().name}; Ctrl-C stops")
-        try:
-            indexer.follow(stop, on_new=on_new)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        checkpoint = indexer.store.checkpoint()
-        if as_json:
-            emit_json(
-                {
-                    "new": counted[0],
-                    "seconds": round(time.monotonic() - started, 3),
-                    "checkpoint": str(checkpoint) if checkpoint else None,
-                }
-            )
-            return
-        out(
-            f"stopped after {time.monotonic() - started:.0f}s: {counted[0]} new transactions; "
-            f"checkpoint {checkpoint or '-'}"
-        )
+        if follow:
+            _follow(indexer, config, as_json=as_json)
+        else:
+            _once(indexer, as_json=as_json)
     finally:
         indexer.close()
+        if server is not None:
+            server.stop()
+
+
+def _once(indexer: Indexer, *, as_json: bool) -> None:
+    progress = _Progress() if sys.stderr.isatty() and not as_json else None
+    result = indexer.run_once(on_new=progress)
+    if progress is not None:
+        progress.done()
+    if as_json:
+        emit_json(
+            {
+                "new": result.new,
+                "total": result.total,
+                "seconds": round(result.seconds, 3),
+                "checkpoint": str(result.checkpoint) if result.checkpoint else None,
+            }
+        )
+        return
+    out(
+        f"indexed {result.new} new transactions ({result.total} in all) in "
+        f"{result.seconds:.1f}s; checkpoint {result.checkpoint or '-'}"
+    )
+
+
+def _follow(indexer: Indexer, config: Config, *, as_json: bool) -> None:
+    stop = threading.Event()
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+    started = time.monotonic()
+    counted = [0]
+
+    def on_new(batch: Sequence[IndexedTransaction]) -> None:
+        counted[0] += len(batch)
+        for record in batch:
+            if record.destructive is not None:
+                say(f"DESTRUCTIVE {record.label}: {record.destructive.reason}")
+
+    say(f"following {config.require_primary().name}; Ctrl-C stops")
+    try:
+        indexer.follow(stop, on_new=on_new)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    checkpoint = indexer.store.checkpoint()
+    if as_json:
+        emit_json(
+            {
+                "new": counted[0],
+                "seconds": round(time.monotonic() - started, 3),
+                "checkpoint": str(checkpoint) if checkpoint else None,
+            }
+        )
+        return
+    out(
+        f"stopped after {time.monotonic() - started:.0f}s: {counted[0]} new transactions; "
+        f"checkpoint {checkpoint or '-'}"
+    )
 
 
 class _Progress:

@@ -142,6 +142,8 @@ def _render_status(report: StatusReport, alarm: Alarm | None) -> str:
         sections.append(extra)
     if report.index is not None:
         sections.append(_index_section(report.index, report.gathered_at))
+    if report.archive is not None:
+        sections.append(report.archive.describe())
     if report.drbd:
         sections.append(_drbd_section(report))
     if report.loadbalancer is not None:
