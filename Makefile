@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DIR ?= demo
 
-.PHONY: demo test lint typecheck unit integration servers clean
+.PHONY: demo test lint typecheck unit integration servers clean units
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 	@# where PYTHONDONTWRITEBYTECODE keeps Python from caching what it compiles.
 	@$(BIN)/python -m compileall -q drkit tui >/dev/null
 	@touch $(STAMP)
+
+# contrib/systemd checked by systemd-analyze verify (installed here when missing: Debian/Ubuntu).
+units: $(STAMP)
+	@command -v systemd-analyze >/dev/null || apt-get install -y --no-install-recommends systemd
+	$(BIN)/pytest tests/unit/test_systemd_units.py -q
 
 servers:
 	@.ci/ensure-servers

@@ -34,6 +34,18 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s"
 
 
+def size(count: int) -> str:
+    """`1304` -> `1.3 KiB`, `52428800` -> `50.0 MiB`; under a KiB in bytes."""
+    if count < 1024:
+        return f"{count} B"
+    value = float(count)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            return f"{value:.1f} {unit}"
+    return f"{count} B"
+
+
 def _cell(value: object) -> str:
     if value is None:
         return "-"

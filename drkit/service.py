@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from drkit.checks.alarm import Alarm
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError
 from drkit.io.facts import gather_all
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
     from drkit.plan.steps import Plan
     from drkit.promote.plan import PromotionPlan
     from drkit.promote.run import PromotionReport
+    from drkit.retention.plan import PrunePlan
+    from drkit.retention.run import PruneReport
+    from drkit.retention.summary import ArchiveSummary
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,7 @@ class StatusReport:
     plan_running: LockHolder | None = None  # who holds the engine lock now
     recovery: RecoveryState | None = None  # the last recovery's record
     windows: tuple[InspectWindow, ...] = ()  # the past each delayed replica can show
+    archive: ArchiveSummary | None = None  # the binlog archive: size, reach, free disk
 
     @property
     def login_refused(self) -> tuple[NodeFacts, ...]:
@@ -206,6 +211,7 @@ class StatusReport:
             "plan_running": self.plan_running.to_json() if self.plan_running else None,
             "recovery": self.recovery.to_json() if self.recovery else None,
             "inspectable": [window.to_json() for window in self.windows],
+            "archive": self.archive.to_json() if self.archive else None,
         }
 
 
@@ -227,6 +233,7 @@ class Drkit:
         from drkit.io.drbd_probe import probe_all
         from drkit.io.lock import current_holder
         from drkit.pitr import state as recovery_state
+        from drkit.retention.summary import archive_summary
 
         lb_config = self.config.loadbalancer
         with ThreadPoolExecutor(max_workers=3) as pool:
@@ -245,26 +252,51 @@ class Drkit:
                 plan_running=current_holder(self.config.folder),
                 recovery=recovery_state.load(self.config.folder),
                 windows=inspect_windows(self.config, facts),
+                archive=archive_summary(self.config),
             )
+
+    def alarm(self, facts: NodeFacts | None = None) -> Alarm | None:
+        """Where the delayed replica stands against the newest destructive transaction: about to
+        apply it, frozen before it, recovered, resumed with it named, or past it (the delay ran
+        out); None when nothing destructive concerns it or it does not answer."""
+        from drkit.checks.alarm import judge_alarm
+        from drkit.index.position import last_applied
+        from drkit.pitr import state
+
+        delayed = self.config.delayed
+        if not delayed or not self.config.index.path.exists():
+            return None
+        node = delayed[0]
+        if facts is None:
+            from drkit.io.facts import gather
+
+            facts = gather(node)
+        if not facts.reachable:
+            return None
+        from drkit.index.store import IndexStore
+
+        store = IndexStore(self.config.index.path, readonly=True)
+        try:
+            applied = last_applied(facts, store, store.latest())[0]
+            pending = store.first_destructive_after(applied.id if applied else None)
+            past = store.latest_destructive() if pending is None and applied is not None else None
+        finally:
+            store.close()
+        return judge_alarm(
+            node.name,
+            node.delay or 0,
+            pending=pending,
+            applied=past,
+            applier_running=bool(facts.replica and facts.replica.applier_running),
+            recovery=state.load(self.config.folder),
+            now=time.time(),
+        )
 
     def guard_state(self) -> GuardStatus:
         """Whether `drkit guard` runs for this config, and what it last saw and did (never raises)."""
         from drkit.guard.state import guard_status
 
         return guard_status(self.config.guard_state_path)
-
-
-@dataclass(frozen=True)
-class Alarm:
-    """A destructive transaction the delayed replica has not applied yet, and when it would."""
-
-    node: str
-    transaction: IndexedTransaction
-    due_at: float  # unix time the delay runs out for it (the replica would apply it then)
-    applier_running: bool
-
-    def seconds_left(self, now: float | None = None) -> float:
-        return self.due_at - (time.time() if now is None else now)
 
 
 class Operations(Drkit):
@@ -290,31 +322,6 @@ class Operations(Drkit):
             return store.search(filters)
         finally:
             store.close()
-
-    def alarm(self, facts: NodeFacts | None = None) -> Alarm | None:
-        """The first destructive transaction the delayed replica has yet to apply, if any."""
-        from drkit.index.position import last_applied
-
-        delayed = self.config.delayed
-        if not delayed or not self.config.index.path.exists():
-            return None
-        node = delayed[0]
-        if facts is None:
-            from drkit.io.facts import gather
-
-            facts = gather(node)
-        if not facts.reachable:
-            return None
-        store = self.store()
-        try:
-            applied = last_applied(facts, store, store.latest())[0]
-            found = store.first_destructive_after(applied.id if applied else None)
-        finally:
-            store.close()
-        if found is None:
-            return None
-        running = bool(facts.replica and facts.replica.applier_running)
-        return Alarm(node.name, found, found.timestamp + (node.delay or 0), running)
 
     # -- point-in-time --------------------------------------------------------------------------
 
@@ -636,3 +643,25 @@ class Operations(Drkit):
         from drkit.extract import merge
 
         return merge.merge(self.config, plan, self.audit, on_step=on_step)
+
+    # -- retention --------------------------------------------------------------------------
+
+    def plan_prune(self) -> PrunePlan:
+        """What `[retention]` would remove now and why the rest is kept (reads, changes nothing)."""
+        from drkit.retention.run import plan_prune
+
+        return plan_prune(self.config)
+
+    def prune(self, shown: PrunePlan | None = None) -> PruneReport:
+        """Prune under the engine lock, never more than `shown`; the outcome is audited."""
+        from drkit.retention.run import prune
+
+        report = prune(self.config, shown, command=self.audit.command or "drkit prune")
+        self.audit.event(
+            "prune",
+            rows_removed=report.rows_removed,
+            files_removed=list(report.files_removed),
+            bytes_freed=report.bytes_freed,
+            kept=list(report.plan.kept),
+        )
+        return report

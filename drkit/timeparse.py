@@ -1,5 +1,6 @@
-"""Times the operator types: ISO-8601 (`2026-11-26T14:02`, UTC unless an offset is given), or
-relative to now (`-2h`, `-30m`, `-90s`, `-1d`, `now`)."""
+"""Times the operator types: ISO-8601 (`2026-11-26T14:02`: local time unless a zone is given,
+`Z` or `+01:00`), or relative to now (`-2h`, `-30m`, `-90s`, `-1d`, `now`). A time read in the
+local zone is said aloud (`zone_note`): an operator in Paris and a server in UTC differ by hours."""
 
 from __future__ import annotations
 
@@ -30,9 +31,7 @@ def parse_time(text: str, now: float) -> float:
             seconds = now - float(match.group(1)) * _UNITS[match.group(2)]
         else:
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=dt.UTC)
-            seconds = parsed.timestamp()
+            seconds = _timestamp(parsed)
     except (OverflowError, OSError):
         seconds = math.inf  # an overflow is out of range too
     except ValueError:
@@ -43,6 +42,34 @@ def parse_time(text: str, now: float) -> float:
             "9999-12-30 UTC)"
         )
     return seconds
+
+
+def _timestamp(parsed: dt.datetime) -> float:
+    """A naive time is the operator's wall clock: the local zone (TZ), never silently UTC."""
+    try:
+        return parsed.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return math.inf  # year 1 or 9999 in a zone ahead or behind: out of range
+
+
+def zone_note(text: str) -> str | None:
+    """The sentence saying which zone a time without one was read in (None: it had a zone, or
+    it is relative)."""
+    value = text.strip()
+    if value.lower() == "now" or _RELATIVE.match(value.lower()):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        return None
+    local = parsed.astimezone()
+    return (
+        f"{value} has no zone: read as local time, {local.tzname()} "
+        f"(UTC{local.strftime('%z')[:3]}:{local.strftime('%z')[3:]}) = {iso(local.timestamp())}; "
+        "add Z or +HH:MM to choose"
+    )
 
 
 def _shown(text: str) -> str:

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.text import Text
 
+from drkit.render import duration, size
+
 if TYPE_CHECKING:
+    from drkit.checks.alarm import Alarm
     from drkit.guard.state import GuardStatus
     from drkit.index.records import IndexedTransaction
     from drkit.io.drbd_probe import DrbdProbe
@@ -17,35 +20,24 @@ if TYPE_CHECKING:
     from drkit.model.loadbalancer import LoadBalancerView
     from drkit.pitr.state import RecoveryState
     from drkit.promote.run import PromotionReport
-    from drkit.service import Alarm, IndexSummary
+    from drkit.service import IndexSummary
 
 NODE_COLUMNS = ("node", "role", "state", "ro", "lag", "delay", "left", "applier", "last error")
 
 
 def clock(seconds: float | None) -> str:
-    """A countdown: `59:58`, `1:02:03`; `-` when unknown, `now` once it has run out."""
+    """A countdown, in the one duration format of the CLI and the console: `59m58s`, `1h02m03s`;
+    `-` when unknown, `now` once it has run out."""
     if seconds is None:
         return "-"
     if seconds <= 0:
         return "now"
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return duration(int(seconds))
 
 
 def span(seconds: float | None) -> str:
-    """A duration in the largest sensible units: `3600` -> `1h`, `90` -> `1m30s`."""
-    if seconds is None:
-        return "-"
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
-    if minutes:
-        return f"{minutes}m{secs:02d}s" if secs else f"{minutes}m"
-    return f"{secs}s"
+    """A duration, as `drkit status` prints it: `3600` -> `1h00m00s`, `90` -> `1m30s`."""
+    return duration(int(seconds)) if seconds is not None else "-"
 
 
 def utc(timestamp: float) -> str:
@@ -64,13 +56,13 @@ def node_cells(node: NodeFacts, now: float) -> dict[str, Text | str]:
         return {
             "node": node.name,
             "role": node.role.value,
-            "state": Text("DOWN", style="bold red"),
+            "state": Text(unreachable_word(node), style="bold red"),
             "ro": "-",
             "lag": "-",
             "delay": span(node.configured_delay) if node.configured_delay is not None else "-",
             "left": "-",
             "applier": "-",
-            "last error": one_line(node.unreachable_reason, 60),
+            "last error": one_line(unreachable_why(node), 60),
         }
     replica = node.replica
     left = None
@@ -97,6 +89,26 @@ def node_cells(node: NodeFacts, now: float) -> dict[str, Text | str]:
     }
 
 
+def unreachable_word(node: NodeFacts) -> str:
+    """A dead server and a refused login are different problems: the state column says which."""
+    from drkit.model.facts import Unreachable
+
+    return {
+        Unreachable.AUTH: "REFUSED",
+        Unreachable.CONFIG: "CONFIG",
+        Unreachable.ERROR: "ERROR",
+    }.get(node.unreachable_kind or Unreachable.NETWORK, "DOWN")
+
+
+def unreachable_why(node: NodeFacts) -> str:
+    """The reason without the node's name and address the row already shows."""
+    reason = node.unreachable_reason
+    prefix = f"{node.name} ("
+    if reason.startswith(prefix) and "): " in reason:
+        return reason.split("): ", 1)[1]
+    return reason
+
+
 def node_detail(node: NodeFacts) -> str:
     """Two lines on one node: where its applier is and what went wrong last."""
     if not node.reachable:
@@ -118,26 +130,54 @@ def node_detail(node: NodeFacts) -> str:
     return "\n".join(lines)
 
 
-def alarm_text(alarm: Alarm, now: float) -> Text:
-    """The banner: what is coming, on which table, and how long before the replica applies it."""
+def alarm_text(alarm: Alarm, now: float, *, acknowledged: bool = False) -> Text:
+    """The banner: what the delayed replica holds against the destructive transaction, and the
+    way forward from there (one line once acknowledged)."""
+    from drkit.checks.alarm import AlarmState
+
     tx = alarm.transaction
     finding = tx.destructive
     what = f"{finding.severity} {finding.category}" if finding else "destructive"
+    named = f"#{tx.id} {tx.gtid or ''}".rstrip()
+    kind = alarm.kind
     text = Text()
-    if alarm.applier_running:
+    if acknowledged:
+        left = f" in {clock(alarm.seconds_left(now))}" if kind is AlarmState.RUNNING else ""
+        text.append(f"acknowledged: {kind.value} {named}{left} ({what})   k: unacknowledge")
+        return text
+    if kind is AlarmState.MISSED:
+        text.append(" DELAY RAN OUT ", style="bold white on red")
+        text.append(f" {alarm.node} applied {named}: it no longer holds the data. ")
+        text.append(one_line(tx.statement, 120), style="bold")
+        text.append(f"  ({what})\n")
+        text.append(
+            f"way back: flashback of its row changes (drkit flashback {tx.id} --dry-run), "
+            "or a backup plus the binlog archive",
+            style="bold",
+        )
+        return text
+    if kind is AlarmState.RUNNING:
         text.append(" ALARM ", style="bold white on red")
-        text.append(f" {alarm.node} applies #{tx.id} {tx.gtid or ''} in ")
+        text.append(f" {alarm.node} applies {named} in ")
         text.append(clock(alarm.seconds_left(now)), style="bold reverse")
         text.append(": ")
-    else:
+    elif kind is AlarmState.FROZEN:
         text.append(" FROZEN ", style="bold black on yellow")
-        text.append(f" {alarm.node} holds back #{tx.id} {tx.gtid or ''}: ")
+        text.append(f" {alarm.node} holds back {named}: ")
+    elif kind is AlarmState.RECOVERED:
+        text.append(" RECOVERED ", style="bold black on green")
+        text.append(f" {alarm.node} stopped just before {named}: ")
+    else:
+        text.append(" NAMED ", style="bold black on green")
+        text.append(f" resumed with {named} named: {alarm.node} applies it on purpose: ")
     text.append(one_line(tx.statement, 120), style="bold")
     text.append(f"  ({what})")
-    if alarm.applier_running:
+    if kind is AlarmState.RUNNING:
         text.append("   press f to freeze now", style="bold")
-    else:
+    elif kind is AlarmState.FROZEN:
         text.append("   press r to recover")
+    elif kind is AlarmState.RECOVERED:
+        text.append("   e: extract a table, p: promotion, u: resume")
     return text
 
 
@@ -158,7 +198,11 @@ def index_text(index: IndexSummary | None, now: float) -> str:
     elif index.behind_bytes == 0:
         behind = "caught up with the primary"
     else:
-        behind = f"{index.behind_bytes} bytes behind the primary"
+        # What is not indexed yet was committed after the newest indexed transaction.
+        behind = (
+            f"behind the primary by at most {span(max(0.0, now - index.latest_time))} "
+            f"({size(index.behind_bytes)} not indexed)"
+        )
     follower = (
         f"followed by pid {index.follower_pid}"
         if index.follower_pid
@@ -236,7 +280,6 @@ def recovery_text(state: RecoveryState | None) -> str:
 
 def transaction_cells(tx: IndexedTransaction) -> tuple[Text | str, ...]:
     """A timeline row; a destructive transaction stands out in red."""
-    inserts, updates, deletes = tx.rows
     tables = ", ".join(t.table for t in tx.tables) or "-"
     style = "bold red" if tx.destructive else ""
     return (
@@ -245,7 +288,7 @@ def transaction_cells(tx: IndexedTransaction) -> tuple[Text | str, ...]:
         Text(tx.destructive.category if tx.destructive else "-", style=style),
         Text(one_line(tables, 20), style=style),
         Text(one_line(tx.statement, 60), style=style),
-        f"+{inserts} ~{updates} -{deletes}",
+        tx.rows_text,
     )
 
 
@@ -261,7 +304,10 @@ def transaction_detail(tx: IndexedTransaction) -> Text:
     inserts, updates, deletes = tx.rows
     text.append(f"#{tx.id}  GTID {tx.gtid or '-'}  {utc(tx.timestamp)}  {tx.kind}\n")
     text.append(f"binlog {tx.file}:{tx.start_pos}-{tx.end_pos}  server {tx.server_id}\n")
-    text.append(f"rows +{inserts} ~{updates} -{deletes}\n")
+    if tx.rows_unknown:
+        text.append("rows: unknown (a DROP or TRUNCATE takes rows no row event counts)\n")
+    else:
+        text.append(f"rows +{inserts} ~{updates} -{deletes}\n")
     for table in tx.tables:
         text.append(f"  {table.table}: +{table.inserts} ~{table.updates} -{table.deletes}\n")
     text.append(tx.statement or "(no statement text)", style="italic")

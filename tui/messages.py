@@ -8,18 +8,21 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from drkit.checks.alarm import Alarm
     from drkit.checks.result import PromotionChecklist
     from drkit.extract.plan import ExtractPlan
     from drkit.extract.run import ExtractReport
     from drkit.flashback.run import FlashbackReport
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters
+    from drkit.model.facts import NodeFacts
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
     from drkit.plan.executor import Progress
+    from drkit.plan.steps import Plan
     from drkit.promote.plan import PromotionPlan
     from drkit.promote.run import PromotionReport
-    from drkit.service import Alarm, StatusReport
+    from drkit.service import StatusReport
 
 
 @dataclass(frozen=True)
@@ -156,3 +159,19 @@ class AuditRead(Message):
     def __init__(self, records: list[dict[str, Any]]) -> None:
         super().__init__()
         self.records = records
+
+
+class ResumePlanned(Message):
+    """A resume plan was built (restore the delay, restart replication); nothing ran."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__()
+        self.plan = plan
+
+
+class Resumed(Message):
+    """The resume plan ran; the delayed node's facts as they are now."""
+
+    def __init__(self, facts: NodeFacts) -> None:
+        super().__init__()
+        self.facts = facts

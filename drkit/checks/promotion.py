@@ -69,6 +69,7 @@ class PromotionEvidence:
 def judge_promotion(e: PromotionEvidence) -> PromotionChecklist:
     """Every promotion check, critical first, in the order an operator reads them."""
     results = [
+        not_promoted_yet(e),
         recovery_point(e),
         unapplied(e),
         old_primary_fenced(e),
@@ -95,6 +96,29 @@ def judge_promotion(e: PromotionEvidence) -> PromotionChecklist:
 
 
 # -- critical -------------------------------------------------------------------------------------
+
+
+def not_promoted_yet(e: PromotionEvidence) -> CheckResult:
+    """The delayed replica is still a replica: once promoted, there is nothing left to promote."""
+    name = "not-promoted-yet"
+    d = e.delayed
+    if d.reachable and d.replica is None and d.read_only is False:
+        return CheckResult(
+            name,
+            False,
+            f"{d.name} is already a primary: writable, with no replication configured "
+            "(promoted already)",
+            f'set role = "primary" for {d.name} in drkit.toml (and the old primary\'s role), '
+            "then `drkit status`",
+        )
+    if not d.reachable:
+        return CheckResult(
+            name,
+            False,
+            f"unknown: {d.name} does not answer: {d.unreachable_reason}",
+            "bring it back first",
+        )
+    return CheckResult(name, True, f"{d.name} is still a replica")
 
 
 def recovery_point(e: PromotionEvidence) -> CheckResult:  # noqa: PLR0911 - one return per verdict
@@ -220,20 +244,27 @@ def old_primary_fenced(e: PromotionEvidence) -> CheckResult:  # noqa: PLR0911 - 
     )
     in_maint = server is not None and server.mode is Mode.MAINT
     if not p.reachable:
-        if p.unreachable_kind is Unreachable.NETWORK:
-            return CheckResult(
-                name,
-                True,
-                f"{p.name} does not answer ({p.unreachable_reason}): it takes no writes while "
-                "it stays down",
-                "keep it down until it is rebuilt (see the drbd checks)",
-            )
         if in_maint:
             return CheckResult(
                 name,
                 True,
                 f"{p.name} cannot be asked ({p.unreachable_reason}) but is in maint on the "
                 "load balancer",
+            )
+        if p.unreachable_kind is Unreachable.NETWORK:
+            # Not answering is not evidence: it takes no writes only while it stays down.
+            mapped = server is not None
+            return CheckResult(
+                name,
+                False,
+                f"unknown: {p.name} does not answer ({p.unreachable_reason}): nothing shows it "
+                "takes no writes if it comes back",
+                "`drkit promote` puts its load-balancer server in maint first; keep it down "
+                "until it is rebuilt"
+                if mapped
+                else "keep it down for good (power it off), then `drkit promote --force`; or "
+                "configure [loadbalancer] so promotion takes its server out",
+                promote_fixes=mapped,
             )
         return CheckResult(
             name,
@@ -327,12 +358,20 @@ def no_other_writer(e: PromotionEvidence) -> CheckResult:
             + " takes writes",
             "fix the login, then check again",
         )
-    parts = []
-    if read_only:
-        parts.append(f"read-only: {', '.join(read_only)}")
     if down:
-        parts.append(f"not answering: {', '.join(n.name for n in down)}")
-    return CheckResult(name, True, "; ".join(parts) or "there is no other node")
+        # Not answering is unknown, not read-only: it may come back writable.
+        return CheckResult(
+            name,
+            False,
+            f"unknown: {', '.join(n.name for n in down)} "
+            f"{'does' if len(down) == 1 else 'do'} not answer: nothing shows "
+            f"{'it takes' if len(down) == 1 else 'they take'} no writes",
+            "bring it back (read-only) and check again; if it is down for good, "
+            "`drkit promote --force`",
+        )
+    if read_only:
+        return CheckResult(name, True, f"read-only: {', '.join(read_only)}")
+    return CheckResult(name, True, "there is no other node")
 
 
 def load_balancer(e: PromotionEvidence) -> CheckResult:

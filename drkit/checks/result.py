@@ -73,8 +73,34 @@ class PromotionChecklist(Checklist):
         """Critical failures `drkit promote` cannot put right itself: these refuse it."""
         return tuple(r for r in self.failed if not r.promote_fixes)
 
+    @property
+    def possible(self) -> bool:
+        """`drkit promote` would go ahead (no --force needed): the one verdict every front end
+        shows and `drkit check promotion` exits by."""
+        return not self.blocking
+
+    @property
+    def verdict(self) -> str:
+        """The verdict in one sentence, the same for the CLI and the console."""
+        promoted = self.result("not-promoted-yet")
+        if promoted is not None and not promoted.ok and promoted.reason.endswith("already)"):
+            return f"nothing to promote: {promoted.reason}"
+        blocking = self.blocking
+        if blocking:
+            names = ", ".join(r.name for r in blocking)
+            return (
+                f"promotion refused: {len(blocking)} critical check"
+                f"{'s' if len(blocking) > 1 else ''} fail: {names} (`--force` overrides)"
+            )
+        fixes = [r.name for r in self.failed if r.promote_fixes]
+        if fixes:
+            return f"promotion is possible: `drkit promote` puts right first: {', '.join(fixes)}"
+        return "promotion is possible: every critical check passes"
+
     def to_json(self) -> dict[str, object]:
         data = super().to_json()
+        data["possible"] = self.possible
+        data["verdict"] = self.verdict
         data["node"] = self.node
         data["old_primary"] = self.old_primary
         data["blocking"] = [r.name for r in self.blocking]

@@ -29,13 +29,14 @@ def check_group() -> None:
 @json_option
 @pass_context
 def promotion_command(ctx: Context, node: str | None, as_json: bool) -> int:
-    """The evidence for promoting the delayed replica; exit 0 when every critical check passes."""
+    """The evidence for promoting the delayed replica; exit 0 when `drkit promote` would go ahead
+    (every critical check passes, or fails only where the promotion's own plan puts it right)."""
     checklist = operations(ctx).check_promotion(node)
     if as_json:
         emit_json(checklist.to_json())
     else:
         out(render_checklist(checklist))
-    return int(ExitCode.DONE if checklist.ok else ExitCode.REFUSED)
+    return int(ExitCode.DONE if checklist.possible else ExitCode.REFUSED)
 
 
 @check_group.command(name="replication")
@@ -60,10 +61,15 @@ def render_checklist(checklist: Checklist) -> str:
     lines = [title]
     width = max((len(r.name) for r in checklist.results), default=0)
     for result in checklist.results:
-        mark = "ok" if result.ok else ("FAIL" if result.critical else "warn")
+        mark = "ok" if result.ok else ("warn" if not result.critical else "FAIL")
+        if not result.ok and result.promote_fixes:
+            mark = "fix"  # failing now; the promotion's plan puts it right first
         lines.append(f"  {mark:<4}  {result.name:<{width}}  {result.reason}")
         if result.hint and not result.ok:
             lines.append(f"  {'':<4}  {'':<{width}}  hint: {result.hint}")
+    if isinstance(checklist, PromotionChecklist):
+        lines.append(checklist.verdict)
+        return "\n".join(lines)
     failed = checklist.failed
     if not failed:
         lines.append("every critical check passes")

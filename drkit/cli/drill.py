@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
 import click
+import click.shell_completion
 
 from drkit.cli.common import confirm, emit_json, json_option, out, say
 from drkit.errors import ExitCode
@@ -19,8 +22,24 @@ def drill() -> None:
     """Recovery drills and runbooks from YAML playbooks."""
 
 
+def _complete_playbooks(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Shell completion: the shipped playbooks' names (files complete as files)."""
+    from click.shell_completion import CompletionItem
+
+    names = sorted({p.stem for p in shipped_playbooks()})
+    return [CompletionItem(n) for n in names if n.startswith(incomplete)] + [
+        CompletionItem(incomplete, type="file")
+    ]
+
+
 @drill.command(name="run")
-@click.argument("playbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "playbook",
+    type=click.Path(dir_okay=False, path_type=Path),
+    shell_complete=_complete_playbooks,
+)
 @click.option(
     "--report",
     "report_dir",
@@ -49,14 +68,23 @@ def run(
     yes: bool,
     as_json: bool,
 ) -> int:
-    """Run PLAYBOOK on a fresh sandbox (or, with --config, on the configured topology)."""
+    """Run PLAYBOOK on a fresh sandbox (or, with --config, on the configured topology).
+
+    PLAYBOOK is a file, or the name of a shipped drill or runbook (`drkit drill list`).
+
+    \b
+    Examples:
+      drkit drill run drop-table
+      drkit drill run playbooks/drills/primary-lost.yaml --param strategy=archive --keep
+      drkit --config /etc/drkit/drkit.toml drill run drop-table-runbook --param table=shop.orders
+    """
     from drkit import config as config_module
     from drkit.drill.playbook import load_playbook
     from drkit.drill.reports import write_reports
     from drkit.drill.runner import DrillRunner, RunOptions
 
     overrides = _overrides(params)
-    book = load_playbook(playbook, overrides)
+    book = load_playbook(find_playbook(playbook), overrides)
     # Only an explicit --config points a drill at a real topology; $DRKIT_CONFIG never does.
     root = click_ctx.find_root()
     explicit = root.get_parameter_source("config_path") is click.core.ParameterSource.COMMANDLINE
@@ -71,10 +99,13 @@ def run(
         confirm(
             f"Run {book.name} on {config.topology_name}? It changes servers: {listed}.", yes=yes
         )
-    say(
-        f"drill {book.name}: {book.description.strip().splitlines()[0] if book.description.strip() else ''}"
-    )
-    report = runner.run()
+    say(f"drill {book.name}: {first_paragraph(book.description)}")
+    try:
+        report = runner.run()
+    finally:
+        if not keep:
+            # The sandbox was purged: nothing of the drill is left in /tmp.
+            shutil.rmtree(work, ignore_errors=True)
     paths = write_reports(report, directory)
     if as_json:
         emit_json(report.to_json())
@@ -90,13 +121,19 @@ def run(
 @click.argument(
     "playbooks", nargs=-1, type=click.Path(dir_okay=False, path_type=Path), required=True
 )
-def check(playbooks: tuple[Path, ...]) -> None:
+@json_option
+def check(playbooks: tuple[Path, ...], as_json: bool) -> None:
     """Validate playbooks without running them."""
     from drkit.drill.playbook import load_playbook
 
+    checked = []
     for path in playbooks:
         book = load_playbook(path)
-        out(f"{path}: ok ({book.name}, {len(book.steps)} steps)")
+        checked.append({"path": str(path), "name": book.name, "steps": len(book.steps)})
+        if not as_json:
+            out(f"{path}: ok ({book.name}, {len(book.steps)} steps)")
+    if as_json:
+        emit_json(checked)
 
 
 @drill.command(name="list")
@@ -106,25 +143,77 @@ def list_playbooks(as_json: bool) -> None:
     from drkit.drill.playbook import load_playbook
 
     found = []
-    for folder in PLAYBOOK_DIRS:
-        for path in sorted(Path(folder).glob("*.yaml")):
-            book = load_playbook(path)
-            found.append(
-                {
-                    "path": str(path),
-                    "name": book.name,
-                    "steps": len(book.steps),
-                    "sandbox": book.uses_sandbox,
-                    "description": book.description.strip().splitlines()[0]
-                    if book.description.strip()
-                    else "",
-                }
-            )
+    for path in shipped_playbooks():
+        book = load_playbook(path)
+        found.append(
+            {
+                "path": str(path),
+                "name": book.name,
+                "steps": len(book.steps),
+                "sandbox": book.uses_sandbox,
+                "description": first_paragraph(book.description),
+            }
+        )
     if as_json:
         emit_json(found)
         return
     for entry in found:
-        out(f"{entry['path']:<45} {entry['description']}")
+        # Whole sentences, wrapped under the name: never cut mid-sentence.
+        out(f"{entry['name']}  ({entry['path']})")
+        out(
+            textwrap.fill(
+                str(entry["description"]), width=96, initial_indent="    ", subsequent_indent="    "
+            )
+        )
+
+
+def first_paragraph(text: str) -> str:
+    """The description's first paragraph as one line (YAML blocks wrap mid-sentence)."""
+    paragraph = text.strip().split("\n\n")[0]
+    return " ".join(paragraph.split())
+
+
+def playbook_dirs() -> list[Path]:
+    """Where shipped playbooks are: under the current folder, then beside drkit's own source."""
+    roots = [Path.cwd(), Path(__file__).resolve().parents[2]]
+    found: list[Path] = []
+    for root in roots:
+        for folder in PLAYBOOK_DIRS:
+            path = root / folder
+            if path.is_dir() and path.resolve() not in {f.resolve() for f in found}:
+                found.append(path)
+    return found
+
+
+def shipped_playbooks() -> list[Path]:
+    seen: set[tuple[str, str]] = set()  # (drills|runbooks, file name): the first folder wins
+    books = []
+    for folder in playbook_dirs():
+        for path in sorted(folder.glob("*.yaml")):
+            key = (folder.name, path.name)
+            if key not in seen:
+                seen.add(key)
+                books.append(path)
+    return books
+
+
+def find_playbook(given: Path) -> Path:
+    """A path as given, or a shipped playbook by its name (`drop-table`, `drop-table-runbook`)."""
+    if given.exists() or given.suffix in (".yaml", ".yml") or len(given.parts) > 1:
+        return given
+    name = str(given)
+    for path in shipped_playbooks():
+        if path.stem == name:
+            return path
+    from drkit.drill.playbook import load_playbook
+
+    for path in shipped_playbooks():
+        if load_playbook(path).name == name:
+            return path
+    from drkit.errors import UsageError
+
+    known = ", ".join(p.stem for p in shipped_playbooks()) or "none found"
+    raise UsageError(f"no playbook file or shipped playbook named {name!r} (shipped: {known})")
 
 
 def summary(report: object) -> str:

@@ -43,10 +43,21 @@ log = logging.getLogger(__name__)
     help="journald: every stderr line carries its syslog priority (<6> info, <4> warning) for "
     "systemd's journal; auto picks it when stderr is the journal.",
 )
+@click.option(
+    "--metrics",
+    "metrics_address",
+    metavar="HOST:PORT",
+    help="Serve Prometheus metrics on http://HOST:PORT/metrics while guarding.",
+)
 @json_option
 @pass_context
 def guard_command(
-    ctx: Context, once: bool, poll: float | None, log_format: str, as_json: bool
+    ctx: Context,
+    once: bool,
+    poll: float | None,
+    log_format: str,
+    metrics_address: str | None,
+    as_json: bool,
 ) -> int:
     """Follow the primary; freeze every delayed replica the moment a destructive transaction
     arrives, then alert. Rules come from [guard] and [alerts] in drkit.toml; it never recovers."""
@@ -80,11 +91,20 @@ def guard_command(
             f"{len(config.alerts.commands)} alert commands, {len(config.alerts.webhooks)} webhooks; "
             "Ctrl-C stops"
         )
+    server = None
+    if metrics_address:
+        from drkit.guard.metrics import TopologyMetrics
+        from drkit.io.metrics import serve
+
+        server = serve(metrics_address, TopologyMetrics(config, guard).collect)
+        report(f"metrics on http://{server.host}:{server.port}/metrics")
     try:
         record = guard.run(stop, once=once)
     finally:
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
+        if server is not None:
+            server.stop()
     # A freeze still pending is a disaster that may yet apply (or a node not checked): not done.
     code = int(ExitCode.FAILED if record.pending else ExitCode.DONE)
     if as_json:

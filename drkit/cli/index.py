@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,7 +28,11 @@ from drkit.errors import UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import Filters, IndexStore
 from drkit.render import table
-from drkit.timeparse import iso, parse_time
+from drkit.timeparse import iso, parse_time, zone_note
+
+if TYPE_CHECKING:
+    from drkit.config import Config
+    from drkit.index.indexer import Indexer
 
 
 @click.command(name="index")
@@ -37,67 +43,168 @@ from drkit.timeparse import iso, parse_time
     help="Build the index anew from the binlog archive (no primary needed); the current file "
     "is moved aside, never deleted.",
 )
+@click.option(
+    "--metrics",
+    "metrics_address",
+    metavar="HOST:PORT",
+    help="With --follow: serve Prometheus metrics on http://HOST:PORT/metrics.",
+)
 @dry_run_option
 @yes_option
+@json_option
 @pass_context
-def index_command(ctx: Context, follow: bool, rebuild: bool, dry_run: bool, yes: bool) -> None:
-    """Copy the primary's binlogs into the archive and index every transaction."""
+def index_command(
+    ctx: Context,
+    follow: bool,
+    rebuild: bool,
+    metrics_address: str | None,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Copy the primary's binlogs into the archive and index every transaction.
+
+    \b
+    Examples:
+      drkit index                  # catch up once and exit
+      drkit index --follow         # keep following the primary (Ctrl-C stops)
+      drkit index --follow --metrics 127.0.0.1:9108
+      drkit index --json           # {"new", "total", "seconds", "checkpoint"} on stdout
+      drkit index --rebuild --dry-run
+    """
     from drkit.index.indexer import Indexer
 
     if rebuild:
         if follow:
             raise UsageError("--rebuild and --follow do not go together")
-        rebuild_index(ctx, dry_run=dry_run, yes=yes)
+        rebuild_index(ctx, dry_run=dry_run, yes=yes, as_json=as_json)
         return
     if dry_run or yes:
         raise UsageError("--dry-run and --yes go with --rebuild")
+    if metrics_address and not follow:
+        raise UsageError("--metrics goes with --follow")
     config = ctx.config
+    server = None
+    if metrics_address:
+        from drkit.guard.metrics import TopologyMetrics
+        from drkit.io.metrics import serve
+
+        server = serve(metrics_address, TopologyMetrics(config, command="index").collect)
+        say(f"metrics on http://{server.host}:{server.port}/metrics")
     indexer = Indexer(config, report=say)
     try:
-        if not follow:
-            result = indexer.run_once()
-            out(
-                f"indexed {result.new} new transactions ({result.total} in all) in "
-                f"{result.seconds:.1f}s; checkpoint {result.checkpoint or '-'}"
-            )
-            return
-        stop = threading.Event()
-
-        def interrupt(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        previous = signal.signal(signal.SIGINT, interrupt)
-        signal.signal(signal.SIGTERM, interrupt)
-        started = time.monotonic()
-        counted = [0]
-
-        def on_new(batch: Sequence[IndexedTransaction]) -> None:
-            counted[0] += len(batch)
-            for record in batch:
-                if record.destructive is not None:
-                    say(f"DESTRUCTIVE {record.label}: {record.destructive.reason}")
-
-        say(f"following {config.require_primary().name}; Ctrl-C stops")
-        try:
-            indexer.follow(stop, on_new=on_new)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        out(
-            f"stopped after {time.monotonic() - started:.0f}s: {counted[0]} new transactions; "
-            f"checkpoint {indexer.store.checkpoint() or '-'}"
-        )
+        if follow:
+            _follow(indexer, config, as_json=as_json)
+        else:
+            _once(indexer, as_json=as_json)
     finally:
         indexer.close()
+        if server is not None:
+            server.stop()
 
 
-def rebuild_index(ctx: Context, *, dry_run: bool, yes: bool) -> None:
+def _once(indexer: Indexer, *, as_json: bool) -> None:
+    progress = _Progress() if sys.stderr.isatty() and not as_json else None
+    result = indexer.run_once(on_new=progress)
+    if progress is not None:
+        progress.done()
+    if as_json:
+        emit_json(
+            {
+                "new": result.new,
+                "total": result.total,
+                "seconds": round(result.seconds, 3),
+                "checkpoint": str(result.checkpoint) if result.checkpoint else None,
+            }
+        )
+        return
+    out(
+        f"indexed {result.new} new transactions ({result.total} in all) in "
+        f"{result.seconds:.1f}s; checkpoint {result.checkpoint or '-'}"
+    )
+
+
+def _follow(indexer: Indexer, config: Config, *, as_json: bool) -> None:
+    stop = threading.Event()
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+    started = time.monotonic()
+    counted = [0]
+
+    def on_new(batch: Sequence[IndexedTransaction]) -> None:
+        counted[0] += len(batch)
+        for record in batch:
+            if record.destructive is not None:
+                say(f"DESTRUCTIVE {record.label}: {record.destructive.reason}")
+
+    say(f"following {config.require_primary().name}; Ctrl-C stops")
+    try:
+        indexer.follow(stop, on_new=on_new)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    checkpoint = indexer.store.checkpoint()
+    if as_json:
+        emit_json(
+            {
+                "new": counted[0],
+                "seconds": round(time.monotonic() - started, 3),
+                "checkpoint": str(checkpoint) if checkpoint else None,
+            }
+        )
+        return
+    out(
+        f"stopped after {time.monotonic() - started:.0f}s: {counted[0]} new transactions; "
+        f"checkpoint {checkpoint or '-'}"
+    )
+
+
+class _Progress:
+    """A terminal's progress line on a long backlog: transactions, rate, where in the binlog
+    (stderr only, when it is a terminal; scripts see the summary alone)."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.started = time.monotonic()
+        self.shown = 0.0
+        self.every = every
+        self.count = 0
+        self.wrote = False
+
+    def __call__(self, batch: Sequence[IndexedTransaction]) -> None:
+        self.count += len(batch)
+        now = time.monotonic()
+        if not batch or now - self.shown < self.every:
+            return
+        self.shown = now
+        rate = self.count / max(now - self.started, 1e-6)
+        last = batch[-1]
+        click.echo(
+            f"\rindexing: {self.count} transactions ({rate:,.0f}/s), at {last.file}:{last.end_pos}"
+            f", committed {iso(last.timestamp)}   ",
+            err=True,
+            nl=False,
+        )
+        self.wrote = True
+
+    def done(self) -> None:
+        if self.wrote:
+            click.echo(err=True)
+
+
+def rebuild_index(ctx: Context, *, dry_run: bool, yes: bool, as_json: bool = False) -> None:
     """`drkit index --rebuild`: print the plan, ask, rebuild from the archive."""
     from drkit.index.rebuild import plan_rebuild, rebuild
 
     config = ctx.config
     plan = plan_rebuild(config)
     if dry_run:
-        out(plan.render())
+        if as_json:
+            emit_json({"dry_run": True, "plan": plan.render()})
+        else:
+            out(plan.render())
         return
     say(plan.render())
     confirm("Rebuild the index from the archive?", yes=yes)
@@ -107,6 +214,17 @@ def rebuild_index(ctx: Context, *, dry_run: bool, yes: bool) -> None:
             "the previous index's record of the primary could not be read: the next "
             "`drkit index` records it again"
         )
+    if as_json:
+        emit_json(
+            {
+                "index": str(done.index),
+                "transactions": done.transactions,
+                "seconds": round(done.seconds, 3),
+                "checkpoint": str(done.checkpoint) if done.checkpoint else None,
+                "aside": str(done.aside) if done.aside else None,
+            }
+        )
+        return
     out(
         f"rebuilt {done.index} from the archive in {done.seconds:.1f}s: {done.transactions} "
         f"transactions; checkpoint {done.checkpoint or '-'}"
@@ -116,7 +234,9 @@ def rebuild_index(ctx: Context, *, dry_run: bool, yes: bool) -> None:
 
 
 @click.command()
-@click.option("--since", metavar="T", help="ISO-8601 time or relative (-2h).")
+@click.option(
+    "--since", metavar="T", help="ISO-8601 time (local time unless Z or +HH:MM) or relative (-2h)."
+)
 @click.option("--until", metavar="T", help="ISO-8601 time or relative (-10m).")
 @click.option(
     "--table",
@@ -137,8 +257,19 @@ def events(
     limit: int,
     as_json: bool,
 ) -> None:
-    """Search the index: newest first."""
+    """Search the index: newest first; times are printed in UTC (Z).
+
+    \b
+    Examples:
+      drkit events --destructive --since -2h
+      drkit events --table 'shop.*' --since 2026-12-03T14:31   # local time, said on stderr
+      drkit events --until 2026-12-03T13:31Z --limit 10 --json
+    """
     now = time.time()
+    for given in (since, until):
+        note = zone_note(given) if given else None
+        if note:
+            say(f"drkit: {note}")
     filters = Filters(
         since=parse_time(since, now) if since else None,
         until=parse_time(until, now) if until else None,
@@ -163,7 +294,6 @@ def events(
 def render_events(records: Sequence[IndexedTransaction]) -> str:
     rows = []
     for r in records:
-        inserts, updates, deletes = r.rows
         rows.append(
             [
                 r.id,
@@ -171,7 +301,7 @@ def render_events(records: Sequence[IndexedTransaction]) -> str:
                 r.gtid,
                 f"{r.file}:{r.start_pos}",
                 ",".join(t.table for t in r.tables)[:40] or None,
-                f"+{inserts} ~{updates} -{deletes}",
+                r.rows_text,
                 f"{r.destructive.severity.upper()} {r.destructive.category}"
                 if r.destructive
                 else None,

@@ -27,6 +27,7 @@ from drkit.cli.common import (
 from drkit.errors import ExitCode
 from drkit.pitr.plan import Strategy
 from drkit.render import duration
+from drkit.timeparse import zone_note
 
 if TYPE_CHECKING:
     from drkit.pitr.recovery import RecoveryReport
@@ -67,6 +68,11 @@ def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_
     """Stop the delayed replica's applier now; keep the receiver and every relay log.
 
     The emergency brake: it acts at once, without asking, and `drkit resume` undoes it.
+
+    \b
+    Examples:
+      drkit freeze
+      drkit freeze --json        # what is pending behind the stop, for a pager hook
     """
     ops = _operations(ctx)
     plan = ops.plan_freeze(node)
@@ -116,7 +122,8 @@ def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_
     "--until-time",
     "until_time",
     metavar="T",
-    help="Apply every transaction committed at or before T.",
+    help="Apply every transaction committed at or before T (ISO-8601: local time unless Z or "
+    "+HH:MM; or -10m).",
 )
 @through_option
 @click.option(
@@ -177,6 +184,9 @@ def recover_command(
       drkit recover --skip 1234 --yes
       drkit recover --until-time 2026-12-03T14:02:00 --through 1200
     """
+    note = zone_note(until_time) if until_time else None
+    if note:
+        say(f"drkit: {note}")
     ops = _operations(ctx)
     prepared = ops.prepare_recovery(
         before=before,
@@ -278,7 +288,13 @@ def resume_command(
     """Restore the configured delay and restart replication.
 
     Refused (exit 3) while the replica would go on to apply a destructive transaction that the
-    index shows it has not applied, unless each is named with --through.
+    index shows it has not applied, unless each is named with --through. TARGET is an index id
+    (42), a GTID (0-1-28 on MariaDB, uuid:28 on MySQL) or latest-destructive.
+
+    \b
+    Examples:
+      drkit resume --dry-run
+      drkit resume --through latest-destructive   # after extract: the DROP is applied on purpose
     """
     ops = _operations(ctx)
     plan = ops.plan_resume(force=force, node=node, through=through)

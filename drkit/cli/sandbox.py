@@ -37,8 +37,15 @@ def sandbox() -> None:
 @click.option(
     "--mysql", "use_mysql", is_flag=True, help="With --docker: MySQL 8.4 instead of MariaDB 11.4."
 )
+@json_option
 def up(
-    directory: Path, delay: int, haproxy: bool, tls: bool, docker: bool, use_mysql: bool
+    directory: Path,
+    delay: int,
+    haproxy: bool,
+    tls: bool,
+    docker: bool,
+    use_mysql: bool,
+    as_json: bool,
 ) -> None:
     """Start primary, replica and delayed replica; a running sandbox is left as it is."""
     if docker:
@@ -47,9 +54,24 @@ def up(
         docker_sandbox.up(
             directory, delay=delay, flavour="mysql" if use_mysql else "mariadb", report=say
         )
-        out(f"docker sandbox up: {directory.resolve() / 'drkit.toml'}")
+        config = directory.resolve() / "drkit.toml"
+        if as_json:
+            emit_json({"config": str(config), "docker": True})
+        else:
+            out(f"docker sandbox up: {config}")
         return
     result = topology.up(directory, delay=delay, haproxy=haproxy, tls=tls, report=say)
+    if as_json:
+        emit_json(
+            {
+                "config": str(result.layout.config_file),
+                "directory": str(result.layout.root),
+                "already_running": result.already_running,
+                "started": list(result.started),
+                "seconds": round(result.seconds, 3),
+            }
+        )
+        return
     if result.already_running:
         out(f"sandbox already running in {result.layout.root} (config {result.layout.config_file})")
         return
@@ -60,9 +82,13 @@ def up(
 @sandbox.command()
 @sandbox_dir_option
 @click.option("--purge", is_flag=True, help="Also delete the data, logs and config.")
-def down(directory: Path, purge: bool) -> None:
+@json_option
+def down(directory: Path, purge: bool, as_json: bool) -> None:
     """Stop every process the sandbox started; --purge deletes its files."""
     stopped = topology.down(directory, purge=purge, report=say)
+    if as_json:
+        emit_json({"stopped": list(stopped), "purged": purge})
+        return
     out(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
+from drkit.checks.alarm import Alarm
 from drkit.cli.common import Context, emit_json, json_option, out, pass_context, say, seconds
-from drkit.errors import ExitCode
+from drkit.errors import DrkitError, ExitCode
 from drkit.guard.state import GuardStatus
-from drkit.model.facts import NodeFacts
+from drkit.model.drift import role_drift
+from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.loadbalancer import LoadBalancerView
-from drkit.render import duration, table
+from drkit.render import duration, size, table
 from drkit.service import Drkit, IndexSummary, StatusReport
 from drkit.timeparse import iso
 
@@ -29,19 +33,84 @@ VERIFY_INDEX_SECONDS = 1.0
 )
 @pass_context
 def status(ctx: Context, as_json: bool, timeout: float) -> int:
-    """Show each node's role, reachability, version, replication threads and delay."""
-    report = Drkit(ctx.config).status(timeout=timeout, verify_index=VERIFY_INDEX_SECONDS)
+    """Show each node's role, reachability, version, replication threads and delay.
+
+    Exit 0 when every node answers, 1 when one does not (the report is printed all the same),
+    2 when a node refuses drkit's login or its configuration is wrong.
+
+    \b
+    Examples:
+      drkit status
+      drkit status --json | jq .alarm      # where the delayed replica stands
+      drkit status --timeout 2             # a monitor's check: exit 1 when a node is down
+    """
+    drkit = Drkit(ctx.config)
+    report = drkit.status(timeout=timeout, verify_index=VERIFY_INDEX_SECONDS)
+    alarm = _alarm(drkit, report)
     if as_json:
-        emit_json(report.to_json())
+        emit_json({**report.to_json(), "alarm": alarm.to_json() if alarm else None})
     else:
-        out(render_status(report))
+        out(render_status(report, alarm, colour=sys.stdout.isatty()))
     for node in report.login_refused:
         say(f"drkit: {node.unreachable_reason}")
-    # A refused login is a configuration problem (exit 2); a dead node is simply reported.
-    return int(ExitCode.USAGE) if report.login_refused else int(ExitCode.DONE)
+    # A refused login is a configuration problem (exit 2); a node that does not answer is a
+    # failure a monitor must see (exit 1), reported in full all the same.
+    if report.login_refused:
+        return int(ExitCode.USAGE)
+    down = [n.name for n in report.nodes if not n.reachable]
+    if down:
+        say(f"drkit: not answering: {', '.join(down)}")
+        return int(ExitCode.FAILED)
+    return int(ExitCode.DONE)
 
 
-def render_status(report: StatusReport) -> str:
+def _alarm(drkit: Drkit, report: StatusReport) -> Alarm | None:
+    """Where the delayed replica stands against the newest destructive transaction (None: nothing
+    to say, or it cannot be told: a node down is reported in its row)."""
+    delayed = drkit.config.delayed
+    facts = report.node(delayed[0].name) if delayed else None
+    if facts is None or not facts.reachable:
+        return None
+    try:
+        return drkit.alarm(facts)
+    except DrkitError as exc:
+        say(f"drkit: the alarm could not be judged: {exc.message}")
+        return None
+
+
+def render_status(report: StatusReport, alarm: Alarm | None = None, *, colour: bool = False) -> str:
+    text = _render_status(report, alarm)
+    return _coloured(text) if colour else text
+
+
+# Words a terminal shows in colour (after layout: escape codes take no columns).
+_COLOURS = {
+    "UNREACHABLE": "red",
+    "LOGIN REFUSED": "red",
+    "CONFIG ERROR": "red",
+    "DELAY RAN OUT": "red",
+    "ALARM": "red",
+    "FROZEN": "yellow",
+    "RECOVERED": "green",
+    "NOT UP": "red",
+    "ROLES": "yellow",
+}
+
+
+def _coloured(text: str) -> str:
+    lines = []
+    for line in text.splitlines():
+        styled = line
+        if line.startswith("!" * 10):
+            styled = click.style(line, fg="red", bold=True)
+        else:
+            for word, fg in _COLOURS.items():
+                styled = styled.replace(word, click.style(word, fg=fg, bold=True))
+        lines.append(styled)
+    return "\n".join(lines)
+
+
+def _render_status(report: StatusReport, alarm: Alarm | None) -> str:
     rows = [_node_row(node) for node in report.nodes]
     text = table(
         [
@@ -62,14 +131,23 @@ def render_status(report: StatusReport) -> str:
     details = [_node_detail(node) for node in report.nodes]
     extra = "\n".join(line for line in details if line)
     sections = [text]
+    if alarm is not None:
+        # The loudest line there is goes first when the delay ran out or is running out.
+        rule = "!" * 78 if alarm.urgent else ""
+        sections.insert(0, "\n".join(line for line in (rule, alarm.sentence(), rule) if line))
+    drift = role_drift(report.nodes)
+    if drift:
+        sections.append("ROLES: " + "\n  ".join(drift))
     if extra:
         sections.append(extra)
     if report.index is not None:
-        sections.append(_index_section(report.index))
+        sections.append(_index_section(report.index, report.gathered_at))
+    if report.archive is not None:
+        sections.append(report.archive.describe())
     if report.drbd:
         sections.append(_drbd_section(report))
     if report.loadbalancer is not None:
-        sections.append(_loadbalancer_section(report.loadbalancer))
+        sections.append(_loadbalancer_section(report.loadbalancer, report))
     if report.guard is not None:
         sections.append(_guard_section(report.guard, report.gathered_at))
     if report.windows:
@@ -102,7 +180,7 @@ def _recovery_section(report: StatusReport) -> str:
     return "\n".join(lines)
 
 
-def _index_section(index: IndexSummary) -> str:
+def _index_section(index: IndexSummary, now: float) -> str:
     if index.damaged:
         lines = [f"INDEX DAMAGED: {index.problem}"]
         if index.hint:
@@ -112,6 +190,10 @@ def _index_section(index: IndexSummary) -> str:
         return "\n".join(lines)
     if index.problem:
         return f"INDEX {index.path}: {index.problem}"
+    return _index_line(index, now)
+
+
+def _index_line(index: IndexSummary, now: float) -> str:
     latest = (
         f"#{index.latest_id} {index.latest_gtid} at {iso(index.latest_time)}"
         if index.latest_id is not None and index.latest_time is not None
@@ -122,7 +204,17 @@ def _index_section(index: IndexSummary) -> str:
         if index.follower_pid
         else "not followed (run `drkit index --follow` or `drkit guard`)"
     )
-    behind = f", {index.behind_bytes} bytes behind the primary" if index.behind_bytes else ""
+    behind = ""
+    if index.behind_bytes and index.latest_time is not None:
+        # What is not indexed yet was committed after the newest indexed transaction.
+        behind = (
+            f", behind the primary by at most {duration(max(0.0, now - index.latest_time))}"
+            f" ({size(index.behind_bytes)} not indexed yet)"
+        )
+    elif index.behind_bytes:
+        behind = f", {size(index.behind_bytes)} of binlog not indexed yet"
+    elif index.behind_bytes == 0:
+        behind = ", caught up with the primary"
     return f"INDEX: {index.transactions} transactions, newest {latest}; checkpoint {index.checkpoint}{behind}; {follower}"
 
 
@@ -179,19 +271,50 @@ def _drbd_section(report: StatusReport) -> str:
     return "\n".join(lines)
 
 
-def _loadbalancer_section(view: LoadBalancerView) -> str:
+def _loadbalancer_section(view: LoadBalancerView, report: StatusReport) -> str:
     if not view.reachable:
         return f"LOAD BALANCER (haproxy {view.socket}): unreachable: {view.reason}"
-    rows = [
-        [view.node_of(s.server) or "-", s.server, s.endpoint, s.mode.value, s.takes_traffic]
-        for s in view.servers
-    ]
+    rows = []
+    problems = list(view.problems)
+    for server in view.servers:
+        name = view.node_of(server.server)
+        node = report.node(name) if name else None
+        # HAProxy's own health (its checks, when configured) and what drkit saw of the node.
+        health = server.op_state.name.lower()
+        if node is not None and not node.reachable:
+            health = f"{health}, NOT UP"
+            if server.takes_traffic:
+                problems.append(
+                    f"{server.server} takes clients but {node.name} does not answer: their "
+                    "connections fail"
+                )
+        elif node is not None:
+            health = f"{health}, node up"
+        rows.append(
+            [
+                name or "-",
+                server.server,
+                server.endpoint,
+                server.mode.value,
+                health,
+                server.takes_traffic,
+            ]
+        )
     text = f"LOAD BALANCER (haproxy backend {view.backend})\n" + table(
-        ["node", "server", "address", "mode", "writers"], rows
+        ["node", "server", "address", "mode", "health", "writers"], rows
     )
-    for problem in view.problems:
+    for problem in problems:
         text += f"\n  problem: {problem}"
     return text
+
+
+# A refused login is not a dead server: the row says which it is.
+_UNREACHABLE_STATE = {
+    Unreachable.NETWORK: "UNREACHABLE",
+    Unreachable.AUTH: "LOGIN REFUSED",
+    Unreachable.CONFIG: "CONFIG ERROR",
+    Unreachable.ERROR: "ERROR",
+}
 
 
 def _node_row(node: NodeFacts) -> list[object]:
@@ -199,7 +322,7 @@ def _node_row(node: NodeFacts) -> list[object]:
         return [
             node.name,
             node.role.value,
-            "UNREACHABLE",
+            _UNREACHABLE_STATE.get(node.unreachable_kind or Unreachable.NETWORK, "UNREACHABLE"),
             None,
             None,
             None,

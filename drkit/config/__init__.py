@@ -23,6 +23,7 @@ from drkit.config.schema import (
     MaintenanceWindow,
     NodeConfig,
     PasswordSource,
+    RetentionConfig,
     Webhook,
 )
 from drkit.model.roles import Role
@@ -43,6 +44,7 @@ __all__ = [
     "MaintenanceWindow",
     "NodeConfig",
     "PasswordSource",
+    "RetentionConfig",
     "Role",
     "Webhook",
     "load",

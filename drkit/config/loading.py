@@ -28,6 +28,7 @@ from drkit.config.schema import (
     MaintenanceWindow,
     NodeConfig,
     PasswordSource,
+    RetentionConfig,
     Webhook,
 )
 from drkit.config.table import Table, describe, resolve
@@ -85,6 +86,7 @@ def parse(data: Mapping[str, Any], file: Path) -> Config:
     classify = _parse_classify(root.optional_table("classify"))
     guard = _parse_guard(root.optional_table("guard"))
     alerts = _parse_alerts(root.optional_table("alerts"))
+    retention = _parse_retention(root.optional_table("retention"))
     sandbox_table = root.optional_table("sandbox")
     sandbox_dir = None
     if sandbox_table is not None:
@@ -93,7 +95,17 @@ def parse(data: Mapping[str, Any], file: Path) -> Config:
     name = root.optional_string("name") or ""
     root.finish()
     return Config(
-        file, nodes, index, drbd, loadbalancer, classify, sandbox_dir, name, guard, alerts
+        file,
+        nodes,
+        index,
+        drbd,
+        loadbalancer,
+        classify,
+        sandbox_dir,
+        name,
+        guard,
+        alerts,
+        retention,
     )
 
 
@@ -116,7 +128,7 @@ def _parse_nodes(
         if delay is not None and delay < 0:
             node.fail("delay", "must be zero or more seconds")
         if role is Role.DELAYED and delay is None:
-            node.fail(
+            node.missing(
                 "delay", "a delayed node needs `delay` (seconds), the delay `drkit resume` restores"
             )
         relay_dir = node.optional_string("relay_log_dir")
@@ -336,6 +348,31 @@ def _parse_alerts(table: Table | None) -> AlertsConfig:
         tuple(webhooks),
         **_given(timeout=timeout, retries=retries),
     )
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+
+
+def _parse_retention(table: Table | None) -> RetentionConfig:
+    if table is None:
+        return RetentionConfig()
+    keep_text = table.optional_string("keep")
+    min_free_text = table.optional_string("min_free")
+    keep = min_free = None
+    if keep_text is not None:
+        match = _DURATION.fullmatch(keep_text.strip())
+        if not match or float(match[1]) <= 0:
+            table.fail("keep", f'{keep_text!r} is not a duration such as "7d", "36h", "90m"')
+        keep = float(match[1]) * _DURATION_UNITS[match[2]]
+    if min_free_text is not None:
+        match = _PERCENT.fullmatch(min_free_text.strip())
+        if not match or not 0 <= float(match[1]) < 100:
+            table.fail("min_free", f'{min_free_text!r} is not a percentage such as "10%"')
+        min_free = float(match[1]) / 100
+    table.finish()
+    return RetentionConfig(**_given(keep=keep, min_free=min_free))
 
 
 def _given(**values: Any) -> dict[str, Any]:

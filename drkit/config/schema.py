@@ -171,6 +171,17 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    """`[retention]`: how long index rows and archived binlogs are kept, and the free space wanted.
+
+    `keep` is in seconds; `min_free` is a fraction of the archive's filesystem (0.10 for "10%").
+    """
+
+    keep: float = 7 * 86400.0
+    min_free: float = 0.10
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     nodes: Mapping[str, NodeConfig]
@@ -182,6 +193,7 @@ class Config:
     name: str = ""  # what drills call this topology (--allow-destructive NAME)
     guard: GuardConfig = GuardConfig()
     alerts: AlertsConfig = AlertsConfig()
+    retention: RetentionConfig = RetentionConfig()
 
     @property
     def folder(self) -> Path:

@@ -34,11 +34,27 @@ class Table:
     def _qualified(self, key: str) -> str:
         return f"{self._prefix}{key}"
 
+    def missing(self, key: str, problem: str = "missing (required)") -> NoReturn:
+        """Fail for a key that is not there, naming a typo of it when the table holds one
+        (`dealy = 3600` is reported as the unknown key `dealy`, not as a missing delay)."""
+        typo = self.typo_of(key)
+        if typo is not None:
+            self.fail(typo, f"unknown key (did you mean {key!r}?)")
+        self.fail(key, problem)
+
+    def typo_of(self, key: str) -> str | None:
+        """A key nobody asked for that looks like `key` misspelt, if the table holds one."""
+        import difflib
+
+        candidates = [k for k in self._data if k not in self._seen and k != key]
+        close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.75)
+        return close[0] if close else None
+
     def _get(self, key: str, kind: type[T], kind_name: str, required: bool) -> T | None:
         self._seen.add(key)
         if key not in self._data:
             if required:
-                self.fail(key, "missing (required)")
+                self.missing(key)
             return None
         value = self._data[key]
         # bool is an int in Python; a port of `true` is still a mistake.
@@ -113,7 +129,11 @@ class Table:
         """Reject keys nobody asked for: they are typos or options from another version."""
         unknown = [key for key in self._data if key not in self._seen]
         if unknown:
-            self.fail(unknown[0], "unknown key")
+            import difflib
+
+            close = difflib.get_close_matches(unknown[0], sorted(self._seen), n=1, cutoff=0.75)
+            said = f" (did you mean {close[0]!r}?)" if close else ""
+            self.fail(unknown[0], f"unknown key{said}")
 
 
 def describe(value: object) -> str:

@@ -20,6 +20,22 @@ def write_reports(report: DrillReport, directory: Path) -> list[Path]:
     return paths
 
 
+# What each figure covers, printed in every report so that it reads on its own.
+DEFINITIONS = (
+    "What the figures cover (clocks start when the `disaster` step's statement returns):",
+    "",
+    "- **time to detect**: until the `detect` step found the destructive transaction in drkit's "
+    "binlog index (indexing included).",
+    "- **time to freeze**: until the delayed replica's applier was reported stopped (`freeze`).",
+    "- **time to recover (RTO)**: until the end of the last recovery step (`recover`, `extract` "
+    "or `promote`): the data is back where the application reads it. Not included: the drill's "
+    "own bookkeeping (snapshots, counting transactions) and simulated failures (`kill`).",
+    "- **transactions lost (RPO)**: transactions committed before the disaster that the recovered "
+    "copy lacks, leaving out those skipped on purpose; anything but 0 fails the drill.",
+    "- **verifications**: `verify` steps whose rows and checksums matched the snapshot or value.",
+)
+
+
 def markdown(report: DrillReport) -> str:
     m = report.metrics
     verdict = "PASSED" if report.passed else "FAILED"
@@ -39,6 +55,8 @@ def markdown(report: DrillReport) -> str:
         f"| time to recover (RTO) | {_seconds(m.rto)} |",
         f"| transactions lost (RPO) | {'-' if m.rpo is None else m.rpo} |",
         f"| verifications | {m.verifications - m.verifications_failed}/{m.verifications} matched |",
+        "",
+        *DEFINITIONS,
         "",
         "| # | step | line | result | seconds | detail |",
         "|---|---|---|---|---|---|",

@@ -111,7 +111,11 @@ def _kill(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
 
     if run.sandbox_dir is None:
         raise StepFailed("kill needs the playbook's sandbox")
+    started = time.monotonic()
     topology.kill_node(run.sandbox_dir, params["node"])
+    # The simulated failure is not part of the recovery time (RTO): only what drkit does is.
+    if run.disaster_at is not None:
+        run.disaster_at += time.monotonic() - started
     return f"{params['node']} killed (SIGKILL)", {}
 
 
@@ -211,27 +215,23 @@ def _recover(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
 
 def _extract(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
     ops = run.ops()
-    plan = ops.plan_extract(params["table"], params.get("into"))
+    into = params.get("into") or None  # "" (a runbook's default): the table's own name
+    plan = ops.plan_extract(params["table"], into)
     result = ops.extract(plan)
     run.mark_recovered()
     data = result.to_json()
     if not result.verified:
         raise StepFailed(f"extract did not verify: {data}")
-    return f"{params['table']} copied back to the primary" + (
-        f" as {params['into']}" if params.get("into") else ""
-    ), data
+    return f"{params['table']} copied back to the primary" + (f" as {into}" if into else ""), data
 
 
 def _check(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
     checklist = run.ops().check_promotion()
     data = checklist.to_json()
-    passed = checklist.ok
-    failing = checklist.failed
-    summary = (
-        "all critical checks pass"
-        if passed
-        else "refused: " + "; ".join(f"{r.name}: {r.reason}" for r in failing)
-    )
+    passed = checklist.possible  # the verdict `drkit check promotion` and the console show
+    summary = checklist.verdict
+    if checklist.failed:
+        summary += " (" + "; ".join(f"{r.name}: {r.reason}" for r in checklist.failed) + ")"
     if passed != (params["expect"] == "pass"):
         raise StepFailed(f"expected the check to {params['expect']}, but {summary}")
     return summary, data

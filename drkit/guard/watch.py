@@ -97,6 +97,7 @@ class Guard:
         self.delayed = config.delayed
         self.host = socket.gethostname()
         self.run_record = GuardRun()
+        self.alert_failures = 0  # deliveries that failed after every retry (for the metrics)
         self._lock = threading.RLock()
         self._state: GuardState | None = None
         self._pending: dict[tuple[str, int | None], _Retry] = {}
@@ -126,7 +127,8 @@ class Guard:
         self._start_state(previous, once)
         indexer = Indexer(self.config, report=self.report)
         self._freezer = Freezer(self.delayed, self.audit)
-        self._alerter = Alerter(self.config.alerts, self.audit, self.report)
+        # The alerter reports only deliveries that failed after every retry.
+        self._alerter = Alerter(self.config.alerts, self.audit, self._alert_failed)
         keeper_stop = threading.Event()
         helpers = [
             threading.Thread(
@@ -366,6 +368,15 @@ class Guard:
                 "nodes": [o.to_json() for o in outcomes],
             }
         )
+
+    @property
+    def findings(self) -> list[dict[str, Any]]:
+        """What this run found and did so far, as `--once --json` prints it (for the metrics)."""
+        return list(self.run_record.findings)
+
+    def _alert_failed(self, message: str) -> None:
+        self.alert_failures += 1
+        self.report(message)
 
     def _on_state(self, text: str) -> None:
         self._change(primary=text, primary_since=time.time())

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from drkit.index.ddl import ddl_tables
 from drkit.io.secrets import redact_statement
 from drkit.model.coords import file_sequence
 
@@ -57,7 +58,7 @@ def lay_out(
             kind,
             tables,
             statements,
-            _default_schema,
+            default_schema,
             row_events,
         ),
         verdict,
@@ -81,6 +82,15 @@ def lay_out(
                 schema, dot, table = name.partition(".")
                 if dot and name not in named:
                     named.add(name)
+                    table_rows.append((tx_id, schema, table, 0, 0, 0))
+        if kind == "ddl":
+            # A schema change has no row events to name its tables: read them from its text
+            # (CREATE and ALTER too, and both names of a RENAME), so --table finds it.
+            named_now = {f"{row[1]}.{row[2]}" for row in table_rows if row[0] == tx_id}
+            for name in ddl_tables(statements, default_schema):
+                if name not in named_now:
+                    schema, _, table = name.partition(".")
+                    named_now.add(name)
                     table_rows.append((tx_id, schema, table, 0, 0, 0))
         sequence = sequences.get(file)
         if sequence is None:

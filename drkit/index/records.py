@@ -64,6 +64,24 @@ class IndexedTransaction:
         )
 
     @property
+    def rows_unknown(self) -> bool:
+        """A DROP or TRUNCATE removes rows no row event counts: the binlog cannot say how many."""
+        finding = self.destructive
+        return (
+            self.kind == "ddl"
+            and finding is not None
+            and finding.category in ("drop_table", "truncate", "drop_database")
+        )
+
+    @property
+    def rows_text(self) -> str:
+        """`+1 ~0 -3`, or `rows ?` for a DROP or TRUNCATE (the rows it took are not counted)."""
+        if self.rows_unknown:
+            return "rows ?"
+        inserts, updates, deletes = self.rows
+        return f"+{inserts} ~{updates} -{deletes}"
+
+    @property
     def when(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.timestamp, tz=dt.UTC)
 

@@ -85,7 +85,23 @@ def up(
         state = _start_haproxy(layout, state, report)
         save_state(layout.state_file, state)
         write_private(layout.config_file, render_config(layout, state))
+        _write_app_client(layout, state)
     return UpResult(layout, state, False, tuple(NODE_ROLES), time.monotonic() - started_at)
+
+
+def _write_app_client(layout: SandboxLayout, state: SandboxState) -> None:
+    """`app.cnf`: the application's connection, through HAProxy's writers frontend when there is
+    one (as a real application's would go), to the primary otherwise."""
+    port = state.haproxy.frontend_port if state.haproxy else state.nodes["primary"].port
+    write_private(
+        layout.app_client_file,
+        render_client_options(
+            host="127.0.0.1",
+            port=port,
+            user=state.application.user,
+            password=state.application.password,
+        ),
+    )
 
 
 def down(directory: Path, *, purge: bool = False, report: Report = lambda _: None) -> list[str]:
@@ -247,15 +263,7 @@ def _create(
     for name in ("replica", "delayed"):
         _start_replication(layout, state, name)
     write_private(layout.config_file, render_config(layout, state))
-    write_private(
-        layout.app_client_file,
-        render_client_options(
-            host="127.0.0.1",
-            port=state.nodes["primary"].port,
-            user=state.application.user,
-            password=state.application.password,
-        ),
-    )
+    _write_app_client(layout, state)
     for node in layout.nodes():
         write_private(
             node.client_file,
@@ -455,6 +463,7 @@ def _resume(
         state = _start_haproxy(layout, state, report)
         save_state(layout.state_file, state)
         write_private(layout.config_file, render_config(layout, state))
+        _write_app_client(layout, state)
     return UpResult(layout, state, False, tuple(stopped), time.monotonic() - started_at)
 
 
@@ -500,9 +509,12 @@ def _purge(layout: SandboxLayout) -> None:
     shutil.rmtree(layout.root / "run", ignore_errors=True)
     # What drkit itself wrote beside the sandbox's config: the index, the archive, the audit log.
     shutil.rmtree(layout.root / "binlogs", ignore_errors=True)
-    for pattern in ("index.db*", "drkit-*.json*", "drkit-*.jsonl", "*.cnf"):
+    for pattern in ("index.db*", "drkit-*.json*", "drkit-*.jsonl", "*.cnf", "drkit.lock"):
         for path in layout.root.glob(pattern):
             path.unlink(missing_ok=True)
+    # Relay logs a recovery copied aside (primary lost): the sandbox's own, gone with it.
+    for path in layout.root.glob("drkit-relay-backup-*"):
+        shutil.rmtree(path, ignore_errors=True)
     for path in (layout.state_file, layout.config_file, layout.app_client_file):
         path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):

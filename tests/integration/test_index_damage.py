@@ -85,8 +85,10 @@ def test_a_damaged_index_is_reported_then_rebuilt_from_the_archive(
 ) -> None:
     config = box.config()
     index = config.index.path
-    done = box.drkit("index")
+    done = box.drkit("index", "--json")
     assert done.returncode == 0, done.stderr
+    indexed = json.loads(done.stdout)
+    assert indexed["new"] == indexed["total"] >= TRANSACTIONS and indexed["checkpoint"]
     healthy = box.drkit("status", "--json")
     assert healthy.returncode == 0, healthy.stderr
     assert json.loads(healthy.stdout)["index"]["damaged"] is False

@@ -113,18 +113,24 @@ def test_promote_dry_run_prints_every_statement_and_changes_nothing(
     assert audit_statements(box) == audited, "a dry run sends no statement"
 
 
-def test_check_promotion_refuses_while_the_old_primary_is_writable_and_passes_once_fenced(
+def test_check_promotion_says_promote_fences_a_writable_old_primary_and_passes_once_fenced(
     recovered: tuple[Sandbox, tuple[int, int]],
 ) -> None:
     box, _ = recovered
     box.sql("primary", "SET GLOBAL read_only = OFF")
-    refused, checks = drkit_json(box, "check", "promotion")
-    assert refused.returncode == 3, refused.stderr
+    # One verdict for the CLI and the console: `drkit promote` would go ahead, fencing it first.
+    possible, checks = drkit_json(box, "check", "promotion")
+    assert possible.returncode == 0, possible.stderr
     assert checks["failed"] == ["old-primary-fenced"]
     assert checks["blocking"] == []  # `drkit promote` would fence it itself
+    assert checks["possible"] is True
+    assert checks["verdict"] == (
+        "promotion is possible: `drkit promote` puts right first: old-primary-fenced"
+    )
     text = box.drkit("check", "promotion")
-    assert "FAIL  old-primary-fenced" in text.stdout
+    assert "fix   old-primary-fenced" in text.stdout
     assert "primary is writable (read_only is OFF)" in text.stdout
+    assert text.stdout.rstrip().endswith(checks["verdict"])
 
     box.sql("primary", "SET GLOBAL read_only = ON")
     passed, checks = drkit_json(box, "check", "promotion")
@@ -186,6 +192,18 @@ def test_stand_in_drbdsetup_drives_the_drbd_checks(
         assert snapshot(box) == before
     finally:
         config.unlink(missing_ok=True)
+
+
+def test_app_cnf_goes_through_the_haproxy_frontend(
+    recovered: tuple[Sandbox, tuple[int, int]],
+) -> None:
+    """Issue 18 item 19: application traffic must not bypass the load balancer."""
+    box, _ = recovered
+    text = (box.directory / "app.cnf").read_text()
+    haproxy = box.state.haproxy
+    assert haproxy is not None
+    assert f"port={haproxy.frontend_port}" in text.replace(" ", ""), text.split("password")[0]
+    assert f'frontend = "127.0.0.1:{haproxy.frontend_port}"' in box.config_file.read_text()
 
 
 def test_promote_makes_the_delayed_node_the_writer_behind_haproxy(

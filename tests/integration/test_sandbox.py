@@ -133,6 +133,9 @@ def test_up_again_reports_it_and_changes_nothing(short_delay: Sandbox) -> None:
     done = box.drkit("sandbox", "up", "--dir", str(box.directory))
     assert done.returncode == 0, done.stderr
     assert "already running" in done.stdout
+    as_json = box.drkit("sandbox", "up", "--dir", str(box.directory), "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["already_running"] is True
     assert {name: node.pid for name, node in box.state.nodes.items()} == before_pids
     assert box.config_file.read_bytes() == before_config
 
@@ -170,7 +173,8 @@ def test_wrong_password_is_a_clear_config_error(short_delay: Sandbox, tmp_path: 
     assert "login refused for user 'drkit'" in done.stderr
     assert "Access denied" in done.stderr
     assert "not-the-password" not in done.stderr + done.stdout
-    assert "UNREACHABLE" in done.stdout
+    # A refused login is said as such, not as a dead server.
+    assert "LOGIN REFUSED" in done.stdout and "UNREACHABLE" not in done.stdout
 
 
 def test_killed_node_shows_unreachable_and_status_still_reports(tmp_path: Path) -> None:
@@ -179,7 +183,9 @@ def test_killed_node_shows_unreachable_and_status_still_reports(tmp_path: Path) 
         box.kill("replica")
         started = time.monotonic()
         done = box.drkit("status", "--json")
-        assert done.returncode == 0, done.stderr
+        # A node down is a failure a monitor must see (exit 1); the report is complete anyway.
+        assert done.returncode == 1, done.stderr
+        assert "not answering: replica" in done.stderr
         assert time.monotonic() - started < 30
         nodes = {n["name"]: n for n in json.loads(done.stdout)["nodes"]}
         assert nodes["replica"]["reachable"] is False

@@ -46,12 +46,12 @@ def audit_records(box: Sandbox, kind: str | None = None) -> list[dict[str, Any]]
 class GuardProcess:
     """`drkit guard` as a child in its own process group (the group holds its binlog tool too)."""
 
-    def __init__(self, box: Sandbox, log: Path) -> None:
+    def __init__(self, box: Sandbox, log: Path, args: tuple[str, ...] = ()) -> None:
         self.box = box
         self.log = log
         handle = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "drkit", "--config", str(box.config_file), "guard"],
+            [sys.executable, "-m", "drkit", "--config", str(box.config_file), "guard", *args],
             stdin=subprocess.DEVNULL,
             stdout=handle,
             stderr=handle,
@@ -113,8 +113,8 @@ class GuardProcess:
 
 
 @contextmanager
-def running_guard(box: Sandbox, log: Path) -> Iterator[GuardProcess]:
-    guard = GuardProcess(box, log)
+def running_guard(box: Sandbox, log: Path, args: tuple[str, ...] = ()) -> Iterator[GuardProcess]:
+    guard = GuardProcess(box, log, args)
     try:
         guard.wait_ready()
         yield guard

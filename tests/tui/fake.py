@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from drkit.checks.alarm import Alarm
 from drkit.config import Config, IndexConfig, NodeConfig, PasswordSource, Role
 from drkit.dialect.sql import Sql
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
@@ -20,7 +21,7 @@ from drkit.model.replica import ReplicaStatus
 from drkit.model.version import ServerVersion
 from drkit.plan.conditions import ApplierStopped, ReplicationStopped
 from drkit.plan.steps import Plan, SqlStep, WaitStep
-from drkit.service import Alarm, IndexSummary, Operations, StatusReport
+from drkit.service import IndexSummary, Operations, StatusReport
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NOW = 1_795_000_000.0  # a fixed "now" for every snapshot

@@ -5,6 +5,7 @@ table is extracted back into the primary."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from textual.message import Message
@@ -189,6 +190,42 @@ def test_extract_brings_the_rescued_table_back_to_the_primary(sandbox: Sandbox) 
                 sandbox.sql("primary", checksum)[0]["Checksum"]
                 == sandbox.sql("delayed", checksum)[0]["Checksum"]
             )
+            # Back on the dashboard the banner follows the servers: recovered, not "press r".
+            await pilot.press("escape", "escape", "escape")
+            await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
+            app.refresh_status()
+            await until(
+                pilot,
+                lambda: "RECOVERED" in str(app.screen.query_one(AlarmBanner).render()),
+                "the banner turning to RECOVERED",
+            )
+            # u: resume from the console; the engine wants the DROP named (o), then the name typed.
+            await pilot.press("u")
+            await until(
+                pilot,
+                lambda: "press o" in str(app.screen.query_one("#plan").render()),
+                "the resume refusal",
+            )
+            await pilot.press("o")
+            await until(
+                pilot,
+                lambda: app.focused is app.screen.query_one("#confirm-name"),
+                "the resume plan",
+            )
+            await pilot.press(*"delayed", "enter")
+            await until(
+                pilot,
+                lambda: "resumed" in str(app.screen.query_one("#result").render()),
+                "the resume",
+            )
+            assert sandbox.replica_status("delayed")["SQL_Delay"] == 3600
+            await pilot.press("escape")
+            app.refresh_status()
+            await until(
+                pilot,
+                lambda: "NAMED" in str(app.screen.query_one(AlarmBanner).render()),
+                "the banner turning to NAMED",
+            )
 
     asyncio.run(scenario())
 
@@ -211,7 +248,11 @@ def test_promotion_after_the_recovery_shows_checks_plan_and_fates(
             checks = screen.query_one("#checks", DataTable)
             verdict = screen.query_one("#verdict", Static)
             await until(pilot, lambda: "checking" not in str(verdict.render()), "the verdict")
-            assert str(verdict.render()).startswith("the critical checks pass")
+            assert str(verdict.render()).startswith("promotion is possible")
+            # The same verdict as `drkit check promotion`, computed by the same code.
+            cli = await asyncio.to_thread(sandbox.drkit, "check", "promotion", "--json")
+            assert cli.returncode == 0, cli.stdout
+            assert json.loads(cli.stdout)["verdict"] == str(verdict.render())
             names = [str(checks.get_row_at(i)[2]) for i in range(checks.row_count)]
             assert names == [r.name for r in gathered.checklist.results]
             plan_button = screen.query_one("#plan-button", Button)
@@ -233,5 +274,14 @@ def test_promotion_after_the_recovery_shows_checks_plan_and_fates(
             for node in ("primary", "replica", "delayed"):
                 assert node in result
             assert sandbox.value("delayed", "SELECT @@read_only") == 0
+            # Afterwards there is nothing left to promote, in the console and the CLI alike.
+            await pilot.press("ctrl+r")
+            await until(
+                pilot, lambda: "nothing to promote" in str(verdict.render()), "the new verdict"
+            )
+            assert plan_button.disabled
+            again = await asyncio.to_thread(sandbox.drkit, "promote", "--dry-run")
+            assert again.returncode == 3, again.stdout
+            assert "not-promoted-yet" in again.stderr
 
     asyncio.run(scenario())

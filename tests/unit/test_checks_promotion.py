@@ -89,6 +89,7 @@ def test_all_critical_checks_pass_after_a_verified_recovery_with_the_primary_fen
     checklist = judge_promotion(evidence())
     assert checklist.ok and checklist.failed == () and checklist.blocking == ()
     assert [r.name for r in checklist.results if r.critical] == [
+        "not-promoted-yet",
         "recovery-point",
         "unapplied",
         "old-primary-fenced",
@@ -136,7 +137,7 @@ def test_after_a_skip_nothing_is_unapplied_and_nothing_lost() -> None:
                 old_primary=down("primary"),
                 delayed=node("delayed", executed="0-1-9", replica=frozen(received="0-1-11")),
             ),
-            {"unapplied"},
+            {"old-primary-fenced", "unapplied"},  # a dead primary is unknown (promote fixes it)
             "2 transactions before the planned stop not applied on delayed: 0-1-10 .. 0-1-11; "
             "2 of them were written after the last `drkit index`",
         ),
@@ -186,7 +187,7 @@ def test_after_a_skip_nothing_is_unapplied_and_nothing_lost() -> None:
         (
             "delayed down",
             evidence(delayed=down("delayed")),
-            {"recovery-point", "unapplied"},
+            {"not-promoted-yet", "recovery-point", "unapplied"},
             "delayed does not answer: Can't connect to MySQL server (error 2003)",
         ),
         (
@@ -260,13 +261,6 @@ def test_each_critical_failure_names_what_it_saw(
 @pytest.mark.parametrize(
     ("case", "old", "view", "reason"),
     [
-        (
-            "down",
-            down("primary"),
-            None,
-            "primary does not answer (Can't connect to MySQL server (error 2003)): it takes no "
-            "writes while it stays down",
-        ),
         (
             "in maint",
             node("primary", executed="0-1-9"),
@@ -374,7 +368,47 @@ def test_advisory_checks_do_not_decide() -> None:
     assert (
         errant.reason == "cannot tell: primary does not answer, so there is nothing to compare with"
     )
-    assert checklist.ok
-    assert checklist.result("no-other-writer") == CheckResult(
-        "no-other-writer", True, "not answering: replica"
+    assert [r.name for r in checklist.blocking] == ["no-other-writer"]
+
+
+def test_not_answering_is_unknown_and_unknown_is_not_ok() -> None:
+    """Issue 18 item 6: a node that does not answer gives no evidence (Patroni's rule)."""
+    replica_down = judge_promotion(evidence(others=(down("replica", role=Role.REPLICA),)))
+    writer = replica_down.result("no-other-writer")
+    assert writer is not None and not writer.ok and not writer.promote_fixes
+    assert writer.reason == "unknown: replica does not answer: nothing shows it takes no writes"
+    assert "--force" in writer.hint
+    assert not replica_down.possible and "no-other-writer" in replica_down.verdict
+
+    # A dead old primary: unknown; promotion's own plan takes its HAProxy server out first.
+    primary_down = judge_promotion(evidence(old_primary=down("primary")))
+    fence = primary_down.result("old-primary-fenced")
+    assert fence is not None and not fence.ok and fence.promote_fixes
+    assert fence.reason.startswith("unknown: primary does not answer")
+    assert primary_down.possible
+    assert primary_down.verdict == (
+        "promotion is possible: `drkit promote` puts right first: old-primary-fenced"
     )
+    # Without a load balancer nothing keeps clients from it if it comes back: --force.
+    alone = judge_promotion(
+        evidence(old_primary=down("primary"), loadbalancer_config=None, loadbalancer=None)
+    )
+    fence = alone.result("old-primary-fenced")
+    assert fence is not None and not fence.ok and not fence.promote_fixes
+    assert not alone.possible
+
+
+def test_a_promoted_delayed_replica_has_nothing_left_to_promote() -> None:
+    promoted = node("delayed", executed="0-1-5", read_only=False, replica=None)
+    checklist = judge_promotion(evidence(delayed=promoted))
+    assert not checklist.possible
+    assert checklist.verdict.startswith("nothing to promote: delayed is already a primary")
+
+
+def test_one_verdict_for_every_front_end() -> None:
+    passing = judge_promotion(evidence())
+    assert passing.possible and passing.verdict == (
+        "promotion is possible: every critical check passes"
+    )
+    assert passing.to_json()["verdict"] == passing.verdict
+    assert passing.to_json()["possible"] is True

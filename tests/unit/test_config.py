@@ -172,6 +172,21 @@ BAD_CASES = [
         "nodes.delayed.delay: a delayed node needs `delay`",
     ),
     (
+        "delay misspelt",  # issue 18 item 15: the typo is named, not a missing delay
+        ("delay = 3600", "dealy = 3600"),
+        "nodes.delayed.dealy: unknown key (did you mean 'delay'?)",
+    ),
+    (
+        "port misspelt",
+        ("port = 3307", "prot = 3307"),
+        "nodes.delayed.prot: unknown key (did you mean 'port'?)",
+    ),
+    (
+        "optional key misspelt",
+        ('path = "state/index.db"', 'path = "state/index.db"\narchive_dri = "b"'),
+        "index.archive_dri: unknown key (did you mean 'archive_dir'?)",
+    ),
+    (
         "negative delay",
         ("delay = 3600", "delay = -5"),
         "nodes.delayed.delay: must be zero or more seconds",
@@ -210,6 +225,8 @@ def test_bad_file_names_file_key_and_problem(
     if case in {
         "missing key",
         "delayed without delay",
+        "delay misspelt",
+        "port misspelt",
         "wrong type",
         "bool for int",
         "bad port",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Iterator
 
 import pytest
 
 from drkit.errors import ExitCode, UsageError
-from drkit.timeparse import iso, parse_time
+from drkit.timeparse import iso, parse_time, zone_note
 
 NOW = dt.datetime(2026, 11, 26, 14, 2, 30, tzinfo=dt.UTC).timestamp()
 
@@ -16,7 +18,7 @@ NOW = dt.datetime(2026, 11, 26, 14, 2, 30, tzinfo=dt.UTC).timestamp()
     ("text", "expected"),
     [
         ("2026-11-26T14:02:00Z", dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC)),
-        ("2026-11-26T14:02", dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC)),  # UTC by default
+        ("2026-11-26T14:02", dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC)),  # local: UTC here
         ("2026-11-26 14:02:00", dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC)),
         ("2026-11-26", dt.datetime(2026, 11, 26, tzinfo=dt.UTC)),
         ("2026-11-26T15:02:00+01:00", dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC)),
@@ -25,8 +27,41 @@ NOW = dt.datetime(2026, 11, 26, 14, 2, 30, tzinfo=dt.UTC).timestamp()
         ("  2026-11-26T14:02:00Z  ", dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC)),
     ],
 )
-def test_iso_8601(text: str, expected: dt.datetime) -> None:
+def test_iso_8601(text: str, expected: dt.datetime, utc_here: None) -> None:
     assert parse_time(text, NOW) == expected.timestamp()
+
+
+@pytest.fixture
+def utc_here(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The local zone is UTC for the test (naive times are read in it)."""
+    yield from _zone(monkeypatch, "UTC")
+
+
+def _zone(monkeypatch: pytest.MonkeyPatch, name: str) -> Iterator[None]:
+    monkeypatch.setenv("TZ", name)
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_time_without_a_zone_is_local_and_said_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18 item 13: TZ=Europe/Paris, --since 2026-12-03T14:31:00 is 13:31 UTC."""
+    zone = _zone(monkeypatch, "Europe/Paris")
+    next(zone)
+    try:
+        assert parse_time("2026-12-03T14:31:00", NOW) == (
+            dt.datetime(2026, 12, 3, 13, 31, tzinfo=dt.UTC).timestamp()
+        )
+        note = zone_note("2026-12-03T14:31:00")
+        assert note == (
+            "2026-12-03T14:31:00 has no zone: read as local time, CET (UTC+01:00) = "
+            "2026-12-03T13:31:00Z; add Z or +HH:MM to choose"
+        )
+        assert zone_note("2026-12-03T14:31:00Z") is None
+        assert zone_note("-2h") is None and zone_note("now") is None
+    finally:
+        next(zone, None)
 
 
 @pytest.mark.parametrize(

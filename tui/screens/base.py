@@ -22,5 +22,10 @@ class ConsoleScreen(Screen[Any]):
     def ops(self) -> Operations:
         return self.console.ops
 
+    @property
+    def holds_work(self) -> bool:
+        """A plan runs from this screen: it stays on its stack until the plan ends."""
+        return False
+
     def now(self) -> float:
         return self.console.clock()

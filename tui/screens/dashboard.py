@@ -21,6 +21,7 @@ from tui.format import (
     node_detail,
     recovery_text,
 )
+from tui.history import NodeHistory
 from tui.messages import Observation
 from tui.screens.base import ConsoleScreen
 from tui.widgets.alarm import AlarmBanner
@@ -31,12 +32,20 @@ class DashboardScreen(ConsoleScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "app.recover", "Recover"),
+        Binding("k", "app.acknowledge", "Ack"),
+        Binding("z", "app.snooze", "Snooze", show=False),
+        Binding("u", "app.resume", "Resume"),
+        Binding("e", "app.extract", "Extract", show=False),
         Binding("t", "app.mode('timeline')", "Timeline"),
         Binding("p", "app.mode('promotion')", "Promote"),
         Binding("a", "app.mode('audit')", "Audit"),
-        Binding("ctrl+r", "app.refresh_status", "Refresh"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("ctrl+r", "app.refresh_status", "Refresh", show=False),
+        Binding("q", "app.quit", "Quit", show=False),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: dict[str, NodeHistory] = {}  # per node: TPS and lag, round by round
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -69,6 +78,8 @@ class DashboardScreen(ConsoleScreen):
     def _observed(self, observation: Observation | None) -> None:
         if observation is None:
             return
+        for node in observation.status.nodes:
+            self.history.setdefault(node.name, NodeHistory()).add(node)
         now = self.now()
         table = self.query_one("#nodes", DataTable)
         names = [node.name for node in observation.status.nodes]
@@ -94,7 +105,8 @@ class DashboardScreen(ConsoleScreen):
         if observation is None:
             return
         now = self.now()
-        self.query_one(AlarmBanner).show(observation.alarm, now)
+        alarm, acknowledged = self.console.alarm_shown()
+        self.query_one(AlarmBanner).show(alarm, now, acknowledged=acknowledged)
         table = self.query_one("#nodes", DataTable)
         for node in observation.status.nodes:
             if node.name not in table.rows:
@@ -119,5 +131,9 @@ class DashboardScreen(ConsoleScreen):
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
             node = observation.status.node(str(key.value))
-            text.append(node_detail(node) if node else "")
+            lines = node_detail(node).split("\n") if node else []
+            trend = self.history.get(node.name) if node else None
+            if trend is not None and trend.line():
+                lines.insert(1, trend.line())  # under the node's name: the box is 4 lines high
+            text.append("\n".join(lines))
         self.query_one("#node-detail", Static).update(text)

@@ -37,6 +37,10 @@ class ExtractScreen(ConsoleScreen):
         self.running = False
         self.done = False
 
+    @property
+    def holds_work(self) -> bool:
+        return self.running
+
     def compose(self) -> ComposeResult:
         primary = self.ops.config.primary
         yield Header()

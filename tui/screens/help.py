@@ -19,7 +19,10 @@ primary, until its delay runs out. **Freeze it first** (`f`), then recover.
 | key | where | what it does |
 |---|---|---|
 | `f` | everywhere | **Freeze now**: stop the delayed replica's applier (reversible: `drkit resume`) |
-| `r` | dashboard | Recovery wizard: freeze, pick the target in the timeline, plan, confirm, run |
+| `r` | dashboard | Recovery wizard: freeze (only when a destructive transaction is on its way), pick the target in the timeline, plan, confirm, run |
+| `k` / `z` | dashboard | Acknowledge the alarm (one quiet line until its state changes) / snooze it 10 minutes |
+| `u` | dashboard | Resume: restore the delay and restart replication (plan, then the node's name) |
+| `e` | dashboard | Extract a table of the alarm's transaction back into the primary |
 | `t` `p` `a` | dashboard | Timeline, Promotion checklist, Audit log |
 | `ctrl+r` | dashboard, promotion, audit | Gather again now |
 | `/` | timeline | Edit the filters (table, since, until); Enter applies them |

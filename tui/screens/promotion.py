@@ -81,21 +81,14 @@ class PromotionScreen(ConsoleScreen):
             if result.ok:
                 mark = Text("ok", style="green")
             elif result.promote_fixes:
-                mark = Text("fixed", style="yellow")  # failing now; the promotion puts it right
+                mark = Text("fix", style="yellow")  # failing now; the promotion puts it right first
             else:
                 mark = Text("FAIL", style="bold red")
             critical = "critical" if result.critical else ""
             table.add_row(mark, critical, result.name, result.reason, key=str(index))
-        blocking = event.checklist.blocking
-        ok = not blocking
+        ok = event.checklist.possible
         self.query_one("#verdict", Static).update(
-            Text("the critical checks pass: promotion is possible", style="bold green")
-            if ok
-            else Text(
-                f"promotion refused: {len(blocking)} critical check(s) fail: "
-                + ", ".join(r.name for r in blocking),
-                style="bold red",
-            )
+            Text(event.checklist.verdict, style="bold green" if ok else "bold red")
         )
         self.query_one("#plan-button", Button).disabled = not ok
         self._show_hint()
@@ -111,7 +104,7 @@ class PromotionScreen(ConsoleScreen):
 
     @on(Button.Pressed, "#plan-button")
     def _plan_pressed(self) -> None:
-        if self.checklist is None or self.checklist.blocking or self.running:
+        if self.checklist is None or not self.checklist.possible or self.running:
             return
         self.query_one("#plan", Static).update("planning…")
         self.make_plan()

@@ -33,6 +33,7 @@ from tui.messages import (
 )
 from tui.screens.base import ConsoleScreen
 from tui.widgets.confirm import TypedConfirmation
+from tui.widgets.toggles import Radio
 
 if TYPE_CHECKING:
     from drkit.index.records import IndexedTransaction
@@ -68,6 +69,10 @@ class RecoveryScreen(ConsoleScreen):
         self.through: tuple[str, ...] = ()  # destructive transactions named to be applied
         self.crossing: tuple[int, ...] = ()  # the ones the last refused plan would apply
 
+    @property
+    def holds_work(self) -> bool:
+        return self.running
+
     def compose(self) -> ComposeResult:
         tx = self.target
         finding = tx.destructive
@@ -78,8 +83,8 @@ class RecoveryScreen(ConsoleScreen):
             id="target",
         )
         with RadioSet(id="mode", compact=True):
-            yield RadioButton("stop just before it", id="before", value=True, compact=True)
-            yield RadioButton("skip it, replay the rest", id="skip", compact=True)
+            yield Radio("stop just before it", id="before", value=True, compact=True)
+            yield Radio("skip it, replay the rest", id="skip", compact=True)
         with VerticalScroll(id="plan-box"):
             yield Static("planning…", id="plan")
         delayed = self.ops.config.delayed
@@ -160,6 +165,8 @@ class RecoveryScreen(ConsoleScreen):
         self.prepared = event.prepared
         self.query_one("#plan", Static).update(Text(event.prepared.plan.render()))
         self.query_one(TypedConfirmation).reset(event.prepared.plan.node)
+        # Typing the name is the next thing to do: the field has the focus (b and s stay clickable).
+        self.query_one("#confirm-name").focus()
 
     # -- running -------------------------------------------------------------------------------
 
@@ -287,7 +294,7 @@ class RecoveryScreen(ConsoleScreen):
         self.app.push_screen(ExtractScreen(tables[0] if tables else ""))
 
     def action_promotion(self) -> None:
-        self.app.switch_mode("promotion")
+        self.console.action_mode("promotion")
 
     @on(Button.Pressed, "#extract")
     def _extract_pressed(self) -> None:

@@ -18,6 +18,7 @@ from tui.failures import reported
 from tui.format import transaction_cells, transaction_detail
 from tui.messages import OperationFailed, PageLoaded
 from tui.screens.base import ConsoleScreen
+from tui.widgets.toggles import Check
 
 if TYPE_CHECKING:
     from drkit.index.records import IndexedTransaction
@@ -53,6 +54,8 @@ class TimelineScreen(ConsoleScreen):
         self._rows: dict[int, IndexedTransaction] = {}
         self._exhausted = False
         self._anchor: int | None = None  # show from this id down (a jump), None for the newest
+        self._zone: str | None = None  # the local zone a filter time without one was read in
+        self._picking = False  # opened by the recovery wizard: the operator picks the target
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -60,7 +63,7 @@ class TimelineScreen(ConsoleScreen):
             yield Input(placeholder="table: shop.orders, shop.*", id="table", compact=True)
             yield Input(placeholder="since: -2h, ISO", id="since", compact=True)
             yield Input(placeholder="until", id="until", compact=True)
-            yield Checkbox("destructive", id="destructive", compact=True)
+            yield Check("destructive", id="destructive", compact=True)
         yield Static("reading the index…", id="where")
         yield TimelineTable(id="rows", cursor_type="row")
         with VerticalScroll(id="detail-box"):
@@ -80,6 +83,7 @@ class TimelineScreen(ConsoleScreen):
         """Jump to the transaction the recovery wizard asks the operator to confirm, if any."""
         if not self.console.pick_pending:
             return
+        self._picking = True
         picked = self.console.take_pick()
         if picked is not None:
             self.jump_to(picked)
@@ -147,12 +151,14 @@ class TimelineScreen(ConsoleScreen):
         if self.filters.destructive:
             parts.append("destructive only")
         if self.filters.since is not None or self.filters.until is not None:
-            parts.append("time window")
+            parts.append(f"time window ({self._zone})" if self._zone else "time window")
         parts.append(f"{shown} shown" + ("" if self._exhausted else ", more below"))
         if shown == 0:
             parts.append("nothing matches")
         if self._anchor is not None:
             parts.append("n: newest")
+        if self._picking:
+            parts.insert(0, "Enter: recover at the highlighted transaction")
         self.query_one("#where", Static).update(" · ".join(parts))
 
     # -- moving --------------------------------------------------------------------------------
@@ -182,6 +188,7 @@ class TimelineScreen(ConsoleScreen):
         if tx is not None:
             from tui.screens.recovery import RecoveryScreen
 
+            self._picking = False
             self.app.push_screen(RecoveryScreen(tx))
 
     def action_flashback(self) -> None:
@@ -238,11 +245,20 @@ class TimelineScreen(ConsoleScreen):
 
     def _apply(self) -> bool:
         """Read the filter inputs into Filters and reload; a bad time is said, not raised."""
-        from drkit.timeparse import parse_time
+        from drkit.timeparse import parse_time, zone_note
 
         now = self.now()
         since = self.query_one("#since", Input).value.strip()
         until = self.query_one("#until", Input).value.strip()
+        # A time without a zone is local time: the description line says which zone.
+        self._zone = next(
+            (
+                note.split("local time, ")[1].split(" = ")[0]
+                for v in (since, until)
+                if v and (note := zone_note(v))
+            ),
+            None,
+        )
         try:
             self.filters = Filters(
                 since=parse_time(since, now) if since else None,
