@@ -78,3 +78,32 @@ def _last_per_domain(facts: NodeFacts, sample_text: str) -> list[tuple[str, ...]
 def _domain(gtid: str | None) -> str:
     text = gtid or ""
     return text.split(":", 1)[0] if ":" in text else text.split("-", 1)[0]
+
+
+def position_at(
+    store: IndexStore, base: MariadbGtidPos, domains: set[str], tx_id: int
+) -> MariadbGtidPos:
+    """MariaDB: `base` moved, domain by domain, to the newest indexed transaction <= tx_id."""
+    position = base
+    for domain in sorted(domains):
+        record = store.last_in_domain(domain, tx_id)
+        if record is not None and record.gtid:
+            gtid = parse_gtid(record.gtid)
+            assert isinstance(gtid, MariadbGtid)
+            position = position.with_gtid(gtid)
+    return position
+
+
+def applied_position(facts: NodeFacts, store: IndexStore) -> MariadbGtidPos | None:
+    """MariaDB: the gtid_slave_pos a stopped replica must have for what it applied, from the
+    index; None when that cannot be told (not MariaDB, nothing indexed applied, domains applied
+    out of order)."""
+    if not facts.reachable or not facts.is_mariadb:
+        return None
+    applied, in_order = last_applied(facts, store, store.latest())
+    if applied is None or not in_order:
+        return None
+    executed = facts.executed
+    assert isinstance(executed, MariadbGtidPos)
+    domains = {str(gtid.domain) for gtid in executed.by_domain}
+    return position_at(store, MariadbGtidPos.parse(facts.gtid_slave_pos_text), domains, applied.id)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, RefusedError
-from drkit.index.position import last_applied, last_applied_gtid
+from drkit.index.position import last_applied, last_applied_gtid, position_at
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.archive import archived_files
@@ -17,7 +17,7 @@ from drkit.io.facts import facts_from_session, gather_with
 from drkit.io.mysql import LoginRefused, NodeUnreachable, Session, connect
 from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts, Unreachable
-from drkit.model.gtid import MariadbGtid, MariadbGtidPos, parse_gtid
+from drkit.model.gtid import MariadbGtidPos, parse_gtid
 from drkit.pitr.plan import ArchiveView, RecoveryFacts, RelaySpan, RelayView, Segment
 from drkit.pitr.state import RecoveryState
 
@@ -106,14 +106,7 @@ def slave_positions(
         domains |= store.domains_between(low, high)
 
     def at(tx_id: int) -> str:
-        position = base
-        for domain in sorted(domains):
-            record = store.last_in_domain(domain, tx_id)
-            if record is not None and record.gtid:
-                gtid = parse_gtid(record.gtid)
-                assert isinstance(gtid, MariadbGtid)
-                position = position.with_gtid(gtid)
-        return str(position)
+        return str(position_at(store, base, domains, tx_id))
 
     return (
         at(applied.id) if applied else None,

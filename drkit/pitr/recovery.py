@@ -19,7 +19,6 @@ from drkit.io.facts import facts_from_session, gather
 from drkit.io.lock import EngineLock
 from drkit.io.mysql import connect
 from drkit.model.facts import NodeFacts, Unreachable
-from drkit.model.gtid import MariadbGtidPos
 from drkit.pitr import state as state_file
 from drkit.pitr.gather import (
     gather_recovery_facts,
@@ -42,7 +41,6 @@ from drkit.plan.conditions import (
     ApplierStopped,
     DelayIs,
     ReplicationStopped,
-    SlavePosIs,
     UsesGtid,
 )
 from drkit.plan.executor import (
@@ -53,7 +51,7 @@ from drkit.plan.executor import (
     RecoveryInterrupted,
     StepCallback,
 )
-from drkit.plan.steps import Plan, PreserveRelayLogs, SqlStep, Step
+from drkit.plan.steps import AlignGtidPosition, Plan, PreserveRelayLogs, SqlStep, Step
 
 # -- freeze -------------------------------------------------------------------------------------
 
@@ -638,7 +636,7 @@ def plan_resume(
         )
     from drkit.dialect import MariadbDialect, for_version
 
-    pending, named, position = _resume_evidence(config, facts, through)
+    pending, named = _resume_evidence(config, facts, through)
     refuse_unnamed_destructive(pending, named, node=node.name, action="resuming replication")
     d = for_version(facts.version)
     delay = node.delay or 0
@@ -656,18 +654,13 @@ def plan_resume(
         relay_dir = _readable_relay_dir(node)
         if relay_dir is not None:
             steps.append(PreserveRelayLogs(node.name, relay_dir, pre=(ReplicationStopped(),)))
-        if position is not None and MariadbGtidPos.parse(position) != MariadbGtidPos.parse(
-            facts.gtid_slave_pos_text
-        ):
-            steps.append(
-                SqlStep(
-                    node.name,
-                    d.set_gtid_slave_pos(position),
-                    "the GTID position must be what the replica applied: fetching resumes right after it",
-                    pre=(ReplicationStopped(),),
-                    post=(SlavePosIs(position),),
-                )
+        steps.append(
+            AlignGtidPosition(
+                node.name,
+                "the GTID position must be what the replica applied: fetching resumes right after it",
+                pre=(ReplicationStopped(),),
             )
+        )
         steps.append(
             SqlStep(
                 node.name,
@@ -724,7 +717,11 @@ def resume(
         else EngineLock(config.folder, what="resume", command=audit.command)
     )
     with guard:
-        Executor(config, audit=audit).run(plan)
+        if config.index.path.exists():
+            with IndexStore(config.index.path, readonly=True) as store:
+                Executor(config, audit=audit, store=store).run(plan)
+        else:
+            Executor(config, audit=audit).run(plan)
         current = state_file.load(config.folder)
         if current is not None:
             status = RecoveryStatus.ABANDONED if current.unfinished else RecoveryStatus.RESUMED
@@ -736,23 +733,14 @@ def resume(
 
 def _resume_evidence(
     config: Config, facts: NodeFacts, through: tuple[str, ...]
-) -> tuple[list[IndexedTransaction], tuple[IndexedTransaction, ...], str | None]:
-    """The destructive transactions resuming would apply, the named ones, the GTID position."""
+) -> tuple[list[IndexedTransaction], tuple[IndexedTransaction, ...]]:
+    """The destructive transactions resuming would apply, and the ones named."""
     if not config.index.path.exists():
-        return [], (), None
-    store = IndexStore(config.index.path, readonly=True)
-    try:
+        return [], ()
+    with IndexStore(config.index.path, readonly=True) as store:
         named = tuple(resolve_target(store, text) for text in through)
-        applied, in_order = last_applied(facts, store, store.latest())
-        pending = store.destructive_between(applied.id if applied else None, None)
-        position = (
-            slave_positions(store, facts, applied, (), applied.id)[0]
-            if applied is not None and in_order
-            else None
-        )
-        return pending, named, position
-    finally:
-        store.close()
+        applied = last_applied(facts, store, store.latest())[0]
+        return store.destructive_between(applied.id if applied else None, None), named
 
 
 def _readable_relay_dir(node: NodeConfig) -> Path | None:

@@ -26,6 +26,7 @@ from drkit.model.gtid import parse_gtid
 from drkit.model.replica import ReplicaStatus
 from drkit.plan.conditions import Condition, failures
 from drkit.plan.steps import (
+    AlignGtidPosition,
     CheckStep,
     CopyTable,
     LoadBalancerStep,
@@ -169,12 +170,33 @@ class Executor:
                 )
             self._copy(step)
             self._check(number, step, step.post, "after")
+        elif isinstance(step, AlignGtidPosition):
+            self._check(number, step, step.pre, "before")
+            self._align(number, step)
         elif isinstance(step, LoadBalancerStep):
             # The load balancer has no NodeFacts: the step is verified by reading the server's
             # state back inside HaproxyClient.apply, which raises when it differs.
             self._load_balancer(step)
         else:
             raise TypeError(f"the executor does not know the step {step!r}")
+
+    def _align(self, number: int, step: AlignGtidPosition) -> None:
+        from drkit.index.position import applied_position
+        from drkit.model.gtid import MariadbGtidPos
+        from drkit.plan.conditions import SlavePosIs
+
+        facts = self.facts(step.node)
+        wanted = applied_position(facts, self.store) if self.store is not None else None
+        if wanted is None or wanted == MariadbGtidPos.parse(facts.gtid_slave_pos_text):
+            return
+        from drkit.dialect import MariadbDialect
+
+        session = self._session(step.node)
+        dialect = session.dialect
+        if not isinstance(dialect, MariadbDialect):
+            return
+        session.run(dialect.set_gtid_slave_pos(wanted))
+        self._check(number, step, (SlavePosIs(str(wanted)),), "after")
 
     def _check(self, number: int, step: Step, conditions: tuple[Condition, ...], when: str) -> None:
         if not conditions:

@@ -88,6 +88,22 @@ class ReplayArchive:
 
 
 @dataclass(frozen=True)
+class AlignGtidPosition:
+    """MariaDB: set gtid_slave_pos to what the stopped replica applied, read from the index at
+    run time (a value computed while the applier still ran could move it backwards)."""
+
+    node: str
+    why: str = ""
+    pre: tuple[Condition, ...] = ()
+
+    def render(self) -> str:
+        return (
+            f"{self.node}: align gtid_slave_pos with what it applied, per GTID domain, read "
+            "from the index once stopped (set only when it differs)"
+        )
+
+
+@dataclass(frozen=True)
 class LoadBalancerStep:
     """One runtime-API command to the load balancer, verified by reading its state back."""
 
@@ -137,6 +153,7 @@ class CheckStep:
 
 Step = (
     SqlStep
+    | AlignGtidPosition
     | WaitStep
     | PreserveRelayLogs
     | ReplayArchive

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from drkit.dialect import Dialect, MariadbDialect
 from drkit.model.coords import BinlogCoord
-from drkit.model.gtid import MariadbGtidPos
 from drkit.pitr.planning.common import (
     apply_to_end,
     archive_replays,
@@ -31,6 +30,7 @@ from drkit.plan.conditions import (
     UsesGtid,
 )
 from drkit.plan.steps import (
+    AlignGtidPosition,
     CheckStep,
     PreserveRelayLogs,
     SqlStep,
@@ -120,20 +120,14 @@ def mariadb_upstream(
     until_positions = list(request.until_positions)
     steps: list[Step] = []
     in_gtid_mode = replica.using_gtid.lower() != "no"
-    current = MariadbGtidPos.parse(facts.delayed.gtid_slave_pos_text)
-    if request.start_position is not None and (
-        MariadbGtidPos.parse(request.start_position) != current
-    ):
-        steps.append(
-            SqlStep(
-                node,
-                d.set_gtid_slave_pos(request.start_position),
-                f"the replica's GTID position ({current or 'empty'}) is not what it applied: "
-                "fetching in GTID mode starts right after this position",
-                pre=(ReplicationStopped(),),
-                post=(SlavePosIs(request.start_position),),
-            )
+    steps.append(
+        AlignGtidPosition(
+            node,
+            "fetching in GTID mode starts right after gtid_slave_pos: it must be what the "
+            "replica applied (an archive replay or a killed run can leave it behind)",
+            pre=(ReplicationStopped(),),
         )
+    )
     steps.append(
         CheckStep(
             primary,
