@@ -201,9 +201,10 @@ def _csv(report: InspectReport) -> str:
 
 
 def _shell(node: NodeConfig) -> None:
-    """The server's own client on the node, read-only; the password through an option file."""
+    """The server's own client on the node, read-only; the password through an inherited fd."""
+    from drkit.io.command import scrubbed_environment
     from drkit.io.optionfile import client_option_file
-    from drkit.sandbox.binaries import find_program
+    from drkit.io.programs import find_program
 
     client = find_program("mariadb", "mysql")
     if client is None:
@@ -219,4 +220,6 @@ def _shell(node: NodeConfig) -> None:
                 "--init-command=SET SESSION TRANSACTION READ ONLY",
             ],
             check=False,
+            pass_fds=options.pass_fds,  # the option text, in memory only
+            env=scrubbed_environment(),  # no password variable reaches the client
         )

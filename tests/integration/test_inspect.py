@@ -140,3 +140,20 @@ def test_dry_run_and_usage(box: Sandbox) -> None:
     assert delayed_status(box)["SQL_Delay"] == 3600, "a dry run changes nothing"
     both = box.drkit("inspect", "--at", "-1h", "-e", "SELECT 1", "--shell")
     assert both.returncode == 2 and "exactly one of" in both.stderr
+
+
+def test_shell_is_the_servers_client_at_t_and_read_only(box: Sandbox) -> None:
+    moments = history(box, time.time())
+    done = box.drkit(
+        "inspect",
+        "--at",
+        iso(moments["second"]),
+        "--shell",
+        "--yes",
+        input="SELECT total FROM shop.orders WHERE id = 42;\nINSERT INTO shop.orders VALUES (99, 9);\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "20" in done.stdout.split(), "the client saw order 42 as of T"
+    assert "READ ONLY" in done.stderr.upper(), "writes are refused in the session"
+    assert box.value("delayed", "SELECT COUNT(*) FROM shop.orders WHERE id = 99") == 0
+    assert delayed_status(box)["SQL_Delay"] == 3600, "the delay is restored after the client"
