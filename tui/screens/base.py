@@ -29,3 +29,31 @@ class ConsoleScreen(Screen[Any]):
 
     def now(self) -> float:
         return self.console.clock()
+
+
+class ConfirmedRunScreen(ConsoleScreen):
+    """A screen that runs one plan after its node's name is typed (extract, flashback, resume):
+    the run state, the locked controls and the result line they share."""
+
+    running: bool = False
+    done: bool = False
+
+    def begin_run(self, busy: str, waiting: str) -> bool:
+        """Start the run unless one ran or runs; lock the confirmation, say what is happening."""
+        from textual.widgets import Static
+
+        from tui.widgets.confirm import TypedConfirmation
+
+        if self.running or self.done:
+            return False
+        self.running = True
+        self.console.busy = busy
+        self.query_one(TypedConfirmation).lock_controls()
+        self.query_one("#result", Static).update(waiting)
+        return True
+
+    def end_run(self) -> None:
+        """The run is over (its result is shown by the caller)."""
+        self.running = False
+        self.done = True
+        self.console.busy = None

@@ -16,14 +16,14 @@ from drkit.extract.run import ExtractReport
 from tui.failures import reported
 from tui.format import report_lines
 from tui.messages import OperationFailed, PlanExecuted, PlanReady, RecoveryStepStarted
-from tui.screens.base import ConsoleScreen
+from tui.screens.base import ConfirmedRunScreen
 from tui.widgets.confirm import TypedConfirmation
 
 if TYPE_CHECKING:
     from drkit.plan.steps import Step
 
 
-class ExtractScreen(ConsoleScreen):
+class ExtractScreen(ConfirmedRunScreen):
     """Table and destination, the plan as its dry run, the primary's name typed, the copy verified."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -100,13 +100,8 @@ class ExtractScreen(ConsoleScreen):
 
     @on(TypedConfirmation.Confirmed, "#confirm")
     def _confirmed(self) -> None:
-        if self.plan is None or self.running or self.done:
-            return
-        self.running = True
-        self.console.busy = "extraction"
-        self.query_one(TypedConfirmation).lock_controls()
-        self.query_one("#result", Static).update("copying…")
-        self.run_plan(self.plan)
+        if self.plan is not None and self.begin_run("extraction", "copying…"):
+            self.run_plan(self.plan)
 
     @work(thread=True, group="extract", exit_on_error=False)
     def run_plan(self, plan: ExtractPlan) -> None:
@@ -125,9 +120,7 @@ class ExtractScreen(ConsoleScreen):
     @on(PlanExecuted)
     def _executed(self, event: PlanExecuted) -> None:
         assert isinstance(event.report, ExtractReport)
-        self.running = False
-        self.done = True
-        self.console.busy = None
+        self.end_run()
         self.query_one("#result", Static).update(Text(report_lines(event.report)))
         self.console.refresh_status()
 

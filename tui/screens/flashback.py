@@ -15,7 +15,7 @@ from textual.widgets import Button, Footer, Header, Input, Static
 from drkit.index.records import IndexedTransaction
 from tui.failures import reported
 from tui.messages import FlashbackApplied, OperationFailed
-from tui.screens.base import ConsoleScreen
+from tui.screens.base import ConfirmedRunScreen, ConsoleScreen
 from tui.widgets.confirm import TypedConfirmation
 
 PREVIEW = 12
@@ -31,7 +31,7 @@ class FlashbackPlanned(Message):
         self.more = more
 
 
-class FlashbackScreen(ConsoleScreen):
+class FlashbackScreen(ConfirmedRunScreen):
     """The plan and its first statements, the primary's name typed, the reversal verified; a
     row changed since is listed and nothing is applied."""
 
@@ -88,13 +88,8 @@ class FlashbackScreen(ConsoleScreen):
 
     @on(TypedConfirmation.Confirmed, "#confirm")
     def _confirmed(self) -> None:
-        if self.plan is None or self.running or self.done:
-            return
-        self.running = True
-        self.console.busy = "flashback"
-        self.query_one(TypedConfirmation).lock_controls()
-        self.query_one("#result", Static).update("reversing…")
-        self.run_plan(self.plan)
+        if self.plan is not None and self.begin_run("flashback", "reversing…"):
+            self.run_plan(self.plan)
 
     @work(thread=True, group="flashback", exit_on_error=False)
     def run_plan(self, plan: Any) -> None:
@@ -104,9 +99,7 @@ class FlashbackScreen(ConsoleScreen):
 
     @on(FlashbackApplied)
     def _executed(self, event: FlashbackApplied) -> None:
-        self.running = False
-        self.done = True
-        self.console.busy = None
+        self.end_run()
         self.query_one("#result", Static).update(Text(event.report.render()))
         self.console.refresh_status()
 

@@ -14,14 +14,14 @@ from textual.widgets import Footer, Header, Static
 from tui.failures import reported
 from tui.format import span
 from tui.messages import OperationFailed, RecoveryCrossesDestructive, Resumed, ResumePlanned
-from tui.screens.base import ConsoleScreen
+from tui.screens.base import ConfirmedRunScreen
 from tui.widgets.confirm import TypedConfirmation
 
 if TYPE_CHECKING:
     from drkit.plan.steps import Plan
 
 
-class ResumeScreen(ConsoleScreen):
+class ResumeScreen(ConfirmedRunScreen):
     """The resume plan as `drkit resume --dry-run` prints it; it runs once the node's name is typed.
 
     The engine refuses a resume that would go on to apply a destructive transaction nobody named;
@@ -108,13 +108,8 @@ class ResumeScreen(ConsoleScreen):
 
     @on(TypedConfirmation.Confirmed, "#confirm")
     def _confirmed(self) -> None:
-        if self.plan is None or self.running or self.done:
-            return
-        self.running = True
-        self.console.busy = "resume"
-        self.query_one(TypedConfirmation).lock_controls()
-        self.query_one("#result", Static).update("resuming…")
-        self.run_plan(self.plan)
+        if self.plan is not None and self.begin_run("resume", "resuming…"):
+            self.run_plan(self.plan)
 
     @work(thread=True, group="resume", exit_on_error=False)
     def run_plan(self, plan: Plan) -> None:
@@ -124,9 +119,7 @@ class ResumeScreen(ConsoleScreen):
 
     @on(Resumed)
     def _resumed(self, event: Resumed) -> None:
-        self.running = False
-        self.done = True
-        self.console.busy = None
+        self.end_run()
         replica = event.facts.replica
         if replica is None:
             text = f"{event.facts.name}: resumed, but its replication status could not be read"
