@@ -25,6 +25,7 @@ from drkit.flashback.values import image_json, matches, parse_key, shown
 from drkit.index.changes import TableChange, change, gtid_of, table_changes
 from drkit.index.rowkeys import RowKeyCache, cache_path
 from drkit.index.store import IndexStore
+from drkit.io.compressed import stored_path
 from drkit.timeparse import iso
 
 
@@ -248,7 +249,7 @@ def _json_text(
 
 def _archived(archive: Path, change: TableChange) -> Path:
     path = archive / change.file
-    if not path.is_file():
+    if not stored_path(path).is_file():  # NAME, or NAME.zst once compressed
         raise RefusedError(
             f"transaction #{change.id} is in {change.file}, which is not in the archive {archive}",
             hint="the archive was pruned or never copied that file; history reads only the archive",

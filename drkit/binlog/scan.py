@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import os
 import struct
+import sys
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -78,7 +79,12 @@ def scan_file(
     and `stop_reason`. The format description event at offset 4 is always read first.
     """
     file_path = Path(path)
-    return BinlogScan(file_path.name, lambda: map_file(file_path), start_pos, verify_checksums)
+    # From a later offset the bytes before it are not read (but for the format description):
+    # a compressed archive file then decompresses only the rest.
+    spans = None if start_pos is None or start_pos <= 4 else [(start_pos, sys.maxsize)]
+    return BinlogScan(
+        file_path.name, lambda: map_file(file_path, spans), start_pos, verify_checksums
+    )
 
 
 def scan_bytes(

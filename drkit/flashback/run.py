@@ -42,6 +42,7 @@ from drkit.index.changes import table_changes
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.audit import AuditLog
+from drkit.io.compressed import binlog_size, stored_path
 from drkit.io.lock import engine_lock
 from drkit.io.mysql import NodeUnreachable, Session, connect
 
@@ -224,12 +225,12 @@ def gather_flashback_facts(
         problem: str | None = None
         columns: dict[str, tuple[str, ...]] = {}
         binary_json: dict[str, tuple[str, ...]] = {}
-        if not path.is_file():
+        if not stored_path(path).is_file():  # NAME, or NAME.zst once compressed
             problem = f"its binlog file {record.file} is not in the archive {archive}"
-        elif path.stat().st_size < record.end_pos:
+        elif (size := binlog_size(path)) < record.end_pos:
             problem = (
                 f"the archive's copy of {record.file} ends before the transaction does "
-                f"(byte {path.stat().st_size} < {record.end_pos})"
+                f"(byte {size} < {record.end_pos})"
             )
         elif offsets:
             columns = table_columns(path, offsets)

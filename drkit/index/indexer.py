@@ -19,12 +19,14 @@ from drkit.binlog.scan import scan_file
 from drkit.classify import ClassifyRules
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, ExitCode
+from drkit.index.compaction import CheckpointReader, Compactor, compress_closed
 from drkit.index.layout import Scanned
 from drkit.index.recording import scanned
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.index.writer import BatchWriter, IndexWriterError, InlineWriter, ProcessWriter
 from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
+from drkit.io.compressed import binlog_size
 from drkit.io.mysql import Session, connect
 from drkit.model.coords import BinlogCoord, file_sequence
 
@@ -102,6 +104,10 @@ class Indexer:
             with self._refetching(first):
                 writer.fetch_to_last(first)
             new = self.scan(on_new)
+            if self._compressing:
+                compress_closed(
+                    self.archive_dir, self.store.checkpoint(), self.config.retention.compress_level
+                )
         finally:
             self.lock.release()
         return IndexResult(
@@ -120,6 +126,7 @@ class Indexer:
         """Keep copying and indexing until `stop` is set; reconnect with backoff when the primary goes."""
         self.lock.acquire()
         stream = _Stream()
+        compactor = self._compactor()
         try:
             while not stop.is_set():
                 if not stream.alive() and not self._reconnect(stream, stop, on_new, on_state):
@@ -129,9 +136,13 @@ class Indexer:
                     continue
                 new = self.scan(on_new)
                 self._settle_replaced()
+                if compactor is not None:
+                    compactor.poke(self.store.checkpoint())
                 if not new:
                     stop.wait(poll)
         finally:
+            if compactor is not None:
+                compactor.close()
             stream.close()
             self._settle_replaced(force=True)
             try:
@@ -139,6 +150,16 @@ class Indexer:
             except DrkitError as exc:
                 log.warning("the last scan before stopping failed: %s", exc.message)
             self.lock.release()
+
+    @property
+    def _compressing(self) -> bool:
+        return self.config.retention.compress == "zstd"
+
+    def _compactor(self) -> Compactor | None:
+        if not self._compressing:
+            return None
+        reader = CheckpointReader(self.store.path)
+        return Compactor(self.archive_dir, self.config.retention.compress_level, reader)
 
     def _reconnect(
         self,
@@ -244,7 +265,7 @@ class Indexer:
         threshold = int(self.config.index.writer_process_mb * 1_000_000)
         if self.config.index.writer_process:
             backlog = sum(
-                path.stat().st_size for seq, path in files.items() if seq >= checkpoint.sequence
+                binlog_size(path) for seq, path in files.items() if seq >= checkpoint.sequence
             )
             if backlog - checkpoint.pos >= threshold:
                 try:
@@ -263,7 +284,7 @@ class Indexer:
             path = files.get(checkpoint.sequence)
             if path is None or path.name != checkpoint.file:
                 return
-            size = path.stat().st_size
+            size = binlog_size(path)
             scan = scan_file(path, checkpoint.pos)
             batch: list[Scanned] = []
             for transaction in scan:

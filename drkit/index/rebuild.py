@@ -21,6 +21,7 @@ from drkit.errors import RefusedError
 from drkit.index.indexer import Indexer, Report
 from drkit.index.store import IndexDamagedError, IndexStore, IndexStoreError
 from drkit.io.archive import ArchiveBusyError, ArchiveLock, archived_files, holder
+from drkit.io.compressed import stored_size
 
 BUILDING_SUFFIX = ".rebuilding"
 ASIDE_INFIX = ".before-rebuild-"
@@ -96,7 +97,7 @@ def plan_rebuild(config: Config, now: float | None = None) -> RebuildPlan:
         current=_state_of(index),
         archive_dir=archive_dir,
         files=tuple(path.name for path in files),
-        archive_bytes=sum(path.stat().st_size for path in files),
+        archive_bytes=sum(stored_size(path) for path in files),
     )
 
 

@@ -21,6 +21,7 @@ from typing import IO
 from drkit.config import NodeConfig
 from drkit.errors import DrkitError
 from drkit.io.command import scrubbed_environment, spawn
+from drkit.io.compressed import SUFFIX
 from drkit.io.optionfile import client_option_file
 from drkit.io.programs import find_program
 from drkit.io.secrets import InheritedFile
@@ -54,15 +55,17 @@ def binlog_tool(mariadb: bool) -> Path:
 
 
 def archived_files(archive_dir: Path) -> list[Path]:
-    """The archive's binlog files in server order."""
+    """The archive's binlog files in server order, by their binlog names: a compressed one is
+    listed as `archive_dir / NAME` too (`compressed.stored_path` finds `NAME.zst` on disk)."""
     if not archive_dir.is_dir():
         return []
-    files = []
+    files: dict[str, int] = {}
     for path in archive_dir.iterdir():
         if path.is_file() and not path.name.startswith("."):
+            name = path.name.removesuffix(SUFFIX)
             with contextlib.suppress(ValueError):
-                files.append((file_sequence(path.name), path))
-    return [path for _, path in sorted(files)]
+                files[name] = file_sequence(name)
+    return [archive_dir / name for name, _ in sorted(files.items(), key=lambda item: item[1])]
 
 
 @dataclass

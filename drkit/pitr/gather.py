@@ -13,6 +13,7 @@ from drkit.index.position import last_applied, last_applied_gtid, position_at
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.archive import archived_files
+from drkit.io.compressed import binlog_size
 from drkit.io.facts import facts_from_session, gather_with
 from drkit.io.mysql import LoginRefused, NodeUnreachable, Session, connect
 from drkit.model.coords import BinlogCoord
@@ -63,7 +64,9 @@ def gather_recovery_facts(
         applied_gtid = last_applied_gtid(delayed, index_end)
         applied, in_order = last_applied(delayed, store, index_end)
         sizes = {
-            path.name: path.stat().st_size for path in archived_files(config.index.archive_dir)
+            # Decompressed: the planner compares them with binlog positions.
+            path.name: binlog_size(path)
+            for path in archived_files(config.index.archive_dir)
         }
         return RecoveryFacts(
             node=node,

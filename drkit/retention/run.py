@@ -16,6 +16,7 @@ from drkit.index import prune as index_prune
 from drkit.index.position import last_applied
 from drkit.index.store import IndexStore
 from drkit.io import archive
+from drkit.io.compressed import stored_path
 from drkit.io.facts import gather_all
 from drkit.io.lock import current_holder, engine_lock
 from drkit.model.coords import file_sequence
@@ -172,7 +173,8 @@ def _archived(archive_dir: Path) -> tuple[ArchivedFile, ...]:
     found = []
     for path in archive.archived_files(archive_dir):
         with contextlib.suppress(OSError):
-            found.append(ArchivedFile(path.name, file_sequence(path.name), path.stat().st_size))
+            size = stored_path(path).stat().st_size  # on disk: compressed or not
+            found.append(ArchivedFile(path.name, file_sequence(path.name), size))
     return tuple(found)
 
 
@@ -191,7 +193,7 @@ def _execute(config: Config, plan: PrunePlan) -> PruneReport:
     removed: list[str] = []
     freed = 0
     for item in plan.files:
-        path = config.index.archive_dir / item.name
+        path = stored_path(config.index.archive_dir / item.name)
         try:
             size = path.stat().st_size
             os.unlink(path)

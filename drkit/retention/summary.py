@@ -12,6 +12,7 @@ from drkit.config import Config
 from drkit.errors import DrkitError
 from drkit.index.store import IndexStore
 from drkit.io.archive import archived_files
+from drkit.io.compressed import stored_path
 from drkit.timeparse import iso
 
 
@@ -67,7 +68,7 @@ def archive_summary(config: Config) -> ArchiveSummary:
     sizes = []
     for path in archived_files(folder):
         with contextlib.suppress(OSError):
-            sizes.append(path.stat().st_size)
+            sizes.append(stored_path(path).stat().st_size)
     free = total = None
     with contextlib.suppress(OSError):
         usage = shutil.disk_usage(_existing(folder))
