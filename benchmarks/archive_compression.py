@@ -8,7 +8,8 @@ binlog files are copied aside. On those files, in this process:
     baseline of copying the same files (what archiving costs without compression);
   - full read: scanning every transaction (what `index --rebuild` does), compressed against plain;
   - random access: decoding one transaction's row images (what flashback, history and asof do
-    per transaction), for --samples random transactions, compressed against plain.
+    per transaction), for --samples random transactions, compressed against plain: in a row (a
+    file's frames stay decompressed for the next read) and each cold.
 
     python benchmarks/archive_compression.py [--transactions 20000] [--level 3]
 """
@@ -29,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.sandbox_sql import connect, one  # noqa: E402
+from drkit import compression  # noqa: E402
 from drkit.binlog import scan_file  # noqa: E402
 from drkit.binlog.rows import decode_rows  # noqa: E402
-from drkit.io import compressed  # noqa: E402
 from drkit.sandbox import topology  # noqa: E402
 from drkit.sandbox.state import load_state  # noqa: E402
 
@@ -47,7 +48,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--transactions", type=int, default=20_000)
-    parser.add_argument("--level", type=int, default=compressed.DEFAULT_LEVEL)
+    parser.add_argument("--level", type=int, default=compression.DEFAULT_LEVEL)
     parser.add_argument("--samples", type=int, default=300)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="drkit-bench-compress-"))
@@ -124,7 +125,7 @@ def _measure(files: list[Path], work: Path, level: int, samples: int) -> None:
     for path in files:
         shutil.copyfile(path, packed / path.name)
     started = time.perf_counter()
-    stored = sum(compressed.compress_file(packed / path.name, level)[1] for path in files)
+    stored = sum(compression.compress_file(packed / path.name, level)[1] for path in files)
     compress_seconds = time.perf_counter() - started
 
     scan_plain, count = _scan_all(plain, files)
@@ -134,6 +135,7 @@ def _measure(files: list[Path], work: Path, level: int, samples: int) -> None:
     chosen = _sample(plain, files, samples)
     plain_times = _decode_each(plain, chosen)
     packed_times = _decode_each(packed, chosen)
+    cold_times = _decode_each(packed, chosen, cold=True)
 
     mb = total / 1e6
     print(f"binlog: {len(files)} files, {mb:.1f} MB, {count} transactions; zstd level {level}")
@@ -157,6 +159,11 @@ def _measure(files: list[Path], work: Path, level: int, samples: int) -> None:
         f"{p50_packed * 1e3:.2f} ms p95 {p95_packed * 1e3:.2f} ms, plain p50 "
         f"{p50_plain * 1e3:.2f} ms p95 {p95_plain * 1e3:.2f} ms; ratio p50 "
         f"{p50_packed / p50_plain:.1f}x"
+    )
+    p50_cold = statistics.median(cold_times)
+    print(
+        f"the same, each read cold (its frames not decompressed yet): p50 {p50_cold * 1e3:.2f} ms "
+        f"p95 {_p95(cold_times) * 1e3:.2f} ms; ratio p50 {p50_cold / p50_plain:.1f}x"
     )
 
 
@@ -182,9 +189,11 @@ def _sample(folder: Path, files: list[Path], samples: int) -> list[tuple[str, tu
     return random.Random(19).sample(every, min(samples, len(every)))
 
 
-def _decode_each(folder: Path, chosen: list[tuple[str, tuple]]) -> list[float]:
+def _decode_each(folder: Path, chosen: list[tuple[str, tuple]], cold: bool = False) -> list[float]:
     times = []
     for name, offsets in chosen:
+        if cold:
+            compression.drop_cached_frames()
         started = time.perf_counter()
         rows = decode_rows(folder / name, offsets)
         times.append(time.perf_counter() - started)

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from drkit.io.compressed import is_compressed, mapped_binlog, stored_path
+from drkit.compression import is_compressed, mapped_binlog, stored_path
 
 
 @contextlib.contextmanager

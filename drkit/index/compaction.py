@@ -2,7 +2,7 @@
 
 Only a file the index has read past is compressed: the primary rotated away from it (or the
 copier went on to the next one), so no one writes it again, and the scanner never reads it
-again. Readers find it all the same (drkit.io.compressed). The process that holds the archive's
+again. Readers find it all the same (drkit.compression). The process that holds the archive's
 lock (an indexer or a guard following the primary) is the only one that compresses, so two
 processes never compress the same file.
 """
@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from drkit.compression import compress_file, is_compressed, leftover_temporaries, stored_path
 from drkit.errors import DrkitError
 from drkit.index.store import IndexStore
 from drkit.io.archive import archived_files
-from drkit.io.compressed import compress_file, is_compressed, leftover_temporaries, stored_path
 from drkit.model.coords import BinlogCoord, file_sequence
 
 log = logging.getLogger(__name__)

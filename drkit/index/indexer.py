@@ -2,7 +2,8 @@
 
 The indexer reads the archive, never the primary's files: one connection (the server's binlog tool)
 feeds both the raw copy and the index. Records and checkpoint commit together (crash-safe); a
-checkpoint from another primary, or behind a gap the primary purged, is refused.
+checkpoint from another primary is refused; binlogs the primary purged before drkit copied them are
+named and recorded as a gap (drkit/index/gaps.py), and indexing goes on from its oldest binlog.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ from pathlib import Path
 
 from drkit.binlog.scan import scan_file
 from drkit.classify import ClassifyRules
+from drkit.compression import binlog_size
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, ExitCode
+from drkit.index import gaps
 from drkit.index.compaction import CheckpointReader, Compactor, compress_closed
+from drkit.index.gaps import Gap
 from drkit.index.layout import Scanned
 from drkit.index.recording import scanned
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.index.writer import BatchWriter, IndexWriterError, InlineWriter, ProcessWriter
 from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
-from drkit.io.compressed import binlog_size
 from drkit.io.mysql import Session, connect
 from drkit.model.coords import BinlogCoord, file_sequence
 
@@ -99,7 +102,7 @@ class Indexer:
         self.lock.acquire()
         try:
             binlogs = self._primary_binlogs()
-            first = self._first_file_to_fetch(binlogs)
+            first = self._first_file_to_fetch(binlogs, on_new)
             writer = ArchiveWriter(self.primary, self.archive_dir, mariadb=binlogs.mariadb)
             with self._refetching(first):
                 writer.fetch_to_last(first)
@@ -181,7 +184,7 @@ class Indexer:
                 return False
             stream.attempt += 1
         try:
-            stream.writer = self._start_following()
+            stream.writer = self._start_following(on_new)
         except (SourceChangedError, IndexGapError):
             raise
         except DrkitError as exc:
@@ -200,9 +203,9 @@ class Indexer:
             on_state(f"following {self.primary.name}")
         return True
 
-    def _start_following(self) -> ArchiveWriter:
+    def _start_following(self, on_new: OnNew | None = None) -> ArchiveWriter:
         binlogs = self._primary_binlogs()
-        first = self._first_file_to_fetch(binlogs)
+        first = self._first_file_to_fetch(binlogs, on_new)
         writer = ArchiveWriter(self.primary, self.archive_dir, mariadb=binlogs.mariadb)
         self._set_aside(first)
         try:
@@ -362,7 +365,7 @@ class Indexer:
             )
         return PrimaryBinlogs(identity, files, session.version.is_mariadb)
 
-    def _first_file_to_fetch(self, binlogs: PrimaryBinlogs) -> str:
+    def _first_file_to_fetch(self, binlogs: PrimaryBinlogs, on_new: OnNew | None = None) -> str:
         """Where copying resumes: the checkpoint's file, or the oldest the primary still has."""
         checkpoint = self.store.checkpoint()
         oldest = binlogs.files[0]
@@ -379,24 +382,55 @@ class Indexer:
                 hint="the primary was rebuilt or its binlogs reset; start a new index for it",
             )
         # The checkpoint's file is purged on the primary: the archive must bridge the gap whole.
+        if self._lost(checkpoint, oldest):
+            # Index what the archive holds first: the gap starts where the archive ends.
+            self.scan(on_new)
+            checkpoint = self.store.checkpoint() or checkpoint
+            lost = self._lost(checkpoint, oldest)
+            if lost:
+                self._record_gap(checkpoint, lost, oldest)
+        return oldest
+
+    def _lost(self, checkpoint: BinlogCoord, oldest: str) -> list[tuple[str, bool]]:
+        """The files from the checkpoint's up to the primary's oldest that the archive does not
+        hold whole: (name, a copy cut short is archived)."""
         archived = {path.name: path for path in archived_files(self.archive_dir)}
         bridge = [
             _sibling(checkpoint.file, n) for n in range(checkpoint.sequence, file_sequence(oldest))
         ]
-        lost = [
-            name if name not in archived else f"{name} (archived copy cut short)"
+        return [
+            (name, name in archived)
             for name in bridge
             if name not in archived or not _closed(archived[name])
         ]
-        if lost:
-            raise IndexGapError(
-                f"binlog gap: {', '.join(lost)} purged from {self.primary.name} before drkit "
-                f"archived {'it' if len(lost) == 1 else 'them'} whole; the index stops at "
-                f"{checkpoint} and the primary's oldest binlog is {oldest}",
-                hint="the transactions in that gap cannot be indexed; point [index] path and "
-                "archive_dir at new locations to start a new index from the primary's oldest binlog",
-            )
-        return oldest
+
+    def _record_gap(
+        self, checkpoint: BinlogCoord, lost: list[tuple[str, bool]], oldest: str
+    ) -> None:
+        """Say which binlogs are lost, record the gap in the index, go on from `oldest`."""
+        last = self.store.latest()
+        gap = Gap(
+            after_id=last.id if last else 0,
+            after_gtid=last.gtid if last else None,
+            stopped_at=f"{checkpoint.file}:{checkpoint.pos}",
+            lost=tuple(name for name, _ in lost),
+            resumed_from=oldest,
+            found_at=time.time(),
+        )
+        named = ", ".join(
+            f"{name} (archived copy cut short)" if cut else name for name, cut in lost
+        )
+        message = (
+            f"binlog gap: {named} purged from {self.primary.name} before drkit archived "
+            f"{'it' if len(lost) == 1 else 'them'} whole; the index stops at {checkpoint} "
+            f"(#{gap.after_id}, {gap.after_gtid}) and the primary's oldest binlog is {oldest}: "
+            f"indexing goes on from there, and a recovery, flashback or history across the gap "
+            "is refused"
+        )
+        self.report(message)
+        gaps.record(self.store, gap)
+        self.store.append([], BinlogCoord(oldest, 4))
+        self._seen = None  # the last scan ended before the gap: the next one starts after it
 
     # -- refetching without truncating a file someone may be reading -------------------------
 

@@ -16,12 +16,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from drkit.compression import stored_size
 from drkit.config import Config
 from drkit.errors import RefusedError
 from drkit.index.indexer import Indexer, Report
 from drkit.index.store import IndexDamagedError, IndexStore, IndexStoreError
 from drkit.io.archive import ArchiveBusyError, ArchiveLock, archived_files, holder
-from drkit.io.compressed import stored_size
 
 BUILDING_SUFFIX = ".rebuilding"
 ASIDE_INFIX = ".before-rebuild-"

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from drkit.compression import SUFFIX
 from drkit.config import NodeConfig
 from drkit.errors import DrkitError
 from drkit.io.command import scrubbed_environment, spawn
-from drkit.io.compressed import SUFFIX
 from drkit.io.optionfile import client_option_file
 from drkit.io.programs import find_program
 from drkit.io.secrets import InheritedFile

@@ -23,11 +23,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
+from drkit.compression import CompressedFileError, is_compressed, stored_path, stream_binlog
 from drkit.config import NodeConfig
 from drkit.errors import DrkitError
 from drkit.io.archive import binlog_tool
 from drkit.io.children import die_with_parent
-from drkit.io.compressed import CompressedFileError, is_compressed, stored_path, stream_binlog
 from drkit.io.optionfile import client_option_file
 from drkit.io.programs import find_program
 from drkit.io.secrets import child_environment

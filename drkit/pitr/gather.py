@@ -7,13 +7,13 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from drkit.compression import binlog_size
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, RefusedError
 from drkit.index.position import last_applied, last_applied_gtid, position_at
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.archive import archived_files
-from drkit.io.compressed import binlog_size
 from drkit.io.facts import facts_from_session, gather_with
 from drkit.io.mysql import LoginRefused, NodeUnreachable, Session, connect
 from drkit.model.coords import BinlogCoord

@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from drkit.compression import stored_path
 from drkit.config import Config, NodeConfig
 from drkit.index import prune as index_prune
 from drkit.index.position import last_applied
 from drkit.index.store import IndexStore
 from drkit.io import archive
-from drkit.io.compressed import stored_path
 from drkit.io.facts import gather_all
 from drkit.io.lock import current_holder, engine_lock
 from drkit.model.coords import file_sequence

@@ -8,11 +8,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from drkit.compression import stored_path
 from drkit.config import Config
 from drkit.errors import DrkitError
 from drkit.index.store import IndexStore
 from drkit.io.archive import archived_files
-from drkit.io.compressed import stored_path
 from drkit.timeparse import iso
 
 

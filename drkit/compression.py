@@ -21,6 +21,8 @@ import contextlib
 import mmap
 import os
 import struct
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,12 @@ from drkit.errors import DrkitError
 
 SUFFIX = ".zst"
 FRAME_SIZE = 1 << 20
+# The first frame is small: every read needs the format description event at its start.
+FIRST_FRAME_SIZE = 1 << 14
+# Span reads keep a file's decompressed frames for the next read of the same file (flashback
+# and history read transaction after transaction of one file), up to this many bytes.
+CACHE_BYTES = 256 << 20
+CACHE_FILES = 2
 DEFAULT_LEVEL = 3
 _SKIPPABLE_MAGIC = 0x184D2A5E
 _SEEKABLE_MAGIC = 0x8F92EAB1
@@ -120,7 +128,9 @@ def compress_file(
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as out, source.open("rb") as src:
-            while chunk := src.read(frame_size):
+            size = min(FIRST_FRAME_SIZE, frame_size)
+            while chunk := src.read(size):
+                size = frame_size
                 packed = compressor.compress(chunk)
                 out.write(packed)
                 frames.append((len(packed), len(chunk)))
@@ -184,26 +194,91 @@ def mapped_binlog(
     """A compressed binlog's bytes at their original offsets, in an anonymous mapping.
 
     With `spans`, only the frames holding them (and the first frame: the format description
-    event) are decompressed; the rest of the mapping stays zero pages that take no memory.
+    event) are decompressed; the rest of the mapping stays zero pages that take no memory, and
+    the mapping is kept for the next span read of the same file. Without, the whole file is
+    decompressed into a mapping of its own.
     """
-    with path.open("rb") as handle:
-        table = read_seek_table(handle)
-        mapping = mmap.mmap(-1, max(table.size, 1))
-        try:
-            wanted: list[Frame] = list(table.frames)
-            if spans is not None:
-                chosen = {table.frames[0]} if table.frames else set()
-                for start, end in spans:
-                    chosen.update(table.covering(start, end))
-                wanted = sorted(chosen, key=lambda frame: frame.start)
-            decompressor = zstandard.ZstdDecompressor()
-            for frame in wanted:
-                handle.seek(frame.offset)
-                data = _decompress(decompressor, handle.read(frame.size), frame, path)
-                mapping[frame.start : frame.end] = data
-            yield mapping
-        finally:
-            mapping.close()
+    if spans is None:
+        with path.open("rb") as handle:
+            table = read_seek_table(handle)
+            mapping = mmap.mmap(-1, max(table.size, 1))
+            try:
+                _fill(handle, path, table, mapping, table.frames)
+                yield mapping
+            finally:
+                mapping.close()
+        return
+    yield _CACHE.mapping(path, spans)
+
+
+def _fill(
+    handle: IO[bytes], path: Path, table: SeekTable, mapping: mmap.mmap, frames: Sequence[Frame]
+) -> None:
+    decompressor = zstandard.ZstdDecompressor()
+    for frame in frames:
+        handle.seek(frame.offset)
+        mapping[frame.start : frame.end] = _decompress(
+            decompressor, handle.read(frame.size), frame, path
+        )
+
+
+class _Decompressed:
+    """One compressed file's mapping and the frames already decompressed into it."""
+
+    def __init__(self, path: Path, table: SeekTable) -> None:
+        self.path = path
+        self.table = table
+        self.mapping = mmap.mmap(-1, max(table.size, 1))
+        self.filled: set[Frame] = set()
+        self.bytes = 0
+
+    def fill(self, spans: Sequence[tuple[int, int]]) -> None:
+        wanted = {self.table.frames[0]} if self.table.frames else set()
+        for start, end in spans:
+            wanted.update(self.table.covering(start, end))
+        missing = sorted(wanted - self.filled, key=lambda frame: frame.start)
+        if not missing:
+            return
+        with self.path.open("rb") as handle:
+            _fill(handle, self.path, self.table, self.mapping, missing)
+        self.filled.update(missing)
+        self.bytes += sum(frame.length for frame in missing)
+
+
+class _FrameCache:
+    """The mappings of the last compressed files read by spans (a mapping is never closed
+    here: one a reader still holds stays valid, and goes with its last reference)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: OrderedDict[tuple[str, int, int, int], _Decompressed] = OrderedDict()
+
+    def mapping(self, path: Path, spans: Sequence[tuple[int, int]]) -> mmap.mmap:
+        status = path.stat()
+        key = (str(path), status.st_ino, status.st_size, status.st_mtime_ns)
+        with self._lock:
+            entry = self._files.get(key)
+            if entry is None or entry.bytes > CACHE_BYTES:
+                with path.open("rb") as handle:
+                    entry = _Decompressed(path, read_seek_table(handle))
+                self._files[key] = entry
+            self._files.move_to_end(key)
+            while len(self._files) > CACHE_FILES:
+                self._files.popitem(last=False)
+            entry.fill(spans)
+            return entry.mapping
+
+    def clear(self) -> None:
+        with self._lock:
+            self._files.clear()
+
+
+_CACHE = _FrameCache()
+
+
+def drop_cached_frames() -> None:
+    """Forget the decompressed frames kept for span reads (benchmarks measure cold reads)."""
+    _CACHE.clear()
 
 
 def stream_binlog(path: Path, out: IO[bytes]) -> None:
