@@ -23,6 +23,7 @@ from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, ExitCode
 from drkit.index import gaps
 from drkit.index.compaction import CheckpointReader, Compactor, compress_closed
+from drkit.index.diskwatch import DiskWatch, OnDisk
 from drkit.index.gaps import Gap
 from drkit.index.layout import Scanned
 from drkit.index.recording import scanned
@@ -30,6 +31,7 @@ from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.index.writer import BatchWriter, IndexWriterError, InlineWriter, ProcessWriter
 from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
+from drkit.io.diskroom import DiskRoom, disk_room
 from drkit.io.mysql import Session, connect
 from drkit.model.coords import BinlogCoord, file_sequence
 
@@ -40,6 +42,7 @@ BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 STABLE_SECONDS = 10.0  # a stream that lasted this long starts the backoff over
 POLL = 0.01  # while following, how often to look for new bytes (two stat calls when idle)
 REPLACED_PREFIX = ".replaced-"
+DISK_POLL = 0.5  # while the disk is low, how often to look again
 
 OnNew = Callable[[Sequence[IndexedTransaction]], None]
 Report = Callable[[str], None]
@@ -47,6 +50,12 @@ Report = Callable[[str], None]
 
 class IndexGapError(DrkitError):
     """Transactions the index needs are gone from the primary and missing from the archive."""
+
+    exit_code = ExitCode.REFUSED
+
+
+class DiskLowError(DrkitError):
+    """The archive's filesystem is below `[retention] min_free`: copying would fill it."""
 
     exit_code = ExitCode.REFUSED
 
@@ -101,11 +110,12 @@ class Indexer:
         started = time.monotonic()
         self.lock.acquire()
         try:
+            self._refuse_if_disk_low()
             binlogs = self._primary_binlogs()
             first = self._first_file_to_fetch(binlogs, on_new)
             writer = ArchiveWriter(self.primary, self.archive_dir, mariadb=binlogs.mariadb)
             with self._refetching(first):
-                writer.fetch_to_last(first)
+                writer.fetch_to_last(first, should_stop=self._disk_low_reason)
             new = self.scan(on_new)
             if self._compressing:
                 compress_closed(
@@ -125,13 +135,31 @@ class Indexer:
         on_new: OnNew | None = None,
         poll: float = POLL,
         on_state: Callable[[str], None] | None = None,
+        on_disk: OnDisk | None = None,
     ) -> None:
-        """Keep copying and indexing until `stop` is set; reconnect with backoff when the primary goes."""
+        """Keep copying and indexing until `stop` is set; reconnect with backoff when the primary goes.
+
+        Below `[retention] min_free` on the archive's filesystem, the copier is stopped (what it
+        wrote whole is indexed, the file it was writing is copied again later) and `on_disk`
+        hears it; copying resumes from the checkpoint once there is room.
+        """
         self.lock.acquire()
         stream = _Stream()
         compactor = self._compactor()
+        disk = DiskWatch(
+            self.archive_dir,
+            self.config.retention.min_free,
+            lambda room, low: self._disk_changed(room, low, on_disk, on_state),
+        )
         try:
             while not stop.is_set():
+                if disk.low():
+                    if stream.writer is not None:
+                        stream.close()  # before the filesystem fills: no file is cut by ENOSPC
+                        self._settle_replaced(force=True)
+                        self.scan(on_new)
+                    stop.wait(max(poll, DISK_POLL))
+                    continue
                 if not stream.alive() and not self._reconnect(stream, stop, on_new, on_state):
                     continue  # still down (or asked to stop): the loop condition decides
                 if self._unchanged():
@@ -153,6 +181,39 @@ class Indexer:
             except DrkitError as exc:
                 log.warning("the last scan before stopping failed: %s", exc.message)
             self.lock.release()
+
+    def _disk_low_reason(self) -> str | None:
+        room = disk_room(self.archive_dir, self.config.retention.min_free)
+        return f"disk low: {room.describe()}" if room.low else None
+
+    def _refuse_if_disk_low(self) -> None:
+        reason = self._disk_low_reason()
+        if reason is not None:
+            raise DiskLowError(
+                f"{reason}; no binlog was copied",
+                hint="free space on it, run `drkit prune`, or lower [retention] min_free",
+            )
+
+    def _disk_changed(
+        self,
+        room: DiskRoom,
+        low: bool,
+        on_disk: OnDisk | None,
+        on_state: Callable[[str], None] | None,
+    ) -> None:
+        checkpoint = self.store.checkpoint()
+        if low:
+            text = (
+                f"disk low: {room.describe()}; copying the primary's binlogs stops at "
+                f"{checkpoint} and resumes there once there is room (free space, or `drkit prune`)"
+            )
+        else:
+            text = f"disk room again: {room.describe()}; copying resumes at {checkpoint}"
+        self.report(text)
+        if on_state is not None:
+            on_state("copying stopped: disk low" if low else "resuming after disk low")
+        if on_disk is not None:
+            on_disk(room, low)
 
     @property
     def _compressing(self) -> bool:

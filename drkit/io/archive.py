@@ -13,7 +13,7 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -28,6 +28,7 @@ from drkit.io.secrets import InheritedFile
 from drkit.model.coords import file_sequence
 
 LOCK_NAME = ".drkit-archive.lock"
+CHECK_EVERY = 0.5  # seconds between two looks at should_stop while copying
 IN_USE_FLAG_OFFSET = 21
 
 
@@ -79,17 +80,35 @@ class ArchiveWriter:
     _secret: contextlib.AbstractContextManager[InheritedFile] | None = None
     _stderr: IO[bytes] | None = field(default=None, repr=False)
 
-    def fetch_to_last(self, first_file: str, timeout: float = 600) -> None:
-        """Copy `first_file` and every later binlog, then return (no following)."""
+    def fetch_to_last(
+        self,
+        first_file: str,
+        timeout: float = 600,
+        should_stop: Callable[[], str | None] | None = None,
+    ) -> None:
+        """Copy `first_file` and every later binlog, then return (no following).
+
+        `should_stop` is asked twice a second; a reason from it stops the tool (the disk runs
+        low) and is raised.
+        """
         process = self._spawn(first_file, follow=False)
+        deadline = time.monotonic() + timeout
         try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise ArchiveError(
-                f"copying binlogs from {self.node.name} took over {timeout:.0f} s"
-            ) from None
+            while True:
+                try:
+                    process.wait(timeout=min(CHECK_EVERY, max(0.0, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    reason = should_stop() if should_stop is not None else None
+                    if reason is None and time.monotonic() < deadline:
+                        continue
+                process.kill()
+                process.wait()
+                raise ArchiveError(
+                    f"copying binlogs from {self.node.name} stopped: {reason}"
+                    if reason
+                    else f"copying binlogs from {self.node.name} took over {timeout:.0f} s"
+                )
         finally:
             self._forget_secret()
         if process.returncode != 0:
