@@ -297,7 +297,28 @@ class Indexer:
         rebuild); copies an interrupted refetch set aside are settled first. The caller holds
         the archive's lock."""
         self._settle_replaced(force=True)
-        return self.scan()
+        count = self.scan()
+        while (skip := self._archive_gap()) is not None:
+            checkpoint, lost, resume = skip
+            self._record_gap(checkpoint, lost, resume, where="the archive")
+            count += self.scan()
+        return count
+
+    def _archive_gap(self) -> tuple[BinlogCoord, list[tuple[str, bool]], str] | None:
+        """Where the archive itself has a hole (a gap the follower skipped): the checkpoint, the
+        files missing from it, and the next file the archive holds."""
+        checkpoint = self.store.checkpoint()
+        if checkpoint is None:
+            return None
+        later = [
+            path.name
+            for path in archived_files(self.archive_dir)
+            if file_sequence(path.name) > checkpoint.sequence
+        ]
+        if not later:
+            return None
+        lost = self._lost(checkpoint, later[0])
+        return (checkpoint, lost, later[0]) if lost else None
 
     def scan(self, on_new: OnNew | None = None) -> int:
         """Index every complete transaction the archive holds beyond the checkpoint.
@@ -466,7 +487,11 @@ class Indexer:
         ]
 
     def _record_gap(
-        self, checkpoint: BinlogCoord, lost: list[tuple[str, bool]], oldest: str
+        self,
+        checkpoint: BinlogCoord,
+        lost: list[tuple[str, bool]],
+        oldest: str,
+        where: str | None = None,
     ) -> None:
         """Say which binlogs are lost, record the gap in the index, go on from `oldest`."""
         last = self.store.latest()
@@ -481,12 +506,12 @@ class Indexer:
         named = ", ".join(
             f"{name} (archived copy cut short)" if cut else name for name, cut in lost
         )
+        resumes = "the primary's oldest binlog" if where is None else f"{where}'s next binlog"
         message = (
             f"binlog gap: {named} purged from {self.primary.name} before drkit archived "
             f"{'it' if len(lost) == 1 else 'them'} whole; the index stops at {checkpoint} "
-            f"(#{gap.after_id}, {gap.after_gtid}) and the primary's oldest binlog is {oldest}: "
-            f"indexing goes on from there, and a recovery, flashback or history across the gap "
-            "is refused"
+            f"(#{gap.after_id}, {gap.after_gtid}) and {resumes} is {oldest}: indexing goes on "
+            "from there, and a recovery, flashback or history across the gap is refused"
         )
         self.report(message)
         gaps.record(self.store, gap)

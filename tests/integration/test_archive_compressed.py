@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import mysql.connector
 
+from drkit import compression
+from tests.support.indexing import binlog_dir, following, last_gtid, wait_indexed
 from tests.support.sandbox import Sandbox, wait_for
 from tests.support.workload import (
     create_shop,
@@ -105,3 +108,34 @@ def test_archive_recovery_replays_compressed_files_and_load_data(
     # The LOAD DATA's temporary file went to a private folder in the archive, now gone.
     assert list(scratch.iterdir()) == []
     assert not [p.name for p in archive.iterdir() if p.name.startswith(".drkit-load-")]
+
+
+def test_the_follower_compresses_closed_files_and_they_hold_the_primarys_bytes(
+    box: Sandbox, tmp_path: Path
+) -> None:
+    with box.config_file.open("a", encoding="utf-8") as config:
+        config.write('\n[retention]\ncompress = "zstd"\n')
+    create_shop(box)
+    archive = box.config().index.archive_dir
+    with following(box, tmp_path / "follow.log"):
+        for round_ in range(3):
+            for i in range(20):
+                box.sql("primary", f"INSERT INTO shop.audit (what) VALUES ('r{round_} {i}')")
+            box.sql("primary", "FLUSH BINARY LOGS")
+        box.sql("primary", "INSERT INTO shop.audit (what) VALUES ('last')")
+        wait_indexed(box.config().index.path, {last_gtid(box)})
+        logs = [str(row["Log_name"]) for row in box.sql("primary", "SHOW BINARY LOGS")]
+        closed = logs[:-1]
+        # The compactor runs beside the follower: the closed files get compressed meanwhile.
+        wait_for(
+            lambda: all((archive / f"{name}.zst").exists() for name in closed),
+            timeout=20,
+            what="every closed file compressed",
+        )
+        assert not (archive / f"{logs[-1]}.zst").exists(), "the file being written stays plain"
+    source = binlog_dir(box)
+    for name in closed:
+        assert not (archive / name).exists()
+        out = io.BytesIO()
+        compression.stream_binlog(archive / f"{name}.zst", out)
+        assert out.getvalue() == (source / name).read_bytes(), name

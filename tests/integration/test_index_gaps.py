@@ -3,7 +3,10 @@ goes on from the primary's oldest binlog, records the gap, and what would cross 
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import mysql.connector
 
@@ -50,6 +53,18 @@ def test_follow_after_a_purge_records_the_gap_and_crossing_it_is_refused(
     assert f"the primary's oldest binlog is {oldest}" in output
     assert index_starts(box.config().index.path) == had + after
 
+    # A rebuild from the archive alone finds the same hole and records the same gap.
+    recorded = _gaps(box.config().index.path)
+    done = box.drkit("index", "--rebuild", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert f"binlog gap: {first_file} (archived copy cut short), {lost_file} purged" in done.stderr
+    assert "the archive's next binlog is" in done.stderr
+    assert index_starts(box.config().index.path) == had + after
+    rebuilt = _gaps(box.config().index.path)
+    assert [(g["after_id"], g["lost"]) for g in rebuilt] == [
+        (g["after_id"], g["lost"]) for g in recorded
+    ]
+
     # The update after the gap, and the last one before it.
     _, events = drkit_json(box, "events", "--table", "shop.orders")
     newest = max(e["id"] for e in events)
@@ -78,3 +93,12 @@ def test_follow_after_a_purge_records_the_gap_and_crossing_it_is_refused(
     assert report["plan"]["title"].startswith(
         f"Recovery on delayed: stop just before #{before_gap}"
     )
+
+
+def _gaps(index: Path) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(index)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'gaps'").fetchone()
+    finally:
+        conn.close()
+    return list(json.loads(row[0])) if row else []
