@@ -281,14 +281,17 @@ def drop_cached_frames() -> None:
     _CACHE.clear()
 
 
-def stream_binlog(path: Path, out: IO[bytes]) -> None:
-    """Write a compressed binlog's bytes, decompressed, to `out` (a pipe), frame by frame."""
-    with path.open("rb") as handle:
+def stream_binlog(source: Path | IO[bytes], out: IO[bytes], name: str | None = None) -> None:
+    """Write a compressed binlog's bytes, decompressed, to `out` (a pipe), frame by frame;
+    `source` is its path, or the file already open."""
+    with contextlib.ExitStack() as stack:
+        handle = source if not isinstance(source, Path) else stack.enter_context(source.open("rb"))
+        label = Path(name or str(getattr(handle, "name", "a compressed file")))
         table = read_seek_table(handle)
         decompressor = zstandard.ZstdDecompressor()
         for frame in table.frames:
             handle.seek(frame.offset)
-            out.write(_decompress(decompressor, handle.read(frame.size), frame, path))
+            out.write(_decompress(decompressor, handle.read(frame.size), frame, label))
 
 
 def _decompress(

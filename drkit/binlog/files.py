@@ -19,11 +19,18 @@ def map_file(path: Path, spans: Sequence[tuple[int, int]] | None = None) -> Iter
     offsets; `spans` (byte ranges the caller will read) lets it decompress only those parts.
     """
     stored = stored_path(path)
-    if is_compressed(stored):
+    handle = None
+    if not is_compressed(stored):
+        try:
+            handle = stored.open("rb")
+        except FileNotFoundError:
+            # Compressed since it was looked for: NAME.zst is in place before NAME goes.
+            stored = stored_path(path)
+    if handle is None:
         with mapped_binlog(stored, spans) as mapping:
             yield mapping  # type: ignore[misc]
         return
-    with stored.open("rb") as handle:
+    with handle:
         size = os.fstat(handle.fileno()).st_size
         if size == 0:
             yield b""

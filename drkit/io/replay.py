@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -41,27 +42,25 @@ class ReplayError(DrkitError):
 
 
 def replay_command(
-    archive_dir: Path,
-    files: Sequence[str],
+    sources: Sequence[str],
     start_pos: int,
     stop_pos: int | None,
     mariadb: bool,
     load_folder: Path | None = None,
 ) -> list[list[str]]:
-    """The binlog tool's argv for each file: from start_pos in the first to stop_pos in the
-    last; a compressed file is read from stdin (`-`)."""
+    """The binlog tool's argv for each source (a path, or `-` for stdin): from start_pos in the
+    first to stop_pos in the last."""
     tool = str(binlog_tool(mariadb))
     commands = []
-    for number, name in enumerate(files):
+    for number, source in enumerate(sources):
         argv = [tool]
         if load_folder is not None:
             argv.append(f"--local-load={load_folder}")
         if number == 0:
             argv.append(f"--start-position={start_pos}")
-        if stop_pos is not None and number == len(files) - 1:
+        if stop_pos is not None and number == len(sources) - 1:
             argv.append(f"--stop-position={stop_pos}")
-        stored = stored_path(archive_dir / name)
-        argv.append("-" if is_compressed(stored) else str(stored))
+        argv.append(source)
         commands.append(argv)
     return commands
 
@@ -81,24 +80,46 @@ def replay_archive(
 
     The tools die with drkit (even by kill -9) and are killed as a group on a timeout, so no
     orphan goes on writing to the node behind a re-run's back; `on_started` hears their pids.
+    Every file is opened before the first tool starts: a follower compressing one meanwhile
+    (and removing its plain copy) takes nothing from under the replay.
     """
-    missing = [name for name in files if not stored_path(archive_dir / name).is_file()]
-    if missing:
-        raise ReplayError(f"the archive lacks {', '.join(missing)}")
     client = find_program("mariadb", "mysql") if mariadb else find_program("mysql", "mariadb")
     if client is None:
         raise ReplayError("the mariadb/mysql client was not found on PATH")
-    load_folder = Path(tempfile.mkdtemp(prefix=LOAD_FOLDER_PREFIX, dir=archive_dir))
-    try:
-        producers = replay_command(archive_dir, files, start_pos, stop_pos, mariadb, load_folder)
+    with contextlib.ExitStack() as opened:
+        inputs = [_open_input(opened, archive_dir, name) for name in files]
+        load_folder = Path(tempfile.mkdtemp(prefix=LOAD_FOLDER_PREFIX, dir=archive_dir))
+        opened.callback(shutil.rmtree, load_folder, ignore_errors=True)
+        producers = replay_command(
+            [item.source for item in inputs], start_pos, stop_pos, mariadb, load_folder
+        )
         with client_option_file(node, mariadb=mariadb) as options:
             # --binary-mode: row images are base64 inside BINLOG statements, but strings may hold any byte.
             consumer = [str(client), f"--defaults-extra-file={options}", "--binary-mode"]
-            _Pipeline(node, consumer, options.pass_fds, on_started, timeout).run(
-                producers, [stored_path(archive_dir / name) for name in files]
-            )
-    finally:
-        shutil.rmtree(load_folder, ignore_errors=True)
+            _Pipeline(node, consumer, options.pass_fds, on_started, timeout).run(producers, inputs)
+
+
+@dataclass(frozen=True)
+class _Input:
+    """One archived file, open: the tool reads a plain one by its descriptor (/dev/fd/N, which
+    it can seek in), a compressed one from stdin, fed by a thread."""
+
+    name: str
+    handle: IO[bytes]
+    compressed: bool
+
+    @property
+    def source(self) -> str:
+        return "-" if self.compressed else f"/dev/fd/{self.handle.fileno()}"
+
+
+def _open_input(opened: contextlib.ExitStack, archive_dir: Path, name: str) -> _Input:
+    stored = stored_path(archive_dir / name)
+    try:
+        handle = opened.enter_context(stored.open("rb"))
+    except FileNotFoundError:
+        raise ReplayError(f"the archive lacks {name}") from None
+    return _Input(name, handle, is_compressed(stored))
 
 
 class _Pipeline:
@@ -120,7 +141,7 @@ class _Pipeline:
         self.timeout = timeout
         self.hook = die_with_parent()
 
-    def run(self, producers: Sequence[list[str]], paths: Sequence[Path]) -> None:
+    def run(self, producers: Sequence[list[str]], inputs: Sequence[_Input]) -> None:
         with (
             tempfile.TemporaryFile(prefix="drkit-replay-err-") as client_err,
             tempfile.TemporaryFile(prefix="drkit-replay-err-") as tool_err,
@@ -137,9 +158,9 @@ class _Pipeline:
             )
             assert client.stdin is not None
             try:
-                for argv, path in zip(producers, paths, strict=True):
+                for argv, item in zip(producers, inputs, strict=True):
                     try:
-                        self._produce(argv, path, client, tool_err)
+                        self._produce(argv, item, client, tool_err)
                     except ReplayError:
                         # A tool writing into a client that failed dies of the broken pipe:
                         # the client's own message is the one that tells what went wrong.
@@ -168,10 +189,10 @@ class _Pipeline:
                 )
 
     def _produce(
-        self, argv: list[str], path: Path, client: subprocess.Popen[bytes], errors: IO[bytes]
+        self, argv: list[str], item: _Input, client: subprocess.Popen[bytes], errors: IO[bytes]
     ) -> None:
         """Run the binlog tool over one file into the client; raise when it fails."""
-        compressed = argv[-1] == "-"
+        compressed = item.compressed
         errors.seek(0)
         errors.truncate()
         producer = subprocess.Popen(
@@ -181,11 +202,12 @@ class _Pipeline:
             stderr=errors,
             preexec_fn=self.hook,  # noqa: PLW1509
             process_group=client.pid,
+            pass_fds=() if compressed else (item.handle.fileno(),),
             env=child_environment(),
         )
         if self.on_started is not None:
             self.on_started((producer.pid, client.pid))
-        feeder = _Feeder(path, producer.stdin) if compressed else None
+        feeder = _Feeder(item, producer.stdin) if compressed else None
         try:
             producer.wait(timeout=self._left())
         except BaseException:
@@ -197,10 +219,10 @@ class _Pipeline:
             if feeder is not None:
                 feeder.join()
         if feeder is not None and feeder.error is not None:
-            raise ReplayError(f"reading {path.name} from the archive failed: {feeder.error}")
+            raise ReplayError(f"reading {item.name} from the archive failed: {feeder.error}")
         if producer.returncode != 0:
             raise ReplayError(
-                f"{Path(argv[0]).name} failed on {path.name} (exit {producer.returncode}): "
+                f"{Path(argv[0]).name} failed on {item.name} (exit {producer.returncode}): "
                 f"{_tail(errors)}"
             )
 
@@ -211,17 +233,17 @@ class _Pipeline:
 class _Feeder:
     """Decompresses an archived file into the binlog tool's stdin, in a thread."""
 
-    def __init__(self, path: Path, pipe: IO[bytes] | None) -> None:
+    def __init__(self, item: _Input, pipe: IO[bytes] | None) -> None:
         assert pipe is not None
         self.error: str | None = None
-        self._path = path
+        self._item = item
         self._pipe = pipe
         self._thread = threading.Thread(target=self._run, name="drkit-replay-feed", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
-            stream_binlog(self._path, self._pipe)
+            stream_binlog(self._item.handle, self._pipe, self._item.name)
         except BrokenPipeError:
             pass  # the tool stopped reading (its stop position): not an error of ours
         except (OSError, CompressedFileError) as exc:

@@ -110,17 +110,14 @@ def test_a_changed_frame_is_caught(archive: Path) -> None:
 
 
 def test_replay_runs_the_tool_once_per_file_and_a_compressed_one_from_stdin(
-    archive: Path, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     from drkit.io.replay import replay_command
 
-    compression.compress_file(archive / "bin.000002")
     load = tmp_path / "load"
-    commands = replay_command(
-        archive, ["bin.000001", "bin.000002", "bin.000003"], 3829, 500, True, load
-    )
+    commands = replay_command(["/dev/fd/5", "-", "/dev/fd/7"], 3829, 500, True, load)
     assert [argv[1:] for argv in commands] == [
-        [f"--local-load={load}", "--start-position=3829", str(archive / "bin.000001")],
+        [f"--local-load={load}", "--start-position=3829", "/dev/fd/5"],
         [f"--local-load={load}", "-"],
-        [f"--local-load={load}", "--stop-position=500", str(archive / "bin.000003")],
+        [f"--local-load={load}", "--stop-position=500", "/dev/fd/7"],
     ]

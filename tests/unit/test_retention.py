@@ -77,11 +77,19 @@ def test_retention_config(text: str, keep: float, min_free: float) -> None:
         ('[retention]\nmin_free = "10"\n', "retention.min_free"),
         ('[retention]\nmin_free = "100%"\n', "not a percentage"),
         ('[retention]\nkeeps = "7d"\n', "keeps"),
+        ('[retention]\ncompress = "lz4"\n', "'lz4' is not one of 'none', 'zstd'"),
+        ("[retention]\ncompress_level = 22\n", "between 1 and 19"),
     ],
 )
 def test_retention_config_refused(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         _parse(text)
+
+
+def test_compression_config() -> None:
+    assert (_parse("").retention.compress, _parse("").retention.compress_level) == ("none", 3)
+    retention = _parse('[retention]\ncompress = "zstd"\ncompress_level = 9\n').retention
+    assert (retention.compress, retention.compress_level) == ("zstd", 9)
 
 
 # -- the pure decision ----------------------------------------------------------------------------
