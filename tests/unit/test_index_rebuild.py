@@ -112,6 +112,6 @@ def test_rebuild_reads_a_compressed_archive_into_the_same_index(
     assert len(list(config.index.archive_dir.glob("*.zst"))) == len(files) - 1
     corrupt_middle_page(index)
 
-    code, out, err = drkit(capsys, config, "index", "--rebuild", "--yes")
+    code, _out, err = drkit(capsys, config, "index", "--rebuild", "--yes")
     assert code == 0, err
     assert index_content(index) == expected
