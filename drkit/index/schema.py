@@ -71,6 +71,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+FINDINGS_SCHEMA = 2  # the first version with the `findings` table
 
 
 def migrate(conn: sqlite3.Connection) -> None:

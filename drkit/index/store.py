@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, TypeVar
 from drkit.errors import DrkitError
 from drkit.index.layout import FindingRow, Scanned, TableRow, TransactionRow, Verdict, lay_out
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
-from drkit.index.schema import migrate
+from drkit.index.schema import FINDINGS_SCHEMA, migrate
 from drkit.io.secrets import redact_statement
 from drkit.model.coords import BinlogCoord
 
@@ -147,12 +147,16 @@ class IndexStore:
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self.conn.execute("PRAGMA cache_size = -65536")
                 migrate(self.conn)
-            elif self.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+            if version == 0:
                 # The writer creates the file, then its tables: a reader can come in between.
                 raise IndexStoreError(
                     f"the index {path} has no tables yet (an indexer may be creating it)",
                     hint="run `drkit index`, or wait a moment",
                 )
+            # A reader cannot migrate: an index of schema 1 (until a writer opens it) has no
+            # findings table, and its transactions read back with their worst finding only.
+            self._findings_stored = version >= FINDINGS_SCHEMA
         except BaseException as exc:
             self.conn.close()
             if isinstance(exc, sqlite3.Error):
@@ -586,6 +590,8 @@ class IndexStore:
     def _findings(self, ids: Sequence[int]) -> dict[int, tuple[Destructive, ...]]:
         """Every stored finding of the given (flagged) transactions, in the classifier's order."""
         found: dict[int, list[Destructive]] = {}
+        if not self._findings_stored:
+            return {}
         for chunk in range(0, len(ids), 500):
             part = ids[chunk : chunk + 500]
             marks = ",".join("?" * len(part))

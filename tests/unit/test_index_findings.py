@@ -141,6 +141,14 @@ def test_an_index_of_the_first_schema_is_migrated_in_place(tmp_path: Path) -> No
     path = tmp_path / "index.db"
     schema_1_index(path)
     before = sqlite3.connect(path).execute("SELECT * FROM transactions ORDER BY id").fetchall()
+    # A reader cannot migrate: it reads the worst finding, and the guard takes it for every table.
+    with IndexStore(path, readonly=True) as reader:
+        unmigrated = reader.get(2)
+        assert reader.conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert unmigrated is not None and unmigrated.findings == ()
+    assert [(f.category, f.tables) for f in guard_findings(unmigrated, ClassifyRules())] == [
+        ("delete_without_where", ("shop.orders", "shop.scratch"))
+    ]
     with IndexStore(path) as store:
         assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         after = store.conn.execute("SELECT * FROM transactions ORDER BY id").fetchall()
