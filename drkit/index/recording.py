@@ -62,8 +62,6 @@ class Recorder:
             )
             found.append(
                 tuple([(f.category, int(f.severity), f.reason, f.tables) for f in findings])
-                if findings
-                else ()
             )
         return found
 
