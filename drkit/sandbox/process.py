@@ -6,12 +6,12 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from drkit.errors import SandboxError
 from drkit.io.secrets import child_environment
 from drkit.model.version import Flavour
+from drkit.retry import Retry
 from drkit.sandbox.binaries import ServerBinaries
 from drkit.sandbox.layout import NodeLayout
 
@@ -112,14 +112,13 @@ def is_running(pid: int | None, node: NodeLayout) -> bool:
 
 def _cmdline(pid: int) -> bytes | None:
     # Right after exec the kernel may briefly report an empty command line: ask again.
-    for _ in range(50):
+    for _ in Retry(0.01, attempts=50):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return None
         if cmdline:
             return cmdline
-        time.sleep(0.01)
     return b""
 
 
@@ -152,13 +151,11 @@ def _signal(pid: int, sig: int) -> None:
 
 
 def _wait_gone(pid: int, node: NodeLayout, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def gone() -> bool:
         _reap(pid)
-        if not is_running(pid, node):
-            return True
-        time.sleep(0.05)
-    return False
+        return not is_running(pid, node)
+
+    return Retry(0.05, timeout=timeout).until(gone)
 
 
 def _reap(pid: int) -> None:

@@ -17,6 +17,7 @@ from drkit.dialect import grants
 from drkit.errors import DrkitError, SandboxError
 from drkit.io.mysql import Session, connect
 from drkit.model.version import Flavour
+from drkit.retry import Retry
 from drkit.sandbox import process
 from drkit.sandbox.binaries import ServerBinaries, find_binaries
 from drkit.sandbox.certs import SandboxCerts, make_certs
@@ -317,9 +318,8 @@ def _root_session(layout: SandboxLayout, name: str) -> Session:
 
 
 def _wait_ready(layout: SandboxLayout, node: NodeLayout, pid: int) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
     socket_path = layout.socket(node.name)
-    while time.monotonic() < deadline:
+    for _ in Retry(0.05, timeout=READY_TIMEOUT):
         if not process.is_running(pid, node):
             raise SandboxError(
                 f"{node.name} exited while starting: {process.log_tail(node.error_log)}",
@@ -338,7 +338,6 @@ def _wait_ready(layout: SandboxLayout, node: NodeLayout, pid: int) -> None:
             if admin is not None:
                 admin.close()
                 return
-        time.sleep(0.05)
     raise SandboxError(
         f"{node.name} did not answer within {READY_TIMEOUT:.0f} s; see {node.error_log}"
     )
@@ -410,9 +409,8 @@ def _start_replication(layout: SandboxLayout, state: SandboxState, name: str) ->
 
 
 def _wait_replicating(layout: SandboxLayout, state: SandboxState, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
     pending = {"replica", "delayed"}
-    while pending and time.monotonic() < deadline:
+    for _ in Retry(0.05, timeout=timeout):
         for name in sorted(pending):
             session = connect(admin_node(layout, state, name), timeout=5)
             try:
@@ -427,12 +425,11 @@ def _wait_replicating(layout: SandboxLayout, state: SandboxState, timeout: float
             )
             if io_state == "Yes" and sql_state == "Yes":
                 pending.discard(name)
-        if pending:
-            time.sleep(0.05)
-    if pending:
-        raise SandboxError(
-            f"replication did not start on {', '.join(sorted(pending))} within {timeout:.0f} s"
-        )
+        if not pending:
+            return
+    raise SandboxError(
+        f"replication did not start on {', '.join(sorted(pending))} within {timeout:.0f} s"
+    )
 
 
 # -- resuming and stopping -------------------------------------------------------------------
