@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from drkit import config as config_module
 from drkit.drill.results import StepFailed
+from drkit.retry import Retry
 
 if TYPE_CHECKING:
     from drkit.drill.runner import DrillRunner
@@ -137,9 +138,8 @@ def _detect(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
     from drkit.index.indexer import Indexer
     from drkit.index.store import Filters
 
-    deadline = time.monotonic() + float(params["within"])
     wanted = params["class"]
-    while True:
+    for _ in Retry(0.2, timeout=float(params["within"])):
         indexer = Indexer(run.require_config())
         try:
             indexer.run_once()
@@ -161,9 +161,7 @@ def _detect(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
                 f"found #{record.id} {record.gtid} ({wanted}): {record.destructive.reason if record.destructive else ''}",
                 {"transaction": record.to_json()},
             )
-        if time.monotonic() > deadline:
-            raise StepFailed(f"no {wanted} finding within {params['within']}s of the disaster")
-        time.sleep(0.2)
+    raise StepFailed(f"no {wanted} finding within {params['within']}s of the disaster")
 
 
 def _freeze(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
