@@ -26,7 +26,14 @@ from drkit.pitr.gather import (
     settle_killed_run,
     slave_positions,
 )
-from drkit.pitr.plan import RecoveryFacts, RecoveryRequest, Segment, Strategy, plan_recovery
+from drkit.pitr.plan import (
+    RecoveryFacts,
+    RecoveryMode,
+    RecoveryRequest,
+    Segment,
+    Strategy,
+    plan_recovery,
+)
 from drkit.pitr.state import RecoveryStatus
 from drkit.pitr.targets import (
     RecoverySpec,
@@ -185,7 +192,7 @@ class RecoveryReport:
     seconds: float
     relay_backup: str | None = None
     log: list[str] = field(default_factory=list)
-    mode: str = ""  # before | skip | until-time: what the evidence checks read back
+    mode: RecoveryMode | None = None  # what the evidence checks read back
     stop_gtid: str | None = None  # the first transaction left unapplied on purpose
     gtid_slave_pos: str | None = None
     using_gtid: str | None = None
@@ -209,7 +216,7 @@ class RecoveryReport:
             "verification": [check.to_json() for check in self.verification],
             "duration": round(self.seconds, 3),
             "relay_backup": self.relay_backup,
-            "mode": self.mode or None,
+            "mode": self.mode.value if self.mode else None,
             "stop_gtid": self.stop_gtid,
         }
 
