@@ -47,8 +47,7 @@ def _workload(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
 
     rng = random.Random(params["seed"])  # noqa: S311 - a reproducible workload, not a secret
     tables: dict[str, int] = {str(k): int(v) for k, v in params["tables"].items()}
-    session = run.writer()
-    try:
+    with run.writer() as session:
         for table, rows in tables.items():
             for sql in drill_table(table):
                 session.run(sql)
@@ -76,8 +75,6 @@ def _workload(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
                     rng.randint(0, 3),
                 )
             )
-    finally:
-        session.close()
     total = sum(tables.values())
     return (
         f"{len(tables)} tables, {total} rows, {params['transactions']} update transactions",
@@ -97,12 +94,9 @@ def _disaster(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
 
     run.disaster_floor = run.latest_index_id()
     statements = params["sql"] if isinstance(params["sql"], list) else [params["sql"]]
-    session = run.writer(params["node"])
-    try:
+    with run.writer(params["node"]) as session:
         for text in statements:
             session.run(Sql(str(text)))
-    finally:
-        session.close()
     run.disaster_at = time.monotonic()
     return "; ".join(str(s) for s in statements), {}
 
@@ -286,12 +280,10 @@ def _verify_sql(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
         if params.get("through") == "loadbalancer"
         else run.session(params["node"])
     )
-    try:
+    with session:
         rows: list[dict[str, Any]] = []
         for text in statements:
             rows = session.rows(Sql(str(text)))
-    finally:
-        session.close()
     value = next(iter(rows[0].values())) if rows else None
     expected = params["expect"]
     if _normalize(value) != _normalize(expected):

@@ -532,8 +532,7 @@ def _report(
 ) -> RecoveryReport:
     node = prepared.facts.node
     request = prepared.request
-    session = connect(node)
-    try:
+    with connect(node) as session:
         # A LOCK TABLES elsewhere must not hold the verification for the server's default day.
         for limit in session.dialect.session_time_limits(min(timeout, 600.0)):
             session.run(limit)
@@ -548,8 +547,6 @@ def _report(
             check_coordinates=_coordinates_kept(prepared),
             slave_position=request.final_position,
         )
-    finally:
-        session.close()
     return RecoveryReport(
         node=node.name,
         strategy=prepared.plan.strategy,

@@ -355,9 +355,8 @@ def _admin_session_if_bootstrapped(layout: SandboxLayout, name: str) -> Session 
 
 
 def _bootstrap_accounts(layout: SandboxLayout, node: NodeLayout, state: SandboxState) -> None:
-    session = _root_session(layout, node.name)
-    d = session.dialect
-    try:
+    with _root_session(layout, node.name) as session:
+        d = session.dialect
         # Accounts are local to each node: keep them out of the binlog so replicas stay in step.
         session.run(d.set_session_binlog(False))
         for row in session.rows(d.accounts()):
@@ -383,13 +382,10 @@ def _bootstrap_accounts(layout: SandboxLayout, node: NodeLayout, state: SandboxS
                 for host in ("%", "localhost"):
                     session.run(d.require_tls(account, host, certificate=True))
             session.run(d.require_tls(state.replication.user, "%", certificate=False))
-    finally:
-        session.close()
 
 
 def _start_replication(layout: SandboxLayout, state: SandboxState, name: str) -> None:
-    session = connect(admin_node(layout, state, name), timeout=5)
-    try:
+    with connect(admin_node(layout, state, name), timeout=5) as session:
         d = session.dialect
         session.run(
             d.change_source(
@@ -404,19 +400,14 @@ def _start_replication(layout: SandboxLayout, state: SandboxState, name: str) ->
             certs = sandbox_certs(layout)
             session.run(d.source_tls(str(certs.ca), None, None, verify=True))
         session.run(d.start_replication())
-    finally:
-        session.close()
 
 
 def _wait_replicating(layout: SandboxLayout, state: SandboxState, timeout: float = 30) -> None:
     pending = {"replica", "delayed"}
     for _ in Retry(0.05, timeout=timeout):
         for name in sorted(pending):
-            session = connect(admin_node(layout, state, name), timeout=5)
-            try:
+            with connect(admin_node(layout, state, name), timeout=5) as session:
                 row = session.one(session.dialect.replica_status())
-            finally:
-                session.close()
             io_state = str(
                 (row or {}).get("Slave_IO_Running", (row or {}).get("Replica_IO_Running"))
             )
