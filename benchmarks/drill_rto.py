@@ -91,11 +91,8 @@ def _drop_start(config: config_module.Config) -> tuple[str, int]:
     from drkit.index.indexer import Indexer
     from drkit.index.store import IndexStore
 
-    indexer = Indexer(config)
-    try:
+    with Indexer(config) as indexer:
         indexer.run_once()
-    finally:
-        indexer.close()
     store = IndexStore(config.index.path, readonly=True)
     try:
         drop = store.latest_destructive()

@@ -221,12 +221,9 @@ class DrillRunner:
         config = self.require_config()
         if not config.index.path.exists():
             return 0
-        store = self.ops().store()
-        try:
+        with self.ops().store() as store:
             latest = store.latest()
             return latest.id if latest else 0
-        finally:
-            store.close()
 
     def mark_recovered(self) -> None:
         if self.disaster_at is not None:

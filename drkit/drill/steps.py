@@ -117,11 +117,8 @@ def _kill(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
 def _index(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
     from drkit.index.indexer import Indexer
 
-    indexer = Indexer(run.require_config())
-    try:
+    with Indexer(run.require_config()) as indexer:
         result = indexer.run_once()
-    finally:
-        indexer.close()
     return f"{result.new} new transactions, {result.total} in the index", {
         "new": result.new,
         "total": result.total,
@@ -134,11 +131,8 @@ def _detect(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
 
     wanted = params["class"]
     for _ in Retry(0.2, timeout=float(params["within"])):
-        indexer = Indexer(run.require_config())
-        try:
+        with Indexer(run.require_config()) as indexer:
             indexer.run_once()
-        finally:
-            indexer.close()
         found = [
             record
             for record in run.ops().search(Filters(destructive=True, limit=20))
@@ -328,8 +322,7 @@ def _rpo(run: DrillRunner, prepared: PreparedRecovery) -> int:
     facts = gather(prepared.facts.node)
     executed = facts.executed
     skipped = {s.gtid for s in request.skips}
-    store = run.ops().store()
-    try:
+    with run.ops().store() as store:
         latest = store.latest()
         last_id = (request.stop.id - 1) if request.stop else (latest.id if latest else 0)
         first_id = prepared.facts.applied.id + 1 if prepared.facts.applied else 1
@@ -338,8 +331,6 @@ def _rpo(run: DrillRunner, prepared: PreparedRecovery) -> int:
             for _, gtid in store.gtids(first_id, last_id)
             if gtid is not None and gtid not in skipped and not executed.contains(parse_gtid(gtid))
         )
-    finally:
-        store.close()
     # The drill's own bookkeeping is not part of the recovery time.
     if run.disaster_at is not None:
         run.disaster_at += time.monotonic() - started

@@ -87,6 +87,12 @@ class Indexer:
         self.lock = ArchiveLock(self.archive_dir)
         self._seen: tuple[Path, int] | None = None  # the file and size the last scan ended on
 
+    def __enter__(self) -> Indexer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.store.close()
 

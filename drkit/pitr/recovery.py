@@ -137,8 +137,7 @@ def freeze_report(config: Config, node: NodeConfig, was_running: bool) -> Freeze
     distance = None
     due = None
     if config.index.path.exists():
-        store = IndexStore(config.index.path, readonly=True)
-        try:
+        with IndexStore(config.index.path, readonly=True) as store:
             applied = last_applied(facts, store, store.latest())[0]
             applied_id = applied.id if applied else None
             pending = store.span(applied_id, None)[0]
@@ -146,8 +145,6 @@ def freeze_report(config: Config, node: NodeConfig, was_running: bool) -> Freeze
             if first is not None:
                 distance = first.id - (applied_id or 0) - 1
                 due = first.timestamp + (node.delay or 0) - time.time()
-        finally:
-            store.close()
     executed = facts.replica.executed_source if facts.replica else None
     return FreezeReport(
         node.name,

@@ -84,12 +84,9 @@ def archive_config(folder: Path) -> Config:
     for name in ("bin.000001", "bin.000002", "bin.000003"):
         shutil.copyfile(FIXTURES / name, archive / name)
     loaded = config_module.load(folder / "drkit.toml")
-    indexer = Indexer(loaded)
-    try:
+    with Indexer(loaded) as indexer:
         assert indexer.scan() > 0
         indexer.store.set_meta("source", "mariadb server_id=1 domain=0")
-    finally:
-        indexer.close()
     return loaded
 
 

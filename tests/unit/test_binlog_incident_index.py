@@ -52,11 +52,8 @@ def test_an_incident_is_indexed_as_a_critical_finding(tmp_path: Path) -> None:
         {"primary": primary},
         IndexConfig(tmp_path / "index.db", archive, False, 1.0),
     )
-    indexer = Indexer(config)
-    try:
+    with Indexer(config) as indexer:
         indexer.scan(None)
-    finally:
-        indexer.close()
     store = IndexStore(config.index.path, readonly=True)
     try:
         flagged = store.search(Filters(destructive=True))
