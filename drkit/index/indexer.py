@@ -318,11 +318,8 @@ class Indexer:
     # -- the primary ----------------------------------------------------------------------------
 
     def _primary_binlogs(self) -> PrimaryBinlogs:
-        session = connect(self.primary)
-        try:
+        with connect(self.primary) as session:
             return self._binlogs_of(session)
-        finally:
-            session.close()
 
     def _binlogs_of(self, session: Session) -> PrimaryBinlogs:
         d = session.dialect

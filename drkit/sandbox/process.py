@@ -20,7 +20,6 @@ def initialize(binaries: ServerBinaries, node: NodeLayout) -> subprocess.Popen[b
     """Start creating an empty data directory (returns at once; `finish_initialize` waits)."""
     node.datadir.parent.mkdir(parents=True, exist_ok=True)
     node.tmpdir.mkdir(parents=True, exist_ok=True)
-    log = (node.root / "initialize.log").open("wb")
     if binaries.flavour is Flavour.MARIADB:
         if binaries.installer is None:
             raise SandboxError("mariadb-install-db was not found next to mariadbd")
@@ -44,18 +43,18 @@ def initialize(binaries: ServerBinaries, node: NodeLayout) -> subprocess.Popen[b
             f"--tmpdir={node.tmpdir}",
             *_user_flag(),
         ]
-    try:
-        return subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=child_environment(),
-        )
-    except OSError as exc:
-        raise SandboxError(f"cannot run {argv[0]}: {exc.strerror}") from None
-    finally:
-        log.close()
+    # The child has its own copy of the log's descriptor: ours closes once it runs.
+    with (node.root / "initialize.log").open("wb") as log:
+        try:
+            return subprocess.Popen(
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=child_environment(),
+            )
+        except OSError as exc:
+            raise SandboxError(f"cannot run {argv[0]}: {exc.strerror}") from None
 
 
 def finish_initialize(
@@ -75,21 +74,19 @@ def finish_initialize(
 
 def start(binaries: ServerBinaries, node: NodeLayout) -> int:
     """Launch the server detached from this process (it outlives the command); returns its pid."""
-    log = node.error_log.open("ab")
     argv = [str(binaries.server), f"--defaults-file={node.options_file}", *_user_flag()]
-    try:
-        process = subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=child_environment(),
-        )
-    except OSError as exc:
-        raise SandboxError(f"cannot start {node.name}: {exc.strerror}") from None
-    finally:
-        log.close()
+    with node.error_log.open("ab") as log:  # the server has its own copy of the descriptor
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=child_environment(),
+            )
+        except OSError as exc:
+            raise SandboxError(f"cannot start {node.name}: {exc.strerror}") from None
     return process.pid
 
 
