@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
 
 from drkit.retry import Backoff, Retry
-
-
-@dataclass
-class FakeClock:
-    """Time moves only when someone sleeps (or a test says `advance`)."""
-
-    at: float = 1000.0
-    pauses: list[float] = field(default_factory=list)
-
-    def now(self) -> float:
-        return self.at
-
-    def sleep(self, seconds: float) -> None:
-        self.pauses.append(seconds)
-        self.at += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.at += seconds
+from tests.support.clock import FakeClock
 
 
 def test_backoff_table_repeats_its_last_step() -> None:
