@@ -12,7 +12,7 @@ import pytest
 
 from drkit.flashback.images import stream_images
 from drkit.index.store import IndexStore
-from tests.support.sandbox import Sandbox, start_sandbox
+from tests.support.sandbox import Sandbox
 
 pymysqlreplication = pytest.importorskip("pymysqlreplication")
 
@@ -45,12 +45,8 @@ ROWS = (
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    sandbox = start_sandbox(tmp_path_factory.mktemp("crosscheck"), delay=3600)
-    try:
-        yield sandbox
-    finally:
-        sandbox.down(purge=True)
+def box(module_box: Sandbox) -> Sandbox:
+    return module_box
 
 
 def _drkit_rows(box: Sandbox) -> list[dict[str, Any]]:
