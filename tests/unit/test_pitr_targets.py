@@ -69,15 +69,12 @@ GTIDS = {
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[IndexStore]:
-    opened = IndexStore(tmp_path / "index.db")
-    opened.append(
-        [tx(n, gtid, destructive=n in (5, 9)) for n, gtid in GTIDS.items()],
-        BinlogCoord("bin.000001", 4 + 100 * 12),
-    )
-    try:
+    with IndexStore(tmp_path / "index.db") as opened:
+        opened.append(
+            [tx(n, gtid, destructive=n in (5, 9)) for n, gtid in GTIDS.items()],
+            BinlogCoord("bin.000001", 4 + 100 * 12),
+        )
         yield opened
-    finally:
-        opened.close()
 
 
 def facts(executed: str, slave_pos: str | None = None) -> NodeFacts:
