@@ -93,11 +93,8 @@ def _drop_start(config: config_module.Config) -> tuple[str, int]:
 
     with Indexer(config) as indexer:
         indexer.run_once()
-    store = IndexStore(config.index.path, readonly=True)
-    try:
+    with IndexStore(config.index.path, readonly=True) as store:
         drop = store.latest_destructive()
-    finally:
-        store.close()
     assert drop is not None
     return drop.file, drop.start_pos
 

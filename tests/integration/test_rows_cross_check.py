@@ -5,6 +5,7 @@ the same transactions from a sandbox primary, and every decoded value must agree
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import closing
 from decimal import Decimal
 from typing import Any
 
@@ -78,10 +79,8 @@ def _their_rows(box: Sandbox) -> list[dict[str, Any]]:
         blocking=False,
         is_mariadb=True,
     )
-    try:
+    with closing(stream):
         return [dict(row["values"]) for event in stream for row in event.rows]
-    finally:
-        stream.close()
 
 
 def _same(column: str, ours: Any, theirs: Any) -> bool:  # noqa: PLR0911

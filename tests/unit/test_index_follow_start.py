@@ -48,10 +48,8 @@ def follow_with(
 
     monkeypatch.setattr(indexer, "_start_following", start)
     monkeypatch.setattr("drkit.index.indexer.BACKOFF", Backoff.constant(0.0))
-    try:
+    with indexer:
         indexer.follow(stop, poll=0.0)
-    finally:
-        indexer.close()
     return reported
 
 
