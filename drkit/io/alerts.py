@@ -28,7 +28,7 @@ from drkit.config import AlertsConfig, Webhook
 from drkit.errors import ConfigError
 from drkit.io.audit import AuditLog
 from drkit.io.command import run as command_run
-from drkit.retry import Backoff, Retry
+from drkit.retry import SYSTEM_CLOCK, Backoff, Clock, Retry
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +74,12 @@ class Alerter:
         config: AlertsConfig,
         audit: AuditLog,
         report: Callable[[str], None] = lambda _: None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
         self.audit = audit
         self.report = report
+        self.clock = clock  # the pauses between attempts (tests pretend)
         targets = len(config.commands) + len(config.webhooks)
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, min(targets, 8)), thread_name_prefix="alert"
@@ -161,7 +163,7 @@ class Alerter:
     def _retrying(self, target: str, attempt_once: Callable[[], str | None]) -> Delivery:
         problem = "not tried"
         attempts = 0
-        for attempts in Retry(ALERT_BACKOFF, attempts=self.config.retries + 1):
+        for attempts in Retry(ALERT_BACKOFF, attempts=self.config.retries + 1, clock=self.clock):
             problem = attempt_once() or ""
             if not problem:
                 return Delivery(target, True, attempts, "delivered")
