@@ -131,6 +131,12 @@ class Alerter:
         retries = self.config.retries
         return (retries + 1) * self.config.timeout + ALERT_BACKOFF.total(retries) + 1.0
 
+    def __enter__(self) -> Alerter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self, timeout: float | None = None) -> None:
         self.drain(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -511,16 +511,13 @@ def _purge(layout: SandboxLayout) -> None:
 
 def free_ports(count: int) -> list[int]:
     """Ports nobody listens on right now; all held open together so they differ."""
-    sockets = []
-    try:
+    with contextlib.ExitStack() as held:
+        sockets = []
         for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             sock.bind(("127.0.0.1", 0))
             sockets.append(sock)
         return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _password() -> str:

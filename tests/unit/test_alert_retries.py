@@ -35,11 +35,8 @@ def test_a_failing_command_is_tried_again_after_the_backoff_until_it_answers(
     tmp_path: Path,
 ) -> None:
     clock = FakeClock()
-    sender = alerter(tmp_path, flaky_command(tmp_path, succeed_on=3), retries=4, clock=clock)
-    try:
+    with alerter(tmp_path, flaky_command(tmp_path, succeed_on=3), retries=4, clock=clock) as sender:
         [delivery] = sender.deliver({"alert": "destructive", "transaction": {"id": 7}})
-    finally:
-        sender.close()
     assert (delivery.ok, delivery.attempts) == (True, 3)
     assert clock.pauses == [0.5, 1.0]  # ALERT_BACKOFF's first two steps, then it answered
     bodies = [json.loads((tmp_path / f"body.{n}").read_text()) for n in (1, 2, 3)]
@@ -48,11 +45,10 @@ def test_a_failing_command_is_tried_again_after_the_backoff_until_it_answers(
 
 def test_a_command_that_never_answers_gets_every_attempt_and_says_why(tmp_path: Path) -> None:
     clock = FakeClock()
-    sender = alerter(tmp_path, flaky_command(tmp_path, succeed_on=99), retries=5, clock=clock)
-    try:
+    with alerter(
+        tmp_path, flaky_command(tmp_path, succeed_on=99), retries=5, clock=clock
+    ) as sender:
         [delivery] = sender.deliver({"alert": "destructive"})
-    finally:
-        sender.close()
     assert (delivery.ok, delivery.attempts) == (False, 6)
     assert delivery.detail == "exit 1: busy (run 6)"
     assert clock.pauses == [0.5, 1.0, 2.0, 5.0, 5.0]  # the last step repeats
