@@ -8,6 +8,8 @@ mass threshold, so it drops the stored ones and counts again from the indexed ro
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from drkit.classify import (
     MASS_CLASSES,
     ClassifyRules,
@@ -19,15 +21,25 @@ from drkit.classify import (
 from drkit.index.records import Destructive, IndexedTransaction
 
 
-def guard_findings(transaction: IndexedTransaction, rules: ClassifyRules) -> list[Finding]:
-    """Statement and mass findings of `transaction`; empty when it is harmless."""
+def guard_findings(
+    transaction: IndexedTransaction,
+    rules: ClassifyRules,
+    ignored_classes: Collection[str] = (),
+) -> list[Finding]:
+    """Statement and mass findings of `transaction`; empty when it is harmless.
+
+    A mass finding gives way to a statement finding on the same table, but not to one whose
+    class the guard excuses (`ignored_classes`): excusing `delete-without-where` must not also
+    excuse the 50,000 rows that statement took.
+    """
     stated = [
         _finding(found)
         for found in stored_findings(transaction)
         if found.category not in MASS_CLASSES
     ]
+    counted = [finding for finding in stated if finding.category not in ignored_classes]
     counts = {t.table: RowCounts(t.inserts, t.updates, t.deletes) for t in transaction.tables}
-    return stated + mass_findings(stated, counts, rules)
+    return stated + mass_findings(counted, counts, rules)
 
 
 def stored_findings(transaction: IndexedTransaction) -> tuple[Destructive, ...]:

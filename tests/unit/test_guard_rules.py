@@ -204,3 +204,22 @@ def test_a_flagged_record_without_stored_findings_stands_for_every_table() -> No
     # Ignoring tmp.* alone does not excuse it: shop.orders is named too.
     verdicts = judge(findings, GuardConfig(ignore_tables=("tmp.*",)), NOW)
     assert all(v.freezes for v in verdicts)
+
+
+def test_excusing_a_statement_class_does_not_excuse_the_rows_it_took() -> None:
+    """`delete_without_where` in ignore_classes: the 2,000 rows that DELETE took from shop.orders
+    still freeze as a mass delete (the classifier drops that mass finding beside the statement's,
+    the guard must not once the statement's is excused)."""
+    delete = Destructive("delete_without_where", "critical", "DELETE shop.orders", ("shop.orders",))
+    transaction = indexed((TableRows("shop.orders", deletes=2000),), delete, (delete,))
+    rules = GuardConfig(ignore_classes=("delete_without_where",))
+    findings = guard_findings(transaction, ClassifyRules(mass_rows=1000), rules.ignore_classes)
+    assert [(f.category, f.tables) for f in findings] == [
+        ("delete_without_where", ("shop.orders",)),
+        ("mass_delete", ("shop.orders",)),
+    ]
+    assert [v.freezes for v in judge(findings, rules, NOW)] == [False, True]
+    # Without the excuse the statement's finding stands alone, as before.
+    assert [f.category for f in guard_findings(transaction, ClassifyRules(mass_rows=1000))] == [
+        "delete_without_where"
+    ]
