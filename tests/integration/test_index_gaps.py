@@ -53,6 +53,13 @@ def test_follow_after_a_purge_records_the_gap_and_crossing_it_is_refused(
     assert f"the primary's oldest binlog is {oldest}" in output
     assert index_starts(box.config().index.path) == had + after
 
+    # `drkit status` keeps saying it.
+    _, status = drkit_json(box, "status")
+    (described,) = status["archive"]["gaps"]
+    assert described.startswith(f"binlog gap: {first_file} to {lost_file} (2 files) purged")
+    text = box.drkit("status").stdout
+    assert f"GAP binlog gap: {first_file} to {lost_file}" in text
+
     # A rebuild from the archive alone finds the same hole and records the same gap.
     recorded = _gaps(box.config().index.path)
     done = box.drkit("index", "--rebuild", "--yes")
