@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from drkit.model.loadbalancer import LoadBalancerView
     from drkit.pitr.state import RecoveryState
     from drkit.promote.run import PromotionReport
-    from drkit.service import IndexSummary
+    from drkit.service import IndexSummary, InspectWindow
 
 NODE_COLUMNS = ("node", "role", "state", "ro", "lag", "delay", "left", "applier", "last error")
 
@@ -178,6 +178,53 @@ def alarm_text(alarm: Alarm, now: float, *, acknowledged: bool = False) -> Text:
         text.append("   press r to recover")
     elif kind is AlarmState.RECOVERED:
         text.append("   e: extract a table, p: promotion, u: resume")
+    return text
+
+
+def window_text(windows: tuple[InspectWindow, ...]) -> str:
+    """Which past each delayed replica can show, and how (status computes it; this words it)."""
+    if not windows:
+        return "unknown: no delayed replica answers, or no index yet"
+    return "\n".join(window.describe() for window in windows)
+
+
+def window_line(window: InspectWindow | None) -> str:
+    """The same in one line for the Inspect screen: times of day unless the dates differ."""
+    if window is None or window.applied_at is None or window.newest is None:
+        return "past: unknown (the delayed replica's position is not in the index)"
+
+    def short(ts: float) -> str:
+        same_day = utc(ts)[:10] == utc(window.newest or ts)[:10]
+        return utc(ts)[11:] if same_day else utc(ts)[5:16] + "Z"
+
+    line = f"past: inspect {short(window.applied_at)}..{short(window.newest)} (forward)"
+    if window.oldest is not None and window.oldest < window.applied_at:
+        line += f" · asof {short(window.oldest)}..{short(window.applied_at)} (rewind)"
+    return line
+
+
+def countdown_line(node: NodeFacts | None, alarm: Alarm | None, now: float) -> Text:
+    """The delayed replica's applier and delay, and the alarm's countdown while it runs."""
+    from drkit.checks.alarm import AlarmState
+
+    if node is None:
+        return Text("no delayed replica configured")
+    if not node.reachable:
+        return Text(f"{node.name}: {unreachable_word(node)}: {unreachable_why(node)}", "bold red")
+    replica = node.replica
+    if replica is None:
+        return Text(f"{node.name}: not replicating", style="bold yellow")
+    text = Text(f"{node.name} ")
+    text.append(
+        "running" if replica.applier_running else "STOPPED",
+        "" if replica.applier_running else "bold yellow",
+    )
+    text.append(f", delay {span(replica.sql_delay)}")
+    if alarm is not None and alarm.kind is AlarmState.RUNNING:
+        text.append(f" · ALARM #{alarm.transaction.id} in ", style="bold red")
+        text.append(clock(alarm.seconds_left(now)), style="bold reverse")
+    elif replica.sql_remaining_delay is not None:
+        text.append(f", left {clock(replica.sql_remaining_delay - (now - node.gathered_at))}")
     return text
 
 

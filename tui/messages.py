@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters
     from drkit.model.facts import NodeFacts
+    from drkit.pitr.inspect import InspectReport
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
     from drkit.plan.executor import Progress
@@ -175,3 +176,21 @@ class Resumed(Message):
     def __init__(self, facts: NodeFacts) -> None:
         super().__init__()
         self.facts = facts
+
+
+class InspectPrepared(Message):
+    """The roll-forward to T was planned (nothing ran); `changed`: it differs from the plan shown."""
+
+    def __init__(self, prepared: PreparedRecovery, at: str, *, changed: bool = False) -> None:
+        super().__init__()
+        self.prepared = prepared
+        self.at = at
+        self.changed = changed
+
+
+class InspectAnswered(Message):
+    """The replica was rolled forward to T and the queries answered on one read-only snapshot."""
+
+    def __init__(self, report: InspectReport) -> None:
+        super().__init__()
+        self.report = report

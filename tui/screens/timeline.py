@@ -44,6 +44,7 @@ class TimelineScreen(ConsoleScreen):
         Binding("n", "newest", "Newest"),
         Binding("b", "flashback", "Flashback"),
         Binding("h", "history", "Row history"),
+        Binding("i", "inspect", "Inspect at"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -214,6 +215,16 @@ class TimelineScreen(ConsoleScreen):
         tx = self._current(self.query_one(TimelineTable))
         tables = [t.table for t in tx.tables if "*" not in t.table] if tx else []
         self.app.push_screen(HistoryScreen(tables[0] if tables else ""))
+
+    def action_inspect(self) -> None:
+        """The database as of the highlighted transaction's commit (it included)."""
+        from drkit.timeparse import iso
+
+        tx = self._current(self.query_one(TimelineTable))
+        if tx is None:
+            self.console.action_inspect()
+            return
+        self.console.action_inspect(iso(tx.timestamp), about=tx.label)
 
     # -- filtering -----------------------------------------------------------------------------
 
