@@ -9,10 +9,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from drkit.checks.alarm import Alarm, AlarmState
+from drkit.checks.result import CheckResult, PromotionChecklist
 from drkit.dialect.sql import Sql
 from drkit.errors import DestructiveInRange
 from drkit.plan.steps import Plan, SqlStep
@@ -378,3 +380,67 @@ def test_sparklines_of_tps_and_lag_per_node() -> None:
     history.add(later)
     line = history.line()
     assert line.startswith("tps ") and "10/s" in line and "lag " in line
+
+
+LONG_REASONS = [
+    CheckResult(
+        "frozen-at-recovery-point",
+        True,
+        "delayed stopped just before #200 0-1-200 (DROP TABLE `shop`.`orders`), verified by the "
+        "recovery of 14:02:11",
+    ),
+    CheckResult(
+        "old-primary-fenced",
+        False,
+        "primary (10.0.0.1:3306) is writable (read_only=OFF) and answers: it must be fenced "
+        "before promotion",
+        "drkit promote sets read_only=ON on it and takes it out of the load balancer first",
+        promote_fixes=True,
+    ),
+    CheckResult(
+        "no-other-writer",
+        True,
+        "no node but primary is writable: replica read_only=ON, delayed read_only=ON",
+    ),
+    CheckResult(
+        "transactions-lost",
+        False,
+        "41 transactions committed on the primary after #200 are not on delayed: "
+        "0-1-201..0-1-241 (shop.customers, shop.orders)",
+        "extract what matters from the old primary before rebuilding it",
+        critical=False,
+    ),
+]
+
+
+class LongReasons(FakeOperations):
+    def check_promotion(self, node: str | None = None) -> PromotionChecklist:
+        return PromotionChecklist(LONG_REASONS, NOW, node="delayed", old_primary="primary")
+
+
+def test_promotion_reasons_are_whole_at_80x24_wrapped_in_the_table() -> None:
+    app = console(LongReasons())
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("p")
+            await settled(pilot)
+            table = app.screen.query_one("#checks", DataTable)
+            lines = [
+                strip.text
+                for strip in table.render_lines(Region(0, 0, table.size.width, table.size.height))
+            ]
+            start = lines[0].index("reason")
+            shown = " ".join(" ".join(line[start:].split()) for line in lines[1:])
+            for result in LONG_REASONS:
+                assert " ".join(result.reason.split()) in shown, (result.reason, lines)
+            assert all(len(line.rstrip()) <= 80 for line in lines)
+            marks = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+            assert marks == ["ok", "fix", "ok", "warn"]  # advisory failures never read FAIL
+            # The pane under the table adds the highlighted check's way forward.
+            await pilot.press("down")
+            hint = str(app.screen.query_one("#hint", Static).render())
+            assert hint == f"old-primary-fenced: hint: {LONG_REASONS[1].hint}"
+
+    asyncio.run(scenario())
