@@ -19,6 +19,7 @@ from drkit.model.loadbalancer import LoadBalancerView
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from drkit.checks.dropped import DroppedRows
     from drkit.checks.result import Checklist, PromotionChecklist
     from drkit.extract.merge import MergePlan, MergeReport
     from drkit.extract.plan import ExtractPlan
@@ -291,6 +292,26 @@ class Drkit:
             recovery=state.load(self.config.folder),
             now=time.time(),
         )
+
+    def dropped_rows(
+        self, transactions: list[IndexedTransaction]
+    ) -> dict[int, tuple[DroppedRows, ...]]:
+        """The rows each DROP or TRUNCATE among `transactions` took, read on the delayed copy
+        while it still holds them; unknown (with why) otherwise (never raises)."""
+        from drkit.checks.dropped import DroppedRows, dropped_rows
+        from drkit.index.store import IndexStore
+
+        if not any(tx.rows_unknown for tx in transactions):
+            return {}
+        try:
+            with IndexStore(self.config.index.path, readonly=True) as store:
+                return dropped_rows(self.config, store, transactions)
+        except DrkitError as exc:
+            return {
+                tx.id: tuple(DroppedRows(t.table, None, exc.message) for t in tx.tables)
+                for tx in transactions
+                if tx.rows_unknown
+            }
 
     def guard_state(self) -> GuardStatus:
         """Whether `drkit guard` runs for this config, and what it last saw and did (never raises)."""

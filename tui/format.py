@@ -13,6 +13,7 @@ from drkit.render import duration, size
 
 if TYPE_CHECKING:
     from drkit.checks.alarm import Alarm
+    from drkit.checks.dropped import DroppedRows
     from drkit.guard.state import GuardStatus
     from drkit.index.records import IndexedTransaction
     from drkit.io.drbd_probe import DrbdProbe
@@ -339,8 +340,11 @@ def transaction_cells(tx: IndexedTransaction) -> tuple[Text | str, ...]:
     )
 
 
-def transaction_detail(tx: IndexedTransaction) -> Text:
-    """Everything the index holds on one transaction, for the detail pane."""
+def transaction_detail(
+    tx: IndexedTransaction, taken: tuple[DroppedRows, ...] | None = None
+) -> Text:
+    """Everything the index holds on one transaction, for the detail pane; for a DROP or
+    TRUNCATE, the rows it took as the delayed copy says (`taken`, None: not asked yet)."""
     text = Text()
     if tx.destructive:
         finding = tx.destructive
@@ -351,12 +355,16 @@ def transaction_detail(tx: IndexedTransaction) -> Text:
     inserts, updates, deletes = tx.rows
     text.append(f"#{tx.id}  GTID {tx.gtid or '-'}  {utc(tx.timestamp)}  {tx.kind}\n")
     text.append(f"binlog {tx.file}:{tx.start_pos}-{tx.end_pos}  server {tx.server_id}\n")
-    if tx.rows_unknown:
-        text.append("rows: unknown (a DROP or TRUNCATE takes rows no row event counts)\n")
+    if tx.rows_unknown and taken:
+        for dropped in taken:
+            counted = f"took {dropped.rows} rows" if dropped.rows is not None else "rows unknown"
+            text.append(f"{dropped.table}: {counted} ({dropped.how})\n")
+    elif tx.rows_unknown:
+        text.append("rows: asking the delayed copy (a DROP or TRUNCATE has no row events)\n")
     else:
         text.append(f"rows +{inserts} ~{updates} -{deletes}\n")
-    for table in tx.tables:
-        text.append(f"  {table.table}: +{table.inserts} ~{table.updates} -{table.deletes}\n")
+        for table in tx.tables:
+            text.append(f"  {table.table}: +{table.inserts} ~{table.updates} -{table.deletes}\n")
     text.append(tx.statement or "(no statement text)", style="italic")
     return text
 

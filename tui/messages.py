@@ -9,6 +9,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from drkit.checks.alarm import Alarm
+    from drkit.checks.dropped import DroppedRows
     from drkit.checks.result import PromotionChecklist
     from drkit.extract.plan import ExtractPlan
     from drkit.extract.run import ExtractReport
@@ -194,3 +195,12 @@ class InspectAnswered(Message):
     def __init__(self, report: InspectReport) -> None:
         super().__init__()
         self.report = report
+
+
+class DroppedCounted(Message):
+    """The rows a DROP or TRUNCATE took were read on the delayed copy (or found unknown)."""
+
+    def __init__(self, tx_id: int, tables: tuple[DroppedRows, ...]) -> None:
+        super().__init__()
+        self.tx_id = tx_id
+        self.tables = tables

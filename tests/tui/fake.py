@@ -226,6 +226,18 @@ class FakeOperations(Operations):
     def audit_records(self, limit: int = 200) -> list[dict[str, object]]:
         return []
 
+    def dropped_rows(self, transactions: list[IndexedTransaction]) -> dict[int, Any]:
+        from drkit.checks.dropped import DroppedRows
+
+        return {
+            tx.id: tuple(
+                DroppedRows(t.table, 1234, "1230 on delayed at #100, +4 by 12 later ones")
+                for t in tx.tables
+            )
+            for tx in transactions
+            if tx.rows_unknown
+        }
+
     def prepare_recovery(self, **request: Any) -> Any:
         return SimpleNamespace(plan=recovery_plan())
 

@@ -444,3 +444,19 @@ def test_promotion_reasons_are_whole_at_80x24_wrapped_in_the_table() -> None:
             assert hint == f"old-primary-fenced: hint: {LONG_REASONS[1].hint}"
 
     asyncio.run(scenario())
+
+
+def test_the_timeline_says_the_rows_a_drop_took_as_the_delayed_copy_counts_them() -> None:
+    app = console(FakeOperations())
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("t", "x")  # destructive only: the DROP TABLE first
+            await settled(pilot)
+            detail = str(app.screen.query_one("#detail", Static).render())
+            assert "DROP TABLE" in detail
+            assert "shop.orders: took 1234 rows (1230 on delayed at #100" in detail, detail
+            assert "+0 ~0 -0" not in detail
+
+    asyncio.run(scenario())

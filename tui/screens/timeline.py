@@ -16,11 +16,12 @@ from drkit.errors import DrkitError
 from drkit.index.store import Filters
 from tui.failures import reported
 from tui.format import transaction_cells, transaction_detail
-from tui.messages import OperationFailed, PageLoaded
+from tui.messages import DroppedCounted, OperationFailed, PageLoaded
 from tui.screens.base import ConsoleScreen
 from tui.widgets.toggles import Check
 
 if TYPE_CHECKING:
+    from drkit.checks.dropped import DroppedRows
     from drkit.index.records import IndexedTransaction
 
 PAGE = 50
@@ -57,6 +58,7 @@ class TimelineScreen(ConsoleScreen):
         self._anchor: int | None = None  # show from this id down (a jump), None for the newest
         self._zone: str | None = None  # the local zone a filter time without one was read in
         self._picking = False  # opened by the recovery wizard: the operator picks the target
+        self._taken: dict[int, tuple[DroppedRows, ...]] = {}  # rows DROPs took, once asked
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -175,7 +177,24 @@ class TimelineScreen(ConsoleScreen):
     def _show(self, table: TimelineTable) -> None:
         tx = self._current(table)
         detail = self.query_one("#detail", Static)
-        detail.update(transaction_detail(tx) if tx else "")
+        detail.update(transaction_detail(tx, self._taken.get(tx.id)) if tx else "")
+        if tx is not None and tx.rows_unknown and tx.id not in self._taken:
+            self.count_dropped(tx)
+
+    @work(thread=True, group="dropped", exclusive=True, exit_on_error=False)
+    def count_dropped(self, tx: IndexedTransaction) -> None:
+        """Ask the delayed copy how many rows the DROP or TRUNCATE took (it may not know)."""
+        with reported(self, "dropped rows"):
+            found = self.ops.dropped_rows([tx]).get(tx.id, ())
+            self.post_message(DroppedCounted(tx.id, found))
+
+    @on(DroppedCounted)
+    def _dropped_counted(self, event: DroppedCounted) -> None:
+        self._taken[event.tx_id] = event.tables
+        table = self.query_one(TimelineTable)
+        tx = self._current(table)
+        if tx is not None and tx.id == event.tx_id:
+            self._show(table)
 
     def _current(self, table: TimelineTable) -> IndexedTransaction | None:
         if not table.row_count:
