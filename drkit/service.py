@@ -585,8 +585,10 @@ class Operations(Drkit):
         on_progress: ProgressCallback | None = None,
         on_step: StepCallback | None = None,
         between: Callable[[], None] | None = None,
+        interrupted: threading.Event | None = None,
     ) -> InspectReport:
-        """Roll forward to T, answer the queries on one read-only snapshot, restore the delay."""
+        """Roll forward to T, answer the queries on one read-only snapshot, restore the delay
+        (`interrupted` set stops the roll-forward, the replica left frozen)."""
         from drkit.pitr.inspect import run_inspect
 
         with self.store() as store:
@@ -601,6 +603,7 @@ class Operations(Drkit):
                 on_progress=on_progress,
                 on_step=on_step,
                 between=between,
+                interrupted=interrupted,
             )
 
     # -- row history, flashback ------------------------------------------------------------------

@@ -17,6 +17,7 @@ from drkit.checks.alarm import Alarm, AlarmState
 from drkit.checks.result import CheckResult, PromotionChecklist
 from drkit.dialect.sql import Sql
 from drkit.errors import DestructiveInRange
+from drkit.index.store import Filters
 from drkit.plan.steps import Plan, SqlStep
 from tests.tui.fake import DELAY, DROP, NOW, FakeOperations, status
 from tui.app import DrkitApp
@@ -458,5 +459,80 @@ def test_the_timeline_says_the_rows_a_drop_took_as_the_delayed_copy_counts_them(
             assert "DROP TABLE" in detail
             assert "shop.orders: took 1234 rows (1230 on delayed at #100" in detail, detail
             assert "+0 ~0 -0" not in detail
+
+    asyncio.run(scenario())
+
+
+def test_i_in_the_timeline_inspects_as_of_the_highlighted_commit_and_keep_holds() -> None:
+    from drkit.timeparse import iso
+    from tui.screens.inspect import InspectScreen, LeaveInspection
+
+    app = console(FakeOperations())
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("t", "x")  # the DROP first
+            await settled(pilot)
+            await pilot.press("down")  # the DELETE without WHERE (#120)
+            await settled(pilot)
+            await pilot.press("i")
+            await settled(pilot)
+            screen = app.screen
+            assert isinstance(screen, InspectScreen)
+            picked = FakeOperations().search(Filters(destructive=True))[1]
+            assert screen.query_one("#at", Input).value == iso(picked.timestamp)
+            assert f"#{picked.id}" in str(screen.query_one("#inspect-plan", Static).render())
+            await pilot.press(*"SELECT 1", "ctrl+r")
+            await settled(pilot)
+            await pilot.press("enter")
+            await settled(pilot)
+            assert screen.held_at
+            # Leaving asks; k keeps the hold and says how to end it.
+            await pilot.press("escape")
+            await settled(pilot)
+            assert isinstance(app.screen, LeaveInspection)
+            await pilot.press("k")
+            await settled(pilot)
+            assert isinstance(app.screen, TimelineScreen)
+            assert any("drkit resume" in n.message for n in app._notifications)
+
+    asyncio.run(scenario())
+
+
+class SlowRollForward(FakeOperations):
+    """The roll-forward runs until Esc interrupts it, as the executor does: frozen, refused."""
+
+    def inspect(self, prepared: Any, statements: tuple[str, ...], **options: Any) -> Any:
+        from drkit.plan.executor import RecoveryInterrupted
+
+        interrupted = options["interrupted"]
+        if not interrupted.wait(10):
+            raise AssertionError("never interrupted")
+        raise RecoveryInterrupted("interrupted: the applier was stopped, delayed left frozen")
+
+
+def test_esc_interrupts_the_inspect_roll_forward_and_leaves_it_frozen() -> None:
+    from tui.screens.inspect import InspectScreen
+
+    app = console(SlowRollForward())
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("i", *"-20m", "enter", *"SELECT 1", "ctrl+r")
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, InspectScreen) and screen.running
+            assert app.busy == "roll-forward"
+            await pilot.press("escape")
+            await settled(pilot)
+            assert app.screen is screen, "Esc interrupts first; it does not leave"
+            assert not screen.running and app.busy is None and not screen.held_at
+            text = str(screen.query_one("#inspect-plan", Static).render())
+            assert "delayed left frozen" in text, text
 
     asyncio.run(scenario())

@@ -151,6 +151,16 @@ def test_inspect_at_t_pages_exports_and_restores_the_delay_on_leaving(sandbox: S
                 "the inspectable window",
             )
 
+            # A T before what the replica applied cannot be reached forward: the window is named.
+            messages.clear()
+            screen = await open_inspect(pilot, app, iso(now - 700))
+            await until(pilot, lambda: first(messages, OperationFailed), "the refusal")
+            text = str(screen.query_one("#inspect-plan", Static).render())
+            assert "earlier than what the delayed replica" in text, text
+            assert "rolling forward reaches" in text and "asof" in text, text
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
+
             # A T past an unnamed DROP is refused; o names it and the plan is shown again.
             at(sandbox, now - 450, "DROP TABLE shop.orders")
             assert (await asyncio.to_thread(sandbox.drkit, "index")).returncode == 0

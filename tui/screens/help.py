@@ -33,7 +33,7 @@ primary, until its delay runs out. **Freeze it first** (`f`), then recover.
 | `Enter` | timeline | Recover at the highlighted transaction |
 | `b` `s` | recovery | Stop just before the target, or skip it and replay the rest |
 | `e` `p` | after a recovery | Extract a table back into the primary, or go to promotion |
-| `Esc` | any screen | Back (during a recovery: interrupt it, leaving the replica frozen) |
+| `Esc` | any screen | Back (during a recovery or an inspection's roll-forward: interrupt it, leaving the replica frozen; leaving an inspection held at T asks: restore the delay or keep the hold) |
 | `?` | everywhere | This help |
 | `q` | dashboard | Quit (`ctrl+q` anywhere) |
 

@@ -8,6 +8,7 @@ operator queries it; leaving the screen asks whether to restore the delay or kee
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -82,6 +83,7 @@ class InspectScreen(ConsoleScreen):
         self.through: tuple[str, ...] = ()
         self.crossing: tuple[int, ...] = ()
         self.running = False
+        self.interrupted = threading.Event()
         self.report: InspectReport | None = None
         self.held_at = ""  # the T this screen holds the replica at (its last answer's)
         self.result_index = 0
@@ -255,7 +257,8 @@ class InspectScreen(ConsoleScreen):
         if self.prepared is None or self.running or not statements:
             return
         self.running = True
-        self.console.busy = "inspection"
+        self.interrupted.clear()
+        self.console.busy = "roll-forward"
         self.query_one("#inspect-run", Button).disabled = True
         self._say("rolling forward…")
         self.refresh_bindings()
@@ -290,7 +293,12 @@ class InspectScreen(ConsoleScreen):
                 self.post_message(InspectPrepared(prepared, at, changed=True))
                 return
             report = self.ops.inspect(
-                prepared, statements, hold=True, on_progress=progressed, on_step=stepped
+                prepared,
+                statements,
+                hold=True,
+                on_progress=progressed,
+                on_step=stepped,
+                interrupted=self.interrupted,
             )
             self.post_message(InspectAnswered(report))
 
@@ -406,10 +414,9 @@ class InspectScreen(ConsoleScreen):
     def action_back(self) -> None:
         """Leave; when this screen holds the replica at T, ask first: restore the delay or keep it."""
         if self.running:
-            self.console.say(
-                "the roll-forward is running: wait for it (f freezes the replica)",
-                severity="warning",
-            )
+            # As in the recovery wizard: the executor stops the applier, the replica stays frozen.
+            self.interrupted.set()
+            self._say("interrupting: the applier will be stopped, the replica left frozen…")
             return
         if not self.held_at:
             self.app.pop_screen()
