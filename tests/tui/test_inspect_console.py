@@ -117,7 +117,6 @@ def test_inspect_at_t_pages_exports_and_restores_the_delay_on_leaving(sandbox: S
             held = sandbox.replica_status("delayed")
             assert held["Slave_SQL_Running"] == "No"
             assert sandbox.value("delayed", "SELECT total FROM shop.orders WHERE id = 42") == 20
-            countdown = str(screen.query_one("#countdown", Static).render())
             await until(
                 pilot,
                 lambda: "STOPPED" in str(screen.query_one("#countdown", Static).render()),
@@ -132,6 +131,24 @@ def test_inspect_at_t_pages_exports_and_restores_the_delay_on_leaving(sandbox: S
                 table = list(csv.reader(handle))
             assert table[0] == ["id", "total"] and len(table) == 151
             assert table[42] == ["42", "20"]
+
+            # Another query at the same T while held: planned again (nothing left to roll), run.
+            messages.clear()
+            editor = screen.query_one("#query", TextArea)
+            editor.text = "SELECT total FROM shop.orders WHERE id = 42"
+            editor.focus()
+            await pilot.press("ctrl+r")
+            again = await until(pilot, lambda: first(messages, InspectPrepared), "the plan again")
+            assert again.prepared.request.stop.id == prepared.prepared.request.stop.id
+            await pilot.press("enter")
+            second = await until(
+                pilot,
+                lambda: first(messages, InspectAnswered) or first(messages, OperationFailed),
+                "the second answer",
+            )
+            assert isinstance(second, InspectAnswered), second.text
+            assert [list(r) for r in second.report.results[0].rows] == [[20]]
+            assert cells(screen.query_one("#results", DataTable)) == [["20"]]
 
             # Leaving asks; r restores the delay and restarts replication, as `drkit resume`.
             await pilot.press("escape")
