@@ -536,3 +536,33 @@ def test_esc_interrupts_the_inspect_roll_forward_and_leaves_it_frozen() -> None:
             assert "delayed left frozen" in text, text
 
     asyncio.run(scenario())
+
+
+class RecordsInspect(FakeOperations):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def prepare_inspect(self, at: str, **request: Any) -> Any:
+        self.asked.append(at)
+        return super().prepare_inspect(at, **request)
+
+
+def test_a_relative_t_is_resolved_once_so_the_run_is_the_plan_shown() -> None:
+    from drkit.timeparse import iso
+
+    ops = RecordsInspect()
+    app = console(ops)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("i", *"-20m", "enter", *"SELECT 1", "ctrl+r")
+            await settled(pilot)
+            await pilot.press("enter")
+            await settled(pilot)
+            # Planned and run at the same absolute T, whatever the clock did in between.
+            assert ops.asked == [iso(NOW - 1200)] * 2
+            assert app.screen.held_at
+
+    asyncio.run(scenario())

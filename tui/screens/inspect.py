@@ -78,7 +78,8 @@ class InspectScreen(ConsoleScreen):
         self.at = at
         self.about = about  # where T came from (a transaction of the timeline), for the first line
         self.prepared: PreparedRecovery | None = None  # the plan on screen (no lock is held)
-        self.planned_at = ""  # the T the plan on screen was made for
+        self.planned_at = ""  # the T the plan on screen was made for, as typed
+        self.resolved_at = ""  # the same, resolved once to an absolute time (ISO, UTC)
         self.shown_intent: tuple[object, ...] = ()
         self.through: tuple[str, ...] = ()
         self.crossing: tuple[int, ...] = ()
@@ -89,6 +90,7 @@ class InspectScreen(ConsoleScreen):
         self.result_index = 0
         self.page = 0
         self.leaving = False
+        self.zone = ""  # how a T without a zone was read (local time), said with the plan
 
     @property
     def holds_work(self) -> bool:
@@ -177,16 +179,27 @@ class InspectScreen(ConsoleScreen):
             self.query_one("#inspect-run", Button).disabled = True
 
     def _plan(self, at: str) -> None:
+        """Resolve T once (`-20m` must not move between the plan and the run), then plan."""
+        from drkit.errors import DrkitError
+        from drkit.timeparse import iso, parse_time, zone_note
+
         self.prepared = None
-        self.planned_at = at
         self.crossing = ()
         self.query_one("#inspect-run", Button).disabled = True
+        try:
+            resolved = iso(parse_time(at, self.now()))
+        except DrkitError as exc:
+            self._say(Text(exc.message, style="bold red"))
+            self.query_one("#at", Input).focus()
+            return
+        self.planned_at, self.resolved_at = at, resolved
+        self.zone = zone_note(at) or ""
         self._say("planning…")
         self.refresh_bindings()
-        self.make_plan(at, self.through)
+        self.make_plan(at, resolved, self.through)
 
     @work(thread=True, group="inspect-plan", exclusive=True, exit_on_error=False)
-    def make_plan(self, at: str, through: tuple[str, ...]) -> None:
+    def make_plan(self, typed: str, at: str, through: tuple[str, ...]) -> None:
         """Plan the roll-forward to `at` without taking the lock (the run plans again under it)."""
         from drkit.errors import DestructiveInRange
 
@@ -196,7 +209,7 @@ class InspectScreen(ConsoleScreen):
             except DestructiveInRange as exc:
                 self.post_message(RecoveryCrossesDestructive(exc.message, exc.ids, "inspect"))
                 return
-            self.post_message(InspectPrepared(prepared, at))
+            self.post_message(InspectPrepared(prepared, typed))
 
     @on(RecoveryCrossesDestructive)
     def _crosses(self, event: RecoveryCrossesDestructive) -> None:
@@ -223,9 +236,13 @@ class InspectScreen(ConsoleScreen):
         self.refresh_bindings()
 
     def action_apply_named(self) -> None:
-        """Name the destructive transactions the refused plan would apply, and plan again."""
+        """Name the destructive transactions the refused plan would apply, and plan again (at
+        the T already resolved)."""
         self.through = tuple(dict.fromkeys((*self.through, *(str(i) for i in self.crossing))))
-        self._plan(self.planned_at or self._typed_at())
+        self.crossing = ()
+        self._say("planning…")
+        self.refresh_bindings()
+        self.make_plan(self.planned_at, self.resolved_at, self.through)
 
     @on(InspectPrepared)
     def _prepared(self, event: InspectPrepared) -> None:
@@ -240,7 +257,8 @@ class InspectScreen(ConsoleScreen):
             else ""
         )
         plan = event.prepared.plan.render()
-        self._say(Text(changed + plan, style="bold yellow" if changed else ""))
+        zone = f"T: {self.zone}\n" if self.zone else ""
+        self._say(Text(changed + zone + plan, style="bold yellow" if changed else ""))
         self.query_one("#inspect-plan-box").scroll_home(animate=False)
         button = self.query_one("#inspect-run", Button)
         button.disabled = False
@@ -262,7 +280,7 @@ class InspectScreen(ConsoleScreen):
         self.query_one("#inspect-run", Button).disabled = True
         self._say("rolling forward…")
         self.refresh_bindings()
-        self.run_inspect(self.planned_at, self.through, self.shown_intent, statements)
+        self.run_inspect(self.resolved_at, self.through, self.shown_intent, statements)
 
     @work(thread=True, group="inspect", exit_on_error=False)
     def run_inspect(
@@ -290,7 +308,7 @@ class InspectScreen(ConsoleScreen):
                 return
             if intent(prepared) != shown:
                 prepared.release()
-                self.post_message(InspectPrepared(prepared, at, changed=True))
+                self.post_message(InspectPrepared(prepared, self.planned_at, changed=True))
                 return
             report = self.ops.inspect(
                 prepared,
