@@ -278,11 +278,8 @@ def events(
         destructive=destructive,
         limit=limit,
     )
-    store = IndexStore(ctx.config.index.path, readonly=True)
-    try:
+    with IndexStore(ctx.config.index.path, readonly=True) as store:
         found = store.search(filters)
-    finally:
-        store.close()
     # A DROP or TRUNCATE has no row events: the delayed copy may still say what it took.
     from drkit.service import Drkit
 
