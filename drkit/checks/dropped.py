@@ -21,6 +21,7 @@ from drkit.io.facts import gather, gather_with
 from drkit.io.mysql import Session
 
 COUNT_SECONDS = 5.0  # the longest a COUNT(*) may take: `drkit events` must stay quick
+CONNECT_SECONDS = 3.0  # a delayed node that does not answer costs `drkit events` this, once
 PAGE = 1000
 
 
@@ -47,13 +48,13 @@ def dropped_rows(
         return {tx.id: _unknown(tx, "no delayed replica is configured") for tx in targets}
     node = config.delayed[0]
     tables = sorted({t.table for tx in targets for t in tx.tables if "*" not in t.table})
-    before, counts = gather_with(node, lambda session: _count(session, tables))
+    before, counts = gather_with(node, lambda session: _count(session, tables), CONNECT_SECONDS)
     if not before.reachable:
         return {tx.id: _unknown(tx, f"{node.name} does not answer") for tx in targets}
     if counts is None:
         why = f"counting on {node.name} failed or took over {COUNT_SECONDS:.0f}s"
         return {tx.id: _unknown(tx, why) for tx in targets}
-    after = gather(node)
+    after = gather(node, CONNECT_SECONDS)
     latest = store.latest()
     first = last_applied(before, store, latest)[0]
     last = last_applied(after, store, latest)[0] if after.reachable else None

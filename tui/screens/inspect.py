@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from drkit.plan.steps import Step
 
 PAGE = 100  # result rows per page of the table: a DataTable of 100,000 rows would stall the screen
-EXAMPLE = "SELECT * FROM shop.orders WHERE id = 42"
 
 
 def sql_editor() -> TextArea:
@@ -56,7 +55,8 @@ def sql_editor() -> TextArea:
         show_line_numbers=False,
         soft_wrap=True,
         tab_behavior="focus",
-        placeholder=f"the queries to run at T, e.g. {EXAMPLE}",
+        # The operator writes the SQL; the console itself writes none (tests/unit checks it).
+        placeholder="the queries to run at T, read-only; several: end each with ;",
     )
 
 
