@@ -161,6 +161,7 @@ class Torture:
         if done.returncode != 0:
             self.fail(f"final resume failed: {done.stderr.strip()[-800:]}")
         self.check_resumed()
+        self.check_resume_record(named)
         self.box.sql("delayed", "STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY = 0", "START SLAVE")
         target = set(str(self.box.value("primary", "SELECT @@gtid_binlog_pos")).split(","))
 
