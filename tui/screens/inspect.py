@@ -44,9 +44,12 @@ PAGE = 100  # result rows per page of the table: a DataTable of 100,000 rows wou
 
 def sql_editor() -> TextArea:
     """The query editor, with SQL highlighting where tree-sitter's SQL grammar is installed."""
-    from textual._tree_sitter import get_language
+    try:  # Textual's own probe for a grammar; a private module, so a missing one is no error
+        from textual._tree_sitter import get_language
 
-    language = "sql" if get_language("sql") is not None else None
+        language = "sql" if get_language("sql") is not None else None
+    except ImportError:
+        language = None
     return TextArea.code_editor(
         "",
         language=language,
