@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import click
 
 from drkit.cli.checks import operations
@@ -92,12 +94,19 @@ def _merge(
         "frozen copy whose key it lacks?",
         yes=yes,
     )
-    report = ops.merge(plan, on_step=lambda n, s: say(f"step {n}: {s.render()}"))
+    # The merge runs its plan in parts (copy, merge, drop): number each step as the plan does.
+    report = ops.merge(
+        plan, on_step=lambda n, s: say(f"step {_number_in(plan.steps, s, n)}: {s.render()}")
+    )
     if as_json:
         emit_json(report.to_json())
     else:
         out(report.render())
     return int(ExitCode.DONE if report.verified else ExitCode.FAILED)
+
+
+def _number_in(steps: Sequence[object], step: object, fallback: int) -> int:
+    return next((i for i, candidate in enumerate(steps, 1) if candidate is step), fallback)
 
 
 def render_report(report: ExtractReport) -> str:

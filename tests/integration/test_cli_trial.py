@@ -7,6 +7,8 @@ import json
 import pytest
 
 from tests.support.sandbox import Sandbox
+from tests.support.scenario import create_shop
+from tests.support.workload import fingerprint
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +46,28 @@ def test_click_usage_errors_are_one_sentence_and_json_under_json(
     # Nothing was changed: the delayed replica still applies.
     status = box.replica_status("delayed")
     assert status["Slave_SQL_Running"] == "Yes" and status["Slave_IO_Running"] == "Yes"
+
+
+def test_merge_numbers_its_steps_as_its_plan_does(box: Sandbox) -> None:
+    create_shop(box, orders=30)
+    before = fingerprint(box, "primary", "shop.orders")
+    box.sql("primary", "DELETE FROM shop.orders", app=True)
+    box.sql("primary", "INSERT INTO shop.orders VALUES (31, 1, 5.00, 'late')", app=True)
+    assert box.drkit("index").returncode == 0
+    done = box.drkit("recover", "--before", "latest-destructive", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert fingerprint(box, "delayed", "shop.orders") == before
+
+    merged = box.drkit("extract", "--table", "shop.orders", "--merge", "--yes")
+    assert merged.returncode == 0, merged.stderr
+    numbers = [
+        int(line.split(":")[0].removeprefix("step "))
+        for line in merged.stderr.splitlines()
+        if line.startswith("step ")
+    ]
+    assert numbers == [1, 2, 3, 4], merged.stderr
+    assert box.value("primary", "SELECT COUNT(*) FROM shop.orders") == 31
+    restored = "SELECT SUM(CRC32(CONCAT_WS('|', id, customer_id, total, note))) FROM shop.orders WHERE id <= 30"
+    assert box.value("primary", restored) == box.value("delayed", restored)
+    resumed = box.drkit("resume", "--through", "latest-destructive", "--yes")
+    assert resumed.returncode == 0, resumed.stderr
