@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -71,3 +72,26 @@ def test_merge_numbers_its_steps_as_its_plan_does(box: Sandbox) -> None:
     assert box.value("primary", restored) == box.value("delayed", restored)
     resumed = box.drkit("resume", "--through", "latest-destructive", "--yes")
     assert resumed.returncode == 0, resumed.stderr
+
+
+def test_status_prints_the_recovery_time_to_the_second(box: Sandbox) -> None:
+    box.sql(
+        "primary",
+        "CREATE DATABASE IF NOT EXISTS trial",
+        "CREATE TABLE IF NOT EXISTS trial.t (id INT PRIMARY KEY)",
+        app=True,
+    )
+    box.sql("primary", "INSERT INTO trial.t VALUES (1)", app=True)
+    assert box.drkit("index").returncode == 0
+    held = box.drkit(
+        "inspect", "--at", "-0s", "-e", "SELECT COUNT(*) FROM trial.t", "--hold", "--yes"
+    )
+    assert held.returncode == 0, held.stderr
+    assert box.value("delayed", "SELECT COUNT(*) FROM trial.t") == 1
+    status = box.drkit("status")
+    line = next(x for x in status.stdout.splitlines() if x.startswith("RECOVERY on delayed"))
+    when = line.split(" at ", 1)[1].split(",", 1)[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", when), line
+    resumed = box.drkit("resume", "--yes")
+    assert resumed.returncode == 0, resumed.stderr
+    assert box.replica_status("delayed")["Slave_SQL_Running"] == "Yes"
