@@ -95,3 +95,19 @@ def test_status_prints_the_recovery_time_to_the_second(box: Sandbox) -> None:
     resumed = box.drkit("resume", "--yes")
     assert resumed.returncode == 0, resumed.stderr
     assert box.replica_status("delayed")["Slave_SQL_Running"] == "Yes"
+
+
+def test_inspect_counts_one_row_and_says_the_hold_once(box: Sandbox) -> None:
+    box.sql("primary", "CREATE DATABASE IF NOT EXISTS trial", app=True)
+    box.sql("primary", "CREATE TABLE IF NOT EXISTS trial.one (id INT PRIMARY KEY)", app=True)
+    box.sql("primary", "INSERT INTO trial.one VALUES (1)", app=True)
+    assert box.drkit("index").returncode == 0
+    held = box.drkit("inspect", "--at", "-0s", "-e", "SELECT id FROM trial.one", "--hold", "--yes")
+    assert held.returncode == 0, held.stderr
+    assert "(1 row)" in held.stdout, held.stdout
+    assert held.stdout.count("drkit resume") == 1, held.stdout
+    assert box.value("delayed", "SELECT COUNT(*) FROM trial.one") == 1
+    assert box.replica_status("delayed")["Slave_SQL_Running"] == "No"
+    resumed = box.drkit("resume", "--yes")
+    assert resumed.returncode == 0, resumed.stderr
+    assert box.replica_status("delayed")["Slave_SQL_Running"] == "Yes"
