@@ -145,3 +145,41 @@ def test_a_refused_resume_names_the_commands_that_take_its_way_out(box: Sandbox)
     assert box.replica_status("delayed")["Slave_SQL_Running"] == "No"
     assert box.value("delayed", "SELECT COUNT(*) FROM trial.gone") == 2
     _catch_up(box)
+
+
+@pytest.mark.parametrize("wrong", ["primary", "delayed"])
+@pytest.mark.parametrize("merge", [False, True])
+def test_extract_with_a_refused_login_is_a_config_error(
+    box: Sandbox, wrong: str, merge: bool
+) -> None:
+    box.sql("primary", "CREATE DATABASE IF NOT EXISTS trial", app=True)
+    box.sql("primary", "CREATE TABLE IF NOT EXISTS trial.kept (id INT PRIMARY KEY)", app=True)
+    box.sql("primary", "INSERT IGNORE INTO trial.kept VALUES (1), (2), (3)", app=True)
+    assert box.drkit("index").returncode == 0
+    assert box.drkit("recover", "--until-time", "-0s", "--yes").returncode == 0
+    box.sql("primary", "DELETE FROM trial.kept WHERE id = 3", app=True)
+    before = fingerprint(box, "primary", "trial.kept")
+    text = box.config_file.read_text()
+    section = text.index(f"[nodes.{wrong}]")
+    start = text.index("password = ", section)
+    end = text.index("\n", start)
+    bad = box.config_file.parent / "bad.toml"
+    bad.write_text(text[:start] + 'password = "wrong"' + text[end:])
+    bad.chmod(0o600)
+    args = [
+        "extract",
+        "--table",
+        "trial.kept",
+        *(["--merge"] if merge else ["--into", "trial.copy"]),
+    ]
+    done = box.drkit("--config", str(bad), *args, "--yes", "--json")  # the last --config wins
+    assert done.returncode == 2, done.stderr
+    error = json.loads(done.stdout)
+    assert error["exit"] == 2 and f"{wrong} refused drkit's login" in error["error"]
+    assert "promote" not in (error["hint"] or "")
+    assert "Traceback" not in done.stderr
+    # Nothing changed: the primary's table as it was, no copy, no staging table.
+    assert fingerprint(box, "primary", "trial.kept") == before
+    assert fingerprint(box, "primary", "trial.copy") is None
+    assert fingerprint(box, "primary", "trial.kept_drkit_merge") is None
+    assert box.drkit("resume", "--yes").returncode == 0
