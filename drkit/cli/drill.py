@@ -123,7 +123,13 @@ def run(
 )
 @json_option
 def check(playbooks: tuple[Path, ...], as_json: bool) -> None:
-    """Validate playbooks without running them."""
+    """Validate playbooks without running them.
+
+    \b
+    Examples:
+      drkit drill check playbooks/drills/*.yaml
+      drkit drill check my-drill.yaml --json
+    """
     from drkit.drill.playbook import load_playbook
 
     checked = []
@@ -139,7 +145,13 @@ def check(playbooks: tuple[Path, ...], as_json: bool) -> None:
 @drill.command(name="list")
 @json_option
 def list_playbooks(as_json: bool) -> None:
-    """The shipped drills and runbooks."""
+    """The shipped drills and runbooks.
+
+    \b
+    Examples:
+      drkit drill list
+      drkit drill run drop-table      # run one by its name
+    """
     from drkit.drill.playbook import load_playbook
 
     found = []

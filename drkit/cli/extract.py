@@ -48,7 +48,14 @@ def extract_command(
     yes: bool,
     as_json: bool,
 ) -> int:
-    """Copy a table from the frozen delayed replica into the primary, verified by checksum."""
+    """Copy a table from the frozen delayed replica into the primary, verified by checksum.
+
+    \b
+    Examples:
+      drkit extract --table shop.orders --dry-run
+      drkit extract --table shop.orders --into shop.orders_rescued
+      drkit extract --table shop.orders --merge   # only the rows whose key the live table lacks
+    """
     ops = operations(ctx)
     if merge:
         return _merge(ops, table, into, node, dry_run=dry_run, yes=yes, as_json=as_json)

@@ -64,6 +64,13 @@ def flashback_command(
     on a row that still holds what the disaster left, and a row changed since stops everything
     (exit 3) unless --on-conflict skip. Afterwards every affected row is compared with its
     before image.
+
+    \b
+    Examples:
+      drkit flashback 1234 --dry-run
+      drkit flashback latest-destructive --sql undo.sql   # the statements, nothing applied
+      drkit flashback 1234 --on-conflict skip
+      drkit flashback --table shop.orders --since -2h --until -1h --dry-run
     """
     now = time.time()
     ops = operations(ctx)

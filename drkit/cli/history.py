@@ -24,7 +24,14 @@ from drkit.timeparse import parse_time
 def history_command(
     ctx: Context, table: str, key: str, since: str | None, until: str | None, as_json: bool
 ) -> int:
-    """Every version of one row, oldest first, read from the archive's row images."""
+    """Every version of one row, oldest first, read from the archive's row images.
+
+    \b
+    Examples:
+      drkit history --table shop.orders --key id=42
+      drkit history --table shop.order_lines --key order_id=42,line=1 --since -6h
+      drkit history --table shop.orders --key id=42 --json
+    """
     now = time.time()
     report = operations(ctx).history(
         table,

@@ -89,7 +89,7 @@ def inspect_command(
 
     \b
     Examples:
-      drkit inspect --at 14:02 -e "SELECT * FROM shop.orders WHERE id = 42"
+      drkit inspect --at 2026-12-03T14:02Z -e "SELECT * FROM shop.orders WHERE id = 42"
       drkit inspect --at -20m --file report.sql --csv > then.csv
       drkit inspect --at 2026-12-03T14:02:00 --shell --hold
     """

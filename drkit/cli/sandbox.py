@@ -47,7 +47,15 @@ def up(
     use_mysql: bool,
     as_json: bool,
 ) -> None:
-    """Start primary, replica and delayed replica; a running sandbox is left as it is."""
+    """Start primary, replica and delayed replica; a running sandbox is left as it is.
+
+    \b
+    Examples:
+      drkit sandbox up                          # ./sandbox, delay 1h
+      drkit sandbox up --dir /tmp/sb --delay 60 --haproxy
+      drkit --config /tmp/sb/drkit.toml status
+      mariadb --defaults-file=/tmp/sb/app.cnf   # connect as the application
+    """
     if docker:
         from drkit.sandbox import containers as docker_sandbox
 
@@ -84,7 +92,13 @@ def up(
 @click.option("--purge", is_flag=True, help="Also delete the data, logs and config.")
 @json_option
 def down(directory: Path, purge: bool, as_json: bool) -> None:
-    """Stop every process the sandbox started; --purge deletes its files."""
+    """Stop every process the sandbox started; --purge deletes its files.
+
+    \b
+    Examples:
+      drkit sandbox down --dir /tmp/sb
+      drkit sandbox down --dir /tmp/sb --purge
+    """
     stopped = topology.down(directory, purge=purge, report=say)
     if as_json:
         emit_json({"stopped": list(stopped), "purged": purge})
@@ -96,7 +110,13 @@ def down(directory: Path, purge: bool, as_json: bool) -> None:
 @sandbox_dir_option
 @json_option
 def sandbox_status(directory: Path, as_json: bool) -> None:
-    """Which sandbox processes are alive, and their ports."""
+    """Which sandbox processes are alive, and their ports.
+
+    \b
+    Examples:
+      drkit sandbox status --dir /tmp/sb
+      drkit sandbox status --dir /tmp/sb --json
+    """
     layout, state, nodes = topology.runtime(directory)
     if as_json:
         emit_json(
