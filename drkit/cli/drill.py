@@ -224,7 +224,8 @@ def find_playbook(given: Path) -> Path:
             return path
     from drkit.errors import UsageError
 
-    known = ", ".join(p.stem for p in shipped_playbooks()) or "none found"
+    # The names `drkit drill list` prints (a runbook's file stem repeats a drill's: drop-table).
+    known = ", ".join(load_playbook(p).name for p in shipped_playbooks()) or "none found"
     raise UsageError(f"no playbook file or shipped playbook named {name!r} (shipped: {known})")
 
 

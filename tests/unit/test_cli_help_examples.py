@@ -3,6 +3,7 @@ written: its command exists, its options are that command's, its times parse."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import time
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 import click
 import pytest
 
-from drkit.cli import cli
+from drkit.cli import cli, main
 from drkit.timeparse import parse_time
 
 TIME_OPTIONS = ("--at", "--since", "--until", "--until-time")
@@ -70,3 +71,19 @@ def test_every_help_ends_with_examples_that_run_as_written(path: tuple[str, ...]
                 value = next(rest)
                 if name in TIME_OPTIONS:
                     parse_time(value, time.time())
+
+
+def test_an_unknown_playbook_lists_the_names_drill_list_prints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as ended:
+        main(["drill", "run", "nosuch"])
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    shipped = err.split("shipped: ", 1)[1].split(")", 1)[0].split(", ")
+    assert len(shipped) == len(set(shipped)), err
+    assert "drop-table" in shipped and "drop-table-runbook" in shipped
+    with pytest.raises(SystemExit) as listed:
+        main(["drill", "list", "--json"])
+    assert listed.value.code == 0
+    assert {e["name"] for e in json.loads(capsys.readouterr().out)} == set(shipped)
