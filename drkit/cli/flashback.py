@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from drkit.cli.common import (
     say,
     yes_option,
 )
-from drkit.errors import ExitCode
+from drkit.errors import ExitCode, UsageError
 from drkit.timeparse import parse_time
 
 
@@ -73,6 +74,8 @@ def flashback_command(
       drkit flashback --table shop.orders --since -2h --until -1h --dry-run
     """
     now = time.time()
+    if sql_file is not None:
+        _check_writable(sql_file)
     ops = operations(ctx)
     plan = ops.plan_flashback(
         targets,
@@ -108,3 +111,13 @@ def flashback_command(
     else:
         out(report.render())
     return int(ExitCode.DONE if report.verified or report.sql_file else ExitCode.FAILED)
+
+
+def _check_writable(path: Path) -> None:
+    """--sql FILE: its folder must exist and take a new file (drkit writes beside it, then
+    renames), found before anything is read or planned."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {path}: the folder {folder} is not writable")

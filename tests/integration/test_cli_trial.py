@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -183,3 +184,26 @@ def test_extract_with_a_refused_login_is_a_config_error(
     assert fingerprint(box, "primary", "trial.copy") is None
     assert fingerprint(box, "primary", "trial.kept_drkit_merge") is None
     assert box.drkit("resume", "--yes").returncode == 0
+
+
+def test_flashback_sql_into_a_missing_folder_is_a_usage_error(box: Sandbox, tmp_path: Path) -> None:
+    box.sql("primary", "CREATE DATABASE IF NOT EXISTS trial", app=True)
+    box.sql("primary", "CREATE TABLE IF NOT EXISTS trial.fb (id INT PRIMARY KEY, v INT)", app=True)
+    box.sql("primary", "INSERT INTO trial.fb VALUES (1, 1), (2, 2)", app=True)
+    box.sql("primary", "UPDATE trial.fb SET v = v + 10", app=True)
+    assert box.drkit("index").returncode == 0
+    listed = box.drkit("events", "--table", "trial.fb", "--limit", "1", "--json")
+    update = str(json.loads(listed.stdout)[0]["id"])
+    before = fingerprint(box, "primary", "trial.fb")
+    target = tmp_path / "no-such-folder" / "undo.sql"
+    done = box.drkit("flashback", update, "--sql", str(target), "--json")
+    assert done.returncode == 2, done.stderr
+    error = json.loads(done.stdout)
+    assert error["error"] == f"cannot write {target}: the folder {target.parent} does not exist"
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert not target.parent.exists()
+    assert fingerprint(box, "primary", "trial.fb") == before
+    written = box.drkit("flashback", update, "--sql", str(tmp_path / "undo.sql"))
+    assert written.returncode == 0, written.stderr
+    assert "UPDATE" in (tmp_path / "undo.sql").read_text()
+    assert fingerprint(box, "primary", "trial.fb") == before
