@@ -15,7 +15,7 @@ import click
 
 from drkit import config as config_module
 from drkit.config import Config
-from drkit.errors import ExitCode, RefusedError
+from drkit.errors import ExitCode, RefusedError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -128,3 +128,20 @@ def sandbox_dir_option(func: F) -> F:
 
 
 __all__ = ["Context", "ExitCode", "confirm", "confirm_by_typing", "emit_json", "out", "say"]
+
+
+def time_window(
+    since: str | None, until: str | None, now: float
+) -> tuple[float | None, float | None]:
+    """--since and --until as Unix seconds; a window that ends before it starts is a usage error
+    (it would silently match nothing)."""
+    from drkit.timeparse import iso, parse_time
+
+    start = parse_time(since, now) if since else None
+    end = parse_time(until, now) if until else None
+    if start is not None and end is not None and start > end:
+        raise UsageError(
+            f"--since {since} ({iso(round(start))}) is after --until {until} ({iso(round(end))}): "
+            "the window is empty"
+        )
+    return start, end

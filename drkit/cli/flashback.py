@@ -18,10 +18,10 @@ from drkit.cli.common import (
     out,
     pass_context,
     say,
+    time_window,
     yes_option,
 )
 from drkit.errors import ExitCode, UsageError
-from drkit.timeparse import parse_time
 
 
 @click.command(name="flashback")
@@ -76,12 +76,13 @@ def flashback_command(
     now = time.time()
     if sql_file is not None:
         _check_writable(sql_file)
+    window = time_window(since, until, now)
     ops = operations(ctx)
     plan = ops.plan_flashback(
         targets,
         table=table,
-        since=parse_time(since, now) if since else None,
-        until=parse_time(until, now) if until else None,
+        since=window[0],
+        until=window[1],
         sql_file=sql_file,
         on_conflict=on_conflict,
     )

@@ -207,3 +207,35 @@ def test_flashback_sql_into_a_missing_folder_is_a_usage_error(box: Sandbox, tmp_
     assert written.returncode == 0, written.stderr
     assert "UPDATE" in (tmp_path / "undo.sql").read_text()
     assert fingerprint(box, "primary", "trial.fb") == before
+
+
+def test_a_window_that_ends_before_it_starts_is_a_usage_error(box: Sandbox) -> None:
+    box.sql("primary", "CREATE DATABASE IF NOT EXISTS trial", app=True)
+    box.sql("primary", "CREATE TABLE IF NOT EXISTS trial.win (id INT PRIMARY KEY, v INT)", app=True)
+    box.sql("primary", "INSERT INTO trial.win VALUES (1, 1)", app=True)
+    box.sql("primary", "UPDATE trial.win SET v = 2 WHERE id = 1", app=True)
+    assert box.drkit("index").returncode == 0
+    before = fingerprint(box, "primary", "trial.win")
+    reversed_window = ("--since", "-1h", "--until", "-2h")
+    for args in (
+        ("events", "--table", "trial.win"),
+        ("history", "--table", "trial.win", "--key", "id=1"),
+        ("flashback", "--table", "trial.win", "--yes"),
+    ):
+        done = box.drkit(*args, *reversed_window, "--json")
+        assert done.returncode == 2, (args, done.stderr)
+        error = json.loads(done.stdout)
+        assert "is after --until -2h" in error["error"] and "the window is empty" in error["error"]
+    assert fingerprint(box, "primary", "trial.win") == before
+    # The same commands with the window the right way round find the changes.
+    found = box.drkit(
+        "events", "--table", "trial.win", "--since", "-1h", "--until", "-0s", "--json"
+    )
+    assert found.returncode == 0 and len(json.loads(found.stdout)) == 3, (
+        found.stderr
+    )  # create, insert, update
+    history = box.drkit(
+        "history", "--table", "trial.win", "--key", "id=1", "--since", "-1h", "--json"
+    )
+    assert history.returncode == 0, history.stderr
+    assert [v["operation"] for v in json.loads(history.stdout)["versions"]] == ["insert", "update"]
