@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from drkit.cli.common import emit_json, json_option, out, sandbox_dir_option, say
+from drkit.errors import UsageError
 from drkit.render import duration, table
 from drkit.sandbox import topology
 
@@ -16,6 +17,30 @@ MAX_DELAY = 2**31 - 1  # the largest MASTER_DELAY the servers take
 @click.group()
 def sandbox() -> None:
     """A local three-node topology on free loopback ports, for demos, drills and tests."""
+
+
+def _refuse_changes(directory: Path, delay: int | None, tls: bool) -> None:
+    """A recorded sandbox is started as it was made: a different --delay, or --tls on one made
+    without it, would be ignored in silence; say so instead (exit 2), before anything starts."""
+    from drkit.sandbox.layout import SandboxLayout
+    from drkit.sandbox.state import load_state
+
+    state = load_state(SandboxLayout(directory.resolve()).state_file)
+    if state is None:
+        return
+    again = f"`drkit sandbox down --dir {directory} --purge`, then `drkit sandbox up` again"
+    if delay is not None and delay != state.delay:
+        raise UsageError(
+            f"the sandbox in {directory} was made with --delay {state.delay}: --delay {delay} "
+            "applies only to a new one; nothing was changed",
+            hint=f"{again} with --delay {delay}",
+        )
+    if tls and not state.tls:
+        raise UsageError(
+            f"the sandbox in {directory} was made without --tls: --tls applies only to a new "
+            "one; nothing was changed",
+            hint=f"{again} with --tls",
+        )
 
 
 @sandbox.command()
@@ -68,6 +93,11 @@ def up(
         else:
             out(f"docker sandbox up: {config}")
         return
+    delay_given = (
+        click.get_current_context().get_parameter_source("delay")
+        is click.core.ParameterSource.COMMANDLINE
+    )
+    _refuse_changes(directory, delay if delay_given else None, tls)
     result = topology.up(directory, delay=delay, haproxy=haproxy, tls=tls, report=say)
     if as_json:
         emit_json(

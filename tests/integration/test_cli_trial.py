@@ -239,3 +239,19 @@ def test_a_window_that_ends_before_it_starts_is_a_usage_error(box: Sandbox) -> N
     )
     assert history.returncode == 0, history.stderr
     assert [v["operation"] for v in json.loads(history.stdout)["versions"]] == ["insert", "update"]
+
+
+def test_sandbox_up_on_a_running_sandbox_refuses_options_it_would_ignore(box: Sandbox) -> None:
+    directory = str(box.directory)
+    done = box.drkit("sandbox", "up", "--dir", directory, "--delay", "10", "--json")
+    assert done.returncode == 2, done.stderr
+    error = json.loads(done.stdout)
+    assert error["error"].startswith(f"the sandbox in {directory} was made with --delay 3600")
+    assert "--purge" in error["hint"]
+    tls = box.drkit("sandbox", "up", "--dir", directory, "--tls")
+    assert tls.returncode == 2 and "made without --tls" in tls.stderr, tls.stderr
+    # Nothing changed: the delayed replica still runs an hour behind, unencrypted.
+    assert int(box.replica_status("delayed")["SQL_Delay"]) == 3600
+    assert not (box.directory / "tls").exists()
+    same = box.drkit("sandbox", "up", "--dir", directory, "--delay", "3600", "--json")
+    assert same.returncode == 0 and json.loads(same.stdout)["already_running"] is True
