@@ -255,3 +255,19 @@ def test_sandbox_up_on_a_running_sandbox_refuses_options_it_would_ignore(box: Sa
     assert not (box.directory / "tls").exists()
     same = box.drkit("sandbox", "up", "--dir", directory, "--delay", "3600", "--json")
     assert same.returncode == 0 and json.loads(same.stdout)["already_running"] is True
+
+
+def test_freeze_counts_what_is_pending_in_words_that_agree(box: Sandbox) -> None:
+    _catch_up(box)
+    box.sql("primary", "CREATE DATABASE IF NOT EXISTS trial", app=True)
+    box.sql("primary", "CREATE TABLE IF NOT EXISTS trial.fz (id INT PRIMARY KEY)", app=True)
+    _catch_up(box)
+    box.sql("primary", "INSERT INTO trial.fz VALUES (1)", app=True)
+    assert box.drkit("index").returncode == 0
+    frozen = box.drkit("freeze")
+    assert frozen.returncode == 0, frozen.stderr
+    assert "\n1 indexed transaction is not applied yet\n" in frozen.stdout, frozen.stdout
+    assert "restores delayed's configured delay" in frozen.stdout
+    assert box.replica_status("delayed")["Slave_SQL_Running"] == "No"
+    assert box.value("delayed", "SELECT COUNT(*) FROM trial.fz") == 0
+    assert box.drkit("resume", "--yes").returncode == 0
