@@ -81,7 +81,8 @@ def confirm(question: str, *, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise RefusedError(
-            f"{question} Not confirmed: stdin is not a terminal; pass --yes to proceed"
+            f"{question} Not confirmed (stdin is not a terminal; pass --yes to proceed); "
+            "nothing was changed"
         )
     if not click.confirm(question, default=False, err=True):
         raise RefusedError("not confirmed; nothing was changed")
@@ -92,7 +93,10 @@ def confirm_by_typing(what: str, expected: str, *, yes: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise RefusedError(f"{what}: not confirmed: stdin is not a terminal; pass --yes to proceed")
+        raise RefusedError(
+            f"{what.rstrip('.')}: not confirmed (stdin is not a terminal; pass --yes to "
+            "proceed); nothing was changed"
+        )
     typed = click.prompt(
         f"{what}\nType the node name {expected!r} to confirm", err=True, default=""
     )

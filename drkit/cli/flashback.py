@@ -102,7 +102,8 @@ def flashback_command(
     if sql_file is None:
         say(plan.render())
         confirm_by_typing(
-            f"Reverse {plan.rows} row changes on {plan.node} (one transaction).",
+            f"Reverse {plan.rows} row change{'' if plan.rows == 1 else 's'} on {plan.node} "
+            "(one transaction).",
             plan.node,
             yes=yes,
         )

@@ -271,3 +271,21 @@ def test_freeze_counts_what_is_pending_in_words_that_agree(box: Sandbox) -> None
     assert box.replica_status("delayed")["Slave_SQL_Running"] == "No"
     assert box.value("delayed", "SELECT COUNT(*) FROM trial.fz") == 0
     assert box.drkit("resume", "--yes").returncode == 0
+
+
+def test_an_unconfirmed_flashback_reads_as_one_sentence_and_changes_nothing(box: Sandbox) -> None:
+    box.sql("primary", "CREATE DATABASE IF NOT EXISTS trial", app=True)
+    box.sql("primary", "CREATE TABLE IF NOT EXISTS trial.nc (id INT PRIMARY KEY, v INT)", app=True)
+    box.sql("primary", "INSERT INTO trial.nc VALUES (1, 1)", app=True)
+    box.sql("primary", "UPDATE trial.nc SET v = 5 WHERE id = 1", app=True)
+    assert box.drkit("index").returncode == 0
+    listed = box.drkit("events", "--table", "trial.nc", "--limit", "1", "--json")
+    update = str(json.loads(listed.stdout)[0]["id"])
+    done = box.drkit("flashback", update, input="")
+    assert done.returncode == 3, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == (
+        "drkit: Reverse 1 row change on primary (one transaction): not confirmed (stdin is not "
+        "a terminal; pass --yes to proceed); nothing was changed"
+    ), done.stderr
+    assert box.value("primary", "SELECT v FROM trial.nc WHERE id = 1") == 5
