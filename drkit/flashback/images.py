@@ -59,7 +59,7 @@ def format_of(buf: bytes) -> FormatDescription:
     return ev.parse_format_description(buf, 4, HEADER.unpack_from(buf, 4)[3])
 
 
-def _table_map(buf: bytes, start: int, end: int, fmt: FormatDescription) -> TableMap:
+def table_map_at(buf: bytes, start: int, end: int, fmt: FormatDescription) -> TableMap:
     """A Table_map event, parsed once per distinct body (a table's map repeats in every
     transaction that changes it)."""
     body = bytes(buf[start + HEADER_LEN : end - fmt.checksum_len])
@@ -91,7 +91,7 @@ def _images(
             raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
         event_type = buf[start + 4]
         if event_type == ev.TABLE_MAP_EVENT:
-            table = _table_map(buf, start, end, fmt)
+            table = table_map_at(buf, start, end, fmt)
             in_force[table.table_id] = (start, end)
             maps[start] = table
         else:
@@ -142,37 +142,6 @@ def table_columns(path: Path, offsets: Sequence[tuple[int, int]]) -> dict[str, t
     return found
 
 
-def split_newest_first(
-    path: Path, offsets: Sequence[tuple[int, int]], parts: int
-) -> list[tuple[tuple[int, int], ...]]:
-    """The offsets cut into about `parts` runs of Rows events, newest run first; each run
-    carries the Table_map events in force before its events, so it decodes on its own."""
-    with map_file(path) as buf:
-        fmt = format_of(buf)
-        in_force: dict[int, tuple[int, int]] = {}
-        steps: list[tuple[tuple[tuple[int, int], ...], tuple[int, int]]] = []
-        for start, end in offsets:
-            if end > len(buf) or end - start < HEADER_LEN:
-                raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
-            if buf[start + 4] == ev.TABLE_MAP_EVENT:
-                in_force[_table_map(buf, start, end, fmt).table_id] = (start, end)
-            else:
-                steps.append((tuple(in_force.values()), (start, end)))
-    size = max(1, -(-len(steps) // max(1, parts)))
-    runs: list[tuple[tuple[int, int], ...]] = []
-    for first in range(0, len(steps), size):
-        run: list[tuple[int, int]] = []
-        previous: tuple[tuple[int, int], ...] | None = None
-        for table_maps, event in steps[first : first + size]:
-            if table_maps != previous:
-                run.extend(table_maps)
-                previous = table_maps
-            run.append(event)
-        runs.append(tuple(run))
-    runs.reverse()
-    return runs
-
-
 def binary_json_columns(
     path: Path, offsets: Sequence[tuple[int, int]]
 ) -> dict[str, tuple[str, ...]]:
@@ -185,7 +154,7 @@ def binary_json_columns(
             return found
         for start, end in offsets:
             if buf[start + 4] == ev.TABLE_MAP_EVENT:
-                table = _table_map(buf, start, end, fmt)
+                table = table_map_at(buf, start, end, fmt)
                 json = tuple(c.label for c in table.columns if c.type == T_JSON)
                 if json:
                     found[f"{table.schema}.{table.table}"] = json

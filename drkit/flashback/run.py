@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
 
+from drkit.binlog.files import map_file
 from drkit.config import Config
 from drkit.dialect import rows as sql
-from drkit.errors import DrkitError, RefusedError, UsageError
+from drkit.errors import DrkitError, NodeError, RefusedError, UsageError
 from drkit.flashback.images import (
     Image,
     binary_json_columns,
-    split_newest_first,
+    format_of,
     stream_images,
     table_columns,
 )
@@ -29,21 +27,23 @@ from drkit.flashback.plan import (
     SKIP,
     FlashbackFacts,
     FlashbackPlan,
-    PlannedTarget,
     Reverse,
     TableFacts,
     TablePlan,
     TargetFacts,
+    partial_images,
     plan_flashback,
     reverse_statement,
 )
+from drkit.flashback.probe import ConflictProbe
+from drkit.flashback.statements import write_reverses
 from drkit.flashback.values import as_json
 from drkit.index.changes import table_changes
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.audit import AuditLog
 from drkit.io.lock import engine_lock
-from drkit.io.mysql import NodeUnreachable, Session, connect
+from drkit.io.mysql import IntegrityRefused, NodeUnreachable, Session, connect
 
 VERIFY_BATCH = 200
 LISTED = 50  # conflicts and mismatches listed by name; the rest are counted
@@ -74,16 +74,19 @@ class Conflict:
 
 
 class FlashbackConflicts(RefusedError):
-    """Rows changed since the disaster: nothing was applied (--on-conflict abort)."""
+    """Rows changed since the disaster: nothing was applied, or no file written (--on-conflict
+    abort)."""
 
-    def __init__(self, conflicts: Sequence[Conflict], total: int) -> None:
+    def __init__(self, conflicts: Sequence[Conflict], total: int, *, written: bool = True) -> None:
         listed = "; ".join(c.describe() for c in conflicts[:5])
         more = f" and {total - 5} more" if total > 5 else ""
+        outcome = "nothing was applied" if written else "no file was written"
+        skip = "applies the rest" if written else "writes the file"
         super().__init__(
             f"{total} row{'s' if total != 1 else ''} changed since the disaster ({listed}{more}); "
-            "nothing was applied",
+            + outcome,
             hint="look at each with `drkit history --table S.T --key ...`; "
-            "`--on-conflict skip` applies the rest and reports these",
+            f"`--on-conflict skip` {skip} and reports these",
         )
         self.conflicts = tuple(conflicts)
         self.total = total
@@ -106,6 +109,7 @@ class FlashbackReport:
     seconds: float
     sql_file: Path | None = None
     statements: int = 0
+    conflicts_checked: bool = False  # --sql: the primary was asked which rows changed since
 
     @property
     def verified(self) -> bool:
@@ -116,6 +120,7 @@ class FlashbackReport:
             "node": self.node,
             "sql_file": str(self.sql_file) if self.sql_file else None,
             "statements": self.statements,
+            "conflicts_checked": self.conflicts_checked if self.sql_file else True,
             "applied": self.applied,
             "skipped": [c.to_json() for c in self.skipped],
             "skipped_count": self.skipped_count,
@@ -125,6 +130,27 @@ class FlashbackReport:
             "mismatched_count": self.mismatched_count,
             "duration": round(self.seconds, 3),
         }
+
+    def changed_since(self) -> list[str]:
+        """For --sql: the rows whose statement will find nothing to act on, as sentences (or
+        why they could not be asked about)."""
+        if not self.conflicts_checked:
+            return [
+                f"{self.node} did not answer: rows changed since the disaster were not looked "
+                "for; the file's statements skip them when it runs (each is guarded)"
+            ]
+        lines = (
+            [
+                f"{self.skipped_count} row{'s' if self.skipped_count != 1 else ''} changed since the "
+                "disaster: their statements will find nothing to act on"
+            ]
+            if self.skipped_count
+            else []
+        )
+        lines.extend(f"  {c.describe()}" for c in self.skipped)
+        if self.skipped_count > len(self.skipped):
+            lines.append(f"  ... and {self.skipped_count - len(self.skipped)} more")
+        return lines
 
     def render(self) -> str:
         if self.sql_file:
@@ -307,12 +333,7 @@ def _reverse(image: Image, plan: FlashbackPlan, label: str) -> Reverse | None:
 
 def _checked_reverse(image: Image, table: TablePlan, label: str) -> Reverse | None:
     if not image.full:
-        raise RefusedError(
-            f"{label}: the row images of {table.table} are not full (binlog_row_image was not "
-            "FULL), so the state a row must hold cannot be compared",
-            hint="set binlog_row_image=FULL on the primary for future flashbacks; for this "
-            "one, `drkit recover` and `drkit extract`",
-        )
+        raise partial_images(label, table.table)
     return reverse_statement(image.row, table)
 
 
@@ -329,93 +350,77 @@ def preview(config: Config, plan: FlashbackPlan, limit: int) -> tuple[list[str],
 def write_sql(config: Config, plan: FlashbackPlan) -> FlashbackReport:
     """The reverse statements as one transaction in a file (written aside, then renamed).
 
-    A large transaction is cut into runs of Rows events that worker processes turn into
-    statements side by side (`PARALLEL_EVENTS`); the runs are joined newest first.
+    While it is written, the primary (when it answers) is asked which rows changed since the
+    disaster: their guarded statements would find nothing to act on. With --on-conflict abort
+    they refuse the file (exit 3, nothing written); with skip they are reported.
     """
     assert plan.sql_file is not None
     started = time.monotonic()
     target = plan.sql_file
     partial = target.with_name(f".{target.name}.partial")
     count = 0
+    probe = _probe(config, plan)
     try:
         with partial.open("w", encoding="utf-8") as out:
             ids = ", ".join(f"#{t.id} {t.gtid or ''}".strip() for t in plan.targets)
             out.write(f"-- drkit flashback of {ids}, newest first\n")
             out.write(f"{sql.utc_session().text};\n{sql.begin().text};\n")
             for planned in plan.targets:
-                count += _write_target(config, plan, planned, out, partial)
+                path = config.index.archive_dir / planned.file
+                with map_file(path) as buf:
+                    count += write_reverses(
+                        buf,
+                        format_of(buf),
+                        planned.row_events,
+                        plan.tables,
+                        planned.label,
+                        out,
+                        probe,
+                    )
             out.write(f"{sql.commit().text};\n")
+        if probe is not None:
+            probe.finish()
+            if probe.count and plan.on_conflict == ABORT:
+                raise FlashbackConflicts(_conflicts(probe), probe.count, written=False)
         os.replace(partial, target)
     except BaseException:
         with contextlib.suppress(OSError):
             partial.unlink()
         raise
-    return FlashbackReport(plan.node, 0, (), 0, 0, (), 0, time.monotonic() - started, target, count)
-
-
-PARALLEL_EVENTS = 256  # Rows events from which a transaction is written by worker processes
-RUNS_PER_WORKER = 4
-
-
-def _write_target(
-    config: Config, plan: FlashbackPlan, planned: PlannedTarget, out: TextIO, partial: Path
-) -> int:
-    path = config.index.archive_dir / planned.file
-    workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or len(planned.row_events) < PARALLEL_EVENTS:
-        return _write_run(path, planned.row_events, dict(plan.tables), planned.label, out)
-    runs = split_newest_first(path, planned.row_events, workers * RUNS_PER_WORKER)
-    parts = [partial.with_name(f"{partial.name}.{n}") for n in range(len(runs))]
-    tables = dict(plan.tables)
-    try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            counts = list(
-                pool.map(
-                    _write_part,
-                    [
-                        (path, run, tables, planned.label, part)
-                        for run, part in zip(runs, parts, strict=True)
-                    ],
-                )
-            )
-        for part in parts:
-            with part.open(encoding="utf-8") as piece:
-                shutil.copyfileobj(piece, out, 1 << 20)
     finally:
-        for part in parts:
-            with contextlib.suppress(OSError):
-                part.unlink()
-    return sum(counts)
+        if probe is not None:
+            probe.close()
+    skipped = _conflicts(probe) if probe is not None else ()
+    return FlashbackReport(
+        plan.node,
+        0,
+        tuple(skipped),
+        probe.count if probe is not None else 0,
+        0,
+        (),
+        0,
+        time.monotonic() - started,
+        target,
+        count,
+        probe is not None,
+    )
 
 
-def _write_part(
-    args: tuple[Path, tuple[tuple[int, int], ...], dict[str, TablePlan], str, Path],
-) -> int:
-    """One run's statements into its own file (in a worker process)."""
-    path, run, tables, label, part = args
-    with part.open("w", encoding="utf-8") as out:
-        return _write_run(path, run, tables, label, out)
+def _probe(config: Config, plan: FlashbackPlan) -> ConflictProbe | None:
+    """A probe on the primary, or None when it does not answer (the report says unchecked)."""
+    try:
+        session = connect(config.node(plan.node))
+    except NodeUnreachable:
+        return None
+    session.run(sql.utc_session())
+    inserts, updates, deletes = plan.targets[0].rows if len(plan.targets) == 1 else (1, 1, 1)
+    one_kind = updates == 0 and (inserts == 0 or deletes == 0)
+    return ConflictProbe(session, plan.tables, LISTED, repeats=not one_kind)
 
 
-def _write_run(
-    path: Path,
-    offsets: Sequence[tuple[int, int]],
-    tables: Mapping[str, TablePlan],
-    label: str,
-    out: TextIO,
-) -> int:
-    count = 0
-    write = out.write
-    for image in stream_images(path, offsets, newest_first=True):
-        table = tables.get(f"{image.row.schema}.{image.row.table}")
-        if table is None:
-            continue
-        reverse = _checked_reverse(image, table, label)
-        if reverse is not None:
-            write(reverse.sql.text)
-            write(";\n")
-            count += 1
-    return count
+def _conflicts(probe: ConflictProbe | None) -> list[Conflict]:
+    found = probe.found if probe is not None else []
+    return [Conflict(c.table, c.operation, c.key) for c in found]
 
 
 @dataclass
@@ -479,73 +484,56 @@ def _run_reverses(config: Config, plan: FlashbackPlan, session: Session, outcome
     batch that does not insert every row is undone to its savepoint and run a row at a time,
     so the outcome is the same as one statement a row.
     """
-    cursor = _raw_cursor(session)
     batch: list[Reverse] = []
-    try:
-        for reverse in reverses(config, plan):
-            batchable = reverse.operation == "delete" and bool(plan.tables[reverse.table].key)
-            if batch and (not batchable or reverse.table != batch[0].table):
-                _flush(cursor, plan, batch, outcome)
-            if batchable:
-                batch.append(reverse)
-                if len(batch) >= BATCH:
-                    _flush(cursor, plan, batch, outcome)
-            else:
-                _one(cursor, plan, reverse, outcome)
-        if batch:
-            _flush(cursor, plan, batch, outcome)
-    finally:
-        cursor.close()
+    for reverse in reverses(config, plan):
+        batchable = reverse.operation == "delete" and bool(plan.tables[reverse.table].key)
+        if batch and (not batchable or reverse.table != batch[0].table):
+            _flush(session, plan, batch, outcome)
+        if batchable:
+            batch.append(reverse)
+            if len(batch) >= BATCH:
+                _flush(session, plan, batch, outcome)
+        else:
+            _one(session, plan, reverse, outcome)
+    if batch:
+        _flush(session, plan, batch, outcome)
 
 
-def _flush(cursor: Any, plan: FlashbackPlan, batch: list[Reverse], outcome: _Outcome) -> None:
+def _flush(session: Session, plan: FlashbackPlan, batch: list[Reverse], outcome: _Outcome) -> None:
     table = plan.tables[batch[0].table]
     if len(batch) > 1:
         statement = sql.restore_deleted_batch(
             table.table, [r.restored or {} for r in batch], table.write, table.key
         )
-        from mysql.connector.errors import IntegrityError
-
-        cursor.execute(sql.savepoint().text)
+        session.affected(sql.savepoint())
         try:
-            cursor.execute(statement.text)
-            inserted = cursor.rowcount
-        except IntegrityError:
+            inserted = session.affected(statement)
+        except IntegrityRefused:
             inserted = -1  # a key twice in the batch: row by row says which
         if inserted == len(batch):
             outcome.applied += inserted
             batch.clear()
             return
-        cursor.execute(sql.rollback_to_savepoint().text)
+        session.affected(sql.rollback_to_savepoint())
     for reverse in batch:
-        _one(cursor, plan, reverse, outcome)
+        _one(session, plan, reverse, outcome)
     batch.clear()
 
 
-def _one(cursor: Any, plan: FlashbackPlan, reverse: Reverse, outcome: _Outcome) -> None:
+def _one(session: Session, plan: FlashbackPlan, reverse: Reverse, outcome: _Outcome) -> None:
     try:
-        cursor.execute(reverse.sql.text)
-    except Exception as exc:
+        changed = session.affected(reverse.sql)
+    except NodeError as exc:
         raise DrkitError(
-            f"node {plan.node}: a reverse statement on {reverse.table} failed: "
-            f"{getattr(exc, 'msg', exc)}; nothing was applied"
+            f"a reverse statement on {reverse.table} failed: {exc}; nothing was applied"
         ) from None
-    if cursor.rowcount == 1:
+    if changed == 1:
         outcome.applied += 1
         return
     outcome.skipped_count += 1
     outcome.skipped_keys.add(_key_hash(reverse.table, reverse.key))
     if len(outcome.skipped) < LISTED:
         outcome.skipped.append(Conflict(reverse.table, reverse.operation, reverse.key))
-
-
-def _raw_cursor(session: Session) -> Any:
-    """A cursor that reports affected rows, on the session's connection (one transaction).
-
-    Session.run does not return the count and audits each statement; a flashback of a million
-    rows audits the plan and the outcome instead.
-    """
-    return session._connection.cursor()
 
 
 def _verify(

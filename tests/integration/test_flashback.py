@@ -164,6 +164,68 @@ def test_sql_file_holds_the_same_reversal(box: Sandbox, tmp_path: Path) -> None:
     assert fingerprint(box, "primary", "shop.orders") == before
 
 
+def test_sql_file_of_every_column_type_restores_them_exactly(box: Sandbox, tmp_path: Path) -> None:
+    before = fingerprint(box, "primary", "shop.kinds")
+    box.sql(
+        "primary",
+        "UPDATE shop.kinds SET u = 6, d = 0.000001, dt = '2001-02-03 04:05:06.5', l = 'é',"
+        " b = X'00', e = 'a', st = 'x,y', bt = 3, j = '{\"b\": null}', n = NULL, tm = '01:02:03'",
+        app=True,
+    )
+    index(box)
+    update = tmp_path / "update.sql"
+    done = box.drkit("flashback", str(_latest_id(box)), "--sql", str(update))
+    assert done.returncode == 0, done.stderr
+    box.sql("primary", *_statements(update))
+    assert fingerprint(box, "primary", "shop.kinds") == before
+
+    box.sql("primary", "DELETE FROM shop.kinds", app=True)
+    index(box)
+    delete = tmp_path / "delete.sql"
+    done = box.drkit("flashback", str(_latest_id(box)), "--sql", str(delete))
+    assert done.returncode == 0, done.stderr
+    box.sql("primary", *_statements(delete))
+    assert fingerprint(box, "primary", "shop.kinds") == before
+
+
+def test_sql_file_names_the_rows_changed_since(box: Sandbox, tmp_path: Path) -> None:
+    box.sql("primary", "CREATE TABLE shop.late (id INT PRIMARY KEY, v VARCHAR(9))")
+    box.sql("primary", "INSERT INTO shop.late VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')")
+    box.sql("primary", "UPDATE shop.late SET v = 'oops' WHERE id <= 2", app=True)
+    box.sql("primary", "DELETE FROM shop.late WHERE id >= 3", app=True)
+    index(box)
+    _, events = drkit_json(box, "events", "--limit", "2")
+    ids = [str(e["id"]) for e in events]
+    # Since then, row 1 changed again and row 4 came back.
+    box.sql("primary", "UPDATE shop.late SET v = 'again' WHERE id = 1")
+    box.sql("primary", "INSERT INTO shop.late VALUES (4, 'new')")
+    out = tmp_path / "late.sql"
+
+    refused, error = drkit_json(box, "flashback", *ids, "--sql", str(out))
+    assert refused.returncode == 3, refused.stderr
+    assert error["conflict_count"] == 2
+    assert sorted(c["key"]["id"] for c in error["conflicts"]) == [1, 4]
+    assert "no file was written" in refused.stderr
+    assert not out.exists()
+
+    done, report = drkit_json(box, "flashback", *ids, "--sql", str(out), "--on-conflict", "skip")
+    assert done.returncode == 0, done.stderr
+    assert report["conflicts_checked"] is True and report["skipped_count"] == 2
+    assert {(c["operation"], c["key"]["id"]) for c in report["skipped"]} == {
+        ("update", 1),
+        ("delete", 4),
+    }
+    assert "shop.late (id=1): changed since the UPDATE" in done.stderr
+    assert "shop.late (id=4): deleted by the target" in done.stderr
+    box.sql("primary", *_statements(out))
+    rows = box.value("primary", "SELECT GROUP_CONCAT(id, v ORDER BY id) FROM shop.late")
+    assert rows == "1again,2b,3c,4new", "only the rows unchanged since were put back"
+
+
+def _statements(path: Path) -> list[str]:
+    return [s for s in path.read_text().split(";\n") if s.strip() and not s.startswith("--")]
+
+
 def test_minimal_images_and_dropped_columns_are_refused_added_columns_are_fine(
     box: Sandbox,
 ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from drkit.binlog import decode_rows, scan_file
-from drkit.flashback.images import split_newest_first, stream_images, table_columns
+from drkit.flashback.images import stream_images, table_columns
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "binlog"
 
@@ -32,14 +32,3 @@ def test_streamed_images_equal_the_decoder_forward_and_newest_first(
         name = f"{image.row.schema}.{image.row.table}"
         assert image.columns == table_columns(path, offsets)[name]
         assert image.full
-
-
-@pytest.mark.parametrize("parts", [1, 2, 3, 50])
-def test_runs_decode_on_their_own_and_join_newest_first(parts: int) -> None:
-    for path, offsets in _transactions():
-        expected = [image.row for image in stream_images(path, offsets, newest_first=True)]
-        runs = split_newest_first(path, offsets, parts)
-        joined = [
-            image.row for run in runs for image in stream_images(path, run, newest_first=True)
-        ]
-        assert joined == expected
