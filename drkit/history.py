@@ -16,11 +16,12 @@ from pathlib import Path
 
 from drkit.binlog.events import FormatDescription
 from drkit.binlog.files import map_file
+from drkit.binlog.keys import KeyReader
+from drkit.binlog.mysqljson import binary_json_text
 from drkit.binlog.values import Value
 from drkit.config import Config
 from drkit.errors import RefusedError, UsageError
-from drkit.flashback.images import format_of, images_in, stream_images
-from drkit.flashback.mysqljson import binary_json_text
+from drkit.flashback.images import format_of, key_values, stream_images
 from drkit.flashback.values import image_json, matches, parse_key, shown
 from drkit.index.changes import TableChange, change, gtid_of, table_changes
 from drkit.index.rowkeys import RowKeyCache, cache_path
@@ -183,6 +184,7 @@ def _refresh(
             key_columns = ()
     keys: list[tuple[str, int]] = []
     last = start
+    readers: dict[tuple[object, ...], KeyReader] = {}
     with contextlib.ExitStack() as files:
         mapped: tuple[str, bytes, FormatDescription] | None = None
         for found in table_changes(store, schema, table, first_id=start + 1):
@@ -190,17 +192,13 @@ def _refresh(
                 files.close()
                 buf = files.enter_context(map_file(_archived(archive, found)))
                 mapped = (found.file, buf, format_of(buf))
-            for image in images_in(mapped[1], found.row_events, fmt=mapped[2]):
-                row = image.row
-                if row.schema != schema or row.table != table:
-                    continue
-                if not key_columns:
-                    key_columns = row.primary_key
-                    if not key_columns:
-                        return ()
-                for values in (row.before, row.after):
-                    if values is not None:
-                        keys.append((_key_text([shown(values[c]) for c in key_columns]), found.id))
+            for labels, values in key_values(
+                mapped[1], mapped[2], found.row_events, schema, table, readers
+            ):
+                if not labels or (key_columns and labels != key_columns):
+                    return ()  # no primary key (or it changed): history reads every change
+                key_columns = labels
+                keys.append((_key_text([shown(v) for v in values]), found.id))
             last = found.id
             if len(keys) >= 100_000:
                 cache.add(schema, table, key_columns, keys, last, gtid_of(store, last) or "")

@@ -93,8 +93,7 @@ def _value_lines(column: Column, name: str, namespace: dict[str, object]) -> lis
         namespace[helper] = decimal_reader(column.meta >> 8, column.meta & 0xFF)
         return [f"{name} = {helper}(buf[p:p + {size}])", f"p += {size}"]
     if column.type == tm.T_DATETIME2 and size:
-        namespace[helper] = datetime2_literal
-        return [f"{name} = {helper}(buf[p:p + {size}], {column.meta})", f"p += {size}"]
+        return _datetime2_lines(name, helper, size, column.meta, namespace)
     text = _text_decoder(column)
     if text is not None and size is None:
         namespace[helper] = text
@@ -102,10 +101,41 @@ def _value_lines(column: Column, name: str, namespace: dict[str, object]) -> lis
         return [
             f"n = {_uint('p', column.prefix)}",
             f"p += {column.prefix} + n",
-            f"{name} = quoted({helper}(buf[p - n:p]))",
+            f"s = {helper}(buf[p - n:p])",
+            # Most text needs no escaping: three searches cost less than a call.
+            f"{name} = quoted(s) if \"'\" in s or '\\\\' in s or '\\x00' in s "
+            "else \"'\" + s + \"'\"",
         ]
     namespace[helper] = _generic(column)
     return [f"{name}, p = {helper}(buf, p)"]
+
+
+def _datetime2_lines(
+    name: str, helper: str, size: int, fsp: int, namespace: dict[str, object]
+) -> list[str]:
+    """DATETIME(fsp) from the kept texts of its day and time of day (`datetime2_literal` when
+    one is not kept yet, or for a zero date)."""
+    namespace[helper] = datetime2_literal
+    namespace["DAYS"], namespace["CLOCKS"] = _DAYS, _CLOCKS
+    lines = [
+        "t = from_bytes(buf[p:p + 5], 'big') - 0x8000000000",
+        "d = DAYS.get(t >> 17)",
+        "c = CLOCKS.get(t & 0x1FFFF)",
+    ]
+    if size == 5:
+        lines += [
+            f"{name} = {helper}(buf[p:p + 5], {fsp}) if d is None or c is None "
+            "else \"'\" + d + ' ' + c + \"'\""
+        ]
+    else:
+        scale = _FRACTION_SCALE[size - 5]
+        lines += [
+            f"m = from_bytes(buf[p + 5:p + {size}], 'big')",
+            f"if d is None or c is None: {name} = {helper}(buf[p:p + {size}], {fsp})",
+            f"elif m: {name} = \"'\" + d + ' ' + c + '.' + f'{{m * {scale}:06d}}' + \"'\"",
+            f"else: {name} = \"'\" + d + ' ' + c + \"'\"",
+        ]
+    return [*lines, f"p += {size}"]
 
 
 def _text_decoder(column: Column) -> Callable[[bytes], str] | None:

@@ -13,8 +13,10 @@ from pathlib import Path
 from drkit.binlog import events as ev
 from drkit.binlog.events import HEADER, HEADER_LEN, BinlogFormatError, FormatDescription
 from drkit.binlog.files import map_file
-from drkit.binlog.rows import RowImage, decode_rows_bytes
-from drkit.binlog.tablemap import T_JSON, TableMap, parse_table_map
+from drkit.binlog.keys import KeyReader, build_key_reader
+from drkit.binlog.rows import RowImage, decode_rows_bytes, image_columns
+from drkit.binlog.tablemap import T_JSON, TableMap, parse_table_id, parse_table_map
+from drkit.binlog.values import Value
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,3 +161,79 @@ def binary_json_columns(
                 if json:
                     found[f"{table.schema}.{table.table}"] = json
     return found
+
+
+def key_values(
+    buf: bytes,
+    fmt: FormatDescription,
+    offsets: Sequence[tuple[int, int]],
+    schema: str,
+    table: str,
+    readers: dict[tuple[object, ...], KeyReader],
+) -> Iterator[tuple[tuple[str, ...], tuple[Value, ...]]]:
+    """(primary key labels, key values) of every row image of `schema.table` in the events at
+    `offsets`, in binlog order; the labels are () for a table without a primary key. `readers`
+    keeps the generated readers from one transaction to the next."""
+    maps: dict[int, TableMap] = {}
+    where: dict[int, tuple[int, int]] = {}
+    for start, end in offsets:
+        if end > len(buf) or end - start < HEADER_LEN:
+            raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
+        event_type = buf[start + 4]
+        if event_type == ev.TABLE_MAP_EVENT:
+            found = table_map_at(buf, start, end, fmt)
+            maps[found.table_id] = found
+            where[found.table_id] = (start, end)
+            continue
+        shape = ev.ROWS_EVENTS.get(event_type)
+        body, body_end = start + fmt.header_len, end - fmt.checksum_len
+        mapped = None
+        if shape is not None and event_type != ev.PARTIAL_UPDATE_ROWS_EVENT:
+            mapped = maps.get(parse_table_id(buf, body, fmt.post_header_len(event_type)))
+        if mapped is None:
+            yield from _slow_keys(buf, (*where.values(), (start, end)), schema, table)
+            continue
+        if mapped.schema != schema or mapped.table != table:
+            continue
+        labels = tuple(mapped.columns[i].label for i in mapped.primary_key)
+        if not labels:
+            yield (), ()
+            return
+        assert shape is not None
+        operation, v2, compressed = shape
+        post_header_len = fmt.post_header_len(event_type)
+        first, second, pos = image_columns(
+            buf, body + post_header_len, body_end, v2, operation, mapped
+        )
+        images = [first] if second is None else [first, second]
+        present = [{c.index for c in image} for image in images]
+        if any(not set(mapped.primary_key) <= indexes for indexes in present):
+            yield from _slow_keys(buf, (*where.values(), (start, end)), schema, table)
+            continue
+        shape_key = (mapped, *(tuple(sorted(indexes)) for indexes in present))
+        reader = readers.get(shape_key)
+        if reader is None:
+            reader = readers[shape_key] = build_key_reader(images, mapped.primary_key)
+        data = ev.decompress_mariadb(bytes(buf[pos:body_end])) if compressed else buf[pos:body_end]
+        try:
+            keys, reached = reader(data, 0, len(data))
+        except ev.DECODING_ERRORS as exc:
+            raise ev.corrupt_event("binlog", start, exc) from exc
+        if reached != len(data):
+            raise BinlogFormatError(f"rows event at {start}: row images overran the event")
+        for values in keys:
+            yield labels, values
+
+
+def _slow_keys(
+    buf: bytes, offsets: Sequence[tuple[int, int]], schema: str, table: str
+) -> Iterator[tuple[tuple[str, ...], tuple[Value, ...]]]:
+    for row in decode_rows_bytes(buf, offsets):
+        if row.schema != schema or row.table != table:
+            continue
+        if not row.primary_key:
+            yield (), ()
+            return
+        for image in (row.before, row.after):
+            if image is not None:
+                yield row.primary_key, tuple(image[c] for c in row.primary_key)
