@@ -104,7 +104,7 @@ def _value_lines(column: Column, name: str, namespace: dict[str, object]) -> lis
             f"s = {helper}(buf[p - n:p])",
             # Most text needs no escaping: three searches cost less than a call.
             f"{name} = quoted(s) if \"'\" in s or '\\\\' in s or '\\x00' in s "
-            "else \"'\" + s + \"'\"",
+            'else "\'" + s + "\'"',
         ]
     namespace[helper] = _generic(column)
     return [f"{name}, p = {helper}(buf, p)"]
