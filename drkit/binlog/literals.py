@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from drkit.binlog import tablemap as tm
 from drkit.binlog.charsets import BINARY, decoder_for
 from drkit.binlog.tablemap import Column
-from drkit.binlog.values import decimal_reader, decode_datetime2, decode_value
+from drkit.binlog.values import DecimalLayout, decimal_layout, decode_datetime2, decode_value
 from drkit.dialect.rows import literal, string_literal
 
 # (buffer, start, end) -> (rows, position reached); each row is its images' literals, before
@@ -90,8 +90,7 @@ def _value_lines(column: Column, name: str, namespace: dict[str, object]) -> lis
         namespace[helper] = struct.Struct("<" + _STRUCTS[size, not column.unsigned]).unpack_from
         return [f"{name} = str({helper}(buf, p)[0])", f"p += {size}"]
     if column.type == tm.T_NEWDECIMAL and size:
-        namespace[helper] = decimal_reader(column.meta >> 8, column.meta & 0xFF)
-        return [f"{name} = {helper}(buf[p:p + {size}])", f"p += {size}"]
+        return _decimal_lines(name, decimal_layout(column.meta >> 8, column.meta & 0xFF))
     if column.type == tm.T_DATETIME2 and size:
         return _datetime2_lines(name, helper, size, column.meta, namespace)
     text = _text_decoder(column)
@@ -108,6 +107,30 @@ def _value_lines(column: Column, name: str, namespace: dict[str, object]) -> lis
         ]
     namespace[helper] = _generic(column)
     return [f"{name}, p = {helper}(buf, p)"]
+
+
+def _decimal_lines(name: str, layout: DecimalLayout) -> list[str]:
+    """DECIMAL as `decimal_text` reads it, its digit groups unrolled into one expression each."""
+    every = (1 << layout.size * 8) - 1
+    whole = "0"
+    for shift, mask in layout.whole:
+        whole = f"({whole}) * 1000000000 + (x >> {shift} & {mask})"
+    digits = [f"str({whole})"]
+    if layout.scale:
+        fraction = "0"
+        for shift, mask, base in layout.fraction:
+            fraction = f"({fraction}) * {base} + (x >> {shift} & {mask})"
+        digits.append(f"'.' + f'{{{fraction}:0{layout.scale}d}}'")
+    text = " + ".join(digits)
+    return [
+        f"x = from_bytes(buf[p:p + {layout.size}], 'big') ^ {layout.sign_bit}",
+        f"if x & {layout.sign_bit}:",
+        f"    x ^= {every}",
+        f"    {name} = '-' + {text}",
+        "else:",
+        f"    {name} = {text}",
+        f"p += {layout.size}",
+    ]
 
 
 def _datetime2_lines(

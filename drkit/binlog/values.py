@@ -15,6 +15,7 @@ import datetime as dt
 import functools
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from drkit.binlog import tablemap as tm
@@ -107,30 +108,51 @@ def decimal_text(raw: bytes, precision: int, scale: int) -> str:
     return decimal_reader(precision, scale)(raw)
 
 
-@functools.cache
-def decimal_reader(precision: int, scale: int) -> Callable[[bytes], str]:
-    """`decimal_text` for one DECIMAL(precision, scale), its byte layout worked out once.
+@dataclass(frozen=True)
+class DecimalLayout:
+    """Where the digit groups of a DECIMAL(precision, scale) sit in its big-endian integer."""
 
-    The value is read as one big-endian integer; each base-10^9 group (the leading and trailing
-    ones shorter) is a bit field of it, so the digits are a few shifts and multiplications.
-    """
+    size: int  # bytes
+    whole: tuple[tuple[int, int], ...]  # (shift, mask) of each group, most significant first
+    fraction: tuple[tuple[int, int, int], ...]  # (shift, mask, 10**digits) likewise
+    scale: int
+
+    @property
+    def sign_bit(self) -> int:
+        return 1 << (self.size * 8 - 1)
+
+
+@functools.cache
+def decimal_layout(precision: int, scale: int) -> DecimalLayout:
+    """The layout of MySQL's binary DECIMAL: base-10^9 groups of 4 bytes, the leading integer
+    group and the trailing fraction group in as few bytes as their digits need."""
     integral = precision - scale
     lead, tail = integral % 9, scale % 9
     whole_widths = ([_DIG2BYTES[lead]] if lead else []) + [4] * (integral // 9)
     fraction_widths = [4] * (scale // 9) + ([_DIG2BYTES[tail]] if tail else [])
     size = sum(whole_widths) + sum(fraction_widths)
     shift = size * 8
-    whole_fields: list[tuple[int, int]] = []
+    whole: list[tuple[int, int]] = []
     for width in whole_widths:
         shift -= width * 8
-        whole_fields.append((shift, (1 << width * 8) - 1))
-    fraction_fields: list[tuple[int, int, int]] = []
+        whole.append((shift, (1 << width * 8) - 1))
+    fraction: list[tuple[int, int, int]] = []
     for n, width in enumerate(fraction_widths):
         shift -= width * 8
         digits = tail if (tail and n == len(fraction_widths) - 1) else 9
-        fraction_fields.append((shift, (1 << width * 8) - 1, 10**digits))
-    sign_bit = 1 << (size * 8 - 1)
-    every_bit = (1 << size * 8) - 1
+        fraction.append((shift, (1 << width * 8) - 1, 10**digits))
+    return DecimalLayout(size, tuple(whole), tuple(fraction), scale)
+
+
+@functools.cache
+def decimal_reader(precision: int, scale: int) -> Callable[[bytes], str]:
+    """`decimal_text` for one DECIMAL(precision, scale), its byte layout worked out once.
+
+    The value is read as one big-endian integer; each digit group is a bit field of it, so the
+    digits are a few shifts and multiplications.
+    """
+    layout = decimal_layout(precision, scale)
+    size, sign_bit, every_bit = layout.size, layout.sign_bit, (1 << layout.size * 8) - 1
     fraction_format = f"0{scale}d"
 
     def read(raw: bytes) -> str:
@@ -140,12 +162,12 @@ def decimal_reader(precision: int, scale: int) -> Callable[[bytes], str]:
             value ^= every_bit
             sign = "-"
         whole = 0
-        for field_shift, mask in whole_fields:
+        for field_shift, mask in layout.whole:
             whole = whole * 1_000_000_000 + (value >> field_shift & mask)
         if not scale:
             return f"{sign}{whole}"
         fraction = 0
-        for field_shift, mask, base in fraction_fields:
+        for field_shift, mask, base in layout.fraction:
             fraction = fraction * base + (value >> field_shift & mask)
         return f"{sign}{whole}.{fraction:{fraction_format}}"
 

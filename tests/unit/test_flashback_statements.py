@@ -4,6 +4,7 @@ fixture binlogs (every column type, NULLs, inserts, updates, deletes), newest fi
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import random
 from decimal import Decimal
@@ -12,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from drkit.binlog import scan_file
+from drkit.binlog import tablemap as tm
 from drkit.binlog.files import map_file
-from drkit.binlog.literals import datetime2_literal
+from drkit.binlog.literals import build_rows_reader, datetime2_literal
+from drkit.binlog.tablemap import Column
 from drkit.binlog.values import decimal_text, decode_datetime2
 from drkit.dialect import rows as sql
 from drkit.flashback.images import format_of, stream_images
@@ -139,6 +142,26 @@ def test_decimal_text_reads_every_layout(precision: int, scale: int) -> None:
         decoded = decimal_text(_encode_decimal(value, precision, scale), precision, scale)
         assert Decimal(decoded) == value
         assert "E" not in decoded and len(decoded.partition(".")[2]) == scale
+
+
+@pytest.mark.parametrize(("precision", "scale"), [(5, 2), (12, 2), (38, 10), (65, 30), (10, 0)])
+def test_generated_readers_write_decimals_as_decimal_text(precision: int, scale: int) -> None:
+    column = Column(0, tm.T_NEWDECIMAL, precision << 8 | scale, True, None, 0, "d")
+    column = dataclasses.replace(column, size=len(_encode_decimal(Decimal(0), precision, scale)))
+    read = build_rows_reader([[column]])
+    rng = random.Random(precision)
+    values = [Decimal(0)] + [
+        Decimal(rng.randrange(-(10**precision) + 1, 10**precision)).scaleb(-scale)
+        for _ in range(200)
+    ]
+    rows = b"".join(b"\0" + _encode_decimal(v, precision, scale) for v in values) + b"\1"
+    found, end = read(rows, 0, len(rows))
+    assert end == len(rows)
+    expected = [
+        (decimal_text(_encode_decimal(v, precision, scale), precision, scale),) for v in values
+    ]
+    assert found == [*expected, ("NULL",)]
+    assert [Decimal(text) for (text,) in found[:-1]] == values
 
 
 def test_a_tiny_decimal_is_written_as_digits_not_as_an_inexact_double() -> None:
