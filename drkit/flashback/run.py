@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from drkit.binlog.files import map_file
 from drkit.config import Config
 from drkit.dialect import rows as sql
 from drkit.errors import DrkitError, NodeError, RefusedError, UsageError
+from drkit.flashback.helper import HalfWritten, Helper, halves
 from drkit.flashback.images import (
     Image,
     binary_json_columns,
@@ -352,14 +354,17 @@ def write_sql(config: Config, plan: FlashbackPlan) -> FlashbackReport:
 
     While it is written, the primary (when it answers) is asked which rows changed since the
     disaster: their guarded statements would find nothing to act on. With --on-conflict abort
-    they refuse the file (exit 3, nothing written); with skip they are reported.
+    they refuse the file (exit 3, nothing written); with skip they are reported. A big single
+    transaction is written in two halves side by side (drkit.flashback.helper).
     """
     assert plan.sql_file is not None
     started = time.monotonic()
     target = plan.sql_file
     partial = target.with_name(f".{target.name}.partial")
-    count = 0
+    helper = _helper(config, plan, partial)  # forked before any connection or thread
     probe = _probe(config, plan)
+    half: HalfWritten | None = None
+    count = 0
     try:
         with partial.open("w", encoding="utf-8") as out:
             ids = ", ".join(f"#{t.id} {t.gtid or ''}".strip() for t in plan.targets)
@@ -368,20 +373,24 @@ def write_sql(config: Config, plan: FlashbackPlan) -> FlashbackReport:
             for planned in plan.targets:
                 path = config.index.archive_dir / planned.file
                 with map_file(path) as buf:
+                    fmt = format_of(buf)
+                    offsets = planned.row_events
+                    if helper is not None:
+                        offsets = helper[1]
                     count += write_reverses(
-                        buf,
-                        format_of(buf),
-                        planned.row_events,
-                        plan.tables,
-                        planned.label,
-                        out,
-                        probe,
+                        buf, fmt, offsets, plan.tables, planned.label, out, probe
                     )
+                if helper is not None:
+                    half = helper[0].result()
+                    count += half.statements
+                    with helper[0].part.open(encoding="utf-8") as older:
+                        shutil.copyfileobj(older, out, 1 << 20)
             out.write(f"{sql.commit().text};\n")
         if probe is not None:
             probe.finish()
-            if probe.count and plan.on_conflict == ABORT:
-                raise FlashbackConflicts(_conflicts(probe), probe.count, written=False)
+        found, total = _changed(probe, half)
+        if total and plan.on_conflict == ABORT:
+            raise FlashbackConflicts(found, total, written=False)
         os.replace(partial, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -390,20 +399,64 @@ def write_sql(config: Config, plan: FlashbackPlan) -> FlashbackReport:
     finally:
         if probe is not None:
             probe.close()
-    skipped = _conflicts(probe) if probe is not None else ()
+        if helper is not None:
+            helper[0].stop()
+    checked = probe is not None and (half is None or half.checked)
     return FlashbackReport(
         plan.node,
         0,
-        tuple(skipped),
-        probe.count if probe is not None else 0,
+        tuple(found),
+        total,
         0,
         (),
         0,
         time.monotonic() - started,
         target,
         count,
-        probe is not None,
+        checked,
     )
+
+
+def _helper(
+    config: Config, plan: FlashbackPlan, partial: Path
+) -> tuple[Helper, tuple[tuple[int, int], ...]] | None:
+    """A helper writing the older half of a single big transaction, and the newer half's
+    offsets for drkit; None for several targets (a row may then be reversed twice, and only
+    its newest reverse may be asked about) or a small one."""
+    if len(plan.targets) != 1 or _repeats(plan) or (os.cpu_count() or 1) < 2:
+        return None
+    planned = plan.targets[0]
+    path = config.index.archive_dir / planned.file
+    with map_file(path) as buf:
+        split = halves(buf, format_of(buf), planned.row_events)
+    if split is None:
+        return None
+    newer, older = split
+    part = partial.with_name(partial.name + ".older")
+
+    def write_older() -> HalfWritten:
+        probe = _probe(config, plan)
+        try:
+            with part.open("w", encoding="utf-8") as out, map_file(path) as buf:
+                written = write_reverses(
+                    buf, format_of(buf), older, plan.tables, planned.label, out, probe
+                )
+            if probe is None:
+                return HalfWritten(written, False)
+            probe.finish()
+            return HalfWritten(written, True, probe.found, probe.count)
+        finally:
+            if probe is not None:
+                probe.close()
+
+    return Helper(write_older, part), newer
+
+
+def _repeats(plan: FlashbackPlan) -> bool:
+    """Whether a row may be reversed twice: not in one transaction that only deleted, or only
+    inserted, rows."""
+    inserts, updates, deletes = plan.targets[0].rows if len(plan.targets) == 1 else (1, 1, 1)
+    return not (updates == 0 and (inserts == 0 or deletes == 0))
 
 
 def _probe(config: Config, plan: FlashbackPlan) -> ConflictProbe | None:
@@ -413,14 +466,17 @@ def _probe(config: Config, plan: FlashbackPlan) -> ConflictProbe | None:
     except NodeUnreachable:
         return None
     session.run(sql.utc_session())
-    inserts, updates, deletes = plan.targets[0].rows if len(plan.targets) == 1 else (1, 1, 1)
-    one_kind = updates == 0 and (inserts == 0 or deletes == 0)
-    return ConflictProbe(session, plan.tables, LISTED, repeats=not one_kind)
+    return ConflictProbe(session, plan.tables, LISTED, repeats=_repeats(plan))
 
 
-def _conflicts(probe: ConflictProbe | None) -> list[Conflict]:
-    found = probe.found if probe is not None else []
-    return [Conflict(c.table, c.operation, c.key) for c in found]
+def _changed(probe: ConflictProbe | None, half: HalfWritten | None) -> tuple[list[Conflict], int]:
+    """The rows found changed since, by drkit and by its helper, as conflicts and a count."""
+    found = list(probe.found if probe is not None else [])
+    total = probe.count if probe is not None else 0
+    if half is not None:
+        found += half.found
+        total += half.count
+    return [Conflict(c.table, c.operation, c.key) for c in found[:LISTED]], total
 
 
 @dataclass

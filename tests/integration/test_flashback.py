@@ -222,8 +222,49 @@ def test_sql_file_names_the_rows_changed_since(box: Sandbox, tmp_path: Path) -> 
     assert rows == "1again,2b,3c,4new", "only the rows unchanged since were put back"
 
 
+def test_a_big_delete_is_written_in_two_halves_and_both_report_changes(
+    box: Sandbox, tmp_path: Path
+) -> None:
+    box.sql(
+        "primary",
+        "CREATE TABLE shop.big (id INT PRIMARY KEY, v VARCHAR(200), d DECIMAL(12,2),"
+        " at DATETIME(6) NULL)",
+        "INSERT INTO shop.big SELECT seq, REPEAT(CHAR(65 + seq % 26), 150), seq / 7,"
+        " IF(seq % 5, '2026-01-01' + INTERVAL seq SECOND, NULL) FROM shop.seq_1_to_20000",
+    )
+    before = fingerprint(box, "primary", "shop.big")
+    box.sql("primary", "DELETE FROM shop.big", app=True)
+    index(box)
+    disaster = str(_latest_id(box))
+    _, events = drkit_json(box, "events", "--limit", "1")
+    assert events[0]["rows"]["delete"] == 20000
+    # Rows come back at both ends of the DELETE: the newest half is drkit's, the oldest the
+    # helper's.
+    box.sql("primary", "INSERT INTO shop.big (id, v) VALUES (1, 'back'), (20000, 'back')")
+    out = tmp_path / "big.sql"
+
+    refused, error = drkit_json(box, "flashback", disaster, "--sql", str(out))
+    assert refused.returncode == 3, refused.stderr
+    assert sorted(c["key"]["id"] for c in error["conflicts"]) == [1, 20000]
+
+    done, report = drkit_json(
+        box, "flashback", disaster, "--sql", str(out), "--on-conflict", "skip"
+    )
+    assert done.returncode == 0, done.stderr
+    assert report["statements"] == 20000 and report["skipped_count"] == 2
+    statements = _statements(out)
+    assert statements[2].endswith("`id` <=> 20000)"), "newest first"
+    assert statements[-2].endswith("`id` <=> 1)")
+    box.sql("primary", "DELETE FROM shop.big WHERE v = 'back'")
+    box.sql("primary", *statements)
+    assert fingerprint(box, "primary", "shop.big") == before
+
+
 def _statements(path: Path) -> list[str]:
-    return [s for s in path.read_text().split(";\n") if s.strip() and not s.startswith("--")]
+    """The file's statements, its comment lines left out (SET, START TRANSACTION, ..., COMMIT)."""
+    chunks = path.read_text().split(";\n")
+    lines = ("\n".join(x for x in c.splitlines() if not x.startswith("--")) for c in chunks)
+    return [text.strip() for text in lines if text.strip()]
 
 
 def test_minimal_images_and_dropped_columns_are_refused_added_columns_are_fine(

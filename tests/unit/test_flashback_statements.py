@@ -19,6 +19,7 @@ from drkit.binlog.literals import build_rows_reader, datetime2_literal
 from drkit.binlog.tablemap import Column
 from drkit.binlog.values import decimal_text, decode_datetime2
 from drkit.dialect import rows as sql
+from drkit.flashback.helper import halves
 from drkit.flashback.images import format_of, stream_images
 from drkit.flashback.plan import TablePlan, reverse_statement
 from drkit.flashback.statements import write_reverses
@@ -211,3 +212,22 @@ def test_a_template_keeps_braces_of_identifiers() -> None:
     statement = sql.remove_inserted("s{1}.t}", {"a{b": sql.Slot(0), "c": sql.Slot(1)}, ("a{b", "c"))
     text = sql.template(statement.text).format("1", "'x{y}'")
     assert text == sql.remove_inserted("s{1}.t}", {"a{b": 1, "c": "x{y}"}, ("a{b", "c")).text
+
+
+@pytest.mark.parametrize(("path", "offsets"), _transactions())
+def test_the_newer_half_then_the_older_half_are_the_whole(
+    path: Path, offsets: tuple[tuple[int, int], ...]
+) -> None:
+    plans = _plans(path, offsets)
+    with map_file(path) as buf:
+        fmt = format_of(buf)
+        split = halves(buf, fmt, offsets, min_events=2)
+        if split is None:
+            assert sum(1 for start, _ in offsets if buf[start + 4] != 19) < 2
+            return
+        whole, newer, older = io.StringIO(), io.StringIO(), io.StringIO()
+        write_reverses(buf, fmt, offsets, plans, "#1", whole)
+        write_reverses(buf, fmt, split[0], plans, "#1", newer)
+        write_reverses(buf, fmt, split[1], plans, "#1", older)
+    assert newer.getvalue() and older.getvalue()
+    assert newer.getvalue() + older.getvalue() == whole.getvalue()
