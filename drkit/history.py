@@ -184,7 +184,7 @@ def _refresh(
             key_columns = ()
     keys: list[tuple[str, int]] = []
     last = start
-    readers: dict[tuple[object, ...], KeyReader] = {}
+    readers: dict[tuple[object, ...], tuple[tuple[str, ...], KeyReader | None]] = {}
     with contextlib.ExitStack() as files:
         mapped: tuple[str, bytes, FormatDescription] | None = None
         for found in table_changes(store, schema, table, first_id=start + 1):
@@ -198,7 +198,8 @@ def _refresh(
                 if not labels or (key_columns and labels != key_columns):
                     return ()  # no primary key (or it changed): history reads every change
                 key_columns = labels
-                keys.append((_key_text([shown(v) for v in values]), found.id))
+                shown_values = [str(v) if type(v) is int else shown(v) for v in values]
+                keys.append((_key_text(shown_values), found.id))
             last = found.id
             if len(keys) >= 100_000:
                 cache.add(schema, table, key_columns, keys, last, gtid_of(store, last) or "")
@@ -209,6 +210,9 @@ def _refresh(
 
 
 def _key_text(values: list[str]) -> str:
+    """The cache's key text: the values shown, as a JSON array."""
+    if all(value.isascii() and value.isalnum() for value in values):
+        return '["' + '", "'.join(values) + '"]'  # what json.dumps writes, for the common keys
     return json.dumps(values, ensure_ascii=False)
 
 

@@ -15,7 +15,7 @@ from drkit.binlog.events import HEADER, HEADER_LEN, BinlogFormatError, FormatDes
 from drkit.binlog.files import map_file
 from drkit.binlog.keys import KeyReader, build_key_reader
 from drkit.binlog.rows import RowImage, decode_rows_bytes, image_columns
-from drkit.binlog.tablemap import T_JSON, TableMap, parse_table_id, parse_table_map
+from drkit.binlog.tablemap import T_JSON, Column, TableMap, parse_table_id, parse_table_map
 from drkit.binlog.values import Value
 
 
@@ -169,51 +169,52 @@ def key_values(
     offsets: Sequence[tuple[int, int]],
     schema: str,
     table: str,
-    readers: dict[tuple[object, ...], KeyReader],
+    readers: dict[tuple[object, ...], tuple[tuple[str, ...], KeyReader | None]],
 ) -> Iterator[tuple[tuple[str, ...], tuple[Value, ...]]]:
     """(primary key labels, key values) of every row image of `schema.table` in the events at
     `offsets`, in binlog order; the labels are () for a table without a primary key. `readers`
-    keeps the generated readers from one transaction to the next."""
-    maps: dict[int, TableMap] = {}
+    keeps what each event shape needs from one transaction to the next."""
+    maps: dict[int, tuple[TableMap, bytes]] = {}
     where: dict[int, tuple[int, int]] = {}
     for start, end in offsets:
         if end > len(buf) or end - start < HEADER_LEN:
             raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
         event_type = buf[start + 4]
         if event_type == ev.TABLE_MAP_EVENT:
+            body = bytes(buf[start + HEADER_LEN : end - fmt.checksum_len])
             found = table_map_at(buf, start, end, fmt)
-            maps[found.table_id] = found
+            maps[found.table_id] = (found, body)
             where[found.table_id] = (start, end)
             continue
         shape = ev.ROWS_EVENTS.get(event_type)
-        body, body_end = start + fmt.header_len, end - fmt.checksum_len
+        body_start, body_end = start + fmt.header_len, end - fmt.checksum_len
         mapped = None
         if shape is not None and event_type != ev.PARTIAL_UPDATE_ROWS_EVENT:
-            mapped = maps.get(parse_table_id(buf, body, fmt.post_header_len(event_type)))
+            mapped = maps.get(parse_table_id(buf, body_start, fmt.post_header_len(event_type)))
         if mapped is None:
             yield from _slow_keys(buf, (*where.values(), (start, end)), schema, table)
             continue
-        if mapped.schema != schema or mapped.table != table:
+        table_map, map_body = mapped
+        if table_map.schema != schema or table_map.table != table:
             continue
-        labels = tuple(mapped.columns[i].label for i in mapped.primary_key)
-        if not labels:
+        if not table_map.primary_key:
             yield (), ()
             return
         assert shape is not None
         operation, v2, compressed = shape
         post_header_len = fmt.post_header_len(event_type)
         first, second, pos = image_columns(
-            buf, body + post_header_len, body_end, v2, operation, mapped
+            buf, body_start + post_header_len, body_end, v2, operation, table_map
         )
         images = [first] if second is None else [first, second]
-        present = [{c.index for c in image} for image in images]
-        if any(not set(mapped.primary_key) <= indexes for indexes in present):
+        shape_key = (map_body, event_type, *(tuple(c.index for c in image) for image in images))
+        known = readers.get(shape_key)
+        if known is None:
+            known = readers[shape_key] = _key_shape(table_map, images)
+        labels, reader = known
+        if reader is None:  # the key is not in every image (binlog_row_image=MINIMAL)
             yield from _slow_keys(buf, (*where.values(), (start, end)), schema, table)
             continue
-        shape_key = (mapped, *(tuple(sorted(indexes)) for indexes in present))
-        reader = readers.get(shape_key)
-        if reader is None:
-            reader = readers[shape_key] = build_key_reader(images, mapped.primary_key)
         data = ev.decompress_mariadb(bytes(buf[pos:body_end])) if compressed else buf[pos:body_end]
         try:
             keys, reached = reader(data, 0, len(data))
@@ -223,6 +224,16 @@ def key_values(
             raise BinlogFormatError(f"rows event at {start}: row images overran the event")
         for values in keys:
             yield labels, values
+
+
+def _key_shape(
+    table: TableMap, images: Sequence[Sequence[Column]]
+) -> tuple[tuple[str, ...], KeyReader | None]:
+    labels = tuple(table.columns[i].label for i in table.primary_key)
+    key = set(table.primary_key)
+    if any(not key <= {c.index for c in image} for image in images):
+        return labels, None
+    return labels, build_key_reader(images, table.primary_key)
 
 
 def _slow_keys(
