@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -422,8 +423,11 @@ def _helper(
 ) -> tuple[Helper, tuple[tuple[int, int], ...]] | None:
     """A helper writing the older half of a single big transaction, and the newer half's
     offsets for drkit; None for several targets (a row may then be reversed twice, and only
-    its newest reverse may be asked about) or a small one."""
+    its newest reverse may be asked about), a small one, or when other threads run here (the
+    console's): a fork copies their locks in whatever state they are."""
     if len(plan.targets) != 1 or _repeats(plan) or (os.cpu_count() or 1) < 2:
+        return None
+    if threading.active_count() > 1:
         return None
     planned = plan.targets[0]
     path = config.index.archive_dir / planned.file

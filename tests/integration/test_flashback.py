@@ -334,7 +334,7 @@ def test_a_time_window_of_one_table_is_reversed_newest_first(box: Sandbox) -> No
 
 
 # Last: it stops every server of the module's sandbox.
-def test_history_reads_the_archive_with_every_server_down(box: Sandbox) -> None:
+def test_history_reads_the_archive_with_every_server_down(box: Sandbox, tmp_path: Path) -> None:
     for node in ("delayed", "replica", "primary"):
         box.kill(node)
     done, history = drkit_json(box, "history", "--table", "shop.orders", "--key", "id=7")
@@ -348,3 +348,11 @@ def test_history_reads_the_archive_with_every_server_down(box: Sandbox) -> None:
     assert update["changed"] == ["total"]
     text = box.drkit("history", "--table", "shop.orders", "--key", "id=7")
     assert "* total" in text.stdout
+
+    # --sql with the primary down: written, and the report says the rows were not looked at.
+    out = tmp_path / "later.sql"
+    done, report = drkit_json(box, "flashback", str(_latest_id(box)), "--sql", str(out))
+    assert done.returncode == 0, done.stderr
+    assert report["conflicts_checked"] is False and report["statements"] == 1
+    assert "primary did not answer" in done.stderr
+    assert out.read_text().count("UPDATE `shop`.`orders` SET `note` = ") == 1
