@@ -192,12 +192,16 @@ def _refresh(
                 files.close()
                 buf = files.enter_context(map_file(_archived(archive, found)))
                 mapped = (found.file, buf, format_of(buf))
+            previous: tuple[Value, ...] | None = None
             for labels, values in key_values(
                 mapped[1], mapped[2], found.row_events, schema, table, readers
             ):
                 if not labels or (key_columns and labels != key_columns):
                     return ()  # no primary key (or it changed): history reads every change
                 key_columns = labels
+                if values == previous:
+                    continue  # an update's after image keeps its key: one entry is enough
+                previous = values
                 shown_values = [str(v) if type(v) is int else shown(v) for v in values]
                 keys.append((_key_text(shown_values), found.id))
             last = found.id

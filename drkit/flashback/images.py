@@ -64,6 +64,12 @@ def format_of(buf: bytes) -> FormatDescription:
 def table_map_at(buf: bytes, start: int, end: int, fmt: FormatDescription) -> TableMap:
     """A Table_map event, parsed once per distinct body (a table's map repeats in every
     transaction that changes it)."""
+    return _table_map_and_body(buf, start, end, fmt)[0]
+
+
+def _table_map_and_body(
+    buf: bytes, start: int, end: int, fmt: FormatDescription
+) -> tuple[TableMap, bytes]:
     body = bytes(buf[start + HEADER_LEN : end - fmt.checksum_len])
     found = _MAPS.get(body)
     if found is None:
@@ -72,7 +78,7 @@ def table_map_at(buf: bytes, start: int, end: int, fmt: FormatDescription) -> Ta
         found = _MAPS[body] = parse_table_map(
             body, 0, len(body), fmt.post_header_len(ev.TABLE_MAP_EVENT), fmt.mariadb
         )
-    return found
+    return found, body
 
 
 _MAPS: dict[bytes, TableMap] = {}
@@ -181,8 +187,7 @@ def key_values(
             raise BinlogFormatError(f"no event of {end - start} bytes at offset {start}")
         event_type = buf[start + 4]
         if event_type == ev.TABLE_MAP_EVENT:
-            body = bytes(buf[start + HEADER_LEN : end - fmt.checksum_len])
-            found = table_map_at(buf, start, end, fmt)
+            found, body = _table_map_and_body(buf, start, end, fmt)
             maps[found.table_id] = (found, body)
             where[found.table_id] = (start, end)
             continue
@@ -194,27 +199,18 @@ def key_values(
         if mapped is None:
             yield from _slow_keys(buf, (*where.values(), (start, end)), schema, table)
             continue
-        table_map, map_body = mapped
+        table_map = mapped[0]
         if table_map.schema != schema or table_map.table != table:
             continue
         if not table_map.primary_key:
             yield (), ()
             return
         assert shape is not None
-        operation, v2, compressed = shape
-        post_header_len = fmt.post_header_len(event_type)
-        first, second, pos = image_columns(
-            buf, body_start + post_header_len, body_end, v2, operation, table_map
-        )
-        images = [first] if second is None else [first, second]
-        shape_key = (map_body, event_type, *(tuple(c.index for c in image) for image in images))
-        known = readers.get(shape_key)
-        if known is None:
-            known = readers[shape_key] = _key_shape(table_map, images)
-        labels, reader = known
+        labels, reader, pos = _key_shape_of(buf, fmt, start, end, mapped, readers)
         if reader is None:  # the key is not in every image (binlog_row_image=MINIMAL)
             yield from _slow_keys(buf, (*where.values(), (start, end)), schema, table)
             continue
+        compressed = shape[2]
         data = ev.decompress_mariadb(bytes(buf[pos:body_end])) if compressed else buf[pos:body_end]
         try:
             keys, reached = reader(data, 0, len(data))
@@ -224,6 +220,39 @@ def key_values(
             raise BinlogFormatError(f"rows event at {start}: row images overran the event")
         for values in keys:
             yield labels, values
+
+
+def _key_shape_of(
+    buf: bytes,
+    fmt: FormatDescription,
+    start: int,
+    end: int,
+    mapped: tuple[TableMap, bytes],
+    readers: dict[tuple[object, ...], tuple[tuple[str, ...], KeyReader | None]],
+) -> tuple[tuple[str, ...], KeyReader | None, int]:
+    """The key labels and reader for a Rows event's shape, and where its rows start. The shape
+    is known by the table map's bytes and the event's column bitmaps, read without parsing."""
+    table_map, map_body = mapped
+    event_type = buf[start + 4]
+    operation, v2, _compressed = ev.ROWS_EVENTS[event_type]
+    body_start, body_end = start + fmt.header_len, end - fmt.checksum_len
+    post_header_len = fmt.post_header_len(event_type)
+    pos = body_start + post_header_len
+    if v2:
+        pos += buf[pos - 2] + (buf[pos - 1] << 8) - 2  # the extra data
+    count = buf[pos]  # columns: a one-byte packed integer below 251
+    width = ((count + 7) // 8) * (2 if operation == ev.UPDATE else 1)
+    shape_key = (map_body, event_type, bytes(buf[pos : pos + 1 + width]))
+    known = readers.get(shape_key) if count < 251 else None
+    if known is not None:
+        return known[0], known[1], pos + 1 + width
+    first, second, pos = image_columns(
+        buf, body_start + post_header_len, body_end, v2, operation, table_map
+    )
+    known = readers[shape_key] = _key_shape(
+        table_map, [first] if second is None else [first, second]
+    )
+    return known[0], known[1], pos
 
 
 def _key_shape(
