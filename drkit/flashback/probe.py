@@ -21,7 +21,7 @@ from drkit.io.mysql import Session
 
 _T = TypeVar("_T")
 
-KEY_BATCH = 2000  # deleted rows looked up by key per query
+KEY_BATCH = 5000  # deleted rows looked up by key per query
 ROW_BATCH = 200  # changed rows matched whole per query
 IN_FLIGHT = 4  # batches handed to the asking thread and not answered yet
 
@@ -64,7 +64,10 @@ class ConflictProbe:
     ) -> None:
         if lefts is None:
             batch = self._keys.setdefault(table, [])
-            batch.extend(key for key in keys if self._first(table, key))
+            if self.repeats:
+                batch.extend(key for key in keys if self._first(table, key))
+            else:
+                batch.extend(keys)
             if len(batch) >= KEY_BATCH:
                 self._submit(self._ask_keys, table, batch)
             return

@@ -202,7 +202,12 @@ class _Shape:
         if self.operation == ev.DELETE and not self.plan.key:
             return  # a deleted row of a table without a key goes back unconditionally
         positions = self.key
-        keys = [tuple([row[n] for n in positions]) for row in rows]
+        keys: list[tuple[str, ...]]
+        if len(positions) == 1:
+            only = positions[0]
+            keys = [(row[only],) for row in rows]
+        else:
+            keys = [tuple([row[n] for n in positions]) for row in rows]
         if self.operation == ev.DELETE:
             probe(self.plan.table, self.operation, keys, None)
         else:
