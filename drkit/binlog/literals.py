@@ -11,6 +11,7 @@ path; every other type goes through exactly that pair, so the text never depends
 from __future__ import annotations
 
 import calendar
+import functools
 import struct
 from collections.abc import Callable, Sequence
 
@@ -100,7 +101,9 @@ def _value_lines(column: Column, name: str, namespace: dict[str, object]) -> lis
         return [
             f"n = {_uint('p', column.prefix)}",
             f"p += {column.prefix} + n",
-            f"s = {helper}(buf[p - n:p])",
+            "r = buf[p - n:p]",
+            # ASCII reads the same in every character set drkit decodes through this path.
+            f"s = r.decode('ascii') if r.isascii() else {helper}(r)",
             # Most text needs no escaping: three searches cost less than a call.
             f"{name} = quoted(s) if \"'\" in s or '\\\\' in s or '\\x00' in s "
             'else "\'" + s + "\'"',
@@ -162,12 +165,24 @@ def _datetime2_lines(
 
 
 def _text_decoder(column: Column) -> Callable[[bytes], str] | None:
-    """How a text column's bytes become str, or None when the value is bytes (binary, JSON...)."""
+    """How a text column's bytes become str, or None when the value is bytes (binary, JSON...)
+    or its character set does not read ASCII bytes as ASCII (UCS-2, UTF-16, UTF-32, swe7)."""
     if column.type not in _TEXT_TYPES or column.collation is None:
         return None
     if column.type == tm.T_STRING and column.collation == BINARY:
         return None
-    return decoder_for(column.collation)
+    decode = decoder_for(column.collation)
+    return decode if decode is not None and _reads_ascii(column.collation) else None
+
+
+_ASCII = bytes(range(128))
+
+
+@functools.cache
+def _reads_ascii(collation: int) -> bool:
+    """Whether the collation's character set reads every ASCII byte as that ASCII character."""
+    decode = decoder_for(collation)
+    return decode is not None and decode(_ASCII) == _ASCII.decode("ascii")
 
 
 def _generic(column: Column) -> Callable[[bytes, int], tuple[str, int]]:

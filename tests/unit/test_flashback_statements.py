@@ -17,7 +17,7 @@ from drkit.binlog import tablemap as tm
 from drkit.binlog.files import map_file
 from drkit.binlog.literals import build_rows_reader, datetime2_literal
 from drkit.binlog.tablemap import Column
-from drkit.binlog.values import decimal_text, decode_datetime2
+from drkit.binlog.values import decimal_text, decode_datetime2, decode_value
 from drkit.dialect import rows as sql
 from drkit.flashback.helper import halves
 from drkit.flashback.images import format_of, stream_images
@@ -231,3 +231,24 @@ def test_the_newer_half_then_the_older_half_are_the_whole(
         write_reverses(buf, fmt, split[1], plans, "#1", older)
     assert newer.getvalue() and older.getvalue()
     assert newer.getvalue() + older.getvalue() == whole.getvalue()
+
+
+@pytest.mark.parametrize("collation", [5, 10, 13, 28, 35, 45, 54, 63])
+def test_generated_readers_write_text_as_the_decoded_value_in_every_character_set(
+    collation: int,
+) -> None:
+    column = Column(0, tm.T_VARCHAR, 200, True, None, 1, "v", collation=collation)
+    values = [
+        b"plain",
+        b"it's [a] \\ back",
+        b"\x00",
+        b"",
+        b"caf\xe9",
+        b"\x82\xa0\x5c",
+        b"\x00A\x00[",
+    ]
+    rows = b"".join(b"\0" + bytes([len(v)]) + v for v in values)
+    found, end = build_rows_reader([[column]])(rows, 0, len(rows))
+    assert end == len(rows)
+    expected = [(sql.literal(decode_value(column, bytes([len(v)]) + v, 0)[0]),) for v in values]
+    assert found == expected
