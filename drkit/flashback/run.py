@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drkit.binlog.files import map_file
+from drkit.compression import binlog_size, stored_path
 from drkit.config import Config
 from drkit.dialect import rows as sql
 from drkit.errors import DrkitError, NodeError, RefusedError, UsageError
@@ -42,6 +43,7 @@ from drkit.flashback.probe import ConflictProbe
 from drkit.flashback.statements import write_reverses
 from drkit.flashback.values import as_json
 from drkit.index.changes import table_changes
+from drkit.index.gaps import refuse_across, refuse_window
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.audit import AuditLog
@@ -203,6 +205,10 @@ def prepare_flashback(
     if table is not None and (table.count(".") != 1 or "*" in table):
         raise UsageError(f"not a table: {table!r} (schema.table, no wildcards)")
     records = _resolve(store, targets, table, since, until)
+    if since is not None or until is not None:
+        refuse_window(store, since, until, f"this flashback of {table}'s changes")
+    if records:
+        refuse_across(store, records[0].id, records[-1].id, "this flashback")
     facts = gather_flashback_facts(config, store, records, table, on_conflict, sql_file)
     if not facts.reachable and sql_file is None:
         raise RefusedError(
@@ -253,12 +259,12 @@ def gather_flashback_facts(
         problem: str | None = None
         columns: dict[str, tuple[str, ...]] = {}
         binary_json: dict[str, tuple[str, ...]] = {}
-        if not path.is_file():
+        if not stored_path(path).is_file():  # NAME, or NAME.zst once compressed
             problem = f"its binlog file {record.file} is not in the archive {archive}"
-        elif path.stat().st_size < record.end_pos:
+        elif (size := binlog_size(path)) < record.end_pos:
             problem = (
                 f"the archive's copy of {record.file} ends before the transaction does "
-                f"(byte {path.stat().st_size} < {record.end_pos})"
+                f"(byte {size} < {record.end_pos})"
             )
         elif offsets:
             columns = table_columns(path, offsets)
@@ -373,7 +379,7 @@ def write_sql(config: Config, plan: FlashbackPlan) -> FlashbackReport:
             out.write(f"{sql.utc_session().text};\n{sql.begin().text};\n")
             for planned in plan.targets:
                 path = config.index.archive_dir / planned.file
-                with map_file(path) as buf:
+                with map_file(path, planned.row_events) as buf:
                     fmt = format_of(buf)
                     offsets = planned.row_events
                     if helper is not None:
@@ -431,7 +437,7 @@ def _helper(
         return None
     planned = plan.targets[0]
     path = config.index.archive_dir / planned.file
-    with map_file(path) as buf:
+    with map_file(path, planned.row_events) as buf:
         split = halves(buf, format_of(buf), planned.row_events)
     if split is None:
         return None
@@ -441,7 +447,7 @@ def _helper(
     def write_older() -> HalfWritten:
         probe = _probe(config, plan)
         try:
-            with part.open("w", encoding="utf-8") as out, map_file(path) as buf:
+            with part.open("w", encoding="utf-8") as out, map_file(path, older) as buf:
                 written = write_reverses(
                     buf, format_of(buf), older, plan.tables, planned.label, out, probe
                 )
