@@ -79,19 +79,16 @@ class Conflict:
 
 
 class FlashbackConflicts(RefusedError):
-    """Rows changed since the disaster: nothing was applied, or no file written (--on-conflict
-    abort)."""
+    """Rows changed since the disaster: nothing was applied (--on-conflict abort)."""
 
-    def __init__(self, conflicts: Sequence[Conflict], total: int, *, written: bool = True) -> None:
+    def __init__(self, conflicts: Sequence[Conflict], total: int) -> None:
         listed = "; ".join(c.describe() for c in conflicts[:5])
         more = f" and {total - 5} more" if total > 5 else ""
-        outcome = "nothing was applied" if written else "no file was written"
-        skip = "applies the rest" if written else "writes the file"
         super().__init__(
             f"{total} row{'s' if total != 1 else ''} changed since the disaster ({listed}{more}); "
-            + outcome,
+            "nothing was applied",
             hint="look at each with `drkit history --table S.T --key ...`; "
-            f"`--on-conflict skip` {skip} and reports these",
+            "`--on-conflict skip` applies the rest and reports these",
         )
         self.conflicts = tuple(conflicts)
         self.total = total
@@ -360,9 +357,9 @@ def write_sql(config: Config, plan: FlashbackPlan) -> FlashbackReport:
     """The reverse statements as one transaction in a file (written aside, then renamed).
 
     While it is written, the primary (when it answers) is asked which rows changed since the
-    disaster: their guarded statements would find nothing to act on. With --on-conflict abort
-    they refuse the file (exit 3, nothing written); with skip they are reported. A big single
-    transaction is written in two halves side by side (drkit.flashback.helper).
+    disaster: their guarded statements will find nothing to act on, and the report names them
+    (the file is for the operator to run; --on-conflict rules what drkit applies itself). A big
+    single transaction is written in two halves side by side (drkit.flashback.helper).
     """
     assert plan.sql_file is not None
     started = time.monotonic()
@@ -396,8 +393,6 @@ def write_sql(config: Config, plan: FlashbackPlan) -> FlashbackReport:
         if probe is not None:
             probe.finish()
         found, total = _changed(probe, half)
-        if total and plan.on_conflict == ABORT:
-            raise FlashbackConflicts(found, total, written=False)
         os.replace(partial, target)
     except BaseException:
         with contextlib.suppress(OSError):
