@@ -108,6 +108,9 @@ def flashback_command(
             yes=yes,
         )
     report = ops.flashback(plan)
+    if report.sql_file is not None:
+        for line in report.changed_since():
+            say(line)
     if as_json:
         emit_json(report.to_json())
     else:
