@@ -93,7 +93,7 @@ class InspectWindow:
 
 def inspect_windows(config: Config, nodes: tuple[NodeFacts, ...]) -> tuple[InspectWindow, ...]:
     """The inspectable window of every delayed node that answers (never raises)."""
-    from drkit.errors import DrkitError
+    from drkit.errors import DrkitError, IndexBehind
     from drkit.index.position import last_applied
     from drkit.index.store import IndexStore
 
@@ -105,7 +105,10 @@ def inspect_windows(config: Config, nodes: tuple[NodeFacts, ...]) -> tuple[Inspe
             latest, oldest = store.latest(), store.oldest()
             found = []
             for facts in delayed:
-                applied = last_applied(facts, store, latest)[0]
+                try:
+                    applied = last_applied(facts, store, latest)[0]
+                except IndexBehind:
+                    applied = None  # unknown: describe() says the position is not in the index
                 found.append(
                     InspectWindow(
                         facts.name,
@@ -258,7 +261,8 @@ class Drkit:
     def alarm(self, facts: NodeFacts | None = None) -> Alarm | None:
         """Where the delayed replica stands against the newest destructive transaction: about to
         apply it, frozen before it, recovered, resumed with it named, or past it (the delay ran
-        out); None when nothing destructive concerns it or it does not answer."""
+        out); None when nothing destructive concerns it or it does not answer. IndexBehind when
+        it applied what the index does not hold yet: where it stands is then unknown."""
         from drkit.checks.alarm import judge_alarm
         from drkit.index.position import last_applied
         from drkit.pitr import state

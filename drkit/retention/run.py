@@ -13,6 +13,7 @@ from pathlib import Path
 
 from drkit.compression import compressed_name, stored_path
 from drkit.config import Config, NodeConfig
+from drkit.errors import IndexBehind
 from drkit.index import prune as index_prune
 from drkit.index.position import last_applied
 from drkit.index.store import IndexStore
@@ -151,7 +152,11 @@ def _delayed_holds(config: Config, store: IndexStore, gather: Gather) -> Iterabl
                 f"({facts.unreachable_reason or 'unreachable'}), so what it still needs is unknown"
             )
             continue
-        applied, in_order = last_applied(facts, store, reference)
+        try:
+            applied, in_order = last_applied(facts, store, reference)
+        except IndexBehind as behind:
+            yield Hold(f"everything: {behind.message}")
+            continue
         if applied is None:
             yield Hold(
                 f"everything: delayed node {facts.name} has applied no indexed transaction yet"

@@ -78,6 +78,12 @@ def refuse_applied_targets(request: RecoveryRequest, facts: RecoveryFacts) -> No
                     f"--stop-position={target.start_pos})"
                 ),
             )
+    if facts.index_behind is not None:
+        # Unknown is not "applied nothing": every pending count and segment would be wrong.
+        raise RefusedError(
+            f"{facts.index_behind}; nothing was changed",
+            hint="`drkit index` catches the index up; then plan again",
+        )
     if facts.applied is None and facts.applied_gtid:
         raise RefusedError(
             f"the index does not know the delayed replica's position ({facts.applied_gtid})",
