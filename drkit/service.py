@@ -612,7 +612,29 @@ class Operations(Drkit):
         from drkit.history import row_history
 
         with self.store() as store:
-            return row_history(self.config, store, table, key, since=since, until=until)
+            return row_history(
+                self.config,
+                store,
+                table,
+                key,
+                since=since,
+                until=until,
+                schema_columns=self._primary_columns,
+            )
+
+    def _primary_columns(self, table: str) -> tuple[tuple[str, str], ...] | None:
+        """The primary's columns of `table` as (name, data_type), () when it has no such table;
+        None when there is no primary or it does not answer (history needs no server)."""
+        from drkit.dialect import rows as sql
+        from drkit.io.facts import gather_with
+
+        primary = self.config.primary
+        if primary is None:
+            return None
+        _, found = gather_with(primary, lambda session: session.rows(sql.table_columns(table)), 3)
+        if found is None:
+            return None
+        return tuple((str(row["name"]), str(row["data_type"])) for row in found)
 
     def plan_flashback(
         self,
