@@ -78,7 +78,20 @@ class ArchiveWriter:
 
     def fetch_to_last(self, first_file: str, timeout: float = 600) -> None:
         """Copy `first_file` and every later binlog, then return (no following)."""
-        process = self._spawn(first_file, follow=False)
+        self.start_fetch(first_file)
+        self.finish_fetch(timeout)
+
+    def start_fetch(self, first_file: str) -> None:
+        """Start copying `first_file` and every later binlog in the background, up to the last
+        one as it is now (no following); `finish_fetch` waits for the end. The indexer scans the
+        files while they are copied."""
+        self.stop()
+        self.process = self._spawn(first_file, follow=False)
+
+    def finish_fetch(self, timeout: float = 600) -> None:
+        """Wait for the copy `start_fetch` started; ArchiveError when it failed or took too long."""
+        process = self.process
+        assert process is not None, "finish_fetch without start_fetch"
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
