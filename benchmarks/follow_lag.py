@@ -14,6 +14,8 @@ it. Prints p50/p95 of both and their ratio.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import re
 import signal
 import sqlite3
 import statistics
@@ -60,7 +62,6 @@ def run(box: Sandbox, rate: float, seconds: float, poll: float) -> int:
         wait_for(
             lambda: newest_in_index(index) > 0, timeout=30, what="the follower's first records"
         )
-        commits: dict[int, float] = {}
         indexed: dict[int, float] = {}
         applied: dict[int, float] = {}
         done = threading.Event()
@@ -75,8 +76,8 @@ def run(box: Sandbox, rate: float, seconds: float, poll: float) -> int:
         for watcher in watchers:
             watcher.start()
         try:
-            load(box, rate, seconds, commits)
-            last = max(commits)
+            by_id = load(box, rate, seconds)
+            last = last_sequence(box)
             wait_for(
                 lambda: last in indexed and last in applied,
                 timeout=30,
@@ -90,6 +91,7 @@ def run(box: Sandbox, rate: float, seconds: float, poll: float) -> int:
     finally:
         follower.send_signal(signal.SIGINT)
         follower.wait(timeout=30)
+    commits = {seq: by_id[row_id] for seq, row_id in ids_in_index(index).items() if row_id in by_id}
     index_lag = [indexed[seq] - at for seq, at in commits.items()]
     replica_lag = [applied[seq] - at for seq, at in commits.items()]
     achieved = len(commits) / seconds
@@ -106,35 +108,75 @@ def run(box: Sandbox, rate: float, seconds: float, poll: float) -> int:
     return 0
 
 
-def load(box: Sandbox, rate: float, seconds: float, commits: dict[int, float]) -> None:
-    """Paced autocommit inserts; each GTID's sequence number and when its commit returned.
-
-    Nothing else writes the primary, so the n-th insert gets the sequence number after the
-    last one before the load plus n (checked at the end): one round trip per insert, which is
-    what lets one connection reach thousands per second.
+def load(box: Sandbox, rate: float, seconds: float) -> dict[int, float]:
+    """Paced autocommit inserts from LOADERS processes (one connection cannot reach thousands
+    a second here); when each id's commit returned (CLOCK_MONOTONIC is one clock for every
+    process of the machine). Loader k inserts the ids k, k + LOADERS, ...; which GTID each
+    insert got is read back from the index afterwards (the statement text names the id).
     """
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    started = time.monotonic() + 0.2  # every loader starts on the same beat
+    loaders = [
+        context.Process(target=_load_part, args=(box, rate / LOADERS, seconds, started, k, results))
+        for k in range(1, LOADERS + 1)
+    ]
+    for loader in loaders:
+        loader.start()
+    by_id: dict[int, float] = {}
+    for _ in loaders:
+        by_id.update(results.get())
+    for loader in loaders:
+        loader.join()
+    return by_id
+
+
+LOADERS = 3
+
+
+def _load_part(
+    box: Sandbox, rate: float, seconds: float, started: float, first: int, results: Any
+) -> None:
     conn = box.connect("primary")
+    committed: dict[int, float] = {}
     try:
         cur = conn.cursor()
-        base = last_sequence(cur)
-        started = time.monotonic()
         n = 0
         while (now := time.monotonic()) - started < seconds:
             due = started + n / rate
             if due > now:
                 time.sleep(due - now)
+            row_id = first + n * LOADERS
             n += 1
-            cur.execute(f"INSERT INTO lag.t VALUES ({n}, {n})")
-            commits[base + n] = time.monotonic()
-        if last_sequence(cur) != base + n:
-            raise RuntimeError("something else wrote the primary during the load")
+            cur.execute(f"INSERT INTO lag.t VALUES ({row_id}, {row_id})")
+            committed[row_id] = time.monotonic()
+    finally:
+        conn.close()
+        results.put(committed)
+
+
+_INSERTED_ID = re.compile(r"INSERT INTO lag\.t VALUES \((\d+),")
+
+
+def last_sequence(box: Sandbox) -> int:
+    conn = box.connect("primary")
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT @@gtid_binlog_pos")
+        return int(str(cur.fetchone()[0]).rsplit("-", 1)[1])
     finally:
         conn.close()
 
 
-def last_sequence(cur: Any) -> int:
-    cur.execute("SELECT @@gtid_binlog_pos")
-    return int(str(cur.fetchone()[0]).rsplit("-", 1)[1])
+def ids_in_index(index: Path) -> dict[int, int]:
+    """GTID sequence number -> the id its insert wrote, from the statements in the index."""
+    found: dict[int, int] = {}
+    with sqlite3.connect(f"file:{index}?mode=ro", uri=True) as conn:
+        for gtid, statement in conn.execute("SELECT gtid, statement FROM transactions"):
+            match = _INSERTED_ID.search(statement or "")
+            if gtid and match:
+                found[int(gtid.rsplit("-", 1)[1])] = int(match.group(1))
+    return found
 
 
 def watch(

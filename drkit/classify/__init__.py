@@ -53,6 +53,7 @@ from drkit.classify.ignore import tables_ignored
 from drkit.classify.transaction import (
     classify_statement,
     classify_transaction,
+    statements_plainly_harmless,
     transaction_findings,
 )
 
@@ -75,6 +76,7 @@ __all__ = [
     "Severity",
     "classify_statement",
     "classify_transaction",
+    "statements_plainly_harmless",
     "tables_ignored",
     "transaction_findings",
 ]
