@@ -27,11 +27,12 @@ from drkit.index.writer import BatchWriter, IndexWriterError, InlineWriter, Proc
 from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
 from drkit.io.mysql import Session, connect
 from drkit.model.coords import BinlogCoord, file_sequence
+from drkit.retry import Backoff
 
 log = logging.getLogger(__name__)
 
 BATCH = 2000
-BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+BACKOFF = Backoff((0.2, 0.5, 1.0, 2.0, 5.0, 10.0))  # between reconnections; the last repeats
 STABLE_SECONDS = 10.0  # a stream that lasted this long starts the backoff over
 POLL = 0.005  # while following, how often to look for new bytes (two stat calls when idle)
 COPY_POLL = 0.005  # while `drkit index` copies a backlog, how soon to look again at its end
@@ -94,6 +95,12 @@ class Indexer:
         # Following, a scan every few milliseconds would otherwise parse the same table maps
         # and build the same row counters each time (a fifth of its work).
         self._table_maps = TableMapCache()
+
+    def __enter__(self) -> Indexer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         self.store.close()
@@ -218,7 +225,7 @@ class Indexer:
         on_state: Callable[[str], None] | None,
     ) -> bool:
         """Report the problem and wait before the next attempt; True when asked to stop meanwhile."""
-        delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+        delay = BACKOFF.pause(attempt)
         self.report(f"{problem}; retrying in {delay}s")
         if on_state:
             on_state(f"reconnecting: {problem}")
@@ -363,11 +370,8 @@ class Indexer:
     # -- the primary ----------------------------------------------------------------------------
 
     def _primary_binlogs(self) -> PrimaryBinlogs:
-        session = connect(self.primary)
-        try:
+        with connect(self.primary) as session:
             return self._binlogs_of(session)
-        finally:
-            session.close()
 
     def _binlogs_of(self, session: Session) -> PrimaryBinlogs:
         d = session.dialect
