@@ -143,9 +143,6 @@ class IndexStore:
         try:
             self.conn.execute("PRAGMA busy_timeout = 30000")
             if not readonly:
-                # Takes effect only on a new, empty file: 16 kB pages make the indexer's bulk
-                # inserts a tenth cheaper than SQLite's default 4 kB.
-                self.conn.execute("PRAGMA page_size = 16384")
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self.conn.execute("PRAGMA cache_size = -65536")
