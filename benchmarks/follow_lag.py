@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import re
 import signal
 import sqlite3
@@ -76,6 +77,7 @@ def run(box: Sandbox, rate: float, seconds: float, poll: float) -> int:
         for watcher in watchers:
             watcher.start()
         try:
+            cpu_before = cpu_seconds(follower.pid)
             by_id = load(box, rate, seconds)
             last = last_sequence(box)
             wait_for(
@@ -84,6 +86,7 @@ def run(box: Sandbox, rate: float, seconds: float, poll: float) -> int:
                 what=f"commit {last} (index has {max(indexed, default=0)}, "
                 f"replica {max(applied, default=0)})",
             )
+            follower_cpu = cpu_seconds(follower.pid) - cpu_before
         finally:
             done.set()
             for watcher in watchers:
@@ -96,6 +99,11 @@ def run(box: Sandbox, rate: float, seconds: float, poll: float) -> int:
     replica_lag = [applied[seq] - at for seq, at in commits.items()]
     achieved = len(commits) / seconds
     print(f"load: {len(commits)} autocommit inserts in {seconds:.0f}s ({achieved:.0f}/s)")
+    # What the follower itself spent, whatever the machine's other load did to the lags.
+    print(
+        f"follower CPU: {follower_cpu:.2f} s, {follower_cpu / len(commits) * 1e6:.0f} µs a "
+        f"transaction ({follower_cpu / seconds * 100:.0f}% of a core)"
+    )
     index_p50, index_p95 = quantiles(index_lag)
     replica_p50, replica_p95 = quantiles(replica_lag)
     print(f"index lag (commit -> record in the index):  p50 {ms(index_p50)}  p95 {ms(index_p95)}")
@@ -156,6 +164,12 @@ def _load_part(
 
 
 _INSERTED_ID = re.compile(r"INSERT INTO lag\.t VALUES \((\d+),")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def last_sequence(box: Sandbox) -> int:
