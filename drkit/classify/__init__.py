@@ -38,6 +38,7 @@ from drkit.classify.findings import (
     DELETE_WITHOUT_WHERE,
     DROP_DATABASE,
     DROP_TABLE,
+    MASS_CLASSES,
     MASS_DELETE,
     MASS_UPDATE,
     RENAME_TABLE,
@@ -53,6 +54,7 @@ from drkit.classify.ignore import tables_ignored
 from drkit.classify.transaction import (
     classify_statement,
     classify_transaction,
+    mass_findings,
     statements_plainly_harmless,
     transaction_findings,
 )
@@ -64,6 +66,7 @@ __all__ = [
     "DELETE_WITHOUT_WHERE",
     "DROP_DATABASE",
     "DROP_TABLE",
+    "MASS_CLASSES",
     "MASS_DELETE",
     "MASS_UPDATE",
     "RENAME_TABLE",
@@ -76,6 +79,7 @@ __all__ = [
     "Severity",
     "classify_statement",
     "classify_transaction",
+    "mass_findings",
     "statements_plainly_harmless",
     "tables_ignored",
     "transaction_findings",
