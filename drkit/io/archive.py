@@ -12,11 +12,13 @@ import fcntl
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from drkit.compression import SUFFIX
 from drkit.config import NodeConfig
 from drkit.errors import DrkitError
 from drkit.io.command import scrubbed_environment, spawn
@@ -27,6 +29,7 @@ from drkit.model.coords import file_sequence
 from drkit.retry import Retry
 
 LOCK_NAME = ".drkit-archive.lock"
+CHECK_EVERY = 0.5  # seconds between two looks at should_stop while copying
 IN_USE_FLAG_OFFSET = 21
 
 
@@ -54,15 +57,17 @@ def binlog_tool(mariadb: bool) -> Path:
 
 
 def archived_files(archive_dir: Path) -> list[Path]:
-    """The archive's binlog files in server order."""
+    """The archive's binlog files in server order, by their binlog names: a compressed one is
+    listed as `archive_dir / NAME` too (`compressed.stored_path` finds `NAME.zst` on disk)."""
     if not archive_dir.is_dir():
         return []
-    files = []
+    files: dict[str, int] = {}
     for path in archive_dir.iterdir():
         if path.is_file() and not path.name.startswith("."):
+            name = path.name.removesuffix(SUFFIX)
             with contextlib.suppress(ValueError):
-                files.append((file_sequence(path.name), path))
-    return [path for _, path in sorted(files)]
+                files[name] = file_sequence(name)
+    return [archive_dir / name for name, _ in sorted(files.items(), key=lambda item: item[1])]
 
 
 @dataclass
@@ -75,34 +80,76 @@ class ArchiveWriter:
     process: subprocess.Popen[bytes] | None = None
     _secret: contextlib.AbstractContextManager[InheritedFile] | None = None
     _stderr: IO[bytes] | None = field(default=None, repr=False)
+    _stopped_for: str | None = field(default=None, repr=False)  # why a copy was stopped early
+    _next_look: float = field(default=0.0, repr=False)  # when `fetching` asks should_stop again
 
-    def fetch_to_last(self, first_file: str, timeout: float = 600) -> None:
-        """Copy `first_file` and every later binlog, then return (no following)."""
+    def fetch_to_last(
+        self,
+        first_file: str,
+        timeout: float = 600,
+        should_stop: Callable[[], str | None] | None = None,
+    ) -> None:
+        """Copy `first_file` and every later binlog, then return (no following).
+
+        `should_stop` is asked twice a second; a reason from it stops the tool (the disk runs
+        low) and is raised.
+        """
         self.start_fetch(first_file)
-        self.finish_fetch(timeout)
+        self.finish_fetch(timeout, should_stop)
 
     def start_fetch(self, first_file: str) -> None:
         """Start copying `first_file` and every later binlog in the background, up to the last
         one as it is now (no following); `finish_fetch` waits for the end. The indexer scans the
-        files while they are copied."""
+        files while they are copied, asking `fetching` whether more is coming."""
         self.stop()
+        self._stopped_for = None
+        self._next_look = 0.0
         self.process = self._spawn(first_file, follow=False)
 
-    def finish_fetch(self, timeout: float = 600) -> None:
-        """Wait for the copy `start_fetch` started; ArchiveError when it failed or took too long."""
+    def fetching(self, should_stop: Callable[[], str | None] | None = None) -> bool:
+        """Whether the copy `start_fetch` started still runs. A reason from `should_stop` (asked
+        at most twice a second) stops the tool first; `finish_fetch` then raises it."""
+        if not self.running():
+            return False
+        if should_stop is not None and time.monotonic() >= self._next_look:
+            self._next_look = time.monotonic() + CHECK_EVERY
+            reason = should_stop()
+            if reason is not None:
+                self._stopped_for = reason
+                self.stop()
+                return False
+        return True
+
+    def finish_fetch(
+        self, timeout: float = 600, should_stop: Callable[[], str | None] | None = None
+    ) -> None:
+        """Wait for the copy `start_fetch` started (asking `should_stop` twice a second, as
+        fetch_to_last does); ArchiveError when it failed, was stopped, or took too long."""
         process = self.process
-        assert process is not None, "finish_fetch without start_fetch"
+        deadline = time.monotonic() + timeout
         try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise ArchiveError(
-                f"copying binlogs from {self.node.name} took over {timeout:.0f} s"
-            ) from None
+            while process is not None and self._stopped_for is None:
+                try:
+                    process.wait(timeout=min(CHECK_EVERY, max(0.0, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    reason = should_stop() if should_stop is not None else None
+                    if reason is None and time.monotonic() < deadline:
+                        continue
+                process.kill()
+                process.wait()
+                if reason is None:
+                    raise ArchiveError(
+                        f"copying binlogs from {self.node.name} took over {timeout:.0f} s"
+                    )
+                self._stopped_for = reason
         finally:
             self._forget_secret()
-        if process.returncode != 0:
+        if self._stopped_for is not None:
+            raise ArchiveError(
+                f"copying binlogs from {self.node.name} stopped: {self._stopped_for}"
+            )
+        if process is None or process.returncode != 0:
             raise ArchiveError(
                 f"copying binlogs from {self.node.name} failed: {_last_line(self._errors())}"
             )
