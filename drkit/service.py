@@ -19,6 +19,8 @@ from drkit.model.loadbalancer import LoadBalancerView
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from drkit.asof.plan import AsofPlan
+    from drkit.asof.run import AsofResult
     from drkit.checks.result import Checklist, PromotionChecklist
     from drkit.extract.merge import MergePlan, MergeReport
     from drkit.extract.plan import ExtractPlan
@@ -581,6 +583,34 @@ class Operations(Drkit):
                 on_step=on_step,
                 between=between,
             )
+
+    def plan_asof(
+        self,
+        table: str,
+        at: str,
+        *,
+        where: str | None = None,
+        into: str | None = None,
+        node: str | None = None,
+    ) -> AsofPlan:
+        """Plan one table as of a T earlier than the delayed replica (RefusedError when T is out
+        of reach, the range holds DDL, a gap or images that are not FULL); nothing is read yet."""
+        from drkit.asof.run import prepare_asof
+
+        if into is not None:
+            self._refuse_if_busy("asof --into")
+        with self.store() as store:
+            return prepare_asof(
+                self.config, store, self.delayed_node(node), table, at, where=where, into=into
+            )
+
+    def asof(self, plan: AsofPlan, *, timeout: float = 3600.0) -> AsofResult:
+        """The table as of the plan's T: the delayed replica's rows with the archive's row changes
+        since undone, newest first (no server rewound); with --into also written and verified."""
+        from drkit.asof.run import run_asof
+
+        with self.store() as store:
+            return run_asof(self.config, store, plan, self.audit, timeout=timeout)
 
     # -- row history, flashback ------------------------------------------------------------------
 

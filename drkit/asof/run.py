@@ -1,0 +1,617 @@
+"""Gather, rewind and write `drkit asof`: one table as it was at a T earlier than the delayed
+replica's position, with no server rewound.
+
+The delayed replica keeps applying while its rows are read. Its position is pinned by reading
+MariaDB's `mysql.gtid_slave_pos` inside the same consistent snapshot as the rows: the applier
+writes that table in the transaction it applies, so the snapshot sees exactly the position of
+its rows (no stop, no privilege beyond SELECT, the delay countdown untouched). Where that table
+is not transactional, or on MySQL (whose executed set is not a table the snapshot sees), the
+applier must be stopped and the position must read the same before and after the rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from drkit.asof.plan import (
+    AsofPlan,
+    AsofRange,
+    decide_range,
+    parse_table,
+    refuse_archive_gaps,
+    refuse_unreadable,
+    tag,
+)
+from drkit.asof.rewind import Rewinder, Row, Undone, from_server
+from drkit.binlog.files import map_file
+from drkit.config import Config, NodeConfig
+from drkit.dialect import asof as sql
+from drkit.dialect.rows import begin, commit, rollback, utc_session
+from drkit.errors import DrkitError, RefusedError
+from drkit.flashback.images import Image, format_of, images_in
+from drkit.index.changes import table_changes
+from drkit.index.position import last_applied
+from drkit.index.span import TableSpan, table_span, unreadable_between
+from drkit.index.store import IndexStore
+from drkit.io.audit import AuditLog
+from drkit.io.facts import gather
+from drkit.io.mysql import Session, connect
+from drkit.model.facts import NodeFacts
+from drkit.timeparse import iso, parse_time
+
+INSERT_BATCH_BYTES = 512 * 1024  # one INSERT's text, well under max_allowed_packet
+WHERE_BATCH = 500  # changed rows judged by --where per statement
+
+
+@dataclass
+class AsofResult:
+    """The table at T: its columns and rows, what was undone, where it was written."""
+
+    table: str
+    at: float
+    node: str
+    position: str  # the replica's applied position the rows were read at
+    applied: str
+    columns: tuple[str, ...]
+    rows: list[Row]
+    rows_read: int
+    undone: Undone
+    transactions: int
+    key: tuple[str, ...]
+    where: str | None = None
+    into: str | None = None
+    destination: str | None = None
+    written: int | None = None
+    verified: bool | None = None
+    seconds_to_answer: float = 0.0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self, with_rows: bool = True) -> dict[str, object]:
+        from drkit.flashback.values import as_json
+
+        data: dict[str, object] = {
+            "table": self.table,
+            "at": iso(self.at),
+            "node": self.node,
+            "position": self.position,
+            "applied": self.applied,
+            "key": list(self.key),
+            "where": self.where,
+            "rows_read": self.rows_read,
+            "transactions": self.transactions,
+            "undone": {
+                "insert": self.undone.inserts,
+                "update": self.undone.updates,
+                "delete": self.undone.deletes,
+            },
+            "row_count": len(self.rows),
+            "columns": list(self.columns),
+            "into": self.into,
+            "destination": self.destination,
+            "written": self.written,
+            "verified": self.verified,
+            "seconds_to_answer": round(self.seconds_to_answer, 3),
+            "seconds": round(self.seconds, 3),
+        }
+        if with_rows:
+            data["rows"] = [[as_json(v) for v in row] for row in self.rows]
+        return data
+
+    def summary(self) -> str:
+        undone = self.undone
+        text = (
+            f"{self.table} as of {iso(self.at)}: {len(self.rows)} rows "
+            f"({self.rows_read} read on {self.node} at {self.position or '-'}, "
+            f"{undone.total} row changes of {self.transactions} transactions undone: "
+            f"{undone.inserts} inserts, {undone.updates} updates, {undone.deletes} deletes) "
+            f"in {self.seconds_to_answer:.2f}s"
+        )
+        if self.into:
+            verdict = "verified" if self.verified else "NOT VERIFIED"
+            text += (
+                f"\nwritten to {self.into} on {self.destination}: {self.written} rows, "
+                f"{verdict} (read back and compared)"
+            )
+        return text
+
+
+# -- preparing ------------------------------------------------------------------------------------
+
+
+def prepare_asof(
+    config: Config,
+    store: IndexStore,
+    node: NodeConfig,
+    table: str,
+    at: str,
+    *,
+    where: str | None = None,
+    into: str | None = None,
+    now: float | None = None,
+) -> AsofPlan:
+    """Check what can be checked before reading a row, and plan (RefusedError when it must not)."""
+    schema, name = parse_table(table)
+    when = parse_time(at, time.time() if now is None else now)
+    if where is not None and not where.strip():
+        from drkit.errors import UsageError
+
+        raise UsageError("--where needs a condition")
+    facts = gather(node)
+    if not facts.reachable:
+        raise RefusedError(
+            f"{node.name} does not answer ({facts.unreachable_reason}): its rows are where the "
+            "rewind starts",
+            hint="`drkit history --table S.T --key ...` reads one row's versions from the archive alone",
+        )
+    found = _range(config, store, node.name, schema, name, when, facts, facts.gtid_slave_pos_text)
+    target = destination = None
+    if into is not None:
+        target, destination = _check_into(config, f"{schema}.{name}", into)
+    return AsofPlan(
+        f"{schema}.{name}",
+        when,
+        node.name,
+        found[0],
+        found[1],
+        where=where.strip() if where else None,
+        into=target,
+        destination=destination,
+    )
+
+
+def _range(
+    config: Config,
+    store: IndexStore,
+    node: str,
+    schema: str,
+    table: str,
+    when: float,
+    facts: NodeFacts,
+    position: str,
+) -> tuple[AsofRange, TableSpan]:
+    from drkit.io.archive import archived_files
+
+    latest = store.latest()
+    applied, in_order = last_applied(facts, store, latest)
+    found = decide_range(
+        node,
+        when,
+        oldest=store.oldest(),
+        latest=latest,
+        after_t=store.first_after_time(when),
+        applied=applied,
+        applied_in_order=in_order,
+        position=position or facts.gtid_executed_text,
+    )
+    span = table_span(store, schema, table, found.first_id, found.last_id)
+    if not found.empty:
+        refuse_unreadable(
+            f"{schema}.{table}",
+            unreadable_between(store, schema, table, found.first_id, found.last_id),
+        )
+        sizes = {p.name: p.stat().st_size for p in archived_files(config.index.archive_dir)}
+        refuse_archive_gaps(sizes, span, str(config.index.archive_dir))
+    return found, span
+
+
+def _check_into(config: Config, table: str, into: str) -> tuple[str, str]:
+    """The target on the primary: it must answer, be writable, and not hold the table yet."""
+    from drkit.extract.plan import parse_tables
+    from drkit.io.mysql import session
+
+    _, target = parse_tables(table, into)
+    primary = config.require_primary()
+    facts = gather(primary)
+    if not facts.reachable:
+        raise RefusedError(
+            f"{primary.name} does not answer ({facts.unreachable_reason}): --into has nowhere "
+            "to write",
+            hint="leave out --into: --json or --csv FILE give the rows without a server",
+        )
+    if facts.read_only:
+        raise RefusedError(
+            f"{primary.name} is read-only (fenced?): --into cannot write there",
+            hint="leave out --into, or make it writable again first",
+        )
+    with session(primary) as opened:
+        if opened.one(opened.dialect.table_type(target)) is not None:
+            schema, _, name = target.partition(".")
+            raise RefusedError(
+                f"{target} exists on {primary.name}: asof never overwrites a table",
+                hint=f"choose a name that does not exist: --into {schema}.{name}_2",
+            )
+    return target, primary.name
+
+
+# -- running --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableShape:
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    generated: tuple[str, ...]
+    key: tuple[str, ...]
+    definition: str
+
+
+def run_asof(
+    config: Config,
+    store: IndexStore,
+    plan: AsofPlan,
+    audit: AuditLog,
+    *,
+    timeout: float = 3600.0,
+) -> AsofResult:
+    """Read, pin, rewind (and write with --into): the plan's table as of its T."""
+    started = time.monotonic()
+    node = config.node(plan.node)
+    schema, name = parse_table(plan.table)
+    timings: dict[str, float] = {}
+    session = connect(node)
+    try:
+        for limit in session.dialect.session_time_limits(min(timeout, 600.0)):
+            session.run(limit)
+        session.run(utc_session())
+        table = describe_table(session, plan.table)
+        begun = time.monotonic()
+        snapshot = read_snapshot(session, plan.table, table, where=plan.where)
+        timings["read"] = time.monotonic() - begun
+        facts = dataclasses.replace(
+            gather(node),
+            gtid_executed_text=snapshot.position,
+            gtid_slave_pos_text=snapshot.position,
+            gtid_binlog_pos_text="",
+        )
+        found, _ = _range(config, store, node.name, schema, name, plan.at, facts, snapshot.position)
+        begun = time.monotonic()
+        rewinder = Rewinder(table.columns, table.key)
+        rewinder.load(snapshot.rows)
+        read_count = len(snapshot.rows)
+        transactions = _undo(config.index.archive_dir, store, rewinder, schema, name, table, found)
+        timings["rewind"] = time.monotonic() - begun
+        if plan.where:
+            result_rows = _where(session, plan.where, table, rewinder, snapshot.matching)
+        else:
+            result_rows = list(rewinder.rows())
+    finally:
+        session.close()
+    position = snapshot.position
+    result = AsofResult(
+        plan.table,
+        plan.at,
+        node.name,
+        position,
+        tag(found.applied),
+        table.columns,
+        result_rows,
+        read_count,
+        rewinder.undone,
+        transactions,
+        table.key,
+        where=plan.where,
+        timings=timings,
+    )
+    result.seconds_to_answer = time.monotonic() - started
+    if plan.into:
+        _write(config, plan, table, result, audit)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A table's rows on one consistent snapshot, and the applied position they are at."""
+
+    position: str
+    rows: list[Row]  # canonical values, table column order
+    matching: list[Row] | None = None  # the rows satisfying --where, when one was given
+
+
+def read_snapshot(
+    session: Session,
+    name: str,
+    table: TableShape,
+    *,
+    where: str | None = None,
+    pinned: Callable[[str], None] | None = None,
+) -> Snapshot:
+    """Every row of the table and the position they are at, on one read-only snapshot.
+
+    `pinned` runs once the position is read, before the rows are (a test makes the replica
+    apply more there: the rows must still be those of the position).
+    """
+    node = session.node
+    pinning = _Pinning.choose(session, node)
+    position = pinning.before()
+    for statement in session.dialect.read_only_snapshot():
+        session.run(statement)
+    position = pinning.inside(position)
+    if pinned is not None:
+        pinned(position)
+    pairs = list(zip(table.columns, table.types, strict=True))
+    types = table.types
+    _, raw = session.table(sql.select_rows(name, pairs))
+    rows = [tuple([from_server(v, t) for v, t in zip(row, types, strict=True)]) for row in raw]
+    del raw
+    matching = None
+    if where is not None:
+        _, raw = session.table(sql.rows_where(name, pairs, where))
+        matching = [
+            tuple([from_server(v, t) for v, t in zip(row, types, strict=True)]) for row in raw
+        ]
+    session.run(session.dialect.end_snapshot())
+    pinning.after(position)
+    return Snapshot(position, rows, matching)
+
+
+def describe_table(session: Session, table: str) -> TableShape:
+    found = session.rows(sql.column_types(table))
+    if not found:
+        raise RefusedError(
+            f"{table} does not exist on {session.node.name}: there are no current rows to rewind",
+            hint=f"`drkit events --table {table}` shows when it was dropped or created; "
+            "`drkit inspect --at T` or `drkit extract` after `drkit recover --before` reach it",
+        )
+    columns = tuple(str(r["name"]) for r in found)
+    types = tuple(str(r["data_type"]).lower() for r in found)
+    generated = tuple(str(r["name"]) for r in found if int(r["generated"] or 0))
+    key = tuple(str(r["name"]) for r in session.rows(sql.primary_key(table)))
+    create = session.one(session.dialect.show_create_table(table)) or {}
+    return TableShape(columns, types, generated, key, str(create.get("Create Table") or ""))
+
+
+class _Pinning:
+    """How the position of the rows read is known (see the module's docstring)."""
+
+    def __init__(self, session: Session, node: NodeConfig, in_snapshot: bool) -> None:
+        self.session = session
+        self.node = node
+        self.in_snapshot = in_snapshot
+
+    @classmethod
+    def choose(cls, session: Session, node: NodeConfig) -> _Pinning:
+        if session.version.is_mariadb:
+            engine = session.one(sql.slave_pos_engine()) or {}
+            if str(engine.get("engine") or "").lower() == "innodb" and not int(
+                engine.get("others") or 0
+            ):
+                return cls(session, node, True)
+        facts = gather(node)
+        if facts.replica is not None and facts.replica.applier_running:
+            raise RefusedError(
+                f"{node.name} applies while its rows would be read, and this server keeps no "
+                "applied position a snapshot can see (MySQL, or a non-InnoDB "
+                "mysql.gtid_slave_pos): the rows could not be tied to a position",
+                hint="`drkit freeze` first, then `drkit resume` after the answer",
+            )
+        return cls(session, node, False)
+
+    def before(self) -> str:
+        if self.in_snapshot:
+            return ""
+        return self._now()
+
+    def inside(self, before: str) -> str:
+        if not self.in_snapshot:
+            return before
+        rows = self.session.rows(sql.slave_pos_rows())
+        return ",".join(f"{r['domain_id']}-{r['server_id']}-{r['seq_no']}" for r in rows)
+
+    def after(self, position: str) -> None:
+        if not self.in_snapshot and self._now() != position:
+            raise RefusedError(
+                f"{self.node.name} applied transactions while its rows were read "
+                f"({position} -> {self._now()}): the rows are not tied to one position",
+                hint="`drkit freeze` first, then `drkit resume` after the answer",
+            )
+
+    def _now(self) -> str:
+        row = self.session.one(sql.executed_position(self.session.version.is_mariadb)) or {}
+        return str(row.get("pos") or "").replace("\n", "")
+
+
+def _undo(
+    archive: Path,
+    store: IndexStore,
+    rewinder: Rewinder,
+    schema: str,
+    name: str,
+    table: TableShape,
+    found: AsofRange,
+) -> int:
+    """Undo, newest first, every row change of the table in the range; transactions read."""
+    if found.empty:
+        return 0
+    count = 0
+    checked: dict[tuple[str, ...], Mapping[str, str] | None] = {}
+    with contextlib.ExitStack() as files:
+        mapped: tuple[str, bytes, object] | None = None
+        for change in table_changes(
+            store, schema, name, first_id=found.first_id, last_id=found.last_id, newest_first=True
+        ):
+            count += 1
+            if mapped is None or mapped[0] != change.file:
+                files.close()
+                buf = files.enter_context(map_file(archive / change.file))
+                mapped = (change.file, buf, format_of(buf))
+            label = f"#{change.id}" + (f" ({change.gtid})" if change.gtid else "")
+            for image in images_in(mapped[1], change.row_events, newest_first=True, fmt=mapped[2]):  # type: ignore[arg-type]
+                row = image.row
+                if row.schema != schema or row.table != name:
+                    continue
+                names = _names(image, table, label, checked)
+                before, after = row.before, row.after
+                if names is not None:
+                    before = _renamed(before, names)
+                    after = _renamed(after, names)
+                rewinder.undo(row.operation, before, after, label)
+    return count
+
+
+def _names(
+    image: Image,
+    table: TableShape,
+    label: str,
+    checked: dict[tuple[str, ...], Mapping[str, str] | None],
+) -> Mapping[str, str] | None:
+    """None when the image's labels are the table's columns; a label -> column map when the
+    table map carried no names (positions); RefusedError when the image cannot be used."""
+    labels = image.columns
+    if labels in checked:
+        return checked[labels]
+    if image.binary_json:
+        raise RefusedError(
+            f"{label}: {image.row.schema}.{image.row.table} has MySQL binary JSON columns "
+            f"({', '.join(image.binary_json)}), which drkit cannot compare yet",
+            hint="`drkit inspect --at T` answers on the delayed replica itself",
+        )
+    if not image.full:
+        raise RefusedError(
+            f"{label}: its row images are not FULL (binlog_row_image was not FULL when it was "
+            "written): the columns it left out cannot be put back",
+            hint="set binlog_row_image=FULL on the primary; for this T, `drkit inspect --at T` "
+            "if it is after the replica's position",
+        )
+    mapping: Mapping[str, str] | None
+    if labels == table.columns:
+        mapping = None
+    elif all(label_.startswith("@") for label_ in labels) and len(labels) == len(table.columns):
+        mapping = dict(zip(labels, table.columns, strict=True))  # by position
+    else:
+        raise RefusedError(
+            f"{label}: the binlog's columns of {image.row.schema}.{image.row.table} "
+            f"({', '.join(labels)}) are not the table's on the replica "
+            f"({', '.join(table.columns)}): its definition changed in a way the index did not see",
+            hint="choose a T after the change; `drkit events --table S.T` lists the table's changes",
+        )
+    checked[labels] = mapping
+    return mapping
+
+
+def _renamed(
+    image: Mapping[str, object] | None, names: Mapping[str, str]
+) -> Mapping[str, object] | None:
+    return None if image is None else {names[k]: v for k, v in image.items()}
+
+
+def _where(
+    session: Session,
+    where: str,
+    table: TableShape,
+    rewinder: Rewinder,
+    matching_now: list[Row] | None,
+) -> list[Row]:
+    """The rows at T that satisfy --where: unchanged rows as the server judged them on the
+    snapshot, changed ones judged on their T values sent as literals."""
+    touched = rewinder.touched
+    kept = [row for row in matching_now or () if rewinder.key_of(row) not in touched]
+    changed = rewinder.rows_of(touched)
+    for first in range(0, len(changed), WHERE_BATCH):
+        batch = changed[first : first + WHERE_BATCH]
+        images = [dict(zip(table.columns, row, strict=True)) for row in batch]
+        _, matched = session.table(sql.matching_rows(images, table.columns, where))
+        kept.extend(batch[int(m[0])] for m in matched)
+    if table.key:
+        kept.sort(key=lambda row: _order(rewinder.key_of(row)))
+    return kept
+
+
+def _order(key: Row) -> tuple[object, ...]:
+    return tuple((value is None, value) for value in key)
+
+
+def _write(
+    config: Config, plan: AsofPlan, table: TableShape, result: AsofResult, audit: AuditLog
+) -> None:
+    """Create the target on the primary, insert the rows in one transaction, read them back."""
+    from drkit.checks.privileges import require_privileges
+    from drkit.io.lock import engine_lock
+
+    assert plan.into is not None and plan.destination is not None
+    primary = config.node(plan.destination)
+    with engine_lock(config.folder, what="asof --into", command=audit.command):
+        require_privileges([primary], ["extract"], "asof --into")
+        _check_into(config, plan.table, plan.into)  # again, under the lock
+        audit.event(
+            "asof-into-started",
+            node=primary.name,
+            table=plan.table,
+            target=plan.into,
+            at=iso(plan.at),
+        )
+        session = connect(primary, observer=audit)
+        try:
+            d = session.dialect
+            session.run(utc_session())
+            schema = plan.into.partition(".")[0]
+            exists = session.one(d.schema_exists(schema)) or {}
+            if not int(next(iter(exists.values()), 0) or 0):
+                session.run(d.create_schema(schema))
+            session.run(
+                d.create_table_like_source(
+                    table.definition,
+                    plan.table,
+                    plan.into,
+                    rename_foreign_keys=plan.into != plan.table,
+                )
+            )
+            written = [c for c in table.columns if c not in table.generated]
+            session.run(sql.foreign_key_checks(False))
+            session.run(begin())
+            try:
+                for batch in _batches(result.rows, table.columns, written):
+                    session.run(sql.insert_rows(plan.into, written, batch))
+                session.run(commit())
+            except BaseException:
+                with contextlib.suppress(DrkitError):
+                    session.run(rollback())
+                raise
+            session.run(sql.foreign_key_checks(True))
+            pairs = list(zip(table.columns, table.types, strict=True))
+            _, back = session.table(sql.select_rows(plan.into, pairs))
+        finally:
+            session.close()
+    rows_back = [
+        tuple([from_server(v, t) for v, t in zip(r, table.types, strict=True)]) for r in back
+    ]
+    result.into, result.destination = plan.into, primary.name
+    result.written = len(rows_back)
+    result.verified = _same_rows(result.rows, rows_back, table)
+    audit.event(
+        "asof-into-done",
+        node=primary.name,
+        target=plan.into,
+        rows=result.written,
+        verified=result.verified,
+    )
+
+
+def _batches(
+    rows: Sequence[Row], columns: Sequence[str], written: Sequence[str]
+) -> Iterator[list[dict[str, object]]]:
+    """Rows as images, in batches whose INSERT text stays near INSERT_BATCH_BYTES."""
+    batch: list[dict[str, object]] = []
+    size = 0
+    for row in rows:
+        image = dict(zip(columns, row, strict=True))
+        batch.append(image)
+        size += sum(len(v) if isinstance(v, str | bytes) else 8 for v in row) + 8
+        if size >= INSERT_BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _same_rows(expected: Sequence[Row], found: Sequence[Row], table: TableShape) -> bool:
+    """The rows read back equal the rows written (as multisets: the server orders them)."""
+    from collections import Counter
+
+    return Counter(expected) == Counter(found)
