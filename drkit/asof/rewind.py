@@ -10,7 +10,7 @@ instead of returning a table that is neither the present nor the past.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from drkit.errors import RefusedError
@@ -48,6 +48,25 @@ def from_server(value: object, data_type: str) -> object:
     if isinstance(value, bytes) and data_type in ("set", "date", "datetime", "timestamp"):
         return from_server(value.decode("utf-8"), data_type)
     return value
+
+
+def row_reader(data_types: Sequence[str]) -> Callable[[Sequence[object]], Row]:
+    """Turns a row as read into its canonical form; only the columns that need it are touched
+    (most need nothing: the driver's int, str, Decimal and bytes are the decoder's too)."""
+    needing = [i for i, t in enumerate(data_types) if t in _NEEDS_PARSING]
+    if not needing:
+        return tuple
+
+    def read(row: Sequence[object]) -> Row:
+        values = list(row)
+        for i in needing:
+            values[i] = from_server(values[i], data_types[i])
+        return tuple(values)
+
+    return read
+
+
+_NEEDS_PARSING = frozenset({"date", "datetime", "timestamp", "set"})
 
 
 @dataclass(frozen=True)

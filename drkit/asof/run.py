@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from drkit.asof.images import changes_newest_first
 from drkit.asof.plan import (
     AsofPlan,
     AsofRange,
@@ -27,14 +28,12 @@ from drkit.asof.plan import (
     refuse_unreadable,
     tag,
 )
-from drkit.asof.rewind import Rewinder, Row, Undone, from_server
-from drkit.binlog.files import map_file
+from drkit.asof.rewind import Rewinder, Row, Undone, row_reader
+from drkit.binlog.rows import RowImage
 from drkit.config import Config, NodeConfig
 from drkit.dialect import asof as sql
 from drkit.dialect.rows import begin, commit, rollback, utc_session
 from drkit.errors import DrkitError, RefusedError
-from drkit.flashback.images import Image, format_of, images_in
-from drkit.index.changes import table_changes
 from drkit.index.position import last_applied
 from drkit.index.span import TableSpan, table_span, unreadable_between
 from drkit.index.store import IndexStore
@@ -98,6 +97,7 @@ class AsofResult:
             "verified": self.verified,
             "seconds_to_answer": round(self.seconds_to_answer, 3),
             "seconds": round(self.seconds, 3),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
         if with_rows:
             data["rows"] = [[as_json(v) for v in row] for row in self.rows]
@@ -336,16 +336,14 @@ def read_snapshot(
     if pinned is not None:
         pinned(position)
     pairs = list(zip(table.columns, table.types, strict=True))
-    types = table.types
+    canonical = row_reader(table.types)
     _, raw = session.table(sql.select_rows(name, pairs))
-    rows = [tuple([from_server(v, t) for v, t in zip(row, types, strict=True)]) for row in raw]
+    rows = [canonical(row) for row in raw]
     del raw
     matching = None
     if where is not None:
         _, raw = session.table(sql.rows_where(name, pairs, where))
-        matching = [
-            tuple([from_server(v, t) for v, t in zip(row, types, strict=True)]) for row in raw
-        ]
+        matching = [canonical(row) for row in raw]
     session.run(session.dialect.end_snapshot())
     pinning.after(position)
     return Snapshot(position, rows, matching)
@@ -429,64 +427,54 @@ def _undo(
     """Undo, newest first, every row change of the table in the range; transactions read."""
     if found.empty:
         return 0
-    count = 0
+    seen: set[int] = set()
     checked: dict[tuple[str, ...], Mapping[str, str] | None] = {}
-    with contextlib.ExitStack() as files:
-        mapped: tuple[str, bytes, object] | None = None
-        for change in table_changes(
-            store, schema, name, first_id=found.first_id, last_id=found.last_id, newest_first=True
-        ):
-            count += 1
-            if mapped is None or mapped[0] != change.file:
-                files.close()
-                buf = files.enter_context(map_file(archive / change.file))
-                mapped = (change.file, buf, format_of(buf))
-            label = f"#{change.id}" + (f" ({change.gtid})" if change.gtid else "")
-            for image in images_in(mapped[1], change.row_events, newest_first=True, fmt=mapped[2]):  # type: ignore[arg-type]
-                row = image.row
-                if row.schema != schema or row.table != name:
-                    continue
-                names = _names(image, table, label, checked)
-                before, after = row.before, row.after
-                if names is not None:
-                    before = _renamed(before, names)
-                    after = _renamed(after, names)
-                rewinder.undo(row.operation, before, after, label)
-    return count
+    event = -1
+    names: Mapping[str, str] | None = None
+    for change, row in changes_newest_first(
+        archive, store, schema, name, found.first_id, found.last_id
+    ):
+        label = f"#{change.id}" + (f" ({change.gtid})" if change.gtid else "")
+        seen.add(change.id)
+        if row.event_pos != event:  # the rows of one event share their columns: check once
+            event = row.event_pos
+            names = _names(row, table, label, checked)
+        before, after = row.before, row.after
+        if names is not None:
+            before = _renamed(before, names)
+            after = _renamed(after, names)
+        rewinder.undo(row.operation, before, after, label)
+    return len(seen)
 
 
 def _names(
-    image: Image,
+    row: RowImage,
     table: TableShape,
     label: str,
     checked: dict[tuple[str, ...], Mapping[str, str] | None],
 ) -> Mapping[str, str] | None:
-    """None when the image's labels are the table's columns; a label -> column map when the
-    table map carried no names (positions); RefusedError when the image cannot be used."""
-    labels = image.columns
+    """None when the images' labels are the table's columns; a label -> column map when the
+    table map carried no names (positions); RefusedError when the images cannot be used."""
+    found = [tuple(image) for image in (row.before, row.after) if image is not None]
+    labels = found[0]
+    if any(other != labels for other in found[1:]) or len(labels) != len(table.columns):
+        raise RefusedError(
+            f"{label}: its row images of {row.schema}.{row.table} are not FULL (they hold "
+            f"{len(labels)} of {len(table.columns)} columns: binlog_row_image was not FULL "
+            "when it was written): the columns left out cannot be put back",
+            hint="set binlog_row_image=FULL on the primary; for a T after the replica's "
+            "position, `drkit inspect --at T`",
+        )
     if labels in checked:
         return checked[labels]
-    if image.binary_json:
-        raise RefusedError(
-            f"{label}: {image.row.schema}.{image.row.table} has MySQL binary JSON columns "
-            f"({', '.join(image.binary_json)}), which drkit cannot compare yet",
-            hint="`drkit inspect --at T` answers on the delayed replica itself",
-        )
-    if not image.full:
-        raise RefusedError(
-            f"{label}: its row images are not FULL (binlog_row_image was not FULL when it was "
-            "written): the columns it left out cannot be put back",
-            hint="set binlog_row_image=FULL on the primary; for this T, `drkit inspect --at T` "
-            "if it is after the replica's position",
-        )
     mapping: Mapping[str, str] | None
     if labels == table.columns:
         mapping = None
-    elif all(label_.startswith("@") for label_ in labels) and len(labels) == len(table.columns):
-        mapping = dict(zip(labels, table.columns, strict=True))  # by position
+    elif all(column.startswith("@") for column in labels):
+        mapping = dict(zip(labels, table.columns, strict=True))  # no names: by position
     else:
         raise RefusedError(
-            f"{label}: the binlog's columns of {image.row.schema}.{image.row.table} "
+            f"{label}: the binlog's columns of {row.schema}.{row.table} "
             f"({', '.join(labels)}) are not the table's on the replica "
             f"({', '.join(table.columns)}): its definition changed in a way the index did not see",
             hint="choose a T after the change; `drkit events --table S.T` lists the table's changes",
@@ -536,6 +524,7 @@ def _write(
 
     assert plan.into is not None and plan.destination is not None
     primary = config.node(plan.destination)
+    begun = time.monotonic()
     with engine_lock(config.folder, what="asof --into", command=audit.command):
         require_privileges([primary], ["extract"], "asof --into")
         _check_into(config, plan.table, plan.into)  # again, under the lock
@@ -563,24 +552,27 @@ def _write(
                 )
             )
             written = [c for c in table.columns if c not in table.generated]
+            result.timings["prepare_write"] = time.monotonic() - begun
+            begun = time.monotonic()
             session.run(sql.foreign_key_checks(False))
             session.run(begin())
             try:
-                for batch in _batches(result.rows, table.columns, written):
-                    session.run(sql.insert_rows(plan.into, written, batch))
+                _insert(session, plan.into, result.rows, table.columns, written)
                 session.run(commit())
             except BaseException:
                 with contextlib.suppress(DrkitError):
                     session.run(rollback())
                 raise
             session.run(sql.foreign_key_checks(True))
+            result.timings["write"] = time.monotonic() - begun
+            begun = time.monotonic()
             pairs = list(zip(table.columns, table.types, strict=True))
             _, back = session.table(sql.select_rows(plan.into, pairs))
         finally:
             session.close()
-    rows_back = [
-        tuple([from_server(v, t) for v, t in zip(r, table.types, strict=True)]) for r in back
-    ]
+    canonical = row_reader(table.types)
+    rows_back = [canonical(row) for row in back]
+    result.timings["verify"] = time.monotonic() - begun
     result.into, result.destination = plan.into, primary.name
     result.written = len(rows_back)
     result.verified = _same_rows(result.rows, rows_back, table)
@@ -591,6 +583,28 @@ def _write(
         rows=result.written,
         verified=result.verified,
     )
+
+
+def _insert(
+    session: Session,
+    target: str,
+    rows: Sequence[Row],
+    columns: Sequence[str],
+    written: Sequence[str],
+) -> None:
+    """The rows as multi-row INSERTs; the next statement's text is built in a thread while the
+    server runs the current one (the driver lets the GIL go while it waits)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    statements = (sql.insert_rows(target, written, b) for b in _batches(rows, columns, written))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        upcoming = pool.submit(next, statements, None)
+        while True:
+            statement = upcoming.result()
+            if statement is None:
+                return
+            upcoming = pool.submit(next, statements, None)
+            session.run(statement)
 
 
 def _batches(

@@ -92,10 +92,12 @@ def executed_position(mariadb: bool) -> Sql:
 
 
 def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Mapping[str, object]]) -> Sql:
-    """One multi-row INSERT of rewound rows (values as decoded-binlog literals)."""
+    """One multi-row INSERT of rewound rows (values as decoded-binlog literals); its printed
+    form (the audit's) names the row count, not every value."""
     names = ", ".join(quote_ident(c) for c in columns)
     values = ",".join("(" + ", ".join([literal(row[c]) for c in columns]) + ")" for row in rows)
-    return Sql(f"INSERT INTO {quote_table(table)} ({names}) VALUES {values}")
+    head = f"INSERT INTO {quote_table(table)} ({names}) VALUES "
+    return Sql(head + values, redacted=f"{head}... ({len(rows)} rows)")
 
 
 def foreign_key_checks(on: bool) -> Sql:
