@@ -76,20 +76,43 @@ class InspectWindow:
     oldest: float | None  # the oldest indexed transaction: `asof`/`history` rewind back to here
 
     def describe(self) -> str:
+        """Which command reaches which part of the past, and how."""
+        if self.applied_at is None or self.newest is None:
+            return f"{self.node}: unknown (the replica's position is not in the index)"
+        return f"{self.node}: " + "\n    ".join(
+            f"{part['command']}: {part['from']} .. {part['to']} ({part['how']})"
+            for part in self.reach()
+        )
+
+    def reach(self) -> list[dict[str, str]]:
+        """The two halves of the window: forward from the replica (`inspect`), back from it
+        through the archive (`asof` for a table, `history` for a row); empty when unknown."""
         from drkit.timeparse import iso
 
         if self.applied_at is None or self.newest is None:
-            return f"{self.node}: unknown (the replica's position is not in the index)"
-        forward = f"inspect {iso(self.applied_at)} .. {iso(self.newest)} (rolling forward)"
-        rewind = (
-            f"; asof/history {iso(self.oldest)} .. {iso(self.applied_at)} (rewinding the archive)"
-            if self.oldest is not None and self.oldest < self.applied_at
-            else ""
-        )
-        return f"{self.node}: {forward}{rewind}"
+            return []
+        parts = [
+            {
+                "command": "inspect --at T",
+                "from": iso(self.applied_at),
+                "to": iso(self.newest),
+                "how": "rolls the delayed replica forward to T, then restores its delay",
+            }
+        ]
+        if self.oldest is not None and self.oldest < self.applied_at:
+            parts.append(
+                {
+                    "command": "asof --table S.T --at T",
+                    "from": iso(self.oldest),
+                    "to": iso(self.applied_at),
+                    "how": "the replica's rows rewound with the archive's row images, no "
+                    "server moved; `history` for one row",
+                }
+            )
+        return parts
 
     def to_json(self) -> dict[str, object]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "reach": self.reach()}
 
 
 def inspect_windows(config: Config, nodes: tuple[NodeFacts, ...]) -> tuple[InspectWindow, ...]:

@@ -152,6 +152,19 @@ def test_every_moment_comes_back_row_for_row(
     assert code == 0 and report["transactions"] == 0 and report["undone"]["update"] == 0
 
 
+def test_status_says_which_command_reaches_which_past(
+    box: Sandbox, recorded: dict[float, dict[str, Any]]
+) -> None:
+    _, status = drkit_json(box, "status")
+    (window,) = status["inspectable"]
+    forward, rewind = window["reach"]
+    assert forward["command"].startswith("inspect") and rewind["command"].startswith("asof")
+    assert rewind["to"] == forward["from"] == iso(window["applied_at"])
+    assert rewind["from"] == iso(window["oldest"]) and window["oldest"] < min(recorded)
+    shown = box.drkit("status").stdout
+    assert "asof --table S.T --at T:" in shown and "inspect --at T:" in shown
+
+
 def test_json_rows_carry_nulls_and_the_values_of_t(
     box: Sandbox, recorded: dict[float, dict[str, Any]]
 ) -> None:
