@@ -33,6 +33,7 @@ from drkit.binlog.rows import RowImage
 from drkit.config import Config, NodeConfig
 from drkit.dialect import asof as sql
 from drkit.dialect.rows import begin, commit, rollback, utc_session
+from drkit.dialect.sql import Sql
 from drkit.errors import DrkitError, RefusedError
 from drkit.index.position import last_applied
 from drkit.index.span import TableSpan, table_span, unreadable_between
@@ -342,7 +343,7 @@ def read_snapshot(
     del raw
     matching = None
     if where is not None:
-        _, raw = session.table(sql.rows_where(name, pairs, where))
+        _, raw = _judged(session, sql.rows_where(name, pairs, where), where)
         matching = [canonical(row) for row in raw]
     session.run(session.dialect.end_snapshot())
     pinning.after(position)
@@ -504,11 +505,24 @@ def _where(
     for first in range(0, len(changed), WHERE_BATCH):
         batch = changed[first : first + WHERE_BATCH]
         images = [dict(zip(table.columns, row, strict=True)) for row in batch]
-        _, matched = session.table(sql.matching_rows(images, table.columns, where))
-        kept.extend(batch[int(m[0])] for m in matched)
+        _, matched = _judged(session, sql.matching_rows(images, table.columns, where), where)
+        kept.extend(batch[int(str(m[0]))] for m in matched)
     if table.key:
         kept.sort(key=lambda row: _order(rewinder.key_of(row)))
     return kept
+
+
+def _judged(session: Session, statement: Sql, where: str) -> tuple[tuple[str, ...], list[Row]]:
+    """A statement carrying the operator's --where: the server refusing it is bad usage."""
+    from drkit.errors import NodeError, UsageError
+
+    try:
+        return session.table(statement)
+    except NodeError as exc:
+        raise UsageError(
+            f"--where {where!r}: {session.node.name} refused the condition: "
+            f"{exc.message.rpartition('failed: ')[2]}"
+        ) from None
 
 
 def _order(key: Row) -> tuple[object, ...]:

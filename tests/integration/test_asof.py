@@ -195,6 +195,8 @@ def test_where_sees_rows_as_they_were_at_t(
     code, report = asof(box, "shop.items", first, "--where", "seen < '2026-02-01'")
     assert code == 0, report
     assert [row[0] for row in report["rows"]] == [1, 42]
+    code, refused = asof(box, "shop.items", first, "--where", "no_such_column = 1")
+    assert code == 2 and "refused the condition" in refused["error"], refused
 
 
 def test_csv_file_holds_the_rows(
@@ -257,6 +259,19 @@ def test_refusals_say_why_and_change_nothing(
     oldest = first - 50 - 100  # before the CREATE DATABASE, the oldest indexed transaction
     code, refused = asof(box, "shop.items", oldest)
     assert code == 3 and "before the oldest archived transaction" in refused["error"]
+    # An archive file gone: the row images to undo are not there.
+    archive = box.directory / "binlogs"
+    files = sorted(p for p in archive.iterdir() if p.suffix[1:].isdigit())
+    aside = box.directory / "aside"
+    aside.mkdir()
+    for path in files:
+        path.rename(aside / path.name)
+    try:
+        code, refused = asof(box, "shop.items", first)
+        assert code == 3 and "is not in the archive" in refused["error"], refused
+    finally:
+        for path in files:
+            (aside / path.name).rename(path)
     # A table that exists on the primary already is never overwritten.
     code, refused = asof(box, "shop.items", first, "--into", "shop.bag", "--yes")
     assert code == 3 and "never overwrites" in refused["error"]
