@@ -44,9 +44,46 @@ def primary_key(table: str) -> Sql:
     )
 
 
-def select_rows(table: str, columns: Sequence[tuple[str, str]]) -> Sql:
-    """Every row, each column in the decoder's form; `columns` are (name, DATA_TYPE) pairs."""
-    return read(f"SELECT {_expressions(columns)} FROM {quote_table(table)}")
+def select_rows(table: str, columns: Sequence[tuple[str, str]], *, digest: bool = False) -> Sql:
+    """Every row, each column in the decoder's form; `columns` are (name, DATA_TYPE) pairs.
+    With `digest`, a last column holds the row's digest (`row_digest`)."""
+    extra = f", {row_digest([c for c, _ in columns])} AS `drkit_digest`" if digest else ""
+    return read(f"SELECT {_expressions(columns)}{extra} FROM {quote_table(table)}")
+
+
+def row_digest(columns: Sequence[str]) -> str:
+    """A row's CRC32 over its columns as the server prints them (QUOTE tells NULL from 'NULL'):
+    two servers of one version give one row the same digest, whatever the driver makes of it."""
+    quoted = ", ".join(f"QUOTE({quote_ident(c)})" for c in columns)
+    return f"CRC32(CONCAT_WS(',', {quoted}))"
+
+
+def table_digest(table: str, columns: Sequence[str]) -> Sql:
+    """The row count and the sum of the rows' digests."""
+    return read(
+        f"SELECT COUNT(*) AS n, COALESCE(SUM({row_digest(columns)}), 0) AS total "
+        f"FROM {quote_table(table)}"
+    )
+
+
+def rows_with_keys(
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    key: Sequence[str],
+    keys: Sequence[Sequence[object]],
+) -> Sql:
+    """The rows whose primary key is one of `keys`, as `select_rows(..., digest=True)`."""
+    if len(key) == 1:
+        wanted = f"{quote_ident(key[0])} IN ({', '.join(literal(k[0]) for k in keys)})"
+    else:
+        names = ", ".join(quote_ident(c) for c in key)
+        tuples = ", ".join("(" + ", ".join(literal(v) for v in k) + ")" for k in keys)
+        wanted = f"({names}) IN ({tuples})"
+    digest = row_digest([c for c, _ in columns])
+    return read(
+        f"SELECT {_expressions(columns)}, {digest} AS `drkit_digest` "
+        f"FROM {quote_table(table)} WHERE {wanted}"
+    )
 
 
 def _expressions(columns: Sequence[tuple[str, str]]) -> str:
