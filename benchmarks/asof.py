@@ -11,12 +11,13 @@ on the primary:
               command: read the replica's rows, undo the archive's images, write, read back);
   - baseline: `mariadb-dump bench t` from the delayed replica piped into `mariadb scratch` on
               the primary (the scratch copy), then `mariadb-binlog --flashback --table t
-              --rewrite-db bench->scratch --start-position P` over the archived files piped
-              into `mariadb` on the primary.
-Both copies must match the truth. Also timed: `drkit asof ... --csv FILE` (the answer with no
-table written). Prints the times and drkit/baseline (goal: below 1).
+              --rewrite-db bench->scratch --start-position P --stop-position Q` over the
+              archived files of the range, piped into `mariadb` on the primary.
+Every copy must match the truth. Also timed: `drkit asof ... --csv FILE` (the answer with no
+table written). --repeat rounds (3), alternating who goes first; prints every time, the medians
+and drkit/baseline of the medians (goal: below 1).
 
-    python benchmarks/asof.py [--rows 100000] [--changes 10000]
+    python benchmarks/asof.py [--rows 100000] [--changes 10000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +49,7 @@ def main() -> int:
     )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--changes", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3, help="Rounds; medians are compared.")
     args = parser.parse_args()
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "drkit")], check=True)
     work = Path(tempfile.mkdtemp(prefix="drkit-bench-asof-"))
@@ -61,62 +64,83 @@ def main() -> int:
     try:
         primary = connect(state, "primary")
         now = time.time()
-        truth, start = _workload(primary, args.rows, args.changes, now)
+        truth, span = _workload(primary, args.rows, args.changes, now)
         _caught_up(state, primary)
         subprocess.run([*drkit, "index"], check=True, env=env, stdout=subprocess.DEVNULL)
         at = iso(now - 750)
-
-        started = time.monotonic()
-        done = subprocess.run(
-            [
-                *drkit,
-                "asof",
-                "--table",
-                "bench.t",
-                "--at",
-                at,
-                "--into",
-                "bench.t_asof",
-                "--yes",
-                "--json",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        drkit_into = time.monotonic() - started
-        assert done.returncode == 0, done.stdout + done.stderr
-        report = json.loads(done.stdout)
-        assert report["verified"], report
-        assert _fingerprint(primary, "bench.t_asof") == truth, "drkit's copy differs from T"
-        _caught_up(state, primary)
-        subprocess.run([*drkit, "index"], check=True, env=env, stdout=subprocess.DEVNULL)
-
-        started = time.monotonic()
-        subprocess.run(
-            [*drkit, "asof", "--table", "bench.t", "--at", at, "--csv", str(work / "t.csv")],
-            check=True,
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
-        drkit_csv = time.monotonic() - started
-        lines = sum(1 for _ in (work / "t.csv").open()) - 1
-        assert lines == truth[0], (lines, truth)
-
-        baseline = _baseline(state, primary, directory, work, start, env)
-        assert _fingerprint(primary, "scratch.t") == truth, "the baseline's copy differs from T"
+        times: dict[str, list[float]] = {"baseline": [], "into": [], "csv": []}
+        report: dict[str, object] = {}
+        for round_ in range(args.repeat):
+            # Alternate who goes first: the machine's load drifts within a round.
+            order = ("baseline", "into", "csv") if round_ % 2 == 0 else ("csv", "into", "baseline")
+            for what in order:
+                if what == "baseline":
+                    times[what].append(
+                        _baseline(state, primary, directory, work, span, env, f"scratch{round_}")
+                    )
+                    assert _fingerprint(primary, f"scratch{round_}.t") == truth, "baseline wrong"
+                elif what == "into":
+                    target = f"bench.t_asof{round_}"
+                    started = time.monotonic()
+                    done = subprocess.run(
+                        [*drkit, "asof", "--table", "bench.t", "--at", at, "--into", target, "--yes", "--json"],
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                    )
+                    times[what].append(time.monotonic() - started)
+                    assert done.returncode == 0, done.stdout + done.stderr
+                    report = json.loads(done.stdout)
+                    assert report["verified"], report
+                    assert _fingerprint(primary, target) == truth, "drkit's copy differs from T"
+                else:
+                    started = time.monotonic()
+                    subprocess.run(
+                        [
+                            *drkit,
+                            "asof",
+                            "--table",
+                            "bench.t",
+                            "--at",
+                            at,
+                            "--csv",
+                            str(work / "t.csv"),
+                        ],
+                        check=True,
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                    )
+                    times[what].append(time.monotonic() - started)
+                    lines = sum(1 for _ in (work / "t.csv").open()) - 1
+                    assert lines == truth[0], (lines, truth)
+                # The copies written reach the delayed replica: the index must place it again.
+                _caught_up(state, primary)
+                subprocess.run([*drkit, "index"], check=True, env=env, stdout=subprocess.DEVNULL)
         undone = report["undone"]
+        assert isinstance(undone, dict)
         print(
             f"bench.t at {at}: {truth[0]} rows, checksum {truth[1]}; {args.changes} changes "
-            f"undone ({undone['insert']} inserts, {undone['update']} updates, "
-            f"{undone['delete']} deletes); both copies match"
+            f"({undone['insert']} inserts, {undone['update']} updates, {undone['delete']} "
+            "deletes undone); every copy matches"
         )
-        print(f"baseline dump | load + mariadb-binlog --flashback | mariadb: {baseline:8.2f} s")
-        print(f"drkit asof --into (verified)                           : {drkit_into:8.2f} s")
-        print(f"drkit asof --csv (no table written)                    : {drkit_csv:8.2f} s")
-        print(f"ratio drkit --into / baseline : {drkit_into / baseline:6.3f}  (goal < 1)")
-        print(f"ratio drkit --csv / baseline  : {drkit_csv / baseline:6.3f}")
+        base = statistics.median(times["baseline"])
+        into = statistics.median(times["into"])
+        csv_ = statistics.median(times["csv"])
+        shown = {k: ", ".join(f"{t:.2f}" for t in v) for k, v in times.items()}
+        print(
+            f"baseline dump | load + mariadb-binlog --flashback | mariadb: {base:6.2f} s  ({shown['baseline']})"
+        )
+        print(
+            f"drkit asof --into (verified)                           : {into:6.2f} s  ({shown['into']})"
+        )
+        print(
+            f"drkit asof --csv (no table written)                    : {csv_:6.2f} s  ({shown['csv']})"
+        )
+        print(
+            f"ratio drkit --into / baseline (medians of {args.repeat}): {into / base:6.3f}  (goal < 1)"
+        )
+        print(f"ratio drkit --csv / baseline  (medians of {args.repeat}): {csv_ / base:6.3f}")
     finally:
         topology.down(directory, purge=True)
         shutil.rmtree(work, ignore_errors=True)
@@ -125,7 +149,7 @@ def main() -> int:
 
 def _workload(
     primary: object, rows: int, changes: int, now: float
-) -> tuple[tuple[int, int], tuple[str, int]]:
+) -> tuple[tuple[int, int], tuple[str, int, str, int]]:
     """The table at T (its fingerprint) and the binlog position where the changes start."""
     rng = random.Random(17)
     one(primary, f"SET timestamp = {now - 900:.0f}")
@@ -161,7 +185,14 @@ def _workload(
             cur.execute("INSERT INTO bench.t (id, v, s) VALUES (%s, 1, 'new')", (next_id,))
             next_id += 1
     cur.close()
-    return truth, (str(start["File"]), int(start["Position"]))
+    end = one(primary, "SHOW MASTER STATUS")
+    assert end is not None
+    return truth, (
+        str(start["File"]),
+        int(start["Position"]),
+        str(end["File"]),
+        int(end["Position"]),
+    )
 
 
 def _baseline(
@@ -169,8 +200,9 @@ def _baseline(
     primary: object,
     directory: Path,
     work: Path,
-    start: tuple[str, int],
+    span: tuple[str, int, str, int],
     env: dict[str, str],
+    scratch: str,
 ) -> float:
     """Dump the delayed copy into scratch on the primary, then pipe the flashback into it."""
     admin = state.admin  # type: ignore[attr-defined]
@@ -181,10 +213,14 @@ def _baseline(
             f"port={nodes[name].port}\n"
         )
         (work / f"{name}.cnf").chmod(0o600)
-    first_file, position = start
-    archive = [p for p in sorted((directory / "binlogs").glob("*.[0-9]*")) if p.name >= first_file]
+    first_file, position, last_file, stop = span
+    archive = [
+        p
+        for p in sorted((directory / "binlogs").glob("*.[0-9]*"))
+        if first_file <= p.name <= last_file
+    ]
     started = time.monotonic()
-    one(primary, "CREATE DATABASE scratch")
+    one(primary, f"CREATE DATABASE {scratch}")
     dump = subprocess.Popen(
         [
             "mariadb-dump",
@@ -197,7 +233,7 @@ def _baseline(
         env=env,
     )
     subprocess.run(
-        ["mariadb", f"--defaults-extra-file={work / 'primary.cnf'}", "scratch"],
+        ["mariadb", f"--defaults-extra-file={work / 'primary.cnf'}", scratch],
         stdin=dump.stdout,
         check=True,
         env=env,
@@ -205,7 +241,8 @@ def _baseline(
     assert dump.wait() == 0
     flashback = subprocess.Popen(
         ["mariadb-binlog", "--flashback", "--database=bench", "--table=t"]
-        + ["--rewrite-db=bench->scratch", f"--start-position={position}"]
+        + [f"--rewrite-db=bench->{scratch}", f"--start-position={position}"]
+        + [f"--stop-position={stop}"]
         + [str(path) for path in archive],
         stdout=subprocess.PIPE,
         env=env,

@@ -5,6 +5,7 @@ tie to a table that still mention it (a DROP DATABASE, DML logged as statement t
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 from typing import Protocol
@@ -50,24 +51,37 @@ def unreadable_between(
         found[int(tx_id)] = Unreadable(
             int(tx_id), gtid, str(kind), str(statement), f"a schema change of {schema}.{table}"
         )
-    # Statements the index tied to no table at all: a DROP DATABASE, a statement-logged DML.
+    # Statements the index tied to no table at all (a DROP DATABASE, a statement-logged DML): a
+    # refusal when one names the schema or the table as a whole identifier.
     loose = (
         "SELECT t.id, t.gtid, t.kind, t.statement FROM transactions t "
         "WHERE t.id BETWEEN ? AND ? AND (t.kind = 'incident' OR (t.kind IN ('ddl', 'dml') "
-        "AND NOT EXISTS (SELECT 1 FROM transaction_tables tt WHERE tt.tx_id = t.id) "
-        "AND (instr(lower(t.statement), lower(?)) > 0 OR instr(lower(t.statement), lower(?)) > 0))) "
-        "ORDER BY t.id LIMIT ?"
+        "AND NOT EXISTS (SELECT 1 FROM transaction_tables tt WHERE tt.tx_id = t.id))) "
+        "ORDER BY t.id"
     )
-    for tx_id, gtid, kind, statement in store.conn.execute(
-        loose, (first_id, last_id, table, schema, limit)
-    ):
-        why = (
-            "a gap in the binlog (an incident event): changes made there are not in it"
-            if kind == "incident"
-            else f"a statement without row images that names {schema} or {table}"
-        )
+    names = {schema.lower(), table.lower()}
+    for tx_id, gtid, kind, statement in store.conn.execute(loose, (first_id, last_id)):
+        if kind == "incident":
+            why = "a gap in the binlog (an incident event): changes made there are not in it"
+        elif names & _identifiers(str(statement)):
+            why = f"a statement without row images that names {schema} or {table}"
+        else:
+            continue
         found.setdefault(int(tx_id), Unreadable(int(tx_id), gtid, str(kind), str(statement), why))
+        if len(found) >= limit:
+            break
     return sorted(found.values(), key=lambda u: u.id)[:limit]
+
+
+_IDENTIFIER = re.compile(r"`((?:[^`]|``)+)`|([\w$]+)")
+
+
+def _identifiers(statement: str) -> set[str]:
+    """Every word or backquoted name of a statement, lower-cased."""
+    return {
+        (quoted.replace("``", "`") if quoted else bare).lower()
+        for quoted, bare in _IDENTIFIER.findall(statement)
+    }
 
 
 @dataclass(frozen=True, slots=True)
