@@ -83,7 +83,18 @@ def main() -> int:
                     target = f"bench.t_asof{round_}"
                     started = time.monotonic()
                     done = subprocess.run(
-                        [*drkit, "asof", "--table", "bench.t", "--at", at, "--into", target, "--yes", "--json"],
+                        [
+                            *drkit,
+                            "asof",
+                            "--table",
+                            "bench.t",
+                            "--at",
+                            at,
+                            "--into",
+                            target,
+                            "--yes",
+                            "--json",
+                        ],
                         env=env,
                         capture_output=True,
                         text=True,
