@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -120,7 +121,19 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[tuple[object, ..
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(columns)
-            for row in rows:
-                writer.writerow(["" if v is None else shown(v) for v in row])
+            cell = _csv_cell(shown)
+            writer.writerows([cell(v) for v in row] for row in rows)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _csv_cell(shown: Callable[[object], str]) -> Callable[[object], object]:
+    """NULL as an empty field; text and integers as they are (most cells: no call to `shown`)."""
+
+    def cell(value: object) -> object:
+        kind = type(value)
+        if kind is str or kind is int:
+            return value
+        return "" if value is None else shown(value)
+
+    return cell

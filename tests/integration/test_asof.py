@@ -209,6 +209,22 @@ def test_csv_file_holds_the_rows(
     lines = target.read_text().splitlines()
     assert lines[0] == "colour,n"
     assert sorted(lines[1:]) == ["red,1", "red,5"]
+    # --dry-run prints the plan and writes nothing; --csv goes with neither --json nor --into.
+    dry = box.drkit(
+        "asof", "--table", "shop.bag", "--at", iso(second), "--into", "shop.x", "--dry-run"
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "create shop.x on primary" in dry.stdout and "undo newest first" in dry.stdout
+    assert (
+        box.value(
+            "primary",
+            "SELECT COUNT(*) FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME = 'x'",
+        )
+        == 0
+    )
+    both = box.drkit("asof", "--table", "shop.bag", "--at", "-1h", "--csv", "f", "--json")
+    assert both.returncode == 2 and "--csv FILE takes neither" in both.stdout
 
 
 def test_the_position_is_pinned_with_the_rows(
