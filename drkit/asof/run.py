@@ -693,14 +693,15 @@ def _insert(
 
 def _batches(
     rows: Sequence[Row], columns: Sequence[str], written: Sequence[str]
-) -> Iterator[list[dict[str, object]]]:
-    """Rows as images, in batches whose INSERT text stays near INSERT_BATCH_BYTES."""
-    batch: list[dict[str, object]] = []
+) -> Iterator[list[Row]]:
+    """The written columns' values, in batches whose INSERT text stays near INSERT_BATCH_BYTES."""
+    keep = [columns.index(c) for c in written]
+    every = len(keep) == len(columns)
+    batch: list[Row] = []
     size = 0
     for row in rows:
-        image = dict(zip(columns, row, strict=True))
-        batch.append(image)
-        size += sum(len(v) if isinstance(v, str | bytes) else 8 for v in row) + 8
+        batch.append(row if every else tuple([row[i] for i in keep]))
+        size += sum([len(v) if isinstance(v, str | bytes) else 8 for v in row]) + 8
         if size >= INSERT_BATCH_BYTES:
             yield batch
             batch, size = [], 0

@@ -128,11 +128,11 @@ def executed_position(mariadb: bool) -> Sql:
     return read("SELECT @@gtid_slave_pos AS pos" if mariadb else "SELECT @@gtid_executed AS pos")
 
 
-def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Mapping[str, object]]) -> Sql:
-    """One multi-row INSERT of rewound rows (values as decoded-binlog literals); its printed
-    form (the audit's) names the row count, not every value."""
+def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> Sql:
+    """One multi-row INSERT of rows given as value tuples in `columns` order (values as
+    decoded-binlog literals); its printed form (the audit's) names the row count, not values."""
     names = ", ".join(quote_ident(c) for c in columns)
-    values = ",".join("(" + ", ".join([literal(row[c]) for c in columns]) + ")" for row in rows)
+    values = ",".join("(" + ", ".join(map(literal, row)) + ")" for row in rows)
     head = f"INSERT INTO {quote_table(table)} ({names}) VALUES "
     return Sql(head + values, redacted=f"{head}... ({len(rows)} rows)")
 
