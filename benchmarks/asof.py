@@ -152,6 +152,11 @@ def main() -> int:
             f"ratio drkit --into / baseline (medians of {args.repeat}): {into / base:6.3f}  (goal < 1)"
         )
         print(f"ratio drkit --csv / baseline  (medians of {args.repeat}): {csv_ / base:6.3f}")
+        best = min(times["baseline"])
+        print(
+            f"best of {args.repeat}: --into / baseline {min(times['into']) / best:6.3f}, "
+            f"--csv / baseline {min(times['csv']) / best:6.3f}"
+        )
     finally:
         topology.down(directory, purge=True)
         shutil.rmtree(work, ignore_errors=True)
