@@ -69,6 +69,7 @@ class AsofResult:
     destination: str | None = None
     written: int | None = None
     verified: bool | None = None
+    checked: str | None = None  # how the copy was compared with the rows
     seconds_to_answer: float = 0.0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
@@ -97,6 +98,7 @@ class AsofResult:
             "destination": self.destination,
             "written": self.written,
             "verified": self.verified,
+            "checked": self.checked,
             "seconds_to_answer": round(self.seconds_to_answer, 3),
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
@@ -118,7 +120,7 @@ class AsofResult:
             verdict = "verified" if self.verified else "NOT VERIFIED"
             text += (
                 f"\nwritten to {self.into} on {self.destination}: {self.written} rows, "
-                f"{verdict} (read back and compared)"
+                f"{verdict} ({self.checked})"
             )
         return text
 
@@ -599,7 +601,7 @@ def _write(
             session.run(sql.foreign_key_checks(True))
             result.timings["write"] = time.monotonic() - begun
             begun = time.monotonic()
-            result.verified, result.written, how = _verify(
+            result.verified, result.written, result.checked = _verify(
                 session, plan.into, table, result.rows, rewinder, untouched
             )
             result.timings["verify"] = time.monotonic() - begun
@@ -612,7 +614,7 @@ def _write(
         target=plan.into,
         rows=result.written,
         verified=result.verified,
-        checked=how,
+        checked=result.checked,
     )
 
 

@@ -142,6 +142,8 @@ def test_every_moment_comes_back_row_for_row(
             code, report = asof(box, f"shop.{table}", when, "--into", target, "--yes")
             assert code == 0, report
             assert report["verified"] is True and report["written"] == len(expected[key])
+            # With a primary key the unchanged rows are compared by the servers' digests.
+            assert report["checked"].startswith("digests" if table == "items" else "every row")
             order = "id" if table == "items" else "colour, n"
             assert table_rows(box, "primary", target, order) == expected[key], (number, table)
             assert fingerprint(box, "primary", target) == expected[f"{key}_print"], (number, table)
