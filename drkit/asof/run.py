@@ -1,23 +1,21 @@
-"""Gather, rewind and write `drkit asof`: one table as it was at a T earlier than the delayed
-replica's position, with no server rewound.
+"""Prepare and run `drkit asof`: one table as it was at a T earlier than the delayed replica's
+position, with no server rewound.
 
-The delayed replica keeps applying while its rows are read. Its position is pinned by reading
-MariaDB's `mysql.gtid_slave_pos` inside the same consistent snapshot as the rows: the applier
-writes that table in the transaction it applies, so the snapshot sees exactly the position of
-its rows (no stop, no privilege beyond SELECT, the delay countdown untouched). Where that table
-is not transactional, or on MySQL (whose executed set is not a table the snapshot sees), the
-applier must be stopped and the position must read the same before and after the rows.
+The replica's rows and their position come from one snapshot (drkit.asof.snapshot), the range
+to undo is decided again at that position (drkit.asof.plan), the archive's row changes are
+undone newest first (drkit.asof.images, drkit.asof.rewind), and --into writes the result
+(drkit.asof.copy).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from drkit.asof.copy import check_into, untouched_digest, write_copy
 from drkit.asof.images import changes_newest_first
 from drkit.asof.plan import (
     AsofPlan,
@@ -28,13 +26,13 @@ from drkit.asof.plan import (
     refuse_unreadable,
     tag,
 )
-from drkit.asof.rewind import Rewinder, Row, Undone, row_reader
+from drkit.asof.rewind import Rewinder, Row, Undone
+from drkit.asof.snapshot import TableShape, describe_table, read_snapshot, where_query
 from drkit.binlog.rows import RowImage
 from drkit.config import Config, NodeConfig
 from drkit.dialect import asof as sql
-from drkit.dialect.rows import begin, commit, rollback, utc_session
-from drkit.dialect.sql import Sql
-from drkit.errors import DrkitError, RefusedError
+from drkit.dialect.rows import utc_session
+from drkit.errors import RefusedError
 from drkit.index.position import last_applied
 from drkit.index.span import TableSpan, table_span, unreadable_between
 from drkit.index.store import IndexStore
@@ -44,9 +42,7 @@ from drkit.io.mysql import Session, connect
 from drkit.model.facts import NodeFacts
 from drkit.timeparse import iso, parse_time
 
-INSERT_BATCH_BYTES = 512 * 1024  # one INSERT's text, well under max_allowed_packet
 WHERE_BATCH = 500  # changed rows judged by --where per statement
-KEY_BATCH = 1000  # rewound rows read back per statement
 
 
 @dataclass
@@ -156,7 +152,7 @@ def prepare_asof(
     found = _range(config, store, node.name, schema, name, when, facts, facts.gtid_slave_pos_text)
     target = destination = None
     if into is not None:
-        target, destination = _check_into(config, f"{schema}.{name}", into)
+        target, destination = check_into(config, f"{schema}.{name}", into)
     return AsofPlan(
         f"{schema}.{name}",
         when,
@@ -204,45 +200,7 @@ def _range(
     return found, span
 
 
-def _check_into(config: Config, table: str, into: str) -> tuple[str, str]:
-    """The target on the primary: it must answer, be writable, and not hold the table yet."""
-    from drkit.extract.plan import parse_tables
-    from drkit.io.mysql import session
-
-    _, target = parse_tables(table, into)
-    primary = config.require_primary()
-    facts = gather(primary)
-    if not facts.reachable:
-        raise RefusedError(
-            f"{primary.name} does not answer ({facts.unreachable_reason}): --into has nowhere "
-            "to write",
-            hint="leave out --into: --json or --csv FILE give the rows without a server",
-        )
-    if facts.read_only:
-        raise RefusedError(
-            f"{primary.name} is read-only (fenced?): --into cannot write there",
-            hint="leave out --into, or make it writable again first",
-        )
-    with session(primary) as opened:
-        if opened.one(opened.dialect.table_type(target)) is not None:
-            schema, _, name = target.partition(".")
-            raise RefusedError(
-                f"{target} exists on {primary.name}: asof never overwrites a table",
-                hint=f"choose a name that does not exist: --into {schema}.{name}_2",
-            )
-    return target, primary.name
-
-
 # -- running --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TableShape:
-    columns: tuple[str, ...]
-    types: tuple[str, ...]
-    generated: tuple[str, ...]
-    key: tuple[str, ...]
-    definition: str
 
 
 def run_asof(
@@ -287,7 +245,7 @@ def run_asof(
         else:
             result_rows = list(rewinder.rows())
         if snapshot.digests is not None:
-            untouched = _untouched_digest(snapshot, rewinder)
+            untouched = untouched_digest(snapshot, rewinder)
     finally:
         session.close()
     position = snapshot.position
@@ -308,127 +266,12 @@ def run_asof(
     )
     result.seconds_to_answer = time.monotonic() - started
     if plan.into:
-        _write(config, plan, table, result, audit, rewinder, untouched)
+        copy = write_copy(config, plan, table, result.rows, audit, rewinder, untouched)
+        result.into, result.destination = copy.target, copy.node
+        result.written, result.verified, result.checked = copy.written, copy.verified, copy.checked
+        result.timings.update(copy.timings)
     result.seconds = time.monotonic() - started
     return result
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A table's rows on one consistent snapshot, and the applied position they are at."""
-
-    position: str
-    rows: list[Row]  # canonical values, table column order
-    matching: list[Row] | None = None  # the rows satisfying --where, when one was given
-    digests: list[int] | None = None  # each row's digest (`dialect.asof.row_digest`), if asked
-
-
-def read_snapshot(
-    session: Session,
-    name: str,
-    table: TableShape,
-    *,
-    where: str | None = None,
-    digest: bool = False,
-    pinned: Callable[[str], None] | None = None,
-) -> Snapshot:
-    """Every row of the table and the position they are at, on one read-only snapshot.
-
-    `pinned` runs once the position is read, before the rows are (a test makes the replica
-    apply more there: the rows must still be those of the position).
-    """
-    node = session.node
-    pinning = _Pinning.choose(session, node)
-    position = pinning.before()
-    for statement in session.dialect.read_only_snapshot():
-        session.run(statement)
-    position = pinning.inside(position)
-    if pinned is not None:
-        pinned(position)
-    pairs = list(zip(table.columns, table.types, strict=True))
-    canonical = row_reader(table.types)
-    _, raw = session.table(sql.select_rows(name, pairs, digest=digest))
-    digests = None
-    if digest:
-        width = len(pairs)
-        digests = [int(row[width]) for row in raw]
-        rows = [canonical(row[:width]) for row in raw]
-    else:
-        rows = [canonical(row) for row in raw]
-    del raw
-    matching = None
-    if where is not None:
-        _, raw = _judged(session, sql.rows_where(name, pairs, where), where)
-        matching = [canonical(row) for row in raw]
-    session.run(session.dialect.end_snapshot())
-    pinning.after(position)
-    return Snapshot(position, rows, matching, digests)
-
-
-def describe_table(session: Session, table: str) -> TableShape:
-    found = session.rows(sql.column_types(table))
-    if not found:
-        raise RefusedError(
-            f"{table} does not exist on {session.node.name}: there are no current rows to rewind",
-            hint=f"`drkit events --table {table}` shows when it was dropped or created; "
-            "`drkit inspect --at T` or `drkit extract` after `drkit recover --before` reach it",
-        )
-    columns = tuple(str(r["name"]) for r in found)
-    types = tuple(str(r["data_type"]).lower() for r in found)
-    generated = tuple(str(r["name"]) for r in found if int(r["generated"] or 0))
-    key = tuple(str(r["name"]) for r in session.rows(sql.primary_key(table)))
-    create = session.one(session.dialect.show_create_table(table)) or {}
-    return TableShape(columns, types, generated, key, str(create.get("Create Table") or ""))
-
-
-class _Pinning:
-    """How the position of the rows read is known (see the module's docstring)."""
-
-    def __init__(self, session: Session, node: NodeConfig, in_snapshot: bool) -> None:
-        self.session = session
-        self.node = node
-        self.in_snapshot = in_snapshot
-
-    @classmethod
-    def choose(cls, session: Session, node: NodeConfig) -> _Pinning:
-        if session.version.is_mariadb:
-            engine = session.one(sql.slave_pos_engine()) or {}
-            if str(engine.get("engine") or "").lower() == "innodb" and not int(
-                engine.get("others") or 0
-            ):
-                return cls(session, node, True)
-        facts = gather(node)
-        if facts.replica is not None and facts.replica.applier_running:
-            raise RefusedError(
-                f"{node.name} applies while its rows would be read, and this server keeps no "
-                "applied position a snapshot can see (MySQL, or a non-InnoDB "
-                "mysql.gtid_slave_pos): the rows could not be tied to a position",
-                hint="`drkit freeze` first, then `drkit resume` after the answer",
-            )
-        return cls(session, node, False)
-
-    def before(self) -> str:
-        if self.in_snapshot:
-            return ""
-        return self._now()
-
-    def inside(self, before: str) -> str:
-        if not self.in_snapshot:
-            return before
-        rows = self.session.rows(sql.slave_pos_rows())
-        return ",".join(f"{r['domain_id']}-{r['server_id']}-{r['seq_no']}" for r in rows)
-
-    def after(self, position: str) -> None:
-        if not self.in_snapshot and self._now() != position:
-            raise RefusedError(
-                f"{self.node.name} applied transactions while its rows were read "
-                f"({position} -> {self._now()}): the rows are not tied to one position",
-                hint="`drkit freeze` first, then `drkit resume` after the answer",
-            )
-
-    def _now(self) -> str:
-        row = self.session.one(sql.executed_position(self.session.version.is_mariadb)) or {}
-        return str(row.get("pos") or "").replace("\n", "")
 
 
 def _undo(
@@ -520,199 +363,12 @@ def _where(
     for first in range(0, len(changed), WHERE_BATCH):
         batch = changed[first : first + WHERE_BATCH]
         images = [dict(zip(table.columns, row, strict=True)) for row in batch]
-        _, matched = _judged(session, sql.matching_rows(images, table.columns, where), where)
+        _, matched = where_query(session, sql.matching_rows(images, table.columns, where), where)
         kept.extend(batch[int(str(m[0]))] for m in matched)
     if table.key:
         kept.sort(key=lambda row: _order(rewinder.key_of(row)))
     return kept
 
 
-def _judged(session: Session, statement: Sql, where: str) -> tuple[tuple[str, ...], list[Row]]:
-    """A statement carrying the operator's --where: the server refusing it is bad usage."""
-    from drkit.errors import NodeError, UsageError
-
-    try:
-        return session.table(statement)
-    except NodeError as exc:
-        raise UsageError(
-            f"--where {where!r}: {session.node.name} refused the condition: "
-            f"{exc.message.rpartition('failed: ')[2]}"
-        ) from None
-
-
 def _order(key: Row) -> tuple[object, ...]:
     return tuple((value is None, value) for value in key)
-
-
-def _write(
-    config: Config,
-    plan: AsofPlan,
-    table: TableShape,
-    result: AsofResult,
-    audit: AuditLog,
-    rewinder: Rewinder,
-    untouched: int | None,
-) -> None:
-    """Create the target on the primary, insert the rows in one transaction, and check them."""
-    from drkit.checks.privileges import require_privileges
-    from drkit.io.lock import engine_lock
-
-    assert plan.into is not None and plan.destination is not None
-    primary = config.node(plan.destination)
-    begun = time.monotonic()
-    with engine_lock(config.folder, what="asof --into", command=audit.command):
-        require_privileges([primary], ["extract"], "asof --into")
-        _check_into(config, plan.table, plan.into)  # again, under the lock
-        audit.event(
-            "asof-into-started",
-            node=primary.name,
-            table=plan.table,
-            target=plan.into,
-            at=iso(plan.at),
-        )
-        session = connect(primary, observer=audit)
-        try:
-            d = session.dialect
-            session.run(utc_session())
-            schema = plan.into.partition(".")[0]
-            exists = session.one(d.schema_exists(schema)) or {}
-            if not int(next(iter(exists.values()), 0) or 0):
-                session.run(d.create_schema(schema))
-            session.run(
-                d.create_table_like_source(
-                    table.definition,
-                    plan.table,
-                    plan.into,
-                    rename_foreign_keys=plan.into != plan.table,
-                )
-            )
-            written = [c for c in table.columns if c not in table.generated]
-            result.timings["prepare_write"] = time.monotonic() - begun
-            begun = time.monotonic()
-            session.run(sql.foreign_key_checks(False))
-            session.run(begin())
-            try:
-                _insert(session, plan.into, result.rows, table.columns, written)
-                session.run(commit())
-            except BaseException:
-                with contextlib.suppress(DrkitError):
-                    session.run(rollback())
-                raise
-            session.run(sql.foreign_key_checks(True))
-            result.timings["write"] = time.monotonic() - begun
-            begun = time.monotonic()
-            result.verified, result.written, result.checked = _verify(
-                session, plan.into, table, result.rows, rewinder, untouched
-            )
-            result.timings["verify"] = time.monotonic() - begun
-        finally:
-            session.close()
-    result.into, result.destination = plan.into, primary.name
-    audit.event(
-        "asof-into-done",
-        node=primary.name,
-        target=plan.into,
-        rows=result.written,
-        verified=result.verified,
-        checked=result.checked,
-    )
-
-
-def _untouched_digest(snapshot: Snapshot, rewinder: Rewinder) -> int:
-    """The digest sum of the rows read that no undone change concerned: at T they are as read."""
-    assert snapshot.digests is not None
-    key_of, touched = rewinder.key_of, rewinder.touched
-    return sum(
-        digest
-        for row, digest in zip(snapshot.rows, snapshot.digests, strict=True)
-        if key_of(row) not in touched
-    )
-
-
-def _verify(
-    session: Session,
-    target: str,
-    table: TableShape,
-    rows: Sequence[Row],
-    rewinder: Rewinder,
-    untouched: int | None,
-) -> tuple[bool, int, str]:
-    """Whether the copy holds exactly `rows`: (verdict, rows found, how it was checked).
-
-    With digests: the rows no change concerned are compared by digest sum against the same rows
-    on the replica (the servers print them, so one server version gives one digest), and the
-    rewound rows are read back and compared value by value. Without them (no primary key,
-    --where), or when the sums differ, every row is read back and compared.
-    """
-    pairs = list(zip(table.columns, table.types, strict=True))
-    canonical = row_reader(table.types)
-    if untouched is not None:
-        found = session.one(sql.table_digest(target, table.columns)) or {}
-        count, total = int(found.get("n") or 0), int(found.get("total") or 0)
-        keys = list(rewinder.touched)
-        back: list[Row] = []
-        back_total = 0
-        width = len(pairs)
-        for first in range(0, len(keys), KEY_BATCH):
-            statement = sql.rows_with_keys(
-                target, pairs, table.key, keys[first : first + KEY_BATCH]
-            )
-            for raw in session.table(statement)[1]:
-                back.append(canonical(raw[:width]))
-                back_total += int(str(raw[width]))
-        if (
-            count == len(rows)
-            and total - back_total == untouched
-            and _same_rows(rewinder.rows_of(keys), back, table)
-        ):
-            return True, count, "digests of the unchanged rows, values of the rewound ones"
-    _, everything = session.table(sql.select_rows(target, pairs))
-    found_rows = [canonical(row) for row in everything]
-    return _same_rows(rows, found_rows, table), len(found_rows), "every row read back"
-
-
-def _insert(
-    session: Session,
-    target: str,
-    rows: Sequence[Row],
-    columns: Sequence[str],
-    written: Sequence[str],
-) -> None:
-    """The rows as multi-row INSERTs; the next statement's text is built in a thread while the
-    server runs the current one (the driver lets the GIL go while it waits)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    statements = (sql.insert_rows(target, written, b) for b in _batches(rows, columns, written))
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        upcoming = pool.submit(next, statements, None)
-        while True:
-            statement = upcoming.result()
-            if statement is None:
-                return
-            upcoming = pool.submit(next, statements, None)
-            session.run(statement)
-
-
-def _batches(
-    rows: Sequence[Row], columns: Sequence[str], written: Sequence[str]
-) -> Iterator[list[Row]]:
-    """The written columns' values, in batches whose INSERT text stays near INSERT_BATCH_BYTES."""
-    keep = [columns.index(c) for c in written]
-    every = len(keep) == len(columns)
-    batch: list[Row] = []
-    size = 0
-    for row in rows:
-        batch.append(row if every else tuple([row[i] for i in keep]))
-        size += sum([len(v) if isinstance(v, str | bytes) else 8 for v in row]) + 8
-        if size >= INSERT_BATCH_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
-def _same_rows(expected: Sequence[Row], found: Sequence[Row], table: TableShape) -> bool:
-    """The rows read back equal the rows written (as multisets: the server orders them)."""
-    from collections import Counter
-
-    return Counter(expected) == Counter(found)

@@ -234,7 +234,7 @@ def test_the_position_is_pinned_with_the_rows(
 ) -> None:
     """The replica applies more between the position read and the rows read: the snapshot still
     gives the rows of the position it pinned, and the live position has moved on."""
-    from drkit.asof.run import describe_table, read_snapshot
+    from drkit.asof.snapshot import describe_table, read_snapshot
     from drkit.io.mysql import session as open_session
 
     config = box.config()
