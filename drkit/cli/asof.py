@@ -78,7 +78,7 @@ def asof_command(
 
     \b
     Examples:
-      drkit asof --table shop.orders --at 14:02 --where "id = 42"
+      drkit asof --table shop.orders --at 2026-12-03T14:02:00Z --where "id = 42"
       drkit asof --table shop.orders --at -3h --csv orders-3h.csv
       drkit asof --table shop.orders --at -3h --into shop.orders_3h_ago
     """
