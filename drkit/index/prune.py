@@ -29,7 +29,7 @@ def count_before(store: IndexStore, tx_id: int) -> int:
 
 
 def delete_before(store: IndexStore, tx_id: int) -> int:
-    """Delete every transaction (and its tables) with an id below `tx_id`; how many went.
+    """Delete every transaction (and its tables and findings) with an id below `tx_id`; how many went.
 
     The newest row is never below `tx_id` (callers keep it), so the next id stays dense.
     """
@@ -38,6 +38,7 @@ def delete_before(store: IndexStore, tx_id: int) -> int:
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute("DELETE FROM transaction_tables WHERE tx_id < ?", (tx_id,))
+            conn.execute("DELETE FROM findings WHERE tx_id < ?", (tx_id,))
             removed = conn.execute("DELETE FROM transactions WHERE id < ?", (tx_id,)).rowcount
         except BaseException:
             conn.execute("ROLLBACK")
