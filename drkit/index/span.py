@@ -65,7 +65,7 @@ def unreadable_between(
     for tx_id, gtid, kind, statement in store.conn.execute(loose, (first_id, last_id)):
         if kind == "incident":
             why = "a gap in the binlog (an incident event): changes made there are not in it"
-        elif names & _identifiers(str(statement)):
+        elif names & statement_identifiers(str(statement)):
             why = f"a statement without row images that names the schema {schema}"
         else:
             continue
@@ -78,7 +78,7 @@ def unreadable_between(
 _IDENTIFIER = re.compile(r"`((?:[^`]|``)+)`|([\w$]+)")
 
 
-def _identifiers(statement: str) -> set[str]:
+def statement_identifiers(statement: str) -> set[str]:
     """Every word or backquoted name of a statement, lower-cased."""
     return {
         (quoted.replace("``", "`") if quoted else bare).lower()
