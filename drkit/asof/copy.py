@@ -15,10 +15,11 @@ from drkit.asof.snapshot import Snapshot, TableShape
 from drkit.config import Config
 from drkit.dialect import asof as sql
 from drkit.dialect.rows import begin, commit, rollback, utc_session
-from drkit.errors import DrkitError, RefusedError
+from drkit.errors import ConfigError, DrkitError, RefusedError
 from drkit.io.audit import AuditLog
 from drkit.io.facts import gather
 from drkit.io.mysql import Session, connect
+from drkit.model.facts import Unreachable
 from drkit.timeparse import iso
 
 INSERT_BATCH_BYTES = 512 * 1024  # one INSERT's text, well under max_allowed_packet
@@ -45,6 +46,11 @@ def check_into(config: Config, table: str, into: str) -> tuple[str, str]:
     _, target = parse_tables(table, into)
     primary = config.require_primary()
     facts = gather(primary)
+    if facts.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG):
+        raise ConfigError(
+            f"{primary.name} refused drkit's login ({facts.unreachable_reason})",
+            hint="fix the password, account or TLS settings in the config; nothing was written",
+        )
     if not facts.reachable:
         raise RefusedError(
             f"{primary.name} does not answer ({facts.unreachable_reason}): --into has nowhere "

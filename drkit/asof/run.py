@@ -143,6 +143,7 @@ def prepare_asof(
 
         raise UsageError("--where needs a condition")
     facts = gather(node)
+    _refuse_login(facts)
     if not facts.reachable:
         raise RefusedError(
             f"{node.name} does not answer ({facts.unreachable_reason}): its rows are where the "
@@ -163,6 +164,18 @@ def prepare_asof(
         into=target,
         destination=destination,
     )
+
+
+def _refuse_login(facts: NodeFacts) -> None:
+    """A refused login or TLS setting is a configuration problem (exit 2), not a dead node."""
+    from drkit.errors import ConfigError
+    from drkit.model.facts import Unreachable
+
+    if facts.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG):
+        raise ConfigError(
+            f"{facts.name} refused drkit's login ({facts.unreachable_reason})",
+            hint="fix the password, account or TLS settings in the config; nothing was read",
+        )
 
 
 def _range(

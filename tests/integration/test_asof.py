@@ -10,6 +10,7 @@ then asked back.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -298,6 +299,16 @@ def test_refusals_say_why_and_change_nothing(
     finally:
         for path in files:
             (aside / path.name).rename(path)
+    # A refused login is a configuration problem (exit 2), not a replica that is gone.
+    text = box.config_file.read_text()
+    head, _, tail = text.partition("[nodes.delayed]")
+    wrong = box.directory / "wrong-password.toml"
+    wrong.write_text(
+        head + "[nodes.delayed]" + re.sub(r'password = "[^"]*"', 'password = "nope"', tail, count=1)
+    )
+    done = box.drkit("--config", str(wrong), "asof", "--table", "shop.items", "--at", iso(first))
+    assert done.returncode == 2 and "refused drkit's login" in done.stderr, done.stderr
+    wrong.unlink()
     # A table that exists on the primary already is never overwritten.
     code, refused = asof(box, "shop.items", first, "--into", "shop.bag", "--yes")
     assert code == 3 and "never overwrites" in refused["error"]
