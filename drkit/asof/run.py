@@ -150,7 +150,9 @@ def prepare_asof(
             "rewind starts",
             hint="`drkit history --table S.T --key ...` reads one row's versions from the archive alone",
         )
-    found = _range(config, store, node.name, schema, name, when, facts, facts.gtid_slave_pos_text)
+    found, span = _range(
+        config, store, node.name, schema, name, when, facts, facts.gtid_slave_pos_text
+    )
     target = destination = None
     if into is not None:
         target, destination = check_into(config, f"{schema}.{name}", into)
@@ -158,8 +160,8 @@ def prepare_asof(
         f"{schema}.{name}",
         when,
         node.name,
-        found[0],
-        found[1],
+        found,
+        span,
         where=where.strip() if where else None,
         into=target,
         destination=destination,

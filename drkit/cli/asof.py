@@ -84,6 +84,11 @@ def asof_command(
     """
     if csv_file is not None and (as_json or into is not None):
         raise UsageError("--csv FILE takes neither --json nor --into")
+    from drkit.timeparse import zone_note
+
+    note = zone_note(at)
+    if note:
+        say(f"drkit: {note}")
     ops = operations(ctx)
     plan = ops.plan_asof(table, at, where=where, into=into, node=node)
     if dry_run:
