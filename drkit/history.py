@@ -17,12 +17,14 @@ from pathlib import Path
 from drkit.binlog.events import FormatDescription
 from drkit.binlog.files import map_file
 from drkit.binlog.values import Value
+from drkit.compression import stored_path
 from drkit.config import Config
 from drkit.errors import RefusedError, UsageError
 from drkit.flashback.images import format_of, images_in, stream_images
 from drkit.flashback.mysqljson import binary_json_text
 from drkit.flashback.values import image_json, matches, parse_key, shown
 from drkit.index.changes import TableChange, change, gtid_of, table_changes
+from drkit.index.gaps import refuse_window
 from drkit.index.rowkeys import RowKeyCache, cache_path
 from drkit.index.store import IndexStore
 from drkit.timeparse import iso
@@ -119,6 +121,8 @@ def row_history(
     if not dot or not schema or not name or "*" in table:
         raise UsageError(f"not a table: {table!r} (schema.table, no wildcards)")
     wanted = parse_key(key)
+    # Every version of the row, or a refusal: a change lost in a gap would go unseen.
+    refuse_window(store, since, until, f"the history of {table}")
     cached = _from_cache(config, store, schema, name, wanted, since, until)
     if cached is not None:
         return cached
@@ -248,7 +252,7 @@ def _json_text(
 
 def _archived(archive: Path, change: TableChange) -> Path:
     path = archive / change.file
-    if not path.is_file():
+    if not stored_path(path).is_file():  # NAME, or NAME.zst once compressed
         raise RefusedError(
             f"transaction #{change.id} is in {change.file}, which is not in the archive {archive}",
             hint="the archive was pruned or never copied that file; history reads only the archive",

@@ -52,8 +52,9 @@ class RowImage:
 def decode_rows(path: str | os.PathLike[str], offsets: Iterable[tuple[int, int]]) -> list[RowImage]:
     """Decode the rows of the events at `offsets` ((start, end) pairs, Table_map events first)."""
     file_path = Path(path)
-    with map_file(file_path) as buf:
-        return decode_rows_bytes(buf, offsets, file_path.name)
+    spans = list(offsets)
+    with map_file(file_path, spans) as buf:
+        return decode_rows_bytes(buf, spans, file_path.name)
 
 
 def decode_rows_bytes(

@@ -371,8 +371,19 @@ def _parse_retention(table: Table | None) -> RetentionConfig:
         if not match or not 0 <= float(match[1]) < 100:
             table.fail("min_free", f'{min_free_text!r} is not a percentage such as "10%"')
         min_free = float(match[1]) / 100
+    compress = table.optional_string("compress")
+    if compress is not None and compress not in COMPRESSIONS:
+        table.fail("compress", f"{compress!r} is not one of {', '.join(map(repr, COMPRESSIONS))}")
+    level = table.optional_integer("compress_level")
+    if level is not None and not 1 <= level <= 19:
+        table.fail("compress_level", "must be between 1 and 19 (zstd's levels)")
     table.finish()
-    return RetentionConfig(**_given(keep=keep, min_free=min_free))
+    return RetentionConfig(
+        **_given(keep=keep, min_free=min_free, compress=compress, compress_level=level)
+    )
+
+
+COMPRESSIONS = ("none", "zstd")
 
 
 def _given(**values: Any) -> dict[str, Any]:

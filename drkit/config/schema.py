@@ -175,10 +175,13 @@ class RetentionConfig:
     """`[retention]`: how long index rows and archived binlogs are kept, and the free space wanted.
 
     `keep` is in seconds; `min_free` is a fraction of the archive's filesystem (0.10 for "10%").
+    `compress` is "zstd" (archived binlogs are compressed once closed and indexed) or "none".
     """
 
     keep: float = 7 * 86400.0
     min_free: float = 0.10
+    compress: str = "none"
+    compress_level: int = 3
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def stream_images(
     path: Path, offsets: Sequence[tuple[int, int]], *, newest_first: bool = False
 ) -> Iterator[Image]:
     """The row images of the events at `offsets`, in binlog order or newest first."""
-    with map_file(path) as buf:
+    with map_file(path, offsets) as buf:
         yield from _images(buf, offsets, newest_first)
 
 
@@ -124,7 +124,7 @@ def _json_labels(table: TableMap) -> tuple[str, ...]:
 def table_columns(path: Path, offsets: Sequence[tuple[int, int]]) -> dict[str, tuple[str, ...]]:
     """`schema.table` -> column labels, from the transaction's Table_map events only."""
     found: dict[str, tuple[str, ...]] = {}
-    with map_file(path) as buf:
+    with map_file(path, offsets) as buf:
         fmt = ev.parse_format_description(buf, 4, HEADER.unpack_from(buf, 4)[3])
         for start, end in offsets:
             if end > len(buf) or end - start < HEADER_LEN:
@@ -147,7 +147,7 @@ def split_newest_first(
 ) -> list[tuple[tuple[int, int], ...]]:
     """The offsets cut into about `parts` runs of Rows events, newest run first; each run
     carries the Table_map events in force before its events, so it decodes on its own."""
-    with map_file(path) as buf:
+    with map_file(path, offsets) as buf:
         fmt = format_of(buf)
         in_force: dict[int, tuple[int, int]] = {}
         steps: list[tuple[tuple[tuple[int, int], ...], tuple[int, int]]] = []
@@ -179,7 +179,7 @@ def binary_json_columns(
     """`schema.table` -> its MySQL binary JSON columns (the decoder returns those as raw bytes,
     which cannot be written back as SQL); empty on MariaDB, where JSON is text."""
     found: dict[str, tuple[str, ...]] = {}
-    with map_file(path) as buf:
+    with map_file(path, offsets) as buf:
         fmt = format_of(buf)
         if fmt.mariadb:
             return found

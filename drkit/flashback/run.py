@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from drkit.compression import binlog_size, stored_path
 from drkit.config import Config
 from drkit.dialect import rows as sql
 from drkit.errors import DrkitError, RefusedError, UsageError
@@ -39,6 +40,7 @@ from drkit.flashback.plan import (
 )
 from drkit.flashback.values import as_json
 from drkit.index.changes import table_changes
+from drkit.index.gaps import refuse_across, refuse_window
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.audit import AuditLog
@@ -174,6 +176,10 @@ def prepare_flashback(
     if table is not None and (table.count(".") != 1 or "*" in table):
         raise UsageError(f"not a table: {table!r} (schema.table, no wildcards)")
     records = _resolve(store, targets, table, since, until)
+    if since is not None or until is not None:
+        refuse_window(store, since, until, f"this flashback of {table}'s changes")
+    if records:
+        refuse_across(store, records[0].id, records[-1].id, "this flashback")
     facts = gather_flashback_facts(config, store, records, table, on_conflict, sql_file)
     if not facts.reachable and sql_file is None:
         raise RefusedError(
@@ -224,12 +230,12 @@ def gather_flashback_facts(
         problem: str | None = None
         columns: dict[str, tuple[str, ...]] = {}
         binary_json: dict[str, tuple[str, ...]] = {}
-        if not path.is_file():
+        if not stored_path(path).is_file():  # NAME, or NAME.zst once compressed
             problem = f"its binlog file {record.file} is not in the archive {archive}"
-        elif path.stat().st_size < record.end_pos:
+        elif (size := binlog_size(path)) < record.end_pos:
             problem = (
                 f"the archive's copy of {record.file} ends before the transaction does "
-                f"(byte {path.stat().st_size} < {record.end_pos})"
+                f"(byte {size} < {record.end_pos})"
             )
         elif offsets:
             columns = table_columns(path, offsets)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from drkit.config import Config, NodeConfig
 from drkit.errors import ConfigError, DrkitError, RefusedError
+from drkit.index.gaps import refuse_across
 from drkit.index.position import last_applied
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
@@ -283,6 +284,10 @@ def prepare_recovery(
             node=node.name,
             action="this recovery",
         )
+        # Invariant 1 cannot hold across transactions drkit never saw: refused when the lost
+        # ones lie between what the replica applied and the target (or the end).
+        bound = targets.stop or targets.end or store.latest()
+        refuse_across(store, applied_id, bound.id if bound else applied_id, "this recovery")
         plan = replace(plan, notes=plan.notes + _target_notes(store, targets))
         return PreparedRecovery(request, facts, plan, spec, targets, lock)
     except BaseException:

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import time
 from contextlib import ExitStack
@@ -33,6 +34,10 @@ from tests.torture.model import (
 
 WORDS = ("alpha", "bravo", "delta", "echo", "kilo", "lima", "oscar", "tango", "zulu")
 DISASTERS = ("drop", "truncate", "delete_all", "update_all")
+# Each operation, the primary rotates its binlog first with this chance (its own random stream,
+# so the seeds' other choices stay what they were): archive replays then span several files,
+# compressed ones on odd seeds ([retention] compress = "zstd").
+ROTATE_CHANCE = 0.2
 # The class the classifier gives each disaster (mass rows aside: the tables stay small).
 DISASTER_CLASSES = {
     "drop": "drop_table",
@@ -83,6 +88,8 @@ class Torture:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        self.rotate_rng = random.Random(f"{self.seed}/rotate")
+        self.compress = self.seed % 2 == 1
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -92,10 +99,13 @@ class Torture:
             # One random stream per operation: an operation that went differently (a kill that
             # landed after drkit finished) does not shift the choices of the ones after it.
             self.rng = random.Random(f"{self.seed}/{number}")
+            self.rotate_rng = random.Random(f"{self.seed}/{number}/rotate")
             self.step()
         self.finish()
 
     def step(self) -> None:
+        if self.primary_alive and self.rotate_rng.random() < ROTATE_CHANCE:
+            self.op_rotate()
         choices: list[tuple[str, float]] = []
         if self.primary_alive:
             choices += [
@@ -128,6 +138,9 @@ class Torture:
     # -- setup and the end --------------------------------------------------------------------
 
     def setup(self) -> None:
+        if self.compress:
+            with self.box.config_file.open("a", encoding="utf-8") as config:
+                config.write('\n[retention]\ncompress = "zstd"\n')
         self.execute(0, ["CREATE DATABASE tt"], [])
         for domain, tables in DOMAIN_TABLES.items():
             for table in tables:
@@ -316,6 +329,34 @@ class Torture:
         if done.returncode != 0:
             self.fail(f"drkit index failed: {done.stderr.strip()[-500:]}")
         self.refresh_index()
+        self.check_archive()
+
+    def op_rotate(self) -> None:
+        self.box.sql("primary", "FLUSH BINARY LOGS")
+        self.note("rotate: FLUSH BINARY LOGS on the primary")
+
+    def check_archive(self) -> None:
+        """With compression, every file the index read past is compressed (and only those)."""
+        config = self.box.config()
+        conn = sqlite3.connect(config.index.path)
+        try:
+            (checkpoint,) = conn.execute("SELECT file FROM checkpoint").fetchone()
+        finally:
+            conn.close()
+        current = int(str(checkpoint).rsplit(".", 1)[1])
+        names = sorted(
+            p.name
+            for p in config.index.archive_dir.iterdir()
+            if "-bin." in p.name and not p.name.startswith(".")
+        )
+        for name in names:
+            packed = name.endswith(".zst")
+            behind = int(name.removesuffix(".zst").rsplit(".", 1)[1]) < current
+            if packed != (self.compress and behind):
+                self.fail(
+                    f"archive file {name}: compressed {packed}, checkpoint {checkpoint}, "
+                    f"compress {self.compress}"
+                )
 
     def refresh_index(self) -> None:
         done = self.drkit("events", "--limit", "1000000", "--json")
