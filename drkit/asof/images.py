@@ -47,7 +47,8 @@ def _decoded(
     path = archive / ordered[0].file
     starts: list[int] = []
     offsets: list[tuple[int, int]] = []
-    with map_file(path) as buf:
+    spans = [pair for change in ordered for pair in change.row_events]
+    with map_file(path, spans) as buf:  # a compressed file: only the frames holding them
         fmt = format_of(buf)
         in_force: dict[bytes, bytes] = {}  # table id -> the map body in force
         for change in ordered:

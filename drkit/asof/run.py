@@ -190,6 +190,7 @@ def _range(
     facts: NodeFacts,
     position: str,
 ) -> tuple[AsofRange, TableSpan]:
+    from drkit.compression import binlog_size
     from drkit.io.archive import archived_files
 
     latest = store.latest()
@@ -210,7 +211,8 @@ def _range(
             f"{schema}.{table}",
             unreadable_between(store, schema, table, found.first_id, found.last_id),
         )
-        sizes = {p.name: p.stat().st_size for p in archived_files(config.index.archive_dir)}
+        # Decompressed sizes: they are compared with binlog offsets.
+        sizes = {p.name: binlog_size(p) for p in archived_files(config.index.archive_dir)}
         refuse_archive_gaps(sizes, span, str(config.index.archive_dir))
     return found, span
 

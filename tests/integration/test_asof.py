@@ -427,3 +427,33 @@ def test_random_changes_rewind_to_every_moment(
             for r in expected
         ]
         assert found == wanted, f"seed {seed}, moment {when - base:.0f}"
+
+
+def test_a_compressed_archive_file_rewinds_the_same(
+    box: Sandbox, recorded: dict[float, dict[str, Any]]
+) -> None:
+    """`[retention] compress = "zstd"` turns an archived binlog into NAME.zst: asof reads the
+    same images at the same offsets from it."""
+    from drkit.compression import compress_file
+
+    base = time.time() + 5000  # after every commit the other tests gave a time
+    box.sql("primary", "CREATE TABLE shop.zipped (id INT PRIMARY KEY, v VARCHAR(10))", app=True)
+    commit_at(box, base, "INSERT INTO shop.zipped VALUES (1, 'one'), (2, 'two'), (3, NULL)")
+    commit_at(
+        box,
+        base + 100,
+        "UPDATE shop.zipped SET v = 'changed'",
+        "DELETE FROM shop.zipped WHERE id = 2",
+    )
+    box.sql("primary", "FLUSH BINARY LOGS")  # the file holding those changes is complete now
+    settle(box)
+    archive = box.directory / "binlogs"
+    complete = sorted(p for p in archive.iterdir() if p.suffix[1:].isdigit())[:-1]
+    assert complete, "no complete binlog file in the archive"
+    for path in complete:
+        compress_file(path)
+    assert not any(path.exists() for path in complete)
+    code, report = asof(box, "shop.zipped", base + 50)
+    assert code == 0, report
+    assert report["rows"] == [[1, "one"], [2, "two"], [3, None]]
+    assert report["undone"] == {"insert": 0, "update": 3, "delete": 1}
