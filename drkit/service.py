@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from drkit.asof.plan import AsofPlan
     from drkit.asof.run import AsofResult
+    from drkit.checks.dropped import DroppedRows
     from drkit.checks.result import Checklist, PromotionChecklist
     from drkit.extract.merge import MergePlan, MergeReport
     from drkit.extract.plan import ExtractPlan
@@ -313,6 +314,26 @@ class Drkit:
             now=time.time(),
         )
 
+    def dropped_rows(
+        self, transactions: list[IndexedTransaction]
+    ) -> dict[int, tuple[DroppedRows, ...]]:
+        """The rows each DROP or TRUNCATE among `transactions` took, read on the delayed copy
+        while it still holds them; unknown (with why) otherwise (never raises)."""
+        from drkit.checks.dropped import DroppedRows, dropped_rows
+        from drkit.index.store import IndexStore
+
+        if not any(tx.rows_unknown for tx in transactions):
+            return {}
+        try:
+            with IndexStore(self.config.index.path, readonly=True) as store:
+                return dropped_rows(self.config, store, transactions)
+        except DrkitError as exc:
+            return {
+                tx.id: tuple(DroppedRows(t.table, None, exc.message) for t in tx.tables)
+                for tx in transactions
+                if tx.rows_unknown
+            }
+
     def guard_state(self) -> GuardStatus:
         """Whether `drkit guard` runs for this config, and what it last saw and did (never raises)."""
         from drkit.guard.state import guard_status
@@ -582,8 +603,10 @@ class Operations(Drkit):
         on_progress: ProgressCallback | None = None,
         on_step: StepCallback | None = None,
         between: Callable[[], None] | None = None,
+        interrupted: threading.Event | None = None,
     ) -> InspectReport:
-        """Roll forward to T, answer the queries on one read-only snapshot, restore the delay."""
+        """Roll forward to T, answer the queries on one read-only snapshot, restore the delay
+        (`interrupted` set stops the roll-forward, the replica left frozen)."""
         from drkit.pitr.inspect import run_inspect
 
         with self.store() as store:
@@ -598,6 +621,7 @@ class Operations(Drkit):
                 on_progress=on_progress,
                 on_step=on_step,
                 between=between,
+                interrupted=interrupted,
             )
 
     def plan_asof(

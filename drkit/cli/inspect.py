@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import shlex
 import subprocess
 import sys
@@ -24,7 +22,7 @@ from drkit.cli.common import (
     yes_option,
 )
 from drkit.errors import ExitCode, UsageError
-from drkit.render import table
+from drkit.render import csv_blocks, table
 
 if TYPE_CHECKING:
     from drkit.config import NodeConfig
@@ -190,14 +188,7 @@ def _text(report: InspectReport) -> str:
 
 
 def _csv(report: InspectReport) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for index, result in enumerate(report.results):
-        if index:
-            buffer.write("\n")
-        writer.writerow(result.columns)
-        writer.writerows(result.rows)
-    return buffer.getvalue().rstrip("\n")
+    return csv_blocks([(result.columns, result.rows) for result in report.results])
 
 
 def _shell(node: NodeConfig) -> None:

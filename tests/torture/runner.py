@@ -174,6 +174,7 @@ class Torture:
         if done.returncode != 0:
             self.fail(f"final resume failed: {done.stderr.strip()[-800:]}")
         self.check_resumed()
+        self.check_resume_record(named)
         self.box.sql("delayed", "STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY = 0", "START SLAVE")
         target = set(str(self.box.value("primary", "SELECT @@gtid_binlog_pos")).split(","))
 
@@ -428,7 +429,25 @@ class Torture:
             self.fail(f"resume failed: {done.stderr.strip()[-800:]}")
         self.recorded = None
         self.check_resumed()
+        self.check_resume_record(named)
         self.check_delayed()
+
+    def check_resume_record(self, named: list[Tx]) -> None:
+        """The recovery record names exactly the destructive transactions the resume was told
+        to apply (the alarm's NAMED state reads it); with nothing named, any record says none."""
+        if self.pre12 or any(t.index_id is None for t in named):
+            return  # a pre-#12 CLI names nothing; an unindexed one has no id to record
+        path = self.box.directory / "drkit-recovery.json"
+        record = json.loads(path.read_text()) if path.exists() else None
+        expected = sorted(t.index_id for t in named if t.index_id is not None)
+        if record is None:
+            if expected:
+                self.fail(f"resume named {expected} but left no recovery record")
+            return
+        if record.get("status") != "resumed" and record.get("status") != "abandoned":
+            self.fail(f"after resume the record's status is {record.get('status')}")
+        if sorted(record.get("resumed_through") or []) != expected:
+            self.fail(f"resume named {expected}; the record says {record.get('resumed_through')}")
 
     def check_resumed(self) -> None:
         try:

@@ -9,11 +9,12 @@ import uuid
 import zlib
 
 import pytest
+import zstandard
 
+import drkit.binlog.payload as payload_module
 from drkit.binlog import BinlogFormatError, scan_bytes
 from drkit.binlog import events as ev
 from drkit.binlog import transaction as tx
-from drkit.binlog.payload import zstd_decompressor
 from drkit.binlog.rows import decode_rows_bytes
 
 SOURCE = uuid.UUID("3e11fa47-71ca-11e1-9e33-c80aa9429562")
@@ -176,8 +177,27 @@ def test_uncompressed_transaction_payload_is_walked() -> None:
     assert [image.after for image in images] == [{"id": 1, "name": "p", "doc": None}] * 3
 
 
-@pytest.mark.skipif(zstd_decompressor() is not None, reason="this Python can decompress zstd")
-def test_zstd_payload_without_a_decompressor_is_reported_not_guessed() -> None:
+def test_zstd_compressed_transaction_payload_is_decoded() -> None:
+    """MySQL's binlog_transaction_compression: the inner events zstd-compressed, as the server
+    writes them (zstandard is a dependency, so this Python always has a decompressor)."""
+    inner = _inner_events()
+    packed = zstandard.ZstdCompressor().compress(inner)
+    w = BinlogWriter()
+    w.event(ev.GTID_LOG_EVENT, gtid_body(12))
+    payload = w.event(ev.TRANSACTION_PAYLOAD_EVENT, _payload(packed, 0, len(inner)))
+    (transaction,) = scan_bytes(w.bytes(), "binlog.000001")
+    assert transaction.end_pos == payload[1]
+    assert transaction.rows == (3, 0, 0)
+    assert transaction.flags == {tx.COMPRESSED}
+    images = decode_rows_bytes(w.bytes(), transaction.row_events)
+    assert [image.after for image in images] == [{"id": 1, "name": "p", "doc": None}] * 3
+
+
+def test_zstd_payload_without_a_decompressor_is_reported_not_guessed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A Python without zstandard (drkit installed without its dependencies) finds no decompressor.
+    monkeypatch.setattr(payload_module, "zstd_decompressor", lambda: None)
     w = BinlogWriter()
     w.event(ev.GTID_LOG_EVENT, gtid_body(10))
     payload = w.event(
