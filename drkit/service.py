@@ -77,9 +77,23 @@ class InspectWindow:
     oldest: float | None  # the oldest indexed transaction: `asof`/`history` rewind back to here
 
     def describe(self) -> str:
-        """Which command reaches which part of the past, and how."""
+        """One line: the forward and the rewinding reach (the console's dashboard shows it)."""
+        from drkit.timeparse import iso
+
         if self.applied_at is None or self.newest is None:
             return f"{self.node}: unknown (the replica's position is not in the index)"
+        forward = f"inspect {iso(self.applied_at)} .. {iso(self.newest)} (rolling forward)"
+        rewind = (
+            f"; asof/history {iso(self.oldest)} .. {iso(self.applied_at)} (rewinding the archive)"
+            if self.oldest is not None and self.oldest < self.applied_at
+            else ""
+        )
+        return f"{self.node}: {forward}{rewind}"
+
+    def describe_reach(self) -> str:
+        """Which command reaches which part of the past, and how, a line each (`drkit status`)."""
+        if self.applied_at is None or self.newest is None:
+            return self.describe()
         return f"{self.node}: " + "\n    ".join(
             f"{part['command']}: {part['from']} .. {part['to']} ({part['how']})"
             for part in self.reach()
