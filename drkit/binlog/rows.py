@@ -153,7 +153,9 @@ class _Decoder:
                 "with no table map before it",
                 hint="pass the transaction's row_events, which list its Table_map events too",
             )
-        before, after, pos = _present(buf, body + post_header_len, body_end, v2, operation, table)
+        before, after, pos = image_columns(
+            buf, body + post_header_len, body_end, v2, operation, table
+        )
         data: bytes = buf
         end = body_end
         if compressed:
@@ -177,7 +179,7 @@ class _Decoder:
             raise BinlogFormatError(f"rows event at {event_pos}: row images overran the event")
 
 
-def _present(
+def image_columns(
     buf: bytes, pos: int, body_end: int, v2: bool, operation: str, table: TableMap
 ) -> tuple[list[Column], list[Column] | None, int]:
     """The columns present in a rows event's before and (updates) after images, from the rest

@@ -22,13 +22,14 @@ from drkit.cli.common import (
     out,
     pass_context,
     say,
+    time_window,
     yes_option,
 )
 from drkit.errors import UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import Filters, IndexStore
 from drkit.render import table
-from drkit.timeparse import iso, parse_time, zone_note
+from drkit.timeparse import iso, zone_note
 
 if TYPE_CHECKING:
     from drkit.checks.dropped import DroppedRows
@@ -271,9 +272,10 @@ def events(
         note = zone_note(given) if given else None
         if note:
             say(f"drkit: {note}")
+    window = time_window(since, until, now)
     filters = Filters(
-        since=parse_time(since, now) if since else None,
-        until=parse_time(until, now) if until else None,
+        since=window[0],
+        until=window[1],
         table=table_name,
         destructive=destructive,
         limit=limit,

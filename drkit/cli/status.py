@@ -166,7 +166,7 @@ def _recovery_section(report: StatusReport) -> str:
         lines.append(f"RUNNING NOW: {report.plan_running.describe()}")
     state = report.recovery
     if state is not None:
-        when = iso(state.updated_at)
+        when = iso(round(state.updated_at))  # to the second, like every other time here
         lines.append(
             f"RECOVERY on {state.node}: {state.status} at {when}, step {state.step}/{state.steps} "
             f"({state.strategy}): {state.description}"
