@@ -19,6 +19,8 @@ from drkit.model.loadbalancer import LoadBalancerView
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from drkit.asof.plan import AsofPlan
+    from drkit.asof.run import AsofResult
     from drkit.checks.dropped import DroppedRows
     from drkit.checks.result import Checklist, PromotionChecklist
     from drkit.extract.merge import MergePlan, MergeReport
@@ -75,6 +77,7 @@ class InspectWindow:
     oldest: float | None  # the oldest indexed transaction: `asof`/`history` rewind back to here
 
     def describe(self) -> str:
+        """One line: the forward and the rewinding reach (the console's dashboard shows it)."""
         from drkit.timeparse import iso
 
         if self.applied_at is None or self.newest is None:
@@ -87,8 +90,44 @@ class InspectWindow:
         )
         return f"{self.node}: {forward}{rewind}"
 
+    def describe_reach(self) -> str:
+        """Which command reaches which part of the past, and how, a line each (`drkit status`)."""
+        if self.applied_at is None or self.newest is None:
+            return self.describe()
+        return f"{self.node}: " + "\n    ".join(
+            f"{part['command']}: {part['from']} .. {part['to']} ({part['how']})"
+            for part in self.reach()
+        )
+
+    def reach(self) -> list[dict[str, str]]:
+        """The two halves of the window: forward from the replica (`inspect`), back from it
+        through the archive (`asof` for a table, `history` for a row); empty when unknown."""
+        from drkit.timeparse import iso
+
+        if self.applied_at is None or self.newest is None:
+            return []
+        parts = [
+            {
+                "command": "inspect --at T",
+                "from": iso(self.applied_at),
+                "to": iso(self.newest),
+                "how": "rolls the delayed replica forward to T, then restores its delay",
+            }
+        ]
+        if self.oldest is not None and self.oldest < self.applied_at:
+            parts.append(
+                {
+                    "command": "asof --table S.T --at T",
+                    "from": iso(self.oldest),
+                    "to": iso(self.applied_at),
+                    "how": "the replica's rows rewound with the archive's row images, no "
+                    "server moved; `history` for one row",
+                }
+            )
+        return parts
+
     def to_json(self) -> dict[str, object]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "reach": self.reach()}
 
 
 def inspect_windows(config: Config, nodes: tuple[NodeFacts, ...]) -> tuple[InspectWindow, ...]:
@@ -602,6 +641,34 @@ class Operations(Drkit):
                 between=between,
                 interrupted=interrupted,
             )
+
+    def plan_asof(
+        self,
+        table: str,
+        at: str,
+        *,
+        where: str | None = None,
+        into: str | None = None,
+        node: str | None = None,
+    ) -> AsofPlan:
+        """Plan one table as of a T earlier than the delayed replica (RefusedError when T is out
+        of reach, the range holds DDL, a gap or images that are not FULL); nothing is read yet."""
+        from drkit.asof.run import prepare_asof
+
+        if into is not None:
+            self._refuse_if_busy("asof --into")
+        with self.store() as store:
+            return prepare_asof(
+                self.config, store, self.delayed_node(node), table, at, where=where, into=into
+            )
+
+    def asof(self, plan: AsofPlan, *, timeout: float = 3600.0) -> AsofResult:
+        """The table as of the plan's T: the delayed replica's rows with the archive's row changes
+        since undone, newest first (no server rewound); with --into also written and verified."""
+        from drkit.asof.run import run_asof
+
+        with self.store() as store:
+            return run_asof(self.config, store, plan, self.audit, timeout=timeout)
 
     # -- row history, flashback ------------------------------------------------------------------
 

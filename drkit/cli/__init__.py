@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "guard": "drkit.cli.guard:guard_command",
     "inspect": "drkit.cli.inspect:inspect_command",
     "history": "drkit.cli.history:history_command",
+    "asof": "drkit.cli.asof:asof_command",
     "flashback": "drkit.cli.flashback:flashback_command",
     "prune": "drkit.cli.prune:prune_command",
 }

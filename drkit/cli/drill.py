@@ -245,6 +245,11 @@ def summary(report: object) -> str:
         f"to recover (RTO) {seconds(m.rto)}; transactions lost (RPO) {'-' if m.rpo is None else m.rpo}; "
         f"verifications {m.verifications - m.verifications_failed}/{m.verifications} matched",
     ]
+    for answer in m.answers:
+        lines.append(
+            f"  {answer['table']} as of {answer['moment']!r} by {answer['how']}: "
+            f"{'matched' if answer['matched'] else 'DID NOT MATCH'} in {answer['seconds']:.2f}s"
+        )
     for step in report.steps:
         if not step.ok and not step.skipped:
             lines.append(

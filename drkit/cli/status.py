@@ -152,7 +152,7 @@ def _render_status(report: StatusReport, alarm: Alarm | None) -> str:
         sections.append(_guard_section(report.guard, report.gathered_at))
     if report.windows:
         sections.append(
-            "INSPECTABLE: " + "\n  ".join(window.describe() for window in report.windows)
+            "INSPECTABLE: " + "\n  ".join(window.describe_reach() for window in report.windows)
         )
     recovery = _recovery_section(report)
     if recovery:
