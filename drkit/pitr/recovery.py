@@ -60,6 +60,7 @@ from drkit.plan.executor import (
     StepCallback,
 )
 from drkit.plan.steps import AlignGtidPosition, Plan, PreserveRelayLogs, SqlStep, Step
+from drkit.timeparse import iso
 
 # -- freeze -------------------------------------------------------------------------------------
 
@@ -326,7 +327,7 @@ def _target_notes(store: IndexStore, targets: ResolvedTargets) -> tuple[str, ...
         )
     previous = targets.continued
     if previous is not None:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(previous.started_at))
+        when = iso(previous.started_at)
         notes.append(
             f"continues the recovery started {when} ({previous.status}, step {previous.step}/"
             f"{previous.steps}) to its recorded target: {previous.description}"
