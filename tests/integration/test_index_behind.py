@@ -40,6 +40,8 @@ def test_every_reader_of_the_applied_position_says_the_index_is_behind(box: Sand
 
     status = box.drkit("status")
     assert said in status.stderr and "ALARM" not in status.stdout, status.stdout
+    done, state = drkit_json(box, "status")
+    assert state["alarm"] is None and state["alarm_unknown"].startswith(said), state
 
     done, pruned = drkit_json(box, "prune", "--dry-run")
     assert done.returncode == 0, done.stderr
