@@ -360,7 +360,8 @@ def _parse_retention(table: Table | None) -> RetentionConfig:
         return RetentionConfig()
     keep_text = table.optional_string("keep")
     min_free_text = table.optional_string("min_free")
-    keep = min_free = None
+    interval_text = table.optional_string("interval")
+    keep = min_free = interval = None
     if keep_text is not None:
         match = _DURATION.fullmatch(keep_text.strip())
         if not match or float(match[1]) <= 0:
@@ -371,8 +372,18 @@ def _parse_retention(table: Table | None) -> RetentionConfig:
         if not match or not 0 <= float(match[1]) < 100:
             table.fail("min_free", f'{min_free_text!r} is not a percentage such as "10%"')
         min_free = float(match[1]) / 100
+    if interval_text is not None:
+        if interval_text.strip() in ("0", "off"):
+            interval = 0.0  # no scheduled pruning: `drkit prune` (or its timer) does it
+        else:
+            match = _DURATION.fullmatch(interval_text.strip())
+            if not match or float(match[1]) <= 0:
+                table.fail(
+                    "interval", f'{interval_text!r} is not a duration such as "1h", "30m", or "off"'
+                )
+            interval = float(match[1]) * _DURATION_UNITS[match[2]]
     table.finish()
-    return RetentionConfig(**_given(keep=keep, min_free=min_free))
+    return RetentionConfig(**_given(keep=keep, min_free=min_free, interval=interval))
 
 
 def _given(**values: Any) -> dict[str, Any]:

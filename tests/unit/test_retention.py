@@ -77,11 +77,27 @@ def test_retention_config(text: str, keep: float, min_free: float) -> None:
         ('[retention]\nmin_free = "10"\n', "retention.min_free"),
         ('[retention]\nmin_free = "100%"\n', "not a percentage"),
         ('[retention]\nkeeps = "7d"\n', "keeps"),
+        ('[retention]\ninterval = "hourly"\n', "retention.interval"),
+        ('[retention]\ninterval = "0m"\n', "not a duration"),
     ],
 )
 def test_retention_config_refused(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         _parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "interval"),
+    [
+        ("", 3600.0),
+        ('[retention]\ninterval = "15m"\n', 900.0),
+        ('[retention]\ninterval = "2s"\n', 2.0),
+        ('[retention]\ninterval = "off"\n', 0.0),
+        ('[retention]\ninterval = "0"\n', 0.0),
+    ],
+)
+def test_retention_interval(text: str, interval: float) -> None:
+    assert _parse(text).retention.interval == interval
 
 
 # -- the pure decision ----------------------------------------------------------------------------
