@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 
@@ -39,6 +40,7 @@ def alert_payload(
     return {
         "source": "drkit guard",
         "alert": kind,
+        "dedup_key": incident_key(transaction),
         "severity": "window_missed" if missed else worst.severity.label,
         "summary": _summary(kind, transaction, worst.category, worst.severity.label, outcomes),
         "host": host,
@@ -49,6 +51,30 @@ def alert_payload(
         "nodes": [o.to_json() for o in outcomes],
         "next": _next(transaction, outcomes),
     }
+
+
+def incident_key(transaction: IndexedTransaction) -> str:
+    """The same key for the same disaster from every guard of a topology, whatever host it runs
+    on and whatever id its own index gave the transaction: built from what the primary's binlog
+    says of it (server id, GTID, file and position, commit second), which each guard's archive
+    copies byte for byte. A second page about it (frozen after freeze_failed, the other guard's)
+    carries the same key, so a pager can fold them into one incident."""
+    what = "|".join(
+        str(part)
+        for part in (
+            transaction.server_id,
+            transaction.gtid or "",
+            transaction.file,
+            transaction.start_pos,
+            transaction.timestamp,
+        )
+    )
+    return "drkit-" + hashlib.sha256(what.encode()).hexdigest()[:32]
+
+
+def _target(transaction: IndexedTransaction) -> str:
+    """How a command names the transaction: its GTID means the same in every guard's index."""
+    return transaction.gtid or str(transaction.id)
 
 
 def _summary(
@@ -78,7 +104,7 @@ def _summary(
 def _next(transaction: IndexedTransaction, outcomes: Sequence[NodeOutcome]) -> str:
     if any(o.safe for o in outcomes):
         return (
-            f"drkit recover --before {transaction.id} --dry-run  (then extract or promote; "
+            f"drkit recover --before {_target(transaction)} --dry-run  (then extract or promote; "
             "`drkit resume` when done)"
         )
     if any(o.action == FAILED for o in outcomes):
@@ -92,7 +118,7 @@ def _next(transaction: IndexedTransaction, outcomes: Sequence[NodeOutcome]) -> s
     gone = f"no delayed replica holds the data from before #{transaction.id} ({transaction.gtid or transaction.start})"
     if any(t.deletes or t.updates for t in transaction.tables):
         return (
-            f"{gone}: `drkit flashback {transaction.id} --dry-run` reverses its row changes from "
+            f"{gone}: `drkit flashback {_target(transaction)} --dry-run` reverses its row changes from "
             f"the archive's row images; or {backup}"
         )
     return f"{gone}: {backup}"

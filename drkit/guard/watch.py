@@ -215,6 +215,7 @@ class Guard:
         self.audit.event(
             "guard-freeze",
             alert=payload["alert"],
+            dedup_key=payload["dedup_key"],
             transaction=transaction.id,
             gtid=transaction.gtid,
             findings=payload["findings"],
@@ -578,6 +579,7 @@ class Guard:
         self.audit.event(
             "guard-freeze",
             alert=payload["alert"],
+            dedup_key=payload["dedup_key"],
             retry=retry.freeze.attempts,
             transaction=transaction.id,
             gtid=transaction.gtid,
@@ -600,6 +602,7 @@ class Guard:
         self.audit.event(
             "guard-freeze",
             alert=payload["alert"],
+            dedup_key=payload["dedup_key"],
             retry=retry.freeze.attempts,
             transaction=transaction.id,
             gtid=transaction.gtid,
