@@ -254,6 +254,40 @@ def test_prune_removes_what_the_delayed_node_applied_and_keep_allows(topology: C
         assert store.next_id() == 13  # ids continue after a prune
 
 
+def test_rows_go_a_chunk_at_a_time_each_committed_before_the_next(topology: Config) -> None:
+    from drkit.index.prune import delete_before
+
+    seen: list[tuple[int, list[int]]] = []
+
+    def between(removed: int) -> None:
+        seen.append((removed, _ids(topology)))  # another connection sees the chunk committed
+
+    with IndexStore(topology.index.path) as store:
+        assert delete_before(store, 9, chunk=3, between=between) == 8
+    assert seen == [
+        (3, list(range(4, 13))),
+        (6, list(range(7, 13))),
+        (8, list(range(9, 13))),
+    ]
+
+
+def test_a_prune_records_the_first_id_of_the_oldest_file_it_keeps(topology: Config) -> None:
+    from drkit.index import first_ids
+
+    prune(topology, now=NOW, gather=_gather("0-1-6"))  # keeps #6 on: bin.000002 holds #5..#8
+    recorded = first_ids.load(topology.index.archive_dir)
+    assert [(e.file, e.id, e.gtid) for e in recorded.values()] == [("bin.000002", 5, "0-1-5")]
+    assert (topology.index.archive_dir / first_ids.FILE_NAME).stat().st_mode & 0o777 == 0o600
+    # A later prune within the same file keeps the record (#5 is no longer indexed by then).
+    prune(topology, now=NOW, gather=_gather("0-1-7"))
+    assert first_ids.load(topology.index.archive_dir)[2].id == 5
+    prune(topology, now=NOW, gather=_gather("0-1-12"))  # bin.000003 from now on: #9 first
+    assert [(e.file, e.id) for e in first_ids.load(topology.index.archive_dir).values()] == [
+        ("bin.000003", 9)
+    ]
+    assert _files(topology) == ["bin.000003", "bin.000004"]  # the record is no binlog file
+
+
 def test_prune_keeps_what_the_delayed_node_has_not_applied(topology: Config) -> None:
     report = prune(topology, now=NOW, gather=_gather("0-1-6"))
     assert report.rows_removed == 5 and report.files_removed == ("bin.000001",)
