@@ -18,7 +18,8 @@ import sqlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drkit.classify import _plainly_harmless, classify_statement
+from drkit.classify import classify_statement
+from drkit.classify.fastpath import plainly_harmless
 
 TABLES = ["orders", "order_items", "customers", "`sessions`", "shop.invoices", "`shop`.`stock`"]
 # String contents as they appear inside '...' in SQL text (quotes and backslashes escaped).
@@ -112,7 +113,7 @@ def main() -> None:
     flagged = sum(1 for findings in results if findings)
     assert flagged == destructive_drawn, f"{flagged} flagged, {destructive_drawn} destructive drawn"
 
-    fast_share = sum(1 for text in texts if _plainly_harmless(text)) / len(texts)
+    fast_share = sum(1 for text in texts if plainly_harmless(text)) / len(texts)
     print(f"{count} statements, {flagged} flagged destructive, {fast_share:.1%} took the fast path")
     print(f"baseline  sqlparse.split()           {baseline:>12,.0f} statements/s")
     print(

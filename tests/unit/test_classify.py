@@ -15,11 +15,11 @@ from drkit.classify import (
     Finding,
     RowCounts,
     Severity,
-    _plainly_harmless,
     classify_statement,
     classify_transaction,
     transaction_findings,
 )
+from drkit.classify.fastpath import plainly_harmless
 
 if TYPE_CHECKING:
     from _pytest.mark.structures import ParameterSet
@@ -344,14 +344,14 @@ def test_fast_path_agrees_with_the_parser(sql: str) -> None:
     ],
 )
 def test_plain_dml_takes_the_fast_path(sql: str) -> None:
-    assert _plainly_harmless(sql)
+    assert plainly_harmless(sql)
 
 
 def test_plain_dml_never_reaches_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(sql: str, default_schema: str | None) -> list[Finding]:
         raise AssertionError(f"parsed: {sql}")
 
-    monkeypatch.setattr("drkit.classify._classify_parsed", refuse)
+    monkeypatch.setattr("drkit.classify.transaction.classify_parsed", refuse)
     assert classify_statement("UPDATE t SET a = 1 WHERE id = 5", "shop") == []
     assert classify_statement("INSERT INTO t VALUES ('DROP TABLE x')", "shop") == []
 
@@ -360,7 +360,7 @@ def test_fast_path_leaves_every_destructive_case_to_the_parser() -> None:
     for param in DESTRUCTIVE:
         sql = param.values[0]
         assert isinstance(sql, str)
-        assert not _plainly_harmless(sql), sql
+        assert not plainly_harmless(sql), sql
 
 
 # --- transactions -------------------------------------------------------------------------------

@@ -1,0 +1,65 @@
+"""The regex fast path: proves cheaply that a text is plainly harmless, or sends it to the parser."""
+
+from __future__ import annotations
+
+import re
+
+# Every destructive statement contains one of these words (CREATE OR REPLACE brings REPLACE); the
+# leading side has no boundary so that `/*!50000DROP` still matches. Searched in the lower-cased
+# text: a case-sensitive scan is ten times faster than re.IGNORECASE on a 200 kB INSERT.
+_RISKY_WORD = re.compile(r"(?:drop|truncate|delete|update|rename|alter|replace)\b")
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
+_SIMPLE_BACKTICKED = re.compile(r"`([A-Za-z0-9_$]+)`")
+_INNERMOST_GROUP = re.compile(r"\([^()]*\)")
+_HEAD_WORD = re.compile(r"\s*([A-Za-z]+)\b")
+# A WHERE whose first condition compares a column with a literal cannot be always true when no OR
+# follows: an AND chain is only always true if every part is. Inside stored routines MariaDB logs
+# a variable as NAME_CONST('name', value), a constant too (its group is blanked to "?" by then).
+_RESTRICTING_WHERE = re.compile(
+    r"\bWHERE\s+(?!(?:NOT|TRUE|FALSE|NULL|UNKNOWN|EXISTS|BINARY|ROW|INTERVAL|CASE)\b)"
+    r"[A-Za-z_][\w$]*(?:\s*\.\s*[A-Za-z_][\w$]*){0,2}\s*"
+    r"(?:<=>|<=|>=|<>|!=|=|<|>|(?:NOT\s+)?(?:IN|LIKE|BETWEEN)\b)\s*"
+    r"(?:NAME_CONST\s*)?(?:\?|[-+]?\.?\d)",
+    re.IGNORECASE | re.ASCII,
+)
+_USE_PREFIX = re.compile(r"\s*use\s+[\w$]+\s*;", re.IGNORECASE)
+_ANY_OR = re.compile(r"\b(?:OR|XOR)\b|\|\|", re.IGNORECASE)
+_NEVER_DESTRUCTIVE_HEADS = frozenset({"INSERT", "REPLACE", "SELECT"})
+
+
+def plainly_harmless(sql: str) -> bool:
+    """True only when a cheap look proves there is nothing to find; False means "parse it"."""
+    # The bulk of a binlog: one INSERT, no second statement, no comment that could hide one.
+    # Checked before lower-casing a text that can be megabytes long.
+    if sql[:7].lower() == "insert " and ";" not in sql and "/*" not in sql:
+        return True
+    if _RISKY_WORD.search(sql.lower()) is None:
+        return True
+    text = _SIMPLE_BACKTICKED.sub(r"\1", _QUOTED.sub(" ? ", sql))
+    body = text.rstrip().removesuffix(";")
+    use = _USE_PREFIX.match(body)  # "use `shop`; ..." as SHOW BINLOG EVENTS prints it
+    if use is not None:
+        body = body[use.end() :]
+    # Several statements, comments (executable ones included), odd quoting: let the parser decide.
+    if any(mark in body for mark in (";", "/*", "--", "#", "`", "'", '"')):
+        return False
+    head = _HEAD_WORD.match(body)
+    if head is None:
+        return False
+    verb = head.group(1).upper()
+    if verb in _NEVER_DESTRUCTIVE_HEADS:
+        return True
+    return verb in ("UPDATE", "DELETE") and _where_restricts(body)
+
+
+def _where_restricts(body: str) -> bool:
+    """Whether a single UPDATE/DELETE (strings blanked) has a top-level WHERE that restricts."""
+    flat = body
+    for _ in range(8):
+        flat, replaced = _INNERMOST_GROUP.subn(" ? ", flat)
+        if not replaced:
+            break
+    if "(" in flat or ")" in flat:
+        return False
+    where = _RESTRICTING_WHERE.search(flat)
+    return where is not None and _ANY_OR.search(flat, where.start()) is None

@@ -1,0 +1,38 @@
+"""Ignore rules: which finding tables an fnmatch pattern list hides, and which a finding names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fnmatch import fnmatchcase
+
+from drkit.classify.findings import Finding
+
+
+def tables_ignored(tables: Sequence[str], patterns: Sequence[str]) -> bool:
+    """Whether ignore patterns cover every table a finding names (the guard's rules use this too)."""
+    return all_ignored(tables, patterns)
+
+
+def all_ignored(tables: Sequence[str], patterns: Sequence[str]) -> bool:
+    return bool(tables) and all(table_ignored(table, patterns) for table in tables)
+
+
+def table_ignored(table: str, patterns: Sequence[str]) -> bool:
+    if table.endswith(".*"):
+        # A whole database: hidden only by a pattern that covers every table in it.
+        database = table[:-2]
+        return any(
+            pattern == "*" or (pattern.endswith(".*") and fnmatchcase(database, pattern[:-2]))
+            for pattern in patterns
+        )
+    return any(fnmatchcase(table, pattern) for pattern in patterns)
+
+
+def names_table(finding: Finding, table: str) -> bool:
+    """Whether a statement finding is about `table` ("schema.table" from the row events)."""
+    for named in finding.tables:
+        if named.endswith(".*") and table.startswith(named[:-1]):
+            return True
+        if named == table or table.endswith("." + named):
+            return True
+    return False
