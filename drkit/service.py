@@ -679,5 +679,8 @@ class Operations(Drkit):
         from drkit.retention.schedule import PruneSchedule
 
         return PruneSchedule(
-            lambda: self.prune(between=between), self.config.retention.interval, report=report
+            lambda chunk_done: self.prune(between=chunk_done),
+            self.config.retention.interval,
+            report=report,
+            between=between,
         )

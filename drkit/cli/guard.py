@@ -24,7 +24,6 @@ from drkit.cli.common import (
     pass_context,
     say,
 )
-from drkit.render import duration
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ def guard_command(
             f"{config.require_primary().name}: min_severity {rules.min_severity}, "
             f"{windows} maintenance window{'s' if windows != 1 else ''}, "
             f"{len(config.alerts.commands)} alert commands, {len(config.alerts.webhooks)} webhooks; "
-            f"{pruning(config.retention.interval)}; Ctrl-C stops"
+            f"{pruner.describe() if pruner else 'no scheduled prune'}; Ctrl-C stops"
         )
     server = None
     if metrics_address:
@@ -130,10 +129,3 @@ def guard_command(
     for entry in map(PendingFreeze.from_json, record.pending):
         out(f"FREEZE PENDING on {entry.label}: {entry.reason or 'not tried'}")
     return code
-
-
-def pruning(interval: float) -> str:
-    """How the scheduled prune runs, in words, for the start line."""
-    if interval <= 0:
-        return "no scheduled prune ([retention] interval off)"
-    return f"pruning every {duration(interval)} ([retention])"

@@ -25,7 +25,6 @@ from drkit.cli.common import (
     say,
     yes_option,
 )
-from drkit.cli.guard import pruning
 from drkit.errors import UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import Filters, IndexStore
@@ -147,10 +146,7 @@ def _follow(indexer: Indexer, config: Config, pruner: PruneSchedule, *, as_json:
             if record.destructive is not None:
                 say(f"DESTRUCTIVE {record.label}: {record.destructive.reason}")
 
-    say(
-        f"following {config.require_primary().name}; {pruning(config.retention.interval)}; "
-        "Ctrl-C stops"
-    )
+    say(f"following {config.require_primary().name}; {pruner.describe()}; Ctrl-C stops")
     pruner.start()
     try:
         indexer.follow(stop, on_new=on_new)

@@ -21,7 +21,7 @@ from drkit.io.facts import gather_all
 from drkit.model.coords import file_sequence
 from drkit.model.facts import NodeFacts
 from drkit.model.gtid import MariadbGtid, MariadbGtidPos, MysqlGtid, MysqlGtidSet, parse_gtid
-from drkit.retention.schedule import PruneStats
+from drkit.retention.schedule import OUTCOMES, PruneStats
 from drkit.retention.summary import archive_summary
 
 Gather = Callable[[Iterable[NodeConfig]], tuple[NodeFacts, ...]]
@@ -317,10 +317,10 @@ class TopologyMetrics:
         runs = CounterMetricFamily(
             "drkit_retention_prunes",
             "Scheduled prunes of this process by outcome (done; skipped: a plan held the "
-            "engine lock; failed)",
+            "engine lock; failed; stopped: the process stopped in the middle)",
             labels=["outcome"],
         )
-        for outcome in ("done", "skipped", "failed"):
+        for outcome in OUTCOMES:
             runs.add_metric([outcome], stats.runs.get(outcome, 0))
         found: list[Metric] = [
             _gauge(

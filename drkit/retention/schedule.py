@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from drkit.errors import DrkitError, RefusedError
+from drkit.render import duration
 from drkit.retention.run import PruneReport
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,19 @@ FIRST_AFTER = 60.0  # seconds after start of the first turn, at most: a restart 
 DONE = "done"
 SKIPPED = "skipped"
 FAILED = "failed"
+STOPPED = "stopped"  # the process stopped in the middle: the rows removed so far stay removed
+OUTCOMES = (DONE, SKIPPED, FAILED, STOPPED)
 
 Report = Callable[[str], None]
+Between = Callable[[int], None]
+
+
+class PruneStopped(Exception):
+    """Raised between two chunks of a prune when its process is stopping."""
+
+    def __init__(self, removed: int) -> None:
+        super().__init__(f"stopped after removing {removed} index rows")
+        self.removed = removed
 
 
 @dataclass(frozen=True)
@@ -35,7 +47,7 @@ class PruneStats:
     """What the scheduled prunes of this process did, for the metrics."""
 
     interval: float
-    runs: dict[str, int] = field(default_factory=dict)  # by outcome: done, skipped, failed
+    runs: dict[str, int] = field(default_factory=dict)  # by outcome (OUTCOMES)
     last_run_at: float | None = None  # the last turn, whatever its outcome
     last_done_at: float | None = None  # the last prune that completed
     last_rows: int = 0  # removed by the last completed prune
@@ -48,17 +60,24 @@ class PruneStats:
 
 
 class PruneSchedule:
-    """Runs `prune` every `interval` seconds on a daemon thread until stopped."""
+    """Runs `prune` every `interval` seconds on a daemon thread until stopped.
+
+    `prune(between)` must call `between(rows removed so far)` after each chunk of index rows (as
+    `Operations.prune` does): that is where a stop is noticed, so stopping never waits for a whole
+    prune. `between`, if given, is called there too (tests pause a prune with it).
+    """
 
     def __init__(
         self,
-        prune: Callable[[], PruneReport],
+        prune: Callable[[Between], PruneReport],
         interval: float,
         *,
         report: Report = log.info,
         first_after: float | None = None,
+        between: Between | None = None,
     ) -> None:
         self._prune = prune
+        self._between = between
         self.interval = interval
         self.first_after = min(interval, FIRST_AFTER) if first_after is None else first_after
         self.report = report
@@ -78,6 +97,12 @@ class PruneSchedule:
         self._thread = threading.Thread(target=self._loop, name="scheduled-prune", daemon=True)
         self._thread.start()
 
+    def describe(self) -> str:
+        """How the schedule runs, in words, for a start line."""
+        if not self.enabled:
+            return "no scheduled prune ([retention] interval off)"
+        return f"pruning every {duration(self.interval)} ([retention])"
+
     def stop(self, timeout: float = 30.0) -> None:
         """Ask the thread to stop and wait for a prune under way to finish its chunk and end."""
         self._stop.set()
@@ -92,7 +117,10 @@ class PruneSchedule:
         """One turn: prune, and say what it did; the outcome (done, skipped, failed)."""
         started = time.time()
         try:
-            done = self._prune()
+            done = self._prune(self._chunk_done)
+        except PruneStopped as exc:
+            self.report(f"scheduled prune {exc}: the next one goes on from there")
+            return self._count(STOPPED, started, problem=str(exc))
         except RefusedError as exc:  # a plan holds the engine lock: it may need any transaction
             self.report(f"scheduled prune skipped: {exc.message}; next in {self.interval:g}s")
             return self._count(SKIPPED, started, problem=exc.message)
@@ -109,6 +137,12 @@ class PruneSchedule:
             + (f"; kept: {kept}" if kept else "")
         )
         return self._count(DONE, started, done=done)
+
+    def _chunk_done(self, removed: int) -> None:
+        if self._between is not None:
+            self._between(removed)
+        if self._stop.is_set():
+            raise PruneStopped(removed)
 
     def _loop(self) -> None:
         wait = self.first_after

@@ -232,7 +232,7 @@ def test_a_dead_or_frozen_delayed_node_reads_as_such(config: Config, scrape: Any
 
 def test_scheduled_prunes_are_counted(config: Config, scrape: Any) -> None:
     plan = PrunePlan(60.0, 0.0, 41, 40, (ArchivedFile("bin.000001", 1, 4096),), ())
-    schedule = PruneSchedule(lambda: PruneReport(plan, 40, ("bin.000001",), 4096), 900.0)
+    schedule = PruneSchedule(lambda _b: PruneReport(plan, 40, ("bin.000001",), 4096), 900.0)
     idle = scrape(TopologyMetrics(config, gather=_facts(), pruner=schedule))
     assert idle[("drkit_retention_prune_interval_seconds", ())] == 900
     assert idle[("drkit_retention_prunes_total", (("outcome", "done"),))] == 0

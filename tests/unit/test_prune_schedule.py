@@ -4,13 +4,14 @@ or failing prune never ends the schedule, and the thread stops when asked."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
 from drkit.errors import DrkitError, RefusedError
 from drkit.retention.plan import ArchivedFile, PrunePlan
 from drkit.retention.run import PruneReport
-from drkit.retention.schedule import DONE, FAILED, SKIPPED, PruneSchedule
+from drkit.retention.schedule import DONE, FAILED, SKIPPED, STOPPED, PruneSchedule
 
 
 def _report(rows: int, files: tuple[str, ...], freed: int) -> PruneReport:
@@ -34,7 +35,7 @@ def test_turns_are_counted_and_totals_add_up() -> None:
         _report(5, ("bin.000002", "bin.000003"), 3000),
     ]
 
-    def prune() -> PruneReport:
+    def prune(_between: Callable[[int], None]) -> PruneReport:
         outcome = outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
@@ -57,7 +58,7 @@ def test_turns_are_counted_and_totals_add_up() -> None:
 def test_the_thread_prunes_on_its_own_and_stops_when_asked() -> None:
     turns = threading.Semaphore(0)
 
-    def prune() -> PruneReport:
+    def prune(_between: Callable[[int], None]) -> PruneReport:
         turns.release()
         return _report(1, ("bin.000001",), 10)
 
@@ -74,7 +75,37 @@ def test_the_thread_prunes_on_its_own_and_stops_when_asked() -> None:
 
 @pytest.mark.parametrize("interval", [0.0, -1.0])
 def test_an_interval_of_zero_starts_no_thread(interval: float) -> None:
-    schedule = PruneSchedule(lambda: _report(1, ("x.000001",), 1), interval)
+    schedule = PruneSchedule(lambda _between: _report(1, ("x.000001",), 1), interval)
     schedule.start()
     assert not schedule.enabled and schedule._thread is None
     schedule.stop()
+
+
+def test_stopping_ends_a_prune_between_two_chunks() -> None:
+    chunks: list[int] = []
+    schedule: PruneSchedule
+
+    def prune(between: Callable[[int], None]) -> PruneReport:
+        for removed in (2000, 4000, 6000):
+            chunks.append(removed)
+            if removed == 4000:
+                schedule._stop.set()  # the process is asked to stop during the second chunk
+            between(removed)
+        raise AssertionError("the prune went on after the stop")
+
+    seen: list[int] = []
+    said: list[str] = []
+    schedule = PruneSchedule(prune, 3600.0, report=said.append, between=seen.append)
+    assert schedule.run_once() == STOPPED
+    assert chunks == [2000, 4000] and seen == [2000, 4000]
+    assert said == [
+        "scheduled prune stopped after removing 4000 index rows: the next one goes on from there"
+    ]
+    assert schedule.stats().runs == {STOPPED: 1}
+
+
+def test_describe() -> None:
+    assert PruneSchedule(lambda _b: _report(1, ("x.000001",), 1), 3600).describe() == (
+        "pruning every 1h00m00s ([retention])"
+    )
+    assert "interval off" in PruneSchedule(lambda _b: _report(1, ("x.000001",), 1), 0).describe()
