@@ -91,16 +91,10 @@ def _drop_start(config: config_module.Config) -> tuple[str, int]:
     from drkit.index.indexer import Indexer
     from drkit.index.store import IndexStore
 
-    indexer = Indexer(config)
-    try:
+    with Indexer(config) as indexer:
         indexer.run_once()
-    finally:
-        indexer.close()
-    store = IndexStore(config.index.path, readonly=True)
-    try:
+    with IndexStore(config.index.path, readonly=True) as store:
         drop = store.latest_destructive()
-    finally:
-        store.close()
     assert drop is not None
     return drop.file, drop.start_pos
 

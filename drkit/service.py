@@ -137,30 +137,29 @@ def index_summary(config: Config, primary: NodeFacts | None, verify: float = 0.0
         return _index_trouble(config, exc)
     except Exception as exc:
         return IndexSummary(str(path), True, problem=str(exc))
-    try:
-        latest = store.latest()
-        checkpoint = store.checkpoint()
-        behind = None
-        if checkpoint and primary and primary.binlog and primary.binlog.file == checkpoint.file:
-            behind = max(primary.binlog.pos - checkpoint.pos, 0)
-        count = store.count()
-        if verify > 0:
-            store.verify(verify)
-        return IndexSummary(
-            str(path),
-            True,
-            count,
-            latest.id if latest else None,
-            latest.gtid if latest else None,
-            float(latest.timestamp) if latest else None,
-            str(checkpoint) if checkpoint else None,
-            holder(config.index.archive_dir),
-            behind,
-        )
-    except IndexStoreError as exc:
-        return _index_trouble(config, exc)
-    finally:
-        store.close()
+    with store:
+        try:
+            latest = store.latest()
+            checkpoint = store.checkpoint()
+            behind = None
+            if checkpoint and primary and primary.binlog and primary.binlog.file == checkpoint.file:
+                behind = max(primary.binlog.pos - checkpoint.pos, 0)
+            count = store.count()
+            if verify > 0:
+                store.verify(verify)
+            return IndexSummary(
+                str(path),
+                True,
+                count,
+                latest.id if latest else None,
+                latest.gtid if latest else None,
+                float(latest.timestamp) if latest else None,
+                str(checkpoint) if checkpoint else None,
+                holder(config.index.archive_dir),
+                behind,
+            )
+        except IndexStoreError as exc:
+            return _index_trouble(config, exc)
 
 
 def _index_trouble(config: Config, exc: DrkitError) -> IndexSummary:
@@ -276,13 +275,10 @@ class Drkit:
             return None
         from drkit.index.store import IndexStore
 
-        store = IndexStore(self.config.index.path, readonly=True)
-        try:
+        with IndexStore(self.config.index.path, readonly=True) as store:
             applied = last_applied(facts, store, store.latest())[0]
             pending = store.first_destructive_after(applied.id if applied else None)
             past = store.latest_destructive() if pending is None and applied is not None else None
-        finally:
-            store.close()
         return judge_alarm(
             node.name,
             node.delay or 0,
@@ -318,11 +314,8 @@ class Operations(Drkit):
         return IndexStore(self.config.index.path, readonly=True)
 
     def search(self, filters: Filters) -> list[IndexedTransaction]:
-        store = self.store()
-        try:
+        with self.store() as store:
             return store.search(filters)
-        finally:
-            store.close()
 
     # -- point-in-time --------------------------------------------------------------------------
 

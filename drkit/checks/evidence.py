@@ -70,11 +70,8 @@ def index_ends(config: Config) -> tuple[IndexedTransaction | None, IndexedTransa
         return None, None
     from drkit.index.store import IndexStore
 
-    store = IndexStore(config.index.path, readonly=True)
-    try:
+    with IndexStore(config.index.path, readonly=True) as store:
         return store.latest(), store.latest_destructive()
-    finally:
-        store.close()
 
 
 def drbd_evidence(probe: DrbdProbe) -> DrbdEvidence:

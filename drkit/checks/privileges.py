@@ -24,18 +24,17 @@ def node_grants(
         if exc.exit_code == 2:
             raise
         return unreachable(node.name, exc.message)
-    try:
-        account_row = session.one(table.current_account()) or {}
-        account = str(account_row.get("account") or f"{node.user}@%")
-        rows = [str(next(iter(row.values()))) for row in session.rows(table.current_grants())]
-        held = table.global_privileges(rows, session.version.is_mariadb)
-        return compare(
-            node.name, account, held, mariadb=session.version.is_mariadb, features=features
-        )
-    except DrkitError as exc:
-        return unreachable(node.name, exc.message)
-    finally:
-        session.close()
+    with session:
+        try:
+            account_row = session.one(table.current_account()) or {}
+            account = str(account_row.get("account") or f"{node.user}@%")
+            rows = [str(next(iter(row.values()))) for row in session.rows(table.current_grants())]
+            held = table.global_privileges(rows, session.version.is_mariadb)
+            return compare(
+                node.name, account, held, mariadb=session.version.is_mariadb, features=features
+            )
+        except DrkitError as exc:
+            return unreachable(node.name, exc.message)
 
 
 def all_grants(config: Config, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> list[NodeGrants]:
@@ -64,26 +63,27 @@ def require_privileges(nodes: Iterable[NodeConfig], features: Iterable[str], wha
             session = connect(node)
         except DrkitError:
             continue
-        try:
-            rows = [str(next(iter(row.values()))) for row in session.rows(table.current_grants())]
-            if not table.only_global(rows):
-                continue
-            account_row = session.one(table.current_account()) or {}
-            account = str(account_row.get("account") or node.user)
-            mariadb = session.version.is_mariadb
-            report = compare(
-                node.name, account, table.global_privileges(rows, mariadb), mariadb=mariadb
-            )
-            missing = lacking(report, wanted)
-            if missing:
-                problems.append(
-                    f"node {node.name}: {account} lacks {', '.join(missing)} "
-                    f"({table.grant_statement(missing, account)})"
+        with session:
+            try:
+                rows = [
+                    str(next(iter(row.values()))) for row in session.rows(table.current_grants())
+                ]
+                if not table.only_global(rows):
+                    continue
+                account_row = session.one(table.current_account()) or {}
+                account = str(account_row.get("account") or node.user)
+                mariadb = session.version.is_mariadb
+                report = compare(
+                    node.name, account, table.global_privileges(rows, mariadb), mariadb=mariadb
                 )
-        except DrkitError:
-            continue
-        finally:
-            session.close()
+                missing = lacking(report, wanted)
+                if missing:
+                    problems.append(
+                        f"node {node.name}: {account} lacks {', '.join(missing)} "
+                        f"({table.grant_statement(missing, account)})"
+                    )
+            except DrkitError:
+                continue
     if problems:
         raise MissingPrivileges(
             f"{what} needs privileges drkit's account does not have; nothing was changed: "

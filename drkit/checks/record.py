@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from drkit.pitr.planning.values import RecoveryMode
 from drkit.pitr.state import RecoveryState
 
 # The audit event's epoch is written a moment after the state file's start time.
@@ -29,7 +30,7 @@ class RecoveryRecord:
     updated_at: float
     verified: bool | None = None  # None: no verification recorded for this run
     executed_gtid: str | None = None  # the executed set the verification saw
-    mode: str | None = None  # before | skip | until-time (None: recorded by an older drkit)
+    mode: RecoveryMode | None = None  # None: recorded by an older drkit, or not at all
     stop_gtid: str | None = None  # the first transaction left unapplied on purpose
     skipped: tuple[str, ...] = ()  # skipped by this recovery
     failed_checks: tuple[str, ...] = ()
@@ -42,7 +43,7 @@ class RecoveryRecord:
             "description": self.description,
             "verified": self.verified,
             "executed_gtid": self.executed_gtid,
-            "mode": self.mode,
+            "mode": self.mode.value if self.mode else None,
             "stop_gtid": self.stop_gtid,
             "skipped": list(self.skipped),
             "failed_checks": list(self.failed_checks),
@@ -86,7 +87,7 @@ def recovery_record(
         record,
         verified=bool(event.get("verified")),
         executed_gtid=_text(result.get("executed_gtid")),
-        mode=_text(result.get("mode")),
+        mode=RecoveryMode.read(result.get("mode")),
         stop_gtid=_text(result.get("stop_gtid")),
         skipped=tuple(g for g in result.get("skipped") or () if isinstance(g, str)),
         failed_checks=tuple(

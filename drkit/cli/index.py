@@ -284,11 +284,8 @@ def events(
         destructive=destructive,
         limit=limit,
     )
-    store = IndexStore(ctx.config.index.path, readonly=True)
-    try:
+    with IndexStore(ctx.config.index.path, readonly=True) as store:
         found = store.search(filters)
-    finally:
-        store.close()
     if as_json:
         emit_json([record.to_json() for record in found])
         return

@@ -208,28 +208,22 @@ class DrillRunner:
 
     def fingerprint(self, node: str, table: str) -> tuple[int, int] | None:
         """Row count and checksum of `table` on `node`; None when the table does not exist."""
-        session = self.session(node)
-        try:
+        with self.session(node) as session:
             d = session.dialect
             exists = session.one(d.table_exists(table))
             if not exists or not int(exists["n"]):
                 return None
             count = session.one(d.count_rows(table))
             checksum = session.one(d.checksum_table(table))
-        finally:
-            session.close()
         return int(count["n"]) if count else 0, int((checksum or {}).get("Checksum") or 0)
 
     def latest_index_id(self) -> int:
         config = self.require_config()
         if not config.index.path.exists():
             return 0
-        store = self.ops().store()
-        try:
+        with self.ops().store() as store:
             latest = store.latest()
             return latest.id if latest else 0
-        finally:
-            store.close()
 
     def mark_recovered(self) -> None:
         if self.disaster_at is not None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from drkit import config as config_module
 from drkit.drill.results import StepFailed
+from drkit.retry import Retry
 
 if TYPE_CHECKING:
     from drkit.drill.runner import DrillRunner
@@ -46,8 +47,7 @@ def _workload(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
 
     rng = random.Random(params["seed"])  # noqa: S311 - a reproducible workload, not a secret
     tables: dict[str, int] = {str(k): int(v) for k, v in params["tables"].items()}
-    session = run.writer()
-    try:
+    with run.writer() as session:
         for table, rows in tables.items():
             for sql in drill_table(table):
                 session.run(sql)
@@ -75,8 +75,6 @@ def _workload(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
                     rng.randint(0, 3),
                 )
             )
-    finally:
-        session.close()
     total = sum(tables.values())
     return (
         f"{len(tables)} tables, {total} rows, {params['transactions']} update transactions",
@@ -96,12 +94,9 @@ def _disaster(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
 
     run.disaster_floor = run.latest_index_id()
     statements = params["sql"] if isinstance(params["sql"], list) else [params["sql"]]
-    session = run.writer(params["node"])
-    try:
+    with run.writer(params["node"]) as session:
         for text in statements:
             session.run(Sql(str(text)))
-    finally:
-        session.close()
     run.disaster_at = time.monotonic()
     return "; ".join(str(s) for s in statements), {}
 
@@ -122,11 +117,8 @@ def _kill(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
 def _index(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
     from drkit.index.indexer import Indexer
 
-    indexer = Indexer(run.require_config())
-    try:
+    with Indexer(run.require_config()) as indexer:
         result = indexer.run_once()
-    finally:
-        indexer.close()
     return f"{result.new} new transactions, {result.total} in the index", {
         "new": result.new,
         "total": result.total,
@@ -137,14 +129,10 @@ def _detect(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
     from drkit.index.indexer import Indexer
     from drkit.index.store import Filters
 
-    deadline = time.monotonic() + float(params["within"])
     wanted = params["class"]
-    while True:
-        indexer = Indexer(run.require_config())
-        try:
+    for _ in Retry(0.2, timeout=float(params["within"])):
+        with Indexer(run.require_config()) as indexer:
             indexer.run_once()
-        finally:
-            indexer.close()
         found = [
             record
             for record in run.ops().search(Filters(destructive=True, limit=20))
@@ -161,9 +149,7 @@ def _detect(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
                 f"found #{record.id} {record.gtid} ({wanted}): {record.destructive.reason if record.destructive else ''}",
                 {"transaction": record.to_json()},
             )
-        if time.monotonic() > deadline:
-            raise StepFailed(f"no {wanted} finding within {params['within']}s of the disaster")
-        time.sleep(0.2)
+    raise StepFailed(f"no {wanted} finding within {params['within']}s of the disaster")
 
 
 def _freeze(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
@@ -288,12 +274,10 @@ def _verify_sql(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
         if params.get("through") == "loadbalancer"
         else run.session(params["node"])
     )
-    try:
+    with session:
         rows: list[dict[str, Any]] = []
         for text in statements:
             rows = session.rows(Sql(str(text)))
-    finally:
-        session.close()
     value = next(iter(rows[0].values())) if rows else None
     expected = params["expect"]
     if _normalize(value) != _normalize(expected):
@@ -338,8 +322,7 @@ def _rpo(run: DrillRunner, prepared: PreparedRecovery) -> int:
     facts = gather(prepared.facts.node)
     executed = facts.executed
     skipped = {s.gtid for s in request.skips}
-    store = run.ops().store()
-    try:
+    with run.ops().store() as store:
         latest = store.latest()
         last_id = (request.stop.id - 1) if request.stop else (latest.id if latest else 0)
         first_id = prepared.facts.applied.id + 1 if prepared.facts.applied else 1
@@ -348,8 +331,6 @@ def _rpo(run: DrillRunner, prepared: PreparedRecovery) -> int:
             for _, gtid in store.gtids(first_id, last_id)
             if gtid is not None and gtid not in skipped and not executed.contains(parse_gtid(gtid))
         )
-    finally:
-        store.close()
     # The drill's own bookkeeping is not part of the recovery time.
     if run.disaster_at is not None:
         run.disaster_at += time.monotonic() - started

@@ -27,11 +27,12 @@ from drkit.index.writer import BatchWriter, IndexWriterError, InlineWriter, Proc
 from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
 from drkit.io.mysql import Session, connect
 from drkit.model.coords import BinlogCoord, file_sequence
+from drkit.retry import Backoff
 
 log = logging.getLogger(__name__)
 
 BATCH = 2000
-BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+BACKOFF = Backoff((0.2, 0.5, 1.0, 2.0, 5.0, 10.0))  # between reconnections; the last repeats
 STABLE_SECONDS = 10.0  # a stream that lasted this long starts the backoff over
 POLL = 0.01  # while following, how often to look for new bytes (two stat calls when idle)
 REPLACED_PREFIX = ".replaced-"
@@ -85,6 +86,12 @@ class Indexer:
         self.report = report
         self.lock = ArchiveLock(self.archive_dir)
         self._seen: tuple[Path, int] | None = None  # the file and size the last scan ended on
+
+    def __enter__(self) -> Indexer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         self.store.close()
@@ -199,7 +206,7 @@ class Indexer:
         on_state: Callable[[str], None] | None,
     ) -> bool:
         """Report the problem and wait before the next attempt; True when asked to stop meanwhile."""
-        delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+        delay = BACKOFF.pause(attempt)
         self.report(f"{problem}; retrying in {delay}s")
         if on_state:
             on_state(f"reconnecting: {problem}")
@@ -311,11 +318,8 @@ class Indexer:
     # -- the primary ----------------------------------------------------------------------------
 
     def _primary_binlogs(self) -> PrimaryBinlogs:
-        session = connect(self.primary)
-        try:
+        with connect(self.primary) as session:
             return self._binlogs_of(session)
-        finally:
-            session.close()
 
     def _binlogs_of(self, session: Session) -> PrimaryBinlogs:
         d = session.dialect

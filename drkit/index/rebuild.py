@@ -151,8 +151,7 @@ def rebuild(config: Config, plan: RebuildPlan, report: Report = lambda _: None) 
 
 def _build(config: Config, plan: RebuildPlan, report: Report) -> tuple[int, str | None, bool]:
     """Index the whole archive into the plan's building file: count, checkpoint, identity kept."""
-    indexer = Indexer(config, report=report, index_path=plan.building)
-    try:
+    with Indexer(config, report=report, index_path=plan.building) as indexer:
         anchor = plan.first_id
         if anchor is not None and file_sequence(anchor.file) == file_sequence(plan.files[0]):
             indexer.store.set_meta("first_id", str(anchor.id))  # numbering starts there
@@ -162,8 +161,6 @@ def _build(config: Config, plan: RebuildPlan, report: Report) -> tuple[int, str 
         kept = _carry_identity(plan.index, indexer.store)
         checkpoint = indexer.store.checkpoint()
         return indexer.store.count(), str(checkpoint) if checkpoint else None, kept
-    finally:
-        indexer.close()
 
 
 def _align_ids(store: IndexStore, anchor: FirstId, report: Report) -> None:
@@ -217,12 +214,11 @@ def _carry_identity(old: Path, new: IndexStore) -> bool:
         store = IndexStore(old, readonly=True)
     except IndexStoreError:
         return False
-    try:
-        values = {key: store.meta(key) for key in KEPT_META}
-    except IndexStoreError:
-        return False
-    finally:
-        store.close()
+    with store:
+        try:
+            values = {key: store.meta(key) for key in KEPT_META}
+        except IndexStoreError:
+            return False
     for key, value in values.items():
         if value is not None:
             new.set_meta(key, value)
@@ -253,14 +249,13 @@ def _state_of(index: Path) -> str:
         store = IndexStore(index, readonly=True)
     except IndexStoreError as exc:
         return f"unreadable: {exc.message}"
-    try:
-        checked = store.verify(CHECK_SECONDS)
-    except IndexDamagedError as exc:
-        return f"damaged: {exc.message}"
-    except IndexStoreError as exc:
-        return f"unreadable: {exc.message}"
-    finally:
-        store.close()
+    with store:
+        try:
+            checked = store.verify(CHECK_SECONDS)
+        except IndexDamagedError as exc:
+            return f"damaged: {exc.message}"
+        except IndexStoreError as exc:
+            return f"unreadable: {exc.message}"
     return "checked sound" if checked else f"sound as far as {CHECK_SECONDS:.0f}s of checking went"
 
 

@@ -28,10 +28,12 @@ from drkit.config import AlertsConfig, Webhook
 from drkit.errors import ConfigError
 from drkit.io.audit import AuditLog
 from drkit.io.command import run as command_run
+from drkit.retry import SYSTEM_CLOCK, Backoff, Clock, Retry
 
 log = logging.getLogger(__name__)
 
-BACKOFF = (0.5, 1.0, 2.0, 5.0)
+# The pauses between an alert's attempts (the last repeats): short first, a network blip.
+ALERT_BACKOFF = Backoff((0.5, 1.0, 2.0, 5.0))
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,12 @@ class Alerter:
         config: AlertsConfig,
         audit: AuditLog,
         report: Callable[[str], None] = lambda _: None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
         self.audit = audit
         self.report = report
+        self.clock = clock  # the pauses between attempts (tests pretend)
         targets = len(config.commands) + len(config.webhooks)
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, min(targets, 8)), thread_name_prefix="alert"
@@ -125,8 +129,13 @@ class Alerter:
     def worst_case(self) -> float:
         """How long one delivery may take with every retry timing out."""
         retries = self.config.retries
-        waits = sum(BACKOFF[min(i, len(BACKOFF) - 1)] for i in range(retries))
-        return (retries + 1) * self.config.timeout + waits + 1.0
+        return (retries + 1) * self.config.timeout + ALERT_BACKOFF.total(retries) + 1.0
+
+    def __enter__(self) -> Alerter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self, timeout: float | None = None) -> None:
         self.drain(timeout)
@@ -160,12 +169,10 @@ class Alerter:
     def _retrying(self, target: str, attempt_once: Callable[[], str | None]) -> Delivery:
         problem = "not tried"
         attempts = 0
-        for attempts in range(1, self.config.retries + 2):
+        for attempts in Retry(ALERT_BACKOFF, attempts=self.config.retries + 1, clock=self.clock):
             problem = attempt_once() or ""
             if not problem:
                 return Delivery(target, True, attempts, "delivered")
-            if attempts <= self.config.retries:
-                time.sleep(BACKOFF[min(attempts - 1, len(BACKOFF) - 1)])
         return Delivery(target, False, attempts, problem)
 
     def _command(self, argv: tuple[str, ...], body: bytes) -> Delivery:

@@ -12,7 +12,6 @@ import fcntl
 import os
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from drkit.io.optionfile import client_option_file
 from drkit.io.programs import find_program
 from drkit.io.secrets import InheritedFile
 from drkit.model.coords import file_sequence
+from drkit.retry import Retry
 
 LOCK_NAME = ".drkit-archive.lock"
 IN_USE_FLAG_OFFSET = 21
@@ -195,23 +195,18 @@ class ArchiveLock:
         # Binlogs hold every row the primary wrote: the archive is private to its owner.
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = (
-                        os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-                    )
-                    os.close(fd)
-                    raise ArchiveBusyError(
-                        f"the archive {self.path.parent} is being written by pid {holder}",
-                        int(holder) if holder.isdigit() else None,
-                        hint="an indexer or guard already follows the primary; stop it first, or just read the index",
-                    ) from None
-                time.sleep(0.1)
+        try:
+            Retry(0.1, timeout=wait, retry_on=(BlockingIOError,)).call(
+                lambda: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            )
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise ArchiveBusyError(
+                f"the archive {self.path.parent} is being written by pid {holder}",
+                int(holder) if holder.isdigit() else None,
+                hint="an indexer or guard already follows the primary; stop it first, or just read the index",
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd

@@ -131,16 +131,15 @@ def _pump(
     assert source is not None and sink is not None
     sent = 0
     problem = None
-    try:
-        for line in rename_inserts(source, source_name, target_name):
-            sink.write(line)
-            sent += len(line)
-    except UnexpectedDump as exc:
-        problem = str(exc)
-    except BrokenPipeError:
-        pass  # the client exited early: its exit status says why
-    finally:
-        source.close()
+    with source:
+        try:
+            for line in rename_inserts(source, source_name, target_name):
+                sink.write(line)
+                sent += len(line)
+        except UnexpectedDump as exc:
+            problem = str(exc)
+        except BrokenPipeError:
+            pass  # the client exited early: its exit status says why
     return sent, problem
 
 

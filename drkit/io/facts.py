@@ -34,17 +34,15 @@ def gather_with(
         opened = connect(node, timeout=timeout)
     except DrkitError as exc:
         return NodeFacts.unreachable(node, _kind(exc), exc.message, now), None
-    try:
-        facts = facts_from_session(opened, now)
-    except DrkitError as exc:
-        opened.close()
-        return NodeFacts.unreachable(node, Unreachable.ERROR, exc.message, now), None
-    try:
-        return facts, also(opened) if also is not None else None
-    except DrkitError:
-        return facts, None
-    finally:
-        opened.close()
+    with opened:
+        try:
+            facts = facts_from_session(opened, now)
+        except DrkitError as exc:
+            return NodeFacts.unreachable(node, Unreachable.ERROR, exc.message, now), None
+        try:
+            return facts, also(opened) if also is not None else None
+        except DrkitError:
+            return facts, None
 
 
 def _kind(exc: DrkitError) -> Unreachable:

@@ -8,7 +8,6 @@ answer is inspected, and every change is read back before it counts as done.
 from __future__ import annotations
 
 import socket
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from drkit.model.loadbalancer import (
     show_stat_command,
     shutdown_sessions_command,
 )
+from drkit.retry import Retry
 
 _MAX_REPLY = 4 * 1024 * 1024
 _POLL_INTERVAL = 0.05
@@ -148,17 +148,16 @@ class HaproxyClient:
         text = shutdown_sessions_command(backend, server)
         self._expect_silence(text, self.command(text))
         # Sessions are killed as their tasks next run, not inside the command: poll briefly.
-        deadline = time.monotonic() + self.timeout
-        while True:
+        left = 0
+        for _ in Retry(_POLL_INTERVAL, timeout=self.timeout):
             left = self.sessions(backend).get(server, 0)
             if left == 0:
                 break
-            if time.monotonic() >= deadline:
-                raise NodeError(
-                    f"{left} session(s) to {backend}/{server} still open "
-                    f"{self.timeout:g}s after `{text}`"
-                )
-            time.sleep(_POLL_INTERVAL)
+        else:
+            raise NodeError(
+                f"{left} session(s) to {backend}/{server} still open "
+                f"{self.timeout:g}s after `{text}`"
+            )
         after = self.server_state(backend, server)
         return _with_sessions(after, {server: 0})
 

@@ -122,6 +122,12 @@ class Session:
         if self._observer is not None and (sql.changes or not ok):
             self._observer.statement(self.node.name, sql, ok, duration, error)
 
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         # Closing a connection the server already dropped is not an error worth raising.
         for cursor in self._cursors.values():
@@ -197,11 +203,8 @@ def session(
     observer: StatementObserver | None = None,
     timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> Iterator[Session]:
-    opened = connect(node, observer=observer, timeout=timeout)
-    try:
+    with connect(node, observer=observer, timeout=timeout) as opened:
         yield opened
-    finally:
-        opened.close()
 
 
 def _connect_error(node: NodeConfig, exc: Any) -> NodeError:

@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, RefusedError
@@ -20,6 +21,7 @@ from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.gtid import MariadbGtidPos, parse_gtid
 from drkit.pitr.plan import ArchiveView, RecoveryFacts, RelaySpan, RelayView, Segment
 from drkit.pitr.state import RecoveryState
+from drkit.retry import Retry
 
 RELAY_PAGE = 5000
 
@@ -235,33 +237,31 @@ def settle_killed_run(node: NodeConfig, previous: RecoveryState | None, wait: fl
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + wait
-    while any(_is_server_tool(pid) for pid in previous.children):
-        if time.monotonic() > deadline:
-            raise RefusedError(
-                f"the tools a killed recovery started (pids {list(previous.children)}) do not "
-                "exit; nothing was changed",
-                hint="stop them by hand, then re-run",
-            )
-        time.sleep(0.05)
+    if not Retry(0.05, timeout=wait).until(
+        lambda: not any(_is_server_tool(pid) for pid in previous.children)
+    ):
+        raise RefusedError(
+            f"the tools a killed recovery started (pids {list(previous.children)}) do not "
+            "exit; nothing was changed",
+            hint="stop them by hand, then re-run",
+        )
     try:
         session = connect(node)
     except DrkitError:
         return  # planning reports the node's state itself
-    try:
-        while True:
+    with session:
+        busy: list[dict[str, Any]] = []
+        # The same deadline for both waits: `wait` bounds the whole settling.
+        for _ in Retry(0.1, timeout=max(0.0, deadline - time.monotonic())):
             busy = session.rows(session.dialect.busy_sessions(node.user))
             if not busy:
                 return
-            if time.monotonic() > deadline:
-                ids = ", ".join(str(row["id"]) for row in busy)
-                raise RefusedError(
-                    f"sessions of {node.user} left by a killed recovery still run on "
-                    f"{node.name} (ids {ids}); nothing was changed",
-                    hint="wait for them to end (SHOW PROCESSLIST), or KILL them, then re-run",
-                )
-            time.sleep(0.1)
-    finally:
-        session.close()
+        ids = ", ".join(str(row["id"]) for row in busy)
+        raise RefusedError(
+            f"sessions of {node.user} left by a killed recovery still run on "
+            f"{node.name} (ids {ids}); nothing was changed",
+            hint="wait for them to end (SHOW PROCESSLIST), or KILL them, then re-run",
+        )
 
 
 def _is_server_tool(pid: int) -> bool:

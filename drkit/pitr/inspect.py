@@ -195,8 +195,7 @@ def query_snapshot(
     node: NodeConfig, statements: Sequence[str], timeout: float, audit: AuditLog | None = None
 ) -> list[QueryResult]:
     """Every statement on one read-only session, one consistent snapshot for all of them."""
-    session = connect(node, observer=audit)
-    try:
+    with connect(node, observer=audit) as session:
         d = session.dialect
         for limit in d.session_time_limits(min(timeout, 600.0)):
             session.run(limit)
@@ -217,8 +216,6 @@ def query_snapshot(
             )
         session.run(d.end_snapshot())
         return results
-    finally:
-        session.close()
 
 
 def _restore(

@@ -18,6 +18,7 @@ from drkit.pitr.planning.strategy import (
 from drkit.pitr.planning.values import (
     ArchiveView,
     RecoveryFacts,
+    RecoveryMode,
     RecoveryRequest,
     RelaySpan,
     RelayView,
@@ -29,6 +30,7 @@ from drkit.plan.steps import Plan
 __all__ = [
     "ArchiveView",
     "RecoveryFacts",
+    "RecoveryMode",
     "RecoveryRequest",
     "RelaySpan",
     "RelayView",

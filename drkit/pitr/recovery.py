@@ -26,7 +26,14 @@ from drkit.pitr.gather import (
     settle_killed_run,
     slave_positions,
 )
-from drkit.pitr.plan import RecoveryFacts, RecoveryRequest, Segment, Strategy, plan_recovery
+from drkit.pitr.plan import (
+    RecoveryFacts,
+    RecoveryMode,
+    RecoveryRequest,
+    Segment,
+    Strategy,
+    plan_recovery,
+)
 from drkit.pitr.state import RecoveryStatus
 from drkit.pitr.targets import (
     RecoverySpec,
@@ -130,8 +137,7 @@ def freeze_report(config: Config, node: NodeConfig, was_running: bool) -> Freeze
     distance = None
     due = None
     if config.index.path.exists():
-        store = IndexStore(config.index.path, readonly=True)
-        try:
+        with IndexStore(config.index.path, readonly=True) as store:
             applied = last_applied(facts, store, store.latest())[0]
             applied_id = applied.id if applied else None
             pending = store.span(applied_id, None)[0]
@@ -139,8 +145,6 @@ def freeze_report(config: Config, node: NodeConfig, was_running: bool) -> Freeze
             if first is not None:
                 distance = first.id - (applied_id or 0) - 1
                 due = first.timestamp + (node.delay or 0) - time.time()
-        finally:
-            store.close()
     executed = facts.replica.executed_source if facts.replica else None
     return FreezeReport(
         node.name,
@@ -185,7 +189,7 @@ class RecoveryReport:
     seconds: float
     relay_backup: str | None = None
     log: list[str] = field(default_factory=list)
-    mode: str = ""  # before | skip | until-time: what the evidence checks read back
+    mode: RecoveryMode | None = None  # what the evidence checks read back
     stop_gtid: str | None = None  # the first transaction left unapplied on purpose
     gtid_slave_pos: str | None = None
     using_gtid: str | None = None
@@ -209,7 +213,7 @@ class RecoveryReport:
             "verification": [check.to_json() for check in self.verification],
             "duration": round(self.seconds, 3),
             "relay_backup": self.relay_backup,
-            "mode": self.mode or None,
+            "mode": self.mode.value if self.mode else None,
             "stop_gtid": self.stop_gtid,
         }
 
@@ -525,8 +529,7 @@ def _report(
 ) -> RecoveryReport:
     node = prepared.facts.node
     request = prepared.request
-    session = connect(node)
-    try:
+    with connect(node) as session:
         # A LOCK TABLES elsewhere must not hold the verification for the server's default day.
         for limit in session.dialect.session_time_limits(min(timeout, 600.0)):
             session.run(limit)
@@ -541,8 +544,6 @@ def _report(
             check_coordinates=_coordinates_kept(prepared),
             slave_position=request.final_position,
         )
-    finally:
-        session.close()
     return RecoveryReport(
         node=node.name,
         strategy=prepared.plan.strategy,

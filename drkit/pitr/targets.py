@@ -14,6 +14,7 @@ from typing import Any
 from drkit.errors import DestructiveInRange, RefusedError, UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
+from drkit.pitr.planning.values import RecoveryMode
 from drkit.pitr.state import RecordedTargets, RecoveryState
 
 LISTED = 10  # destructive transactions named in a refusal before "and N more"
@@ -36,6 +37,12 @@ class RecoverySpec:
         if self.until and not self.skips:
             raise UsageError("--until goes with --skip")
         return self
+
+    @property
+    def mode(self) -> RecoveryMode:
+        if self.before:
+            return RecoveryMode.BEFORE
+        return RecoveryMode.SKIP if self.skips else RecoveryMode.UNTIL_TIME
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,7 +73,7 @@ class RecoverySpec:
 class ResolvedTargets:
     """A spec resolved against the index: the transactions a recovery stops at, skips, crosses."""
 
-    mode: str  # before | skip | until-time
+    mode: RecoveryMode
     stop: IndexedTransaction | None  # the first to leave unapplied; None: up to `end`
     skips: tuple[IndexedTransaction, ...]
     end: IndexedTransaction | None  # with no stop: the last transaction to apply
@@ -117,7 +124,13 @@ def resolve(
     if spec.before:
         target = resolve_target(store, spec.before)
         return ResolvedTargets(
-            "before", target, (), None, through, None, f"stop just before {target.label}"
+            RecoveryMode.BEFORE,
+            target,
+            (),
+            None,
+            through,
+            None,
+            f"stop just before {target.label}",
         )
     if skips:
         until = resolve_target(store, spec.until) if spec.until else None
@@ -127,7 +140,13 @@ def resolve(
         end = None if until else store.latest()
         tail = f" up to {until.label}" if until else _to_end(end)
         return ResolvedTargets(
-            "skip", until, skips, end, through, None, f"skip {names}, apply the rest{tail}"
+            RecoveryMode.SKIP,
+            until,
+            skips,
+            end,
+            through,
+            None,
+            f"skip {names}, apply the rest{tail}",
         )
     from drkit.timeparse import iso, parse_time
 
@@ -137,7 +156,7 @@ def resolve(
     end = None if stop else store.latest()
     tail = f"stop before {stop.label}" if stop else f"apply everything indexed{_to_end(end)}"
     return ResolvedTargets(
-        "until-time",
+        RecoveryMode.UNTIL_TIME,
         stop,
         (),
         end,
@@ -163,9 +182,8 @@ def _recorded(
     end = store.get(recorded.end_id) if recorded.end_id is not None else None
     earlier = tuple(_required(store.get(tx_id)) for tx_id in recorded.through_ids)
     merged = tuple({t.id: t for t in (*earlier, *through)}.values())
-    mode = "before" if spec.before else ("skip" if spec.skips else "until-time")
     return ResolvedTargets(
-        mode,
+        spec.mode,
         stop,
         skips,
         end,

@@ -37,6 +37,7 @@ from drkit.plan.steps import (
     Step,
     WaitStep,
 )
+from drkit.retry import SYSTEM_CLOCK, Clock
 
 DEFAULT_STALL = 30.0  # seconds without progress before a catch-up is called stuck
 SOURCE_LOST_GRACE = 5.0  # seconds a starved receiver with a connection error is given
@@ -102,8 +103,10 @@ class Executor:
         on_step: StepCallback | None = None,
         on_children: ChildrenCallback | None = None,
         on_done: StepCallback | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
+        self.clock = clock  # what waiting for the applier reads and sleeps on (tests pretend)
         self.audit = audit
         self.store = store
         self.timeout = timeout
@@ -231,7 +234,7 @@ class Executor:
     # -- waiting --------------------------------------------------------------------------------
 
     def _wait(self, number: int, total: int, step: WaitStep) -> int:
-        started = time.monotonic()
+        started = self.clock.now()
         deadline = started + self.timeout
         moved_at = started
         last_seen = ""
@@ -264,7 +267,7 @@ class Executor:
             self._report(number, total, step, applied, remaining, started, facts)
             if self.interrupted.is_set():
                 self._freeze(step.node, "interrupted by the operator")
-            now = time.monotonic()
+            now = self.clock.now()
             seen = str(facts.executed)
             if seen != last_seen:
                 last_seen, moved_at = seen, now
@@ -339,10 +342,10 @@ class Executor:
         """
         gtid = step.last_gtid
         if gtid is None:
-            time.sleep(POLL)
+            self.clock.sleep(POLL)
             return
         if facts.executed.contains(parse_gtid(gtid)):
-            time.sleep(SETTLE)
+            self.clock.sleep(SETTLE)
             return
         session = self._session(step.node)
         session.one(session.dialect.wait_for_gtid(gtid, PROGRESS_EVERY))
@@ -381,7 +384,7 @@ class Executor:
     ) -> None:
         if self.on_progress is None:
             return
-        elapsed = max(time.monotonic() - started, 1e-6)
+        elapsed = max(self.clock.now() - started, 1e-6)
         rate = applied / elapsed
         eta = remaining / rate if rate > 0 else None
         self.on_progress(

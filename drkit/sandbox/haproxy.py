@@ -25,7 +25,6 @@ import socket
 import stat
 import subprocess
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from drkit.io.command import run as command_run
 from drkit.io.haproxy import HaproxyClient
 from drkit.io.secrets import child_environment
 from drkit.model.loadbalancer import checked_name, parse_servers_state
+from drkit.retry import Retry
 
 DEFAULT_BACKEND = "mysql_primary"
 DEFAULT_FRONTEND = "writers"
@@ -352,11 +352,8 @@ def _terminate(pid: int) -> None:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + _STOP_TIMEOUT
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return
-        time.sleep(0.05)
+    if Retry(0.05, timeout=_STOP_TIMEOUT).until(lambda: not _alive(pid)):
+        return
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:

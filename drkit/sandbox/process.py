@@ -6,12 +6,12 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from drkit.errors import SandboxError
 from drkit.io.secrets import child_environment
 from drkit.model.version import Flavour
+from drkit.retry import Retry
 from drkit.sandbox.binaries import ServerBinaries
 from drkit.sandbox.layout import NodeLayout
 
@@ -20,7 +20,6 @@ def initialize(binaries: ServerBinaries, node: NodeLayout) -> subprocess.Popen[b
     """Start creating an empty data directory (returns at once; `finish_initialize` waits)."""
     node.datadir.parent.mkdir(parents=True, exist_ok=True)
     node.tmpdir.mkdir(parents=True, exist_ok=True)
-    log = (node.root / "initialize.log").open("wb")
     if binaries.flavour is Flavour.MARIADB:
         if binaries.installer is None:
             raise SandboxError("mariadb-install-db was not found next to mariadbd")
@@ -44,18 +43,18 @@ def initialize(binaries: ServerBinaries, node: NodeLayout) -> subprocess.Popen[b
             f"--tmpdir={node.tmpdir}",
             *_user_flag(),
         ]
-    try:
-        return subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=child_environment(),
-        )
-    except OSError as exc:
-        raise SandboxError(f"cannot run {argv[0]}: {exc.strerror}") from None
-    finally:
-        log.close()
+    # The child has its own copy of the log's descriptor: ours closes once it runs.
+    with (node.root / "initialize.log").open("wb") as log:
+        try:
+            return subprocess.Popen(
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=child_environment(),
+            )
+        except OSError as exc:
+            raise SandboxError(f"cannot run {argv[0]}: {exc.strerror}") from None
 
 
 def finish_initialize(
@@ -75,21 +74,19 @@ def finish_initialize(
 
 def start(binaries: ServerBinaries, node: NodeLayout) -> int:
     """Launch the server detached from this process (it outlives the command); returns its pid."""
-    log = node.error_log.open("ab")
     argv = [str(binaries.server), f"--defaults-file={node.options_file}", *_user_flag()]
-    try:
-        process = subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=child_environment(),
-        )
-    except OSError as exc:
-        raise SandboxError(f"cannot start {node.name}: {exc.strerror}") from None
-    finally:
-        log.close()
+    with node.error_log.open("ab") as log:  # the server has its own copy of the descriptor
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=child_environment(),
+            )
+        except OSError as exc:
+            raise SandboxError(f"cannot start {node.name}: {exc.strerror}") from None
     return process.pid
 
 
@@ -112,14 +109,13 @@ def is_running(pid: int | None, node: NodeLayout) -> bool:
 
 def _cmdline(pid: int) -> bytes | None:
     # Right after exec the kernel may briefly report an empty command line: ask again.
-    for _ in range(50):
+    for _ in Retry(0.01, attempts=50):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return None
         if cmdline:
             return cmdline
-        time.sleep(0.01)
     return b""
 
 
@@ -152,13 +148,11 @@ def _signal(pid: int, sig: int) -> None:
 
 
 def _wait_gone(pid: int, node: NodeLayout, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def gone() -> bool:
         _reap(pid)
-        if not is_running(pid, node):
-            return True
-        time.sleep(0.05)
-    return False
+        return not is_running(pid, node)
+
+    return Retry(0.05, timeout=timeout).until(gone)
 
 
 def _reap(pid: int) -> None:

@@ -17,6 +17,7 @@ from drkit.dialect import grants
 from drkit.errors import DrkitError, SandboxError
 from drkit.io.mysql import Session, connect
 from drkit.model.version import Flavour
+from drkit.retry import Retry
 from drkit.sandbox import process
 from drkit.sandbox.binaries import ServerBinaries, find_binaries
 from drkit.sandbox.certs import SandboxCerts, make_certs
@@ -317,9 +318,8 @@ def _root_session(layout: SandboxLayout, name: str) -> Session:
 
 
 def _wait_ready(layout: SandboxLayout, node: NodeLayout, pid: int) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
     socket_path = layout.socket(node.name)
-    while time.monotonic() < deadline:
+    for _ in Retry(0.05, timeout=READY_TIMEOUT):
         if not process.is_running(pid, node):
             raise SandboxError(
                 f"{node.name} exited while starting: {process.log_tail(node.error_log)}",
@@ -338,7 +338,6 @@ def _wait_ready(layout: SandboxLayout, node: NodeLayout, pid: int) -> None:
             if admin is not None:
                 admin.close()
                 return
-        time.sleep(0.05)
     raise SandboxError(
         f"{node.name} did not answer within {READY_TIMEOUT:.0f} s; see {node.error_log}"
     )
@@ -356,9 +355,8 @@ def _admin_session_if_bootstrapped(layout: SandboxLayout, name: str) -> Session 
 
 
 def _bootstrap_accounts(layout: SandboxLayout, node: NodeLayout, state: SandboxState) -> None:
-    session = _root_session(layout, node.name)
-    d = session.dialect
-    try:
+    with _root_session(layout, node.name) as session:
+        d = session.dialect
         # Accounts are local to each node: keep them out of the binlog so replicas stay in step.
         session.run(d.set_session_binlog(False))
         for row in session.rows(d.accounts()):
@@ -384,13 +382,10 @@ def _bootstrap_accounts(layout: SandboxLayout, node: NodeLayout, state: SandboxS
                 for host in ("%", "localhost"):
                     session.run(d.require_tls(account, host, certificate=True))
             session.run(d.require_tls(state.replication.user, "%", certificate=False))
-    finally:
-        session.close()
 
 
 def _start_replication(layout: SandboxLayout, state: SandboxState, name: str) -> None:
-    session = connect(admin_node(layout, state, name), timeout=5)
-    try:
+    with connect(admin_node(layout, state, name), timeout=5) as session:
         d = session.dialect
         session.run(
             d.change_source(
@@ -405,20 +400,14 @@ def _start_replication(layout: SandboxLayout, state: SandboxState, name: str) ->
             certs = sandbox_certs(layout)
             session.run(d.source_tls(str(certs.ca), None, None, verify=True))
         session.run(d.start_replication())
-    finally:
-        session.close()
 
 
 def _wait_replicating(layout: SandboxLayout, state: SandboxState, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
     pending = {"replica", "delayed"}
-    while pending and time.monotonic() < deadline:
+    for _ in Retry(0.05, timeout=timeout):
         for name in sorted(pending):
-            session = connect(admin_node(layout, state, name), timeout=5)
-            try:
+            with connect(admin_node(layout, state, name), timeout=5) as session:
                 row = session.one(session.dialect.replica_status())
-            finally:
-                session.close()
             io_state = str(
                 (row or {}).get("Slave_IO_Running", (row or {}).get("Replica_IO_Running"))
             )
@@ -427,12 +416,11 @@ def _wait_replicating(layout: SandboxLayout, state: SandboxState, timeout: float
             )
             if io_state == "Yes" and sql_state == "Yes":
                 pending.discard(name)
-        if pending:
-            time.sleep(0.05)
-    if pending:
-        raise SandboxError(
-            f"replication did not start on {', '.join(sorted(pending))} within {timeout:.0f} s"
-        )
+        if not pending:
+            return
+    raise SandboxError(
+        f"replication did not start on {', '.join(sorted(pending))} within {timeout:.0f} s"
+    )
 
 
 # -- resuming and stopping -------------------------------------------------------------------
@@ -523,16 +511,13 @@ def _purge(layout: SandboxLayout) -> None:
 
 def free_ports(count: int) -> list[int]:
     """Ports nobody listens on right now; all held open together so they differ."""
-    sockets = []
-    try:
+    with contextlib.ExitStack() as held:
+        sockets = []
         for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             sock.bind(("127.0.0.1", 0))
             sockets.append(sock)
         return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _password() -> str:

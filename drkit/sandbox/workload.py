@@ -20,11 +20,8 @@ def write_sample_data(layout: SandboxLayout, state: SandboxState, orders: int = 
         user=state.application.user,
         password=PasswordSource(literal=state.application.password),
     )
-    session = connect(node)
-    try:
+    with connect(node) as session:
         for sql in sample_schema_statements(orders):
             session.run(sql)
         count = session.one(session.dialect.count_rows("shop.orders"))
-    finally:
-        session.close()
     return f"shop.orders holds {count['n'] if count else '?'} rows on the primary"

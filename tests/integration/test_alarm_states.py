@@ -3,12 +3,11 @@ replica whose delay ran out is the loudest line of `drkit status`."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from drkit.sandbox.layout import SandboxLayout
 from drkit.sandbox.workload import write_sample_data
-from tests.support.sandbox import start_sandbox
+from tests.support.sandbox import start_sandbox, wait_for
 from tests.support.workload import drkit_json
 
 
@@ -21,15 +20,14 @@ def test_status_says_the_delay_ran_out_once_the_delayed_replica_applied_the_drop
         assert box.drkit("index").returncode == 0
         box.sql("primary", "DROP TABLE shop.orders")
         assert box.drkit("index").returncode == 0
-        deadline = time.monotonic() + 30
         drop = box.value("primary", "SELECT @@gtid_binlog_pos")
         # Applied means its GTID position says so (the table goes a moment before it moves).
-        while time.monotonic() < deadline:
-            applied = box.value("delayed", "SELECT @@gtid_slave_pos")
-            if applied == drop:
-                break
-            time.sleep(0.3)
-        assert applied == drop, "the delayed replica never applied the DROP"
+        wait_for(
+            lambda: box.value("delayed", "SELECT @@gtid_slave_pos") == drop,
+            timeout=30,
+            interval=0.3,
+            what="the delayed replica to apply the DROP",
+        )
         done, status = drkit_json(box, "status")
         assert done.returncode == 0, done.stderr
         assert status["alarm"]["state"] == "missed"

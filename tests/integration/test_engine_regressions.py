@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -48,28 +48,16 @@ REPLICA_KEYS = (
 )
 
 
-@pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path / "sb", delay=3600)
-    try:
-        yield sandbox
-    finally:
-        sandbox.down(purge=True)
-
-
 def recover(box: Sandbox, *args: str, timeout: float = 180) -> tuple[Any, dict[str, Any]]:
     done, data = drkit_json(box, "recover", *args, "--yes", timeout=timeout)
     return done, data if isinstance(data, dict) else {}
 
 
 def audit_rows(box: Sandbox, count: int, what: str = "row") -> None:
-    conn = box.connect("primary", app=True)
-    try:
+    with closing(box.connect("primary", app=True)) as conn:
         cur = conn.cursor()
         for i in range(count):
             cur.execute(f"INSERT INTO shop.audit (what) VALUES ('{what} {i}')")
-    finally:
-        conn.close()
 
 
 def wait_received(box: Sandbox) -> None:

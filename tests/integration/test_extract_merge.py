@@ -3,22 +3,16 @@ application kept writing to, the deleted rows return from the frozen copy; new r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.support.sandbox import Sandbox, start_sandbox
+from tests.support.sandbox import Sandbox
 from tests.support.scenario import create_shop
 from tests.support.workload import drkit_json, fingerprint
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path_factory.mktemp("merge"), delay=3600)
-    try:
-        yield sandbox
-    finally:
-        sandbox.down(purge=True)
+def box(module_box: Sandbox) -> Sandbox:
+    return module_box
 
 
 def test_merge_inserts_the_missing_rows_and_never_overwrites(box: Sandbox) -> None:

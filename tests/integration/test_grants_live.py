@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.support.sandbox import Sandbox, start_sandbox
+from tests.support.sandbox import Sandbox
 from tests.support.scenario import drkit_json, drop_orders_and_recover
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path_factory.mktemp("grants"), delay=3600)
-    try:
-        yield sandbox
-    finally:
-        sandbox.down(purge=True)
+def box(module_box: Sandbox) -> Sandbox:
+    return module_box
 
 
 def test_the_sandbox_account_holds_exactly_what_drkit_needs(box: Sandbox) -> None:

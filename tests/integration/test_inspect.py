@@ -8,23 +8,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from drkit.timeparse import iso
-from tests.support.sandbox import Sandbox, start_sandbox
+from tests.support.sandbox import Sandbox
 from tests.support.workload import delayed_status, drkit_json, index
-
-
-@pytest.fixture
-def box(tmp_path: Path) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path / "sb", delay=3600)
-    try:
-        yield sandbox
-    finally:
-        sandbox.down(purge=True)
 
 
 def at(box: Sandbox, when: float, *statements: str) -> None:

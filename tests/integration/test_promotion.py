@@ -10,6 +10,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -228,15 +229,12 @@ def test_promote_makes_the_delayed_node_the_writer_behind_haproxy(
     assert fates["replica"]["fate"] == "rebuild" and fates["replica"]["applied_destructive"]
     assert any("mariadb-dump" in command for command in fates["replica"]["commands"])
 
-    client = frontend(box)
-    try:
+    with closing(frontend(box)) as client:
         assert query(client, "SELECT @@server_id") == delayed_id
         assert query(client, "SELECT @@read_only") == 0
         cur = client.cursor()
         cur.execute("INSERT INTO shop.audit (what) VALUES ('through haproxy after promotion')")
         cur.close()
-    finally:
-        client.close()
     assert (
         box.value(
             "delayed",

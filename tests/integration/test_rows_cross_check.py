@@ -5,6 +5,7 @@ the same transactions from a sandbox primary, and every decoded value must agree
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import closing
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from drkit.flashback.images import stream_images
 from drkit.index.store import IndexStore
-from tests.support.sandbox import Sandbox, start_sandbox
+from tests.support.sandbox import Sandbox
 
 pymysqlreplication = pytest.importorskip("pymysqlreplication")
 
@@ -45,12 +46,8 @@ ROWS = (
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    sandbox = start_sandbox(tmp_path_factory.mktemp("crosscheck"), delay=3600)
-    try:
-        yield sandbox
-    finally:
-        sandbox.down(purge=True)
+def box(module_box: Sandbox) -> Sandbox:
+    return module_box
 
 
 def _drkit_rows(box: Sandbox) -> list[dict[str, Any]]:
@@ -82,10 +79,8 @@ def _their_rows(box: Sandbox) -> list[dict[str, Any]]:
         blocking=False,
         is_mariadb=True,
     )
-    try:
+    with closing(stream):
         return [dict(row["values"]) for event in stream for row in event.rows]
-    finally:
-        stream.close()
 
 
 def _same(column: str, ours: Any, theirs: Any) -> bool:  # noqa: PLR0911

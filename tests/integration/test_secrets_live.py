@@ -12,13 +12,12 @@ import shutil
 import signal
 import stat
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.guard import GuardProcess, audit_records, set_guard_config
-from tests.support.sandbox import Sandbox, start_sandbox, wait_for
+from tests.support.sandbox import Sandbox, wait_for
 from tests.support.scenario import create_shop, drkit_json
 
 VARIABLE = "DRKIT_LEAK_TEST_SECRET"
@@ -27,12 +26,8 @@ OTHER_SECRET = "Zx9-other-account-secret"
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path_factory.mktemp("secrets"), delay=3600)
-    try:
-        yield sandbox
-    finally:
-        sandbox.down(purge=True)
+def box(module_box: Sandbox) -> Sandbox:
+    return module_box
 
 
 def test_no_password_reaches_children_disk_or_index(

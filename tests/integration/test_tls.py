@@ -7,6 +7,7 @@ replicas reach the primary over TLS checking its certificate.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -84,16 +85,13 @@ def test_the_incident_path_runs_over_tls(box: Sandbox) -> None:
     assert str(box.directory / "tls" / "ca.pem") in follow
     lb = box.config().loadbalancer
     assert lb is not None and lb.frontend is not None
-    client = box.connect("primary", port=int(lb.frontend.rpartition(":")[2]))
-    try:
+    with closing(box.connect("primary", port=int(lb.frontend.rpartition(":")[2]))) as client:
         cur = client.cursor()
         cur.execute("SELECT @@server_id")
         assert cur.fetchone()[0] == delayed_id  # type: ignore[index]
         cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
         assert cur.fetchone()[1], "through HAProxy, still TLS"  # type: ignore[index]
         cur.close()
-    finally:
-        client.close()
 
 
 def test_an_untrusted_certificate_is_refused(box: Sandbox, tmp_path: Path) -> None:

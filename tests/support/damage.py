@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,7 @@ def corrupt_middle_page(index: Path, table: str = "transactions") -> int:
 
     The WAL is checkpointed into the file first, so the file alone is what every reader sees.
     """
-    conn = sqlite3.connect(index)
-    try:
+    with closing(sqlite3.connect(index)) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
         pages = [
@@ -42,8 +42,6 @@ def corrupt_middle_page(index: Path, table: str = "transactions") -> int:
                 (table,),
             )
         ]
-    finally:
-        conn.close()
     assert len(pages) >= 2, f"{table} has only {len(pages)} leaf page: too small to damage"
     page = pages[len(pages) // 2]
     with index.open("r+b") as file:
@@ -54,11 +52,8 @@ def corrupt_middle_page(index: Path, table: str = "transactions") -> int:
 
 def index_content(index: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every stored row of an index, table by table, in a stable order."""
-    conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
-    try:
+    with closing(sqlite3.connect(f"file:{index}?mode=ro", uri=True)) as conn:
         return {name: conn.execute(sql).fetchall() for name, sql in CONTENT.items()}
-    finally:
-        conn.close()
 
 
 CONFIG = """
@@ -84,12 +79,9 @@ def archive_config(folder: Path) -> Config:
     for name in ("bin.000001", "bin.000002", "bin.000003"):
         shutil.copyfile(FIXTURES / name, archive / name)
     loaded = config_module.load(folder / "drkit.toml")
-    indexer = Indexer(loaded)
-    try:
+    with Indexer(loaded) as indexer:
         assert indexer.scan() > 0
         indexer.store.set_meta("source", "mariadb server_id=1 domain=0")
-    finally:
-        indexer.close()
     return loaded
 
 

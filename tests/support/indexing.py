@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from tests.support.sandbox import Sandbox, pids_alive, wait_for
@@ -33,15 +33,12 @@ def primary_starts(box: Sandbox) -> list[Start]:
 
 def index_starts(index: Path) -> list[Start]:
     """The index's transactions in binlog order, as (gtid, file, start_pos)."""
-    conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
-    try:
+    with closing(sqlite3.connect(f"file:{index}?mode=ro", uri=True)) as conn:
         if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
             return []  # the indexer has created the file but not its tables yet
         rows = conn.execute(
             "SELECT gtid, file, start_pos FROM transactions ORDER BY file_seq, start_pos"
         ).fetchall()
-    finally:
-        conn.close()
     return [(str(gtid), str(file), int(pos)) for gtid, file, pos in rows]
 
 

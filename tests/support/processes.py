@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +81,7 @@ def row_lock(box: Sandbox, node: str, table: str, row_id: int) -> Iterator[Any]:
 
 def domain_writes(box: Sandbox, domain: int, statements: list[str]) -> list[str]:
     """Run statements on the primary in GTID domain `domain` (admin account); each one's GTID."""
-    conn = box.connect("primary")
-    try:
+    with closing(box.connect("primary")) as conn:
         cur = conn.cursor()
         cur.execute(f"SET SESSION gtid_domain_id = {domain}")
         gtids = []
@@ -91,8 +90,6 @@ def domain_writes(box: Sandbox, domain: int, statements: list[str]) -> list[str]
             cur.execute("SELECT @@last_gtid")
             gtids.append(str(cur.fetchall()[0][0]))
         return gtids
-    finally:
-        conn.close()
 
 
 def catch_up_delayed(box: Sandbox, timeout: float = 30) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import mysql.connector
 
 from drkit import config as config_module
 from drkit.config import Config, NodeConfig
+from drkit.retry import Retry
 from drkit.sandbox import topology
 from drkit.sandbox.state import SandboxState, load_state
 
@@ -72,16 +73,13 @@ class Sandbox:
 
     def sql(self, node: str, *statements: str, app: bool = False) -> list[dict[str, Any]]:
         """Run statements on a node; rows of the last one."""
-        conn = self.connect(node, app=app)
-        try:
+        with closing(self.connect(node, app=app)) as conn:
             cur = conn.cursor(dictionary=True)
             rows: list[dict[str, Any]] = []
             for statement in statements:
                 cur.execute(statement)
                 rows = list(cur.fetchall()) if cur.with_rows else []
             return rows
-        finally:
-            conn.close()
 
     def value(self, node: str, statement: str) -> Any:
         rows = self.sql(node, statement)
@@ -140,13 +138,11 @@ def wait_for(
     what: str = "condition",
 ) -> Any:
     """Poll until predicate() is truthy; its value, or AssertionError naming what never happened."""
-    deadline = time.monotonic() + timeout
     last: Any = None
-    while time.monotonic() < deadline:
+    for _ in Retry(interval, timeout=timeout):
         last = predicate()
         if last:
             return last
-        time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last value {last!r})")
 
 

@@ -11,10 +11,11 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from drkit.retry import Retry
 
 BINLOG_BASENAME = "bin"
 DEFAULT_OPTIONS = (
@@ -125,8 +126,7 @@ def _free_port() -> int:
 
 
 def _wait_until_ready(server: ThrowawayServer, error_log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    for _ in Retry(0.2, timeout=timeout):
         if server.process.poll() is not None:
             log = error_log.read_text(errors="replace") if error_log.exists() else ""
             raise RuntimeError(f"mariadbd exited early:\n{log[-2000:]}")
@@ -134,7 +134,6 @@ def _wait_until_ready(server: ThrowawayServer, error_log: Path, timeout: float =
             with contextlib.suppress(RuntimeError):
                 server.sql("SELECT 1")
                 return
-        time.sleep(0.2)
     raise RuntimeError("mariadbd did not become ready in time")
 
 

@@ -661,6 +661,11 @@ class Torture:
             return
         lock_row = self.lockable(plan) if self.rng.random() < 0.5 else None
         pause = round(self.rng.uniform(0.2, 2.5), 2)
+        # With a row lock the kill waits for the lock instead of `pause`: half of those runs
+        # (by `pause`, so the seed's other choices stay as they were) keep the lock held while
+        # the re-run starts. The killed run's statement still waits on it in the server, and
+        # the re-run must wait for that session to end before it reads the facts it plans on.
+        hold_through_rerun = lock_row is not None and pause < 1.35
         # Targets resolved at the start (latest-destructive, now) must not move on a re-run.
         second_disaster = (
             self.primary_alive
@@ -708,15 +713,37 @@ class Torture:
             if orphans:
                 self.fail(f"children outlived drkit's kill -9: {orphans}")
             self.check_prefix(plan)
-        if second_disaster:
-            # In a later second than the killed run's "now", which it resolved before this moment.
-            self.last_write_second = int(time.time())
-            self.op_disaster()
-        before = self.snapshot()
-        self.prepare()
-        done = self.drkit(*plan.args, timeout=240)
+            if not hold_through_rerun:
+                stack.close()
+            if second_disaster:
+                # In a later second than the killed run's "now", which it resolved before this.
+                self.last_write_second = int(time.time())
+                self.op_disaster()
+            before = self.snapshot()
+            self.prepare()
+            if hold_through_rerun:
+                code, out, err = self.rerun_releasing(plan, stack)
+            else:
+                done = self.drkit(*plan.args, timeout=240)
+                code, out, err = done.returncode, done.stdout, done.stderr
         self.note("  re-run of the same command:")
-        self.judge(plan, done.returncode, done.stdout, done.stderr, before)
+        self.judge(plan, code, out, err, before)
+
+    def rerun_releasing(self, plan: Plan, lock: ExitStack) -> tuple[int | None, str, str]:
+        """Start the re-run while the row lock is held, then release it: the outcome must be
+        the same as with the lock gone before (drkit settles a killed run's sessions first)."""
+        proc = drkit_popen(self.box, *plan.args)
+        time.sleep(1.0)  # long enough for the re-run to find the killed run's waiting session
+        lock.close()
+        self.note("  (the row lock was held for the first second of the re-run)")
+        try:
+            out, err = proc.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            self.fail(f"drkit {' '.join(plan.args)} did not end within 240s")
+            raise
+        return proc.returncode, out, err
 
     def waiting(self, proc: subprocess.Popen[str], kids: dict[int, str]) -> bool:
         if {"mariadb-binlog", "mariadb"} & set(kids.values()):

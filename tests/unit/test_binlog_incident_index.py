@@ -52,16 +52,10 @@ def test_an_incident_is_indexed_as_a_critical_finding(tmp_path: Path) -> None:
         {"primary": primary},
         IndexConfig(tmp_path / "index.db", archive, False, 1.0),
     )
-    indexer = Indexer(config)
-    try:
+    with Indexer(config) as indexer:
         indexer.scan(None)
-    finally:
-        indexer.close()
-    store = IndexStore(config.index.path, readonly=True)
-    try:
+    with IndexStore(config.index.path, readonly=True) as store:
         flagged = store.search(Filters(destructive=True))
-    finally:
-        store.close()
     incident = next(t for t in flagged if t.kind == "incident")
     assert (incident.file, incident.start_pos, incident.gtid) == ("bin.000001", at, None)
     shown = incident.to_json()

@@ -15,6 +15,7 @@ from drkit.config import Role
 from drkit.model.drbd import find_resource, parse_drbdsetup_json
 from drkit.model.drbd_verdict import Level, Verdict, assess_configured
 from drkit.model.facts import Unreachable
+from drkit.pitr.plan import RecoveryMode
 from tests.support.facts import (
     MYSQL,
     down,
@@ -37,14 +38,14 @@ BEFORE = RecoveryRecord(
     updated_at=2.0,
     verified=True,
     executed_gtid="0-1-5",
-    mode="before",
+    mode=RecoveryMode.BEFORE,
     stop_gtid="0-1-6",
 )
 SKIP = replace(
     BEFORE,
     description="skip #6 (0-1-6), apply the rest to the end",
     executed_gtid="0-1-9",
-    mode="skip",
+    mode=RecoveryMode.SKIP,
     stop_gtid=None,
     skipped=("0-1-6",),
     skipped_ever=("0-1-6",),

@@ -16,6 +16,7 @@ from drkit.checks.replication import (
 from drkit.config import Role
 from drkit.model.facts import Unreachable
 from drkit.model.gtid import MariadbGtidPos, MysqlGtidSet
+from drkit.pitr.plan import RecoveryMode
 from drkit.pitr.state import RecoveryState
 from tests.support.facts import (
     MYSQL,
@@ -131,6 +132,22 @@ def test_record_reads_the_matching_run_and_every_skip_ever() -> None:
     assert record.executed_gtid == "0-1-5"
     assert record.skipped == () and record.skipped_ever == ("0-1-3",)
     assert record.failed_checks == ()
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("before", RecoveryMode.BEFORE),
+        ("skip", RecoveryMode.SKIP),
+        ("until-time", RecoveryMode.UNTIL_TIME),
+        ("sideways", None),  # a mode this drkit does not know: no record of what was meant
+        (None, None),  # written before modes were recorded
+    ],
+)
+def test_record_reads_the_modes_audit_logs_hold(written: str | None, read: object) -> None:
+    record = recovery_record(state(), [done_event(2001.2, skipped=[], mode=written)], "delayed")
+    assert record is not None and record.mode is read
+    assert record.to_json()["mode"] == (read.value if isinstance(read, RecoveryMode) else None)
 
 
 def test_record_without_its_own_verification_is_unverified() -> None:

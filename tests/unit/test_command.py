@@ -8,6 +8,7 @@ import time
 import pytest
 
 from drkit.io import command
+from drkit.retry import Retry
 
 
 def test_run_returns_exit_status_and_output() -> None:
@@ -30,14 +31,15 @@ def test_a_run_over_its_time_kills_the_child_and_what_it_started(tmp_path) -> No
     assert done.timed_out and done.returncode is None
     assert time.monotonic() - started < 10
     grandchild = int(marker.read_text())
-    for _ in range(50):
+
+    def gone() -> bool:
         try:
             os.kill(grandchild, 0)
         except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the grandchild outlived the timeout")
+            return True
+        return False
+
+    assert Retry(0.05, attempts=50).until(gone), "the grandchild outlived the timeout"
 
 
 def test_a_missing_program_is_an_os_error() -> None:

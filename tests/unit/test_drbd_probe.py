@@ -6,7 +6,6 @@ import json
 import os
 import shlex
 import stat
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from drkit.model.drbd_verdict import (
     STATE_UNKNOWN,
     Level,
 )
+from drkit.retry import Retry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "drbd"
 JSON_COMMAND = ("drbdsetup", "status", "--json", "some-resource")
@@ -171,13 +171,16 @@ def test_timeout_kills_the_command_and_its_children(bin_dir: Path) -> None:
     assert result.stderr_tail == "connecting to the kernel"
     assert [v.code for v in result.verdicts()] == [STATE_UNKNOWN]
     child = Path("/proc") / child_pid_file.read_text(encoding="utf-8").strip() / "stat"
+
     # Gone, or at most a zombie waiting for init to reap it: either way no longer running. A
     # killed process closes its files a moment before it turns zombie, and the probe returns once
     # the pipes close: on a busy machine the state can still read R for that moment.
-    deadline = time.monotonic() + 5
-    while child.exists() and child.read_text(encoding="utf-8").split(") ")[1][0] != "Z":
-        assert time.monotonic() < deadline, "the command's child still runs 5 s after the kill"
-        time.sleep(0.01)
+    def stopped() -> bool:
+        return not child.exists() or child.read_text(encoding="utf-8").split(") ")[1][0] == "Z"
+
+    assert Retry(0.01, timeout=5).until(stopped), (
+        "the command's child still runs 5 s after the kill"
+    )
 
 
 def test_unparseable_output(bin_dir: Path) -> None:

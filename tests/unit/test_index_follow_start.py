@@ -13,6 +13,7 @@ from drkit.errors import ConfigError, DrkitError, ExitCode
 from drkit.index.indexer import Indexer
 from drkit.io.archive import ArchiveWriter
 from drkit.io.mysql import LoginRefused, NodeUnreachable
+from drkit.retry import Backoff
 from tests.support.damage import archive_config
 
 REFUSED = LoginRefused("node primary (127.0.0.1:1): login refused for user 'drkit'", hint="x")
@@ -46,11 +47,9 @@ def follow_with(
         return Started(config.require_primary(), config.index.archive_dir)
 
     monkeypatch.setattr(indexer, "_start_following", start)
-    monkeypatch.setattr("drkit.index.indexer.BACKOFF", (0.0,))
-    try:
+    monkeypatch.setattr("drkit.index.indexer.BACKOFF", Backoff.constant(0.0))
+    with indexer:
         indexer.follow(stop, poll=0.0)
-    finally:
-        indexer.close()
     return reported
 
 

@@ -51,11 +51,8 @@ def test_rebuild_moves_the_damaged_file_aside_and_builds_the_same_index(
     assert str(aside) in out
     assert index_content(index) == expected  # ids, GTIDs, positions, checkpoint, identity
     assert not list(index.parent.glob("*.rebuilding*"))
-    store = IndexStore(index, readonly=True)
-    try:
+    with IndexStore(index, readonly=True) as store:
         assert store.verify(5.0) is True
-    finally:
-        store.close()
 
 
 def test_rebuild_is_refused_while_another_process_writes_the_archive(

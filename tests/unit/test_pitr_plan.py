@@ -17,6 +17,7 @@ from drkit.model.version import ServerVersion
 from drkit.pitr.plan import (
     ArchiveView,
     RecoveryFacts,
+    RecoveryMode,
     RecoveryRequest,
     RelaySpan,
     RelayView,
@@ -167,7 +168,7 @@ def before(
 ) -> RecoveryRequest:
     segment = Segment(TXS[3], TXS[target], TXS[4], TXS[target - 1], target - 4, ("shop.orders",))
     return RecoveryRequest(
-        "before",
+        RecoveryMode.BEFORE,
         TXS[target],
         (),
         (segment,),
@@ -185,7 +186,7 @@ def skip(target: int = 7) -> RecoveryRequest:
         Segment(TXS[target], None, TXS[target + 1], TXS[9], 9 - target),
     )
     return RecoveryRequest(
-        "skip",
+        RecoveryMode.SKIP,
         None,
         (TXS[target],),
         segments,
@@ -382,7 +383,8 @@ def test_mysql_plan_uses_sql_before_gtids_and_an_empty_transaction_to_skip() -> 
         Segment(mtx[7], None, mtx[8], mtx[9], 2),
     )
     plan = plan_recovery(
-        RecoveryRequest("skip", None, (mtx[7],), segments, Strategy.AUTO, 0, "skip"), facts
+        RecoveryRequest(RecoveryMode.SKIP, None, (mtx[7],), segments, Strategy.AUTO, 0, "skip"),
+        facts,
     )
     statements = sql_of(plan)
     assert statements[:3] == [
@@ -416,7 +418,7 @@ def test_plan_is_a_value_its_render_is_the_dry_run() -> None:
 def test_until_time_before_the_replicas_position_names_the_time_not_a_transaction() -> None:
     segment = Segment(TXS[3], TXS[2], None, None, 0)
     request = RecoveryRequest(
-        "until-time", TXS[2], (), (segment,), description="x", until_time=1_700_000_001.5
+        RecoveryMode.UNTIL_TIME, TXS[2], (), (segment,), description="x", until_time=1_700_000_001.5
     )
     with pytest.raises(RefusedError) as refused:
         plan_recovery(request, recovery_facts())
@@ -431,7 +433,9 @@ def test_plan_words_count_one_transaction_and_say_where_a_run_to_the_end_stops()
         Segment(TXS[3], TXS[5], TXS[4], TXS[4], 1),
         Segment(TXS[5], None, TXS[6], TXS[9], 4),
     )
-    request = RecoveryRequest("skip", None, (TXS[5],), segments, description="skip #5", end=TXS[9])
+    request = RecoveryRequest(
+        RecoveryMode.SKIP, None, (TXS[5],), segments, description="skip #5", end=TXS[9]
+    )
     summary = plan_recovery(request, recovery_facts()).summary
     assert summary[0].startswith("apply 1 transaction on") or summary[0].startswith(
         "apply 1 transaction,"
@@ -446,7 +450,7 @@ def test_upstream_stops_by_gtid_position_and_starts_nothing_for_an_empty_segment
     request = skip()
     segments = (Segment(TXS[6], TXS[7], None, None, 0), request.segments[1])
     request = RecoveryRequest(
-        "skip",
+        RecoveryMode.SKIP,
         None,
         (TXS[7],),
         segments,

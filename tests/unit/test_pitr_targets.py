@@ -19,6 +19,7 @@ from drkit.model.facts import NodeFacts
 from drkit.model.version import ServerVersion
 from drkit.pitr import state as state_file
 from drkit.pitr.gather import segments, slave_positions
+from drkit.pitr.plan import RecoveryMode
 from drkit.pitr.recovery import crossed_destructive
 from drkit.pitr.state import RecoveryState, RecoveryStatus
 from drkit.pitr.targets import (
@@ -68,15 +69,12 @@ GTIDS = {
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[IndexStore]:
-    opened = IndexStore(tmp_path / "index.db")
-    opened.append(
-        [tx(n, gtid, destructive=n in (5, 9)) for n, gtid in GTIDS.items()],
-        BinlogCoord("bin.000001", 4 + 100 * 12),
-    )
-    try:
+    with IndexStore(tmp_path / "index.db") as opened:
+        opened.append(
+            [tx(n, gtid, destructive=n in (5, 9)) for n, gtid in GTIDS.items()],
+            BinlogCoord("bin.000001", 4 + 100 * 12),
+        )
         yield opened
-    finally:
-        opened.close()
 
 
 def facts(executed: str, slave_pos: str | None = None) -> NodeFacts:
@@ -99,6 +97,7 @@ def test_latest_destructive_is_resolved_once_and_a_rerun_continues_to_it(
     spec = RecoverySpec(before="latest-destructive")
     first = resolve(store, spec, node="delayed", previous=None, now=time.time())
     assert first.stop is not None and first.stop.id == 9
+    assert first.mode is RecoveryMode.BEFORE
     record = RecoveryState(
         node="delayed",
         description=first.description,
@@ -121,6 +120,7 @@ def test_latest_destructive_is_resolved_once_and_a_rerun_continues_to_it(
     again = resolve(store, spec, node="delayed", previous=saved, now=time.time())
     assert again.stop is not None and again.stop.id == 9
     assert again.continued == saved
+    assert again.mode is RecoveryMode.BEFORE  # the recorded path names the mode too
     # A different command resolves afresh and so sees the newer one.
     fresh = resolve(
         store,
@@ -169,6 +169,17 @@ def test_skip_to_the_end_records_the_end_so_a_rerun_never_goes_further(store: In
     assert targets.end is not None and targets.end.id == 12
     assert targets.record().end_id == 12
     assert targets.last_id == 12
+    assert targets.mode is RecoveryMode.SKIP
+
+
+def test_until_time_resolves_to_its_mode_and_the_first_later_transaction(
+    store: IndexStore,
+) -> None:
+    spec = RecoverySpec(until_time="2000-01-01T00:00:00Z")
+    targets = resolve(store, spec, node="delayed", previous=None, now=time.time())
+    assert spec.mode is targets.mode is RecoveryMode.UNTIL_TIME
+    first = store.get(1)
+    assert targets.stop is not None and first is not None and targets.stop.id == first.id
 
 
 def test_spec_validation() -> None:

@@ -13,6 +13,22 @@ from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts
 
 
+class RecoveryMode(StrEnum):
+    """What the operator asked a recovery for; the value is what reports and records say."""
+
+    BEFORE = "before"  # --before: stop just before one transaction
+    SKIP = "skip"  # --skip: apply everything but the named transactions
+    UNTIL_TIME = "until-time"  # --until-time: everything committed at or before a time
+
+    @classmethod
+    def read(cls, value: object) -> RecoveryMode | None:
+        """A recorded mode, as any drkit wrote it; None when absent or not one drkit knows."""
+        try:
+            return cls(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+
 class Strategy(StrEnum):
     AUTO = "auto"
     UPSTREAM = "upstream"
@@ -97,7 +113,7 @@ class RecoveryFacts:
 class RecoveryRequest:
     """What the operator asked for, resolved against the index."""
 
-    mode: str  # before | skip | until-time
+    mode: RecoveryMode
     stop: IndexedTransaction | None  # stop before this; None: roll on to the end
     skips: tuple[IndexedTransaction, ...] = ()
     segments: tuple[Segment, ...] = ()  # one more than skips
