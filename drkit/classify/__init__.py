@@ -38,6 +38,7 @@ from drkit.classify.findings import (
     DELETE_WITHOUT_WHERE,
     DROP_DATABASE,
     DROP_TABLE,
+    MASS_CLASSES,
     MASS_DELETE,
     MASS_UPDATE,
     RENAME_TABLE,
@@ -53,6 +54,7 @@ from drkit.classify.ignore import tables_ignored
 from drkit.classify.transaction import (
     classify_statement,
     classify_transaction,
+    mass_findings,
     transaction_findings,
 )
 
@@ -63,6 +65,7 @@ __all__ = [
     "DELETE_WITHOUT_WHERE",
     "DROP_DATABASE",
     "DROP_TABLE",
+    "MASS_CLASSES",
     "MASS_DELETE",
     "MASS_UPDATE",
     "RENAME_TABLE",
@@ -75,6 +78,7 @@ __all__ = [
     "Severity",
     "classify_statement",
     "classify_transaction",
+    "mass_findings",
     "tables_ignored",
     "transaction_findings",
 ]

@@ -41,6 +41,8 @@ RENAME_TABLE = "rename_table"
 MASS_DELETE = "mass_delete"
 MASS_UPDATE = "mass_update"
 BINLOG_INCIDENT = "binlog_incident"
+# The classes row counts give (the rest come from statement texts).
+MASS_CLASSES = frozenset({MASS_DELETE, MASS_UPDATE})
 
 SEVERITIES: Mapping[str, Severity] = {
     DROP_DATABASE: Severity.CRITICAL,

@@ -70,6 +70,19 @@ def transaction_findings(
         for finding in _statement_findings(sql, default_schema, known)
         if not all_ignored(finding.tables, rules.ignore_tables)
     ]
+    return stated + mass_findings(stated, row_counts, rules)
+
+
+def mass_findings(
+    stated: Sequence[Finding],
+    row_counts: Mapping[str, RowCounts],
+    rules: ClassifyRules = DEFAULT_RULES,
+) -> list[Finding]:
+    """The mass findings that row counts give beside a transaction's statement findings.
+
+    Apart from `transaction_findings` so that the guard can add its own mass threshold to the
+    statement findings the index stored, without the statements.
+    """
     massive: list[Finding] = []
     for table, counts in row_counts.items():
         if table_ignored(table, rules.ignore_tables):
@@ -87,7 +100,7 @@ def transaction_findings(
                 f"{rows} rows {verb} {table} in one transaction (mass_rows is {rules.mass_rows})"
             )
             massive.append(Finding(category, severity, reason, (table,)))
-    return stated + massive
+    return massive
 
 
 def _statement_findings(

@@ -197,7 +197,7 @@ class Guard:
             )
 
     def _judge(self, transaction: IndexedTransaction) -> None:
-        findings = guard_findings(transaction, self.rules, self.config.index.archive_dir)
+        findings = guard_findings(transaction, self.rules, self.config.guard.ignore_classes)
         if not findings:
             return
         verdicts = judge(findings, self.config.guard, transaction.timestamp)
@@ -625,7 +625,7 @@ class Guard:
     def _verdicts(self, transaction: IndexedTransaction) -> list[Verdict]:
         """The verdicts on a transaction judged again (a retry); the index's finding if that fails."""
         try:
-            findings = guard_findings(transaction, self.rules, self.config.index.archive_dir)
+            findings = guard_findings(transaction, self.rules, self.config.guard.ignore_classes)
         except Exception as exc:
             self._error(f"judging #{transaction.id} again failed: {type(exc).__name__}: {exc}")
             indexed = _indexed_finding(transaction)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -11,8 +12,10 @@ from drkit.index.ddl import ddl_tables
 from drkit.io.secrets import redact_statement
 from drkit.model.coords import file_sequence
 
-# The classifier's finding on one transaction: (class, severity rank, reason, tables), or None.
-Verdict = tuple[str, int | None, str, tuple[str, ...]] | None
+# One finding of the classifier: (class, severity rank, reason, tables).
+Found = tuple[str, int | None, str, tuple[str, ...]]
+# Every finding on one transaction, in the classifier's order; empty when it is harmless.
+Verdict = tuple[Found, ...]
 # (schema, table, inserts, updates, deletes)
 ScannedTable = tuple[str, str, int, int, int]
 # (gtid, file, start_pos, end_pos, timestamp, server_id, kind, tables, statements,
@@ -32,9 +35,10 @@ Scanned = tuple[
 ]
 
 
-# One row of `transactions` and of `transaction_tables`, in the columns' order (store.py).
+# One row of `transactions`, `transaction_tables` and `findings`, in the columns' order (store.py).
 TransactionRow = tuple[Any, ...]
 TableRow = tuple[int, str, str, int, int, int]
+FindingRow = tuple[int, int, str, int | None, str, str]
 
 # The stored statement is for reading; the classifier has already seen the whole text.
 STATEMENT_LIMIT = 4000
@@ -42,11 +46,13 @@ STATEMENT_LIMIT = 4000
 
 def lay_out(
     batch: Sequence[Scanned], first_id: int, verdicts: Sequence[Verdict]
-) -> tuple[list[TransactionRow], list[TableRow]]:
-    """The `transactions` and `transaction_tables` rows of a classified batch, ids from first_id."""
+) -> tuple[list[TransactionRow], list[TableRow], list[FindingRow]]:
+    """The `transactions`, `transaction_tables` and `findings` rows of a classified batch, ids
+    from first_id."""
     sequences: dict[str, int] = {}
     rows: list[TransactionRow] = []
     table_rows: list[TableRow] = []
+    finding_rows: list[FindingRow] = []
     for tx_id, (
         (
             gtid,
@@ -69,13 +75,18 @@ def lay_out(
             updates += upd
             deletes += dele
             table_rows.append((tx_id, schema, table, ins, upd, dele))
-        if verdict is None:
+        if not verdict:
             category = severity = reason = None
         else:
-            category, severity, reason, found_tables = verdict
+            # The worst finding (the first on ties) is the transaction's, as shown and filtered.
+            category, severity, reason, _ = max(verdict, key=_rank)
+            finding_rows.extend(
+                (tx_id, seq, found[0], found[1], found[2], json.dumps(found[3]))
+                for seq, found in enumerate(verdict)
+            )
             # DDL carries no row events: the finding is what names its tables (DROP TABLE x).
             named = {f"{schema}.{table}" for schema, table, *_ in tables}
-            for name in found_tables:
+            for name in (name for found in verdict for name in found[3]):
                 # A name without a schema is left out: Annotate_rows text carries no default
                 # schema, so a DML finding may say `orders` where the row events say
                 # `shop.orders`, the same table.
@@ -116,7 +127,11 @@ def lay_out(
                 pack_pairs(row_events),
             )
         )
-    return rows, table_rows
+    return rows, table_rows, finding_rows
+
+
+def _rank(found: Found) -> int:
+    return found[1] or 0
 
 
 def clip(text: str) -> str:

@@ -40,7 +40,8 @@ def delete_before(
     chunk: int = CHUNK,
     between: Callable[[int], None] | None = None,
 ) -> int:
-    """Delete every transaction (and its tables) with an id below `tx_id`; how many went.
+    """Delete every transaction (and its tables and findings) with an id below `tx_id`; how many
+    went.
 
     In SQLite transactions of `chunk` ids, oldest first: the indexer (and through it the guard's
     freeze path) waits for one chunk at most, never for a whole prune. `between(removed so far)`
@@ -56,6 +57,7 @@ def delete_before(
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute("DELETE FROM transaction_tables WHERE tx_id < ?", (high,))
+                conn.execute("DELETE FROM findings WHERE tx_id < ?", (high,))
                 removed += conn.execute("DELETE FROM transactions WHERE id < ?", (high,)).rowcount
             except BaseException:
                 conn.execute("ROLLBACK")

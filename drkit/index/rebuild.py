@@ -198,8 +198,9 @@ def renumber(store: IndexStore, shift: int) -> None:
     try:
         conn.execute("UPDATE transactions SET id = -(id + ?)", (shift,))
         conn.execute("UPDATE transactions SET id = -id")
-        conn.execute("UPDATE transaction_tables SET tx_id = -(tx_id + ?)", (shift,))
-        conn.execute("UPDATE transaction_tables SET tx_id = -tx_id")
+        for table in ("transaction_tables", "findings"):  # every table keyed by the id
+            conn.execute(f"UPDATE {table} SET tx_id = -(tx_id + ?)", (shift,))
+            conn.execute(f"UPDATE {table} SET tx_id = -tx_id")
     except BaseException:
         conn.execute("ROLLBACK")
         raise

@@ -1,4 +1,4 @@
-"""What a scanned transaction becomes in the index: the classifier's finding and the stored rows.
+"""What a scanned transaction becomes in the index: the classifier's findings and the stored rows.
 
 This runs wherever the index is written: in the indexer's own process for small increments, or
 in the writer process during a long catch-up (`drkit.index.writer_process`). It works on
@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from drkit.binlog.transaction import Transaction
-from drkit.classify import ClassifyRules, RowCounts, classify_transaction
-from drkit.index.layout import Scanned, TableRow, TransactionRow, Verdict, lay_out
+from drkit.classify import ClassifyRules, RowCounts, transaction_findings
+from drkit.index.layout import FindingRow, Scanned, TableRow, TransactionRow, Verdict, lay_out
 
 
 def scanned(transaction: Transaction) -> Scanned:
@@ -43,7 +43,7 @@ class Recorder:
         self.rules = rules
 
     def verdicts(self, batch: Sequence[Scanned]) -> list[Verdict]:
-        """The classifier's finding on each transaction of the batch, as plain values."""
+        """The classifier's findings on each transaction of the batch, as plain values."""
         mass = self.rules.mass_rows
         rules = self.rules
         found: list[Verdict] = []
@@ -57,19 +57,17 @@ class Recorder:
             }
             # Every table's name: a statement naming one without its schema is read with it.
             names = [f"{schema}.{table}" for schema, table, *_ in tables] if tables else ()
-            finding = classify_transaction(
+            findings = transaction_findings(
                 scanned_tx[8], counts, rules, scanned_tx[9], tables=names
             )
             found.append(
-                None
-                if finding is None
-                else (finding.category, int(finding.severity), finding.reason, finding.tables)
+                tuple([(f.category, int(f.severity), f.reason, f.tables) for f in findings])
             )
         return found
 
     def rows(
         self, batch: Sequence[Scanned], first_id: int, verdicts: Sequence[Verdict] | None = None
-    ) -> tuple[list[TransactionRow], list[TableRow]]:
-        """The `transactions` and `transaction_tables` rows of a batch whose ids start at first_id
-        (classified here unless its verdicts are given)."""
+    ) -> tuple[list[TransactionRow], list[TableRow], list[FindingRow]]:
+        """The `transactions`, `transaction_tables` and `findings` rows of a batch whose ids start
+        at first_id (classified here unless its verdicts are given)."""
         return lay_out(batch, first_id, self.verdicts(batch) if verdicts is None else verdicts)

@@ -20,11 +20,12 @@ class TableRows(NamedTuple):
 
 @dataclass(frozen=True)
 class Destructive:
-    """The classifier's finding on a transaction."""
+    """A finding of the classifier on a transaction (the worst one names no tables)."""
 
     category: str
     severity: str
     reason: str
+    tables: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, str]:
         return {"class": self.category, "severity": self.severity, "reason": self.reason}
@@ -44,7 +45,8 @@ class IndexedTransaction:
     kind: str
     tables: tuple[TableRows, ...]
     statement: str
-    destructive: Destructive | None = None
+    destructive: Destructive | None = None  # the worst finding
+    findings: tuple[Destructive, ...] = ()  # every finding, in the classifier's order
 
     @property
     def start(self) -> BinlogCoord:
@@ -113,4 +115,5 @@ class IndexedTransaction:
             },
             "statement": self.statement,
             "destructive": self.destructive.to_json() if self.destructive else None,
+            "findings": [{**f.to_json(), "tables": list(f.tables)} for f in self.findings],
         }

@@ -48,9 +48,30 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX transaction_tables_name ON transaction_tables (schema_name, table_name, tx_id);
     """,
+    # 2: every finding of a transaction, in the classifier's order (the worst stays in
+    # `transactions`, where `drkit events` filters and shows it). Indexes written before knew only
+    # the worst finding, and not which tables it named: it becomes the one finding, naming every
+    # table the transaction touched (`drkit index --rebuild` reads them all again from the archive).
+    """
+    CREATE TABLE findings (
+        tx_id INTEGER NOT NULL REFERENCES transactions (id),
+        seq INTEGER NOT NULL,
+        class TEXT NOT NULL,
+        severity INTEGER,
+        reason TEXT NOT NULL,
+        tables TEXT NOT NULL,
+        PRIMARY KEY (tx_id, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO findings (tx_id, seq, class, severity, reason, tables)
+    SELECT t.id, 0, t.destructive_class, t.severity, COALESCE(t.reason, ''),
+           (SELECT json_group_array(tt.schema_name || '.' || tt.table_name)
+            FROM transaction_tables tt WHERE tt.tx_id = t.id)
+    FROM transactions t WHERE t.destructive_class IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+FINDINGS_SCHEMA = 2  # the first version with the `findings` table
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from drkit.errors import DrkitError
-from drkit.index.layout import Scanned, TableRow, TransactionRow, Verdict, lay_out
+from drkit.index.layout import FindingRow, Scanned, TableRow, TransactionRow, Verdict, lay_out
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
-from drkit.index.schema import migrate
+from drkit.index.schema import FINDINGS_SCHEMA, migrate
 from drkit.io.secrets import redact_statement
 from drkit.model.coords import BinlogCoord
 
@@ -147,12 +147,16 @@ class IndexStore:
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self.conn.execute("PRAGMA cache_size = -65536")
                 migrate(self.conn)
-            elif self.conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+            if version == 0:
                 # The writer creates the file, then its tables: a reader can come in between.
                 raise IndexStoreError(
                     f"the index {path} has no tables yet (an indexer may be creating it)",
                     hint="run `drkit index`, or wait a moment",
                 )
+            # A reader cannot migrate: an index of schema 1 (until a writer opens it) has no
+            # findings table, and its transactions read back with their worst finding only.
+            self._findings_stored = version >= FINDINGS_SCHEMA
         except BaseException as exc:
             self.conn.close()
             if isinstance(exc, sqlite3.Error):
@@ -212,8 +216,8 @@ class IndexStore:
         """Store records and move the checkpoint in one SQLite transaction; their new ids."""
         with self._transaction():
             first = self._next_id()
-            rows, table_rows = _rows_of(records, first)
-            self._write(rows, table_rows, checkpoint)
+            rows, table_rows, finding_rows = _rows_of(records, first)
+            self._write(rows, table_rows, checkpoint, finding_rows)
         return list(range(first, first + len(records)))
 
     def next_id(self) -> int:
@@ -225,6 +229,7 @@ class IndexStore:
         rows: Sequence[TransactionRow],
         table_rows: Sequence[TableRow],
         checkpoint: BinlogCoord,
+        finding_rows: Sequence[FindingRow] = (),
     ) -> None:
         """Store rows laid out by `Recorder.rows` and move the checkpoint, in one transaction.
 
@@ -238,7 +243,7 @@ class IndexStore:
                     f"not {rows[0][0]}",
                     hint="only one `drkit index` or `drkit guard` may write an index at a time",
                 )
-            self._write(rows, table_rows, checkpoint)
+            self._write(rows, table_rows, checkpoint, finding_rows)
 
     def _next_id(self) -> int:
         # An empty index numbers from its `first_id` (a rebuild after a prune keeps the ids).
@@ -254,8 +259,10 @@ class IndexStore:
         rows: Sequence[TransactionRow],
         table_rows: Sequence[TableRow],
         checkpoint: BinlogCoord,
+        finding_rows: Sequence[FindingRow] = (),
     ) -> None:
-        """Two executemany calls and the checkpoint (inside the caller's transaction)."""
+        """Two executemany calls (three with findings) and the checkpoint (inside the caller's
+        transaction)."""
         if rows:
             self.conn.executemany(
                 "INSERT INTO transactions (id, gtid, file, file_seq, start_pos, end_pos, ts, "
@@ -271,6 +278,12 @@ class IndexStore:
                 "inserts = inserts + excluded.inserts, updates = updates + excluded.updates, "
                 "deletes = deletes + excluded.deletes",
                 table_rows,
+            )
+        if finding_rows:  # about one transaction in a hundred
+            self.conn.executemany(
+                "INSERT INTO findings (tx_id, seq, class, severity, reason, tables) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                finding_rows,
             )
         self.conn.execute(
             "INSERT INTO checkpoint (id, file, pos, updated_at) VALUES (1, ?, ?, ?) "
@@ -561,7 +574,8 @@ class IndexStore:
         if not rows:
             return []
         tables = self._tables([row[0] for row in rows])
-        return [_record(row, tables.get(row[0], ())) for row in rows]
+        findings = self._findings([row[0] for row in rows if row[9] is not None])
+        return [_record(row, tables.get(row[0], ()), findings.get(row[0], ())) for row in rows]
 
     def _tables(self, ids: Iterable[int]) -> dict[int, tuple[TableRows, ...]]:
         wanted = list(ids)
@@ -577,10 +591,33 @@ class IndexStore:
                 found.setdefault(tx_id, []).append(TableRows(f"{schema}.{name}", ins, upd, dele))
         return {tx_id: tuple(rows) for tx_id, rows in found.items()}
 
+    def _findings(self, ids: Sequence[int]) -> dict[int, tuple[Destructive, ...]]:
+        """Every stored finding of the given (flagged) transactions, in the classifier's order."""
+        found: dict[int, list[Destructive]] = {}
+        if not self._findings_stored:
+            return {}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk : chunk + 500]
+            marks = ",".join("?" * len(part))
+            for tx_id, category, severity, reason, tables in self.conn.execute(
+                "SELECT tx_id, class, severity, reason, tables FROM findings "
+                f"WHERE tx_id IN ({marks}) ORDER BY tx_id, seq",
+                part,
+            ):
+                found.setdefault(tx_id, []).append(
+                    Destructive(
+                        category,
+                        SEVERITY_NAMES.get(severity or 0, "unknown"),
+                        reason,
+                        tuple(str(name) for name in json.loads(tables)),
+                    )
+                )
+        return {tx_id: tuple(rows) for tx_id, rows in found.items()}
+
 
 def _rows_of(
     records: Sequence[NewTransaction], first_id: int
-) -> tuple[list[TransactionRow], list[TableRow]]:
+) -> tuple[list[TransactionRow], list[TableRow], list[FindingRow]]:
     """The stored rows of records built in Python (tests, tools), ids from first_id."""
     scanned: list[Scanned] = []
     verdicts: list[Verdict] = []
@@ -601,15 +638,19 @@ def _rows_of(
             )
         )
         finding = record.destructive
-        verdicts.append(
-            None
-            if finding is None
-            else (finding.category, SEVERITY_RANKS.get(finding.severity), finding.reason, ())
-        )
+        if finding is None:
+            verdicts.append(())
+            continue
+        # A finding that names no tables stands for every table the record touched.
+        named = finding.tables or tuple(t.table for t in record.tables)
+        rank = SEVERITY_RANKS.get(finding.severity)
+        verdicts.append(((finding.category, rank, finding.reason, named),))
     return lay_out(scanned, first_id, verdicts)
 
 
-def _record(row: tuple[Any, ...], tables: tuple[TableRows, ...]) -> IndexedTransaction:
+def _record(
+    row: tuple[Any, ...], tables: tuple[TableRows, ...], findings: tuple[Destructive, ...]
+) -> IndexedTransaction:
     (tx_id, gtid, file, start, end, ts, server_id, kind, statement, category, severity, reason) = (
         row
     )
@@ -621,7 +662,7 @@ def _record(row: tuple[Any, ...], tables: tuple[TableRows, ...]) -> IndexedTrans
     # Indexes written before redaction existed may still hold passwords: never show them.
     statement = redact_statement(statement)
     return IndexedTransaction(
-        tx_id, gtid, file, start, end, ts, server_id, kind, tables, statement, destructive
+        tx_id, gtid, file, start, end, ts, server_id, kind, tables, statement, destructive, findings
     )
 
 

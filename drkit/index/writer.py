@@ -69,8 +69,8 @@ class InlineWriter:
 
     def submit(self, batch: Sequence[Scanned], checkpoint: BinlogCoord) -> None:
         first = self.store.next_id()
-        rows, table_rows = self.recorder.rows(batch, first)
-        self.store.append_rows(rows, table_rows, checkpoint)
+        rows, table_rows, finding_rows = self.recorder.rows(batch, first)
+        self.store.append_rows(rows, table_rows, checkpoint, finding_rows)
         if batch:
             self._done.append(range(first, first + len(batch)))
 

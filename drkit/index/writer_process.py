@@ -47,8 +47,8 @@ def _serve(
     try:
         while (message := read_message(source)) is not None:
             batch, verdicts, file, pos = message
-            rows, table_rows = recorder.rows(batch, next_id, verdicts)
-            store.append_rows(rows, table_rows, BinlogCoord(file, pos))
+            rows, table_rows, finding_rows = recorder.rows(batch, next_id, verdicts)
+            store.append_rows(rows, table_rows, BinlogCoord(file, pos), finding_rows)
             write_message(answers, ("ok", next_id, len(batch)))
             next_id += len(batch)
     except DrkitError as exc:

@@ -241,6 +241,60 @@ def test_a_disaster_indexed_while_the_guard_was_down_still_freezes(
     recover_restores(box, "shop.customers", customers)
 
 
+def test_the_freeze_is_decided_from_the_findings_stored_in_the_index(box: Sandbox) -> None:
+    """One transaction empties scratch.tmp (ignored by the guard) and changes every row of
+    shop.orders. The index stores both findings; the archived binlog holding the transaction is
+    then lost, and the guard still freezes, for the UPDATE: it judged every stored finding, not
+    the worst alone (which names the ignored table) and not the archive."""
+    set_guard_config(box, '[guard]\nignore_tables = ["scratch.*"]')
+    box.sql(
+        "primary",
+        "CREATE DATABASE scratch",
+        "CREATE TABLE scratch.tmp (id INT PRIMARY KEY)",
+        "INSERT INTO scratch.tmp VALUES (1), (2)",
+        app=True,
+    )
+    orders = fingerprint(box, "primary", "shop.orders")
+    box.sql(
+        "primary",
+        "START TRANSACTION",
+        "DELETE FROM scratch.tmp",
+        "UPDATE shop.orders SET note = 'gone'",
+        "COMMIT",
+        app=True,
+    )
+    disaster = gtid_pos(box, "primary")
+    # The disaster's file is closed and indexed, and the checkpoint moves on to the next file.
+    box.sql("primary", "FLUSH BINARY LOGS")
+    box.sql("primary", "INSERT INTO shop.audit (what) VALUES ('after')", app=True)
+    assert box.drkit("index").returncode == 0
+
+    done, events = drkit_json(box, "events", "--destructive", "--limit", "1")
+    assert done.returncode == 0, done.stderr
+    (event,) = events
+    assert (event["gtid"], event["destructive"]["class"]) == (disaster, "delete_without_where")
+    assert [(f["class"], f["severity"], f["tables"]) for f in event["findings"]] == [
+        ("delete_without_where", "critical", ["scratch.tmp"]),
+        ("update_without_where", "high", ["shop.orders"]),
+    ]
+    archived = box.config().index.archive_dir / event["file"]
+    archived.unlink()
+
+    done, report = drkit_json(box, "guard", "--once")
+    assert done.returncode == 0, done.stderr
+    assert applier(box) == "No"
+    (swept,) = report["findings"]
+    assert (swept["action"], swept["transaction"]["gtid"]) == ("frozen", disaster)
+    assert [(f["class"], f["action"], f["tables"]) for f in swept["findings"]] == [
+        ("delete_without_where", "log", ["scratch.tmp"]),
+        ("update_without_where", "freeze", ["shop.orders"]),
+    ]
+    assert "matches [guard] ignore_tables" in swept["findings"][0]["excused_by"]
+    assert not archived.exists(), "judged without the archive: nothing fetched it back"
+    assert not applied(box, disaster)
+    recover_restores(box, "shop.orders", orders)
+
+
 def test_a_window_already_missed_alerts_loudly_and_freezes_nothing(
     box: Sandbox, tmp_path: Path
 ) -> None:

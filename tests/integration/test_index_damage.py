@@ -166,7 +166,15 @@ def test_a_damaged_index_is_reported_then_rebuilt_from_the_archive(
 
     rebuilt_content = index_content(index)
     fresh_content = index_content(box.directory / "fresh.db")
-    for table in ("transactions", "transaction_tables", "checkpoint", "meta", "user_version"):
+    tables = (
+        "transactions",
+        "transaction_tables",
+        "findings",
+        "checkpoint",
+        "meta",
+        "user_version",
+    )
+    for table in tables:
         assert rebuilt_content[table] == fresh_content[table], table
     assert rebuilt_content == expected  # nothing was written since the first build
     assert {row[13] for row in rebuilt_content["transactions"]} - {None}  # the DELETE's finding

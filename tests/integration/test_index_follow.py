@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -44,6 +45,10 @@ BEGIN
     IF i % 500 = 0 THEN
       INSERT INTO w.t (v) SELECT seq FROM w.seq_1_to_300;
     END IF;
+    IF i % 1000 = 999 THEN
+      INSERT INTO w.scratch VALUES (i);
+      DELETE FROM w.scratch;
+    END IF;
     SET i = i + 1;
   END WHILE;
 END
@@ -56,6 +61,7 @@ def box(module_box: Sandbox) -> Sandbox:
         "primary",
         "CREATE DATABASE w",
         "CREATE TABLE w.t (id INT PRIMARY KEY AUTO_INCREMENT, v INT NOT NULL)",
+        "CREATE TABLE w.scratch (id INT PRIMARY KEY)",
         FILL,
     )
     return module_box
@@ -198,6 +204,18 @@ def test_sigkill_at_random_moments_then_resume_is_exact(box: Sandbox, tmp_path: 
     assert len(listed) == len(set(listed)), f"duplicates (seed {seed})"
     assert listed == expected, f"seed {seed}: {len(listed)} indexed, {len(expected)} on the primary"
     assert len(expected) > 18_000
+    # Each DELETE without WHERE of the workload has its finding, committed with its transaction.
+    with sqlite3.connect(config.index.path) as conn:
+        flagged = conn.execute(
+            "SELECT id FROM transactions WHERE destructive_class IS NOT NULL ORDER BY id"
+        ).fetchall()
+        found = conn.execute(
+            "SELECT tx_id, seq, class, tables FROM findings ORDER BY tx_id"
+        ).fetchall()
+    assert len(flagged) >= 18, f"seed {seed}"
+    assert found == [(tx_id, 0, "delete_without_where", '["w.scratch"]') for (tx_id,) in flagged], (
+        f"seed {seed}"
+    )
     assert before_final > 0, "the killed runs indexed nothing at all"
     assert archive_differences(box, config.index.archive_dir) == {}
     runs = log.read_text()

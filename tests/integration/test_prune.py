@@ -46,12 +46,15 @@ def _rows(box: Sandbox) -> list[tuple[int, str, str]]:
 
 
 def _table_rows_orphans(box: Sandbox) -> int:
+    """Rows of transaction_tables and findings whose transaction was pruned."""
     with sqlite3.connect(box.config().index.path) as conn:
-        return int(
-            conn.execute(
-                "SELECT COUNT(*) FROM transaction_tables WHERE tx_id NOT IN "
-                "(SELECT id FROM transactions)"
-            ).fetchone()[0]
+        return sum(
+            int(
+                conn.execute(
+                    f"SELECT COUNT(*) FROM {table} WHERE tx_id NOT IN (SELECT id FROM transactions)"
+                ).fetchone()[0]
+            )
+            for table in ("transaction_tables", "findings")
         )
 
 

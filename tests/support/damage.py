@@ -20,6 +20,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binlog"
 CONTENT = {
     "transactions": "SELECT * FROM transactions ORDER BY id",
     "transaction_tables": "SELECT * FROM transaction_tables ORDER BY tx_id, schema_name, table_name",
+    "findings": "SELECT * FROM findings ORDER BY tx_id, seq",
     # updated_at is when the checkpoint last moved: a rebuild moves it again.
     "checkpoint": "SELECT id, file, pos FROM checkpoint",
     "meta": "SELECT key, value FROM meta ORDER BY key",

@@ -37,9 +37,17 @@ class Tx:
     index_id: int | None = None
     timestamp: str | None = None  # the index's ISO-8601 commit time
     destructive: bool = False  # as the index flags it
+    # (class, table) of each statement that destroys rows: the index must store every one of
+    # them, not just the worst, and the guard must judge every one.
+    expected_findings: tuple[tuple[str, str], ...] = ()
 
     def label(self) -> str:
         return f"#{self.index_id or '?'} {self.gtid} {self.sql[0][:60]}"
+
+    def missing_findings(self, found: Iterable[tuple[str, Sequence[str]]]) -> list[str]:
+        """The expected findings that `found` ((class, tables) pairs) lacks, as "class on table"."""
+        seen = {(category, table) for category, tables in found for table in tables}
+        return [f"{c} on {t}" for c, t in self.expected_findings if (c, t) not in seen]
 
 
 def apply(tables: Tables, tx: Tx) -> None:

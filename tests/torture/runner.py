@@ -33,6 +33,13 @@ from tests.torture.model import (
 
 WORDS = ("alpha", "bravo", "delta", "echo", "kilo", "lima", "oscar", "tango", "zulu")
 DISASTERS = ("drop", "truncate", "delete_all", "update_all")
+# The class the classifier gives each disaster (mass rows aside: the tables stay small).
+DISASTER_CLASSES = {
+    "drop": "drop_table",
+    "truncate": "truncate",
+    "delete_all": "delete_without_where",
+    "update_all": "update_without_where",
+}
 REPLICA_KEYS = ("Using_Gtid", "Slave_SQL_Running", "Relay_Log_File", "Relay_Log_Pos", "SQL_Delay")
 
 
@@ -274,20 +281,41 @@ class Torture:
         table = self.rng.choice(live)
         rows = self.model.primary[table]
         assert rows is not None
+        sql, effects = self.disaster_sql(kind, table)
+        statements = [sql]
+        # A DML statement that changes no row leaves nothing in the binlog to flag.
+        logged = bool(rows) or kind in ("drop", "truncate")
+        expected = [(DISASTER_CLASSES[kind], table)] if logged else []
+        # Now and then a second DML disaster in the same transaction, on another table: the
+        # index must keep both findings (drawn last: the choices above stay as they were).
+        others = [t for t in live if t != table and self.model.primary[t]]
+        if kind in ("delete_all", "update_all") and others and self.rng.random() < 0.3:
+            second_kind = self.rng.choice(("delete_all", "update_all"))
+            second = self.rng.choice(others)
+            second_sql, second_effects = self.disaster_sql(second_kind, second)
+            statements.append(second_sql)
+            effects += second_effects
+            expected.append((DISASTER_CLASSES[second_kind], second))
+            kind = f"{kind}+{second_kind}"
+        tx = self.execute(domain, statements, effects, kind)
+        if tx is not None:
+            tx.expected_findings = tuple(expected)
+        shown = "; ".join(statements)
+        self.note(f"disaster: {shown} in domain {domain} -> {tx.gtid if tx else 'not logged'}")
+
+    def disaster_sql(self, kind: str, table: str) -> tuple[str, list[Effect]]:
+        rows = self.model.primary[table]
+        assert rows is not None
         if kind == "drop":
-            sql, effects = f"DROP TABLE {table}", [Effect("drop", table)]
-        elif kind == "truncate":
-            sql, effects = f"TRUNCATE TABLE {table}", [Effect("truncate", table)]
-        elif kind == "delete_all":
-            sql, effects = f"DELETE FROM {table}", [Effect("del", table, i) for i in sorted(rows)]
-        else:
-            sql = f"UPDATE {table} SET v = v + 1000, note = 'mass'"
-            effects = [
-                Effect("put", table, i, (i, row[1] + 1000, "mass"))
-                for i, row in sorted(rows.items())
-            ]
-        tx = self.execute(domain, [sql], effects, kind)
-        self.note(f"disaster: {sql} in domain {domain} -> {tx.gtid if tx else 'not logged'}")
+            return f"DROP TABLE {table}", [Effect("drop", table)]
+        if kind == "truncate":
+            return f"TRUNCATE TABLE {table}", [Effect("truncate", table)]
+        if kind == "delete_all":
+            return f"DELETE FROM {table}", [Effect("del", table, i) for i in sorted(rows)]
+        sql = f"UPDATE {table} SET v = v + 1000, note = 'mass'"
+        return sql, [
+            Effect("put", table, i, (i, row[1] + 1000, "mass")) for i, row in sorted(rows.items())
+        ]
 
     # -- the index ----------------------------------------------------------------------------
 
@@ -319,6 +347,9 @@ class Torture:
             tx.destructive = event["destructive"] is not None
             if tx.disaster and not tx.destructive:
                 self.findings.append(f"seed {self.seed}: {tx.label()} is not flagged destructive")
+            stored = [(f["class"], f["tables"]) for f in event["findings"]]
+            if missing := tx.missing_findings(stored):
+                self.fail(f"the index lacks findings of {tx.label()}: {missing}; it has {stored}")
             indexed += 1
         self.model.indexed = indexed
 
@@ -328,10 +359,16 @@ class Torture:
         self.check_delayed()
 
     def op_guard(self) -> None:
-        done = self.drkit("guard", "--once")
+        done = self.drkit("guard", "--once", "--json")
         self.note(f"guard --once -> exit {done.returncode}")
         if done.returncode != 0:
             self.fail(f"guard --once failed: {done.stderr.strip()[-500:]}")
+        by_gtid = {tx.gtid: tx for tx in self.model.log}
+        for judged in json.loads(done.stdout)["findings"]:
+            tx = by_gtid.get(judged["transaction"]["gtid"])
+            verdicts = [(v["class"], v["tables"]) for v in judged["findings"]]
+            if tx is not None and (missing := tx.missing_findings(verdicts)):
+                self.fail(f"the guard did not judge every finding of {tx.label()}: {missing}")
         self.refresh_index()
         self.check_delayed()
 

@@ -42,7 +42,7 @@ def test_a_create_and_a_rename_are_found_by_their_tables_in_the_index_rows() -> 
         (None, "b.000001", 100, 200, 2, 1, "ddl", (), ("RENAME TABLE t TO t2",), "shop", ()),
         (None, "b.000001", 200, 300, 3, 1, "dml", (("shop", "t2", 1, 0, 0),), (), "shop", ()),
     ]
-    _, tables = lay_out(scanned, 10, [None, ("rename_table", 2, "r", ("shop.t",)), None])
+    _, tables, _ = lay_out(scanned, 10, [(), (("rename_table", 2, "r", ("shop.t",)),), ()])
     assert [(t[0], f"{t[1]}.{t[2]}") for t in tables] == [
         (10, "shop.t"),
         (11, "shop.t"),

@@ -191,10 +191,13 @@ def test_a_rebuild_from_an_older_file_than_the_recorded_one_shifts_to_the_same_i
     assert code == 0, err
     assert _ids_by_gtid(index) == before
     with sqlite3.connect(f"file:{index}?mode=ro", uri=True) as conn:
-        orphans = conn.execute(
-            "SELECT COUNT(*) FROM transaction_tables WHERE tx_id NOT IN (SELECT id FROM transactions)"
-        ).fetchone()[0]
-    assert orphans == 0
+        orphans = [
+            conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE tx_id NOT IN (SELECT id FROM transactions)"
+            ).fetchone()[0]
+            for table in ("transaction_tables", "findings")
+        ]
+    assert orphans == [0, 0]
 
 
 def test_renumber_moves_rows_and_their_tables_together(config: Config) -> None:
@@ -208,7 +211,9 @@ def test_renumber_moves_rows_and_their_tables_together(config: Config) -> None:
     assert _ids_by_gtid(index) == {g: i + 100 for g, i in before.items()}
     with sqlite3.connect(f"file:{index}?mode=ro", uri=True) as conn:
         tables = conn.execute("SELECT COUNT(*), MIN(tx_id) FROM transaction_tables").fetchone()
+        findings = conn.execute("SELECT tx_id FROM findings ORDER BY tx_id, seq").fetchall()
     assert tables[0] == len(content["transaction_tables"]) and tables[1] > 100
+    assert findings and [f[0] for f in findings] == [f[0] + 100 for f in content["findings"]]
 
 
 def test_without_a_prune_a_rebuild_numbers_from_one(

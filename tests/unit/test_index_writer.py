@@ -53,6 +53,7 @@ def _dump(index: Path) -> dict[str, list[tuple[Any, ...]]]:
                 "SELECT * FROM transaction_tables ORDER BY tx_id, schema_name, table_name"
             ).fetchall(),
             "checkpoint": conn.execute("SELECT file, pos FROM checkpoint").fetchall(),
+            "findings": conn.execute("SELECT * FROM findings ORDER BY tx_id, seq").fetchall(),
         }
     finally:
         conn.close()

@@ -163,7 +163,7 @@ def test_the_index_layout_keeps_no_password() -> None:
         None,
         (),
     )
-    rows, _ = lay_out([scanned], 1, [None])  # type: ignore[list-item]
+    rows, _, _ = lay_out([scanned], 1, [()])  # type: ignore[list-item]
     assert "hunter2" not in repr(rows)
 
 
