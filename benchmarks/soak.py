@@ -422,8 +422,9 @@ def report(
     allowed_rows = indexed - int(plan["rows"])
     allowed_bytes = archive_bytes - int(plan["file_bytes"])
     print(
-        f"\nretention: keep {args.keep}s, prune every {args.interval}s, delayed replica "
-        f"{args.delay}s late"
+        f"\nretention: keep {args.keep}s, "
+        + (f"prune every {args.interval}s" if args.interval else "no scheduled prune (baseline)")
+        + f", delayed replica {args.delay}s late"
     )
     print(
         f"  index   {indexed:>9} rows (ids {first_id}..{last_id}), {mib(index_bytes)} on disk;"
