@@ -16,13 +16,16 @@ from pathlib import Path
 
 from drkit.binlog.events import FormatDescription
 from drkit.binlog.files import map_file
+from drkit.binlog.keys import KeyReader
+from drkit.binlog.mysqljson import binary_json_text
 from drkit.binlog.values import Value
+from drkit.compression import stored_path
 from drkit.config import Config
 from drkit.errors import RefusedError, UsageError
-from drkit.flashback.images import format_of, images_in, stream_images
-from drkit.flashback.mysqljson import binary_json_text
+from drkit.flashback.images import format_of, key_values, stream_images
 from drkit.flashback.values import image_json, matches, parse_key, shown
 from drkit.index.changes import TableChange, change, gtid_of, table_changes
+from drkit.index.gaps import refuse_window
 from drkit.index.rowkeys import RowKeyCache, cache_path
 from drkit.index.store import IndexStore
 from drkit.timeparse import iso
@@ -119,6 +122,8 @@ def row_history(
     if not dot or not schema or not name or "*" in table:
         raise UsageError(f"not a table: {table!r} (schema.table, no wildcards)")
     wanted = parse_key(key)
+    # Every version of the row, or a refusal: a change lost in a gap would go unseen.
+    refuse_window(store, since, until, f"the history of {table}")
     cached = _from_cache(config, store, schema, name, wanted, since, until)
     if cached is not None:
         return cached
@@ -183,6 +188,7 @@ def _refresh(
             key_columns = ()
     keys: list[tuple[str, int]] = []
     last = start
+    readers: dict[tuple[object, ...], tuple[tuple[str, ...], KeyReader | None]] = {}
     with contextlib.ExitStack() as files:
         mapped: tuple[str, bytes, FormatDescription] | None = None
         for found in table_changes(store, schema, table, first_id=start + 1):
@@ -190,17 +196,18 @@ def _refresh(
                 files.close()
                 buf = files.enter_context(map_file(_archived(archive, found)))
                 mapped = (found.file, buf, format_of(buf))
-            for image in images_in(mapped[1], found.row_events, fmt=mapped[2]):
-                row = image.row
-                if row.schema != schema or row.table != table:
-                    continue
-                if not key_columns:
-                    key_columns = row.primary_key
-                    if not key_columns:
-                        return ()
-                for values in (row.before, row.after):
-                    if values is not None:
-                        keys.append((_key_text([shown(values[c]) for c in key_columns]), found.id))
+            previous: tuple[Value, ...] | None = None
+            for labels, values in key_values(
+                mapped[1], mapped[2], found.row_events, schema, table, readers
+            ):
+                if not labels or (key_columns and labels != key_columns):
+                    return ()  # no primary key (or it changed): history reads every change
+                key_columns = labels
+                if values == previous:
+                    continue  # an update's after image keeps its key: one entry is enough
+                previous = values
+                shown_values = [str(v) if type(v) is int else shown(v) for v in values]
+                keys.append((_key_text(shown_values), found.id))
             last = found.id
             if len(keys) >= 100_000:
                 cache.add(schema, table, key_columns, keys, last, gtid_of(store, last) or "")
@@ -211,6 +218,9 @@ def _refresh(
 
 
 def _key_text(values: list[str]) -> str:
+    """The cache's key text: the values shown, as a JSON array."""
+    if all(value.isascii() and value.isalnum() for value in values):
+        return '["' + '", "'.join(values) + '"]'  # what json.dumps writes, for the common keys
     return json.dumps(values, ensure_ascii=False)
 
 
@@ -248,7 +258,7 @@ def _json_text(
 
 def _archived(archive: Path, change: TableChange) -> Path:
     path = archive / change.file
-    if not path.is_file():
+    if not stored_path(path).is_file():  # NAME, or NAME.zst once compressed
         raise RefusedError(
             f"transaction #{change.id} is in {change.file}, which is not in the archive {archive}",
             hint="the archive was pruned or never copied that file; history reads only the archive",

@@ -46,6 +46,21 @@ def size(count: int) -> str:
     return f"{count} B"
 
 
+def csv_blocks(blocks: Sequence[tuple[Sequence[str], Sequence[Sequence[object]]]]) -> str:
+    """Result sets as CSV, a header row each, blocks separated by an empty line."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for index, (columns, rows) in enumerate(blocks):
+        if index:
+            buffer.write("\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+    return buffer.getvalue().rstrip("\n")
+
+
 def _cell(value: object) -> str:
     if value is None:
         return "-"

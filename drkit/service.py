@@ -19,6 +19,9 @@ from drkit.model.loadbalancer import LoadBalancerView
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from drkit.asof.plan import AsofPlan
+    from drkit.asof.run import AsofResult
+    from drkit.checks.dropped import DroppedRows
     from drkit.checks.result import Checklist, PromotionChecklist
     from drkit.extract.merge import MergePlan, MergeReport
     from drkit.extract.plan import ExtractPlan
@@ -75,6 +78,7 @@ class InspectWindow:
     oldest: float | None  # the oldest indexed transaction: `asof`/`history` rewind back to here
 
     def describe(self) -> str:
+        """One line: the forward and the rewinding reach (the console's dashboard shows it)."""
         from drkit.timeparse import iso
 
         if self.applied_at is None or self.newest is None:
@@ -87,8 +91,44 @@ class InspectWindow:
         )
         return f"{self.node}: {forward}{rewind}"
 
+    def describe_reach(self) -> str:
+        """Which command reaches which part of the past, and how, a line each (`drkit status`)."""
+        if self.applied_at is None or self.newest is None:
+            return self.describe()
+        return f"{self.node}: " + "\n    ".join(
+            f"{part['command']}: {part['from']} .. {part['to']} ({part['how']})"
+            for part in self.reach()
+        )
+
+    def reach(self) -> list[dict[str, str]]:
+        """The two halves of the window: forward from the replica (`inspect`), back from it
+        through the archive (`asof` for a table, `history` for a row); empty when unknown."""
+        from drkit.timeparse import iso
+
+        if self.applied_at is None or self.newest is None:
+            return []
+        parts = [
+            {
+                "command": "inspect --at T",
+                "from": iso(self.applied_at),
+                "to": iso(self.newest),
+                "how": "rolls the delayed replica forward to T, then restores its delay",
+            }
+        ]
+        if self.oldest is not None and self.oldest < self.applied_at:
+            parts.append(
+                {
+                    "command": "asof --table S.T --at T",
+                    "from": iso(self.oldest),
+                    "to": iso(self.applied_at),
+                    "how": "the replica's rows rewound with the archive's row images, no "
+                    "server moved; `history` for one row",
+                }
+            )
+        return parts
+
     def to_json(self) -> dict[str, object]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "reach": self.reach()}
 
 
 def inspect_windows(config: Config, nodes: tuple[NodeFacts, ...]) -> tuple[InspectWindow, ...]:
@@ -288,6 +328,26 @@ class Drkit:
             recovery=state.load(self.config.folder),
             now=time.time(),
         )
+
+    def dropped_rows(
+        self, transactions: list[IndexedTransaction]
+    ) -> dict[int, tuple[DroppedRows, ...]]:
+        """The rows each DROP or TRUNCATE among `transactions` took, read on the delayed copy
+        while it still holds them; unknown (with why) otherwise (never raises)."""
+        from drkit.checks.dropped import DroppedRows, dropped_rows
+        from drkit.index.store import IndexStore
+
+        if not any(tx.rows_unknown for tx in transactions):
+            return {}
+        try:
+            with IndexStore(self.config.index.path, readonly=True) as store:
+                return dropped_rows(self.config, store, transactions)
+        except DrkitError as exc:
+            return {
+                tx.id: tuple(DroppedRows(t.table, None, exc.message) for t in tx.tables)
+                for tx in transactions
+                if tx.rows_unknown
+            }
 
     def guard_state(self) -> GuardStatus:
         """Whether `drkit guard` runs for this config, and what it last saw and did (never raises)."""
@@ -558,8 +618,10 @@ class Operations(Drkit):
         on_progress: ProgressCallback | None = None,
         on_step: StepCallback | None = None,
         between: Callable[[], None] | None = None,
+        interrupted: threading.Event | None = None,
     ) -> InspectReport:
-        """Roll forward to T, answer the queries on one read-only snapshot, restore the delay."""
+        """Roll forward to T, answer the queries on one read-only snapshot, restore the delay
+        (`interrupted` set stops the roll-forward, the replica left frozen)."""
         from drkit.pitr.inspect import run_inspect
 
         with self.store() as store:
@@ -574,7 +636,36 @@ class Operations(Drkit):
                 on_progress=on_progress,
                 on_step=on_step,
                 between=between,
+                interrupted=interrupted,
             )
+
+    def plan_asof(
+        self,
+        table: str,
+        at: str,
+        *,
+        where: str | None = None,
+        into: str | None = None,
+        node: str | None = None,
+    ) -> AsofPlan:
+        """Plan one table as of a T earlier than the delayed replica (RefusedError when T is out
+        of reach, the range holds DDL, a gap or images that are not FULL); nothing is read yet."""
+        from drkit.asof.run import prepare_asof
+
+        if into is not None:
+            self._refuse_if_busy("asof --into")
+        with self.store() as store:
+            return prepare_asof(
+                self.config, store, self.delayed_node(node), table, at, where=where, into=into
+            )
+
+    def asof(self, plan: AsofPlan, *, timeout: float = 3600.0) -> AsofResult:
+        """The table as of the plan's T: the delayed replica's rows with the archive's row changes
+        since undone, newest first (no server rewound); with --into also written and verified."""
+        from drkit.asof.run import run_asof
+
+        with self.store() as store:
+            return run_asof(self.config, store, plan, self.audit, timeout=timeout)
 
     # -- row history, flashback ------------------------------------------------------------------
 

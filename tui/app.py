@@ -199,6 +199,15 @@ class DrkitApp(App[None]):
             return self.observation is not None and self.observation.alarm is not None
         return True
 
+    def action_inspect(self, at: str = "", about: str = "") -> None:
+        """The database as it was at T: the Inspect screen (the delayed replica rolled forward)."""
+        if self.busy:
+            self.say(f"a {self.busy} is running", severity="warning")
+            return
+        from tui.screens.inspect import InspectScreen
+
+        self.push_screen(InspectScreen(at, about=about))
+
     def action_resume(self) -> None:
         """Restore the delay and restart replication: the plan, then the node's name typed."""
         if self.busy:

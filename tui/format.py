@@ -13,6 +13,7 @@ from drkit.render import duration, size
 
 if TYPE_CHECKING:
     from drkit.checks.alarm import Alarm
+    from drkit.checks.dropped import DroppedRows
     from drkit.guard.state import GuardStatus
     from drkit.index.records import IndexedTransaction
     from drkit.io.drbd_probe import DrbdProbe
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from drkit.model.loadbalancer import LoadBalancerView
     from drkit.pitr.state import RecoveryState
     from drkit.promote.run import PromotionReport
-    from drkit.service import IndexSummary
+    from drkit.service import IndexSummary, InspectWindow
 
 NODE_COLUMNS = ("node", "role", "state", "ro", "lag", "delay", "left", "applier", "last error")
 
@@ -181,6 +182,53 @@ def alarm_text(alarm: Alarm, now: float, *, acknowledged: bool = False) -> Text:
     return text
 
 
+def window_text(windows: tuple[InspectWindow, ...]) -> str:
+    """Which past each delayed replica can show, and how (status computes it; this words it)."""
+    if not windows:
+        return "unknown: no delayed replica answers, or no index yet"
+    return "\n".join(window.describe() for window in windows)
+
+
+def window_line(window: InspectWindow | None) -> str:
+    """The same in one line for the Inspect screen: times of day unless the dates differ."""
+    if window is None or window.applied_at is None or window.newest is None:
+        return "past: unknown (the delayed replica's position is not in the index)"
+
+    def short(ts: float) -> str:
+        same_day = utc(ts)[:10] == utc(window.newest or ts)[:10]
+        return utc(ts)[11:] if same_day else utc(ts)[5:16] + "Z"
+
+    line = f"past: inspect {short(window.applied_at)}..{short(window.newest)} (forward)"
+    if window.oldest is not None and window.oldest < window.applied_at:
+        line += f" · asof {short(window.oldest)}..{short(window.applied_at)} (rewind)"
+    return line
+
+
+def countdown_line(node: NodeFacts | None, alarm: Alarm | None, now: float) -> Text:
+    """The delayed replica's applier and delay, and the alarm's countdown while it runs."""
+    from drkit.checks.alarm import AlarmState
+
+    if node is None:
+        return Text("no delayed replica configured")
+    if not node.reachable:
+        return Text(f"{node.name}: {unreachable_word(node)}: {unreachable_why(node)}", "bold red")
+    replica = node.replica
+    if replica is None:
+        return Text(f"{node.name}: not replicating", style="bold yellow")
+    text = Text(f"{node.name} ")
+    text.append(
+        "running" if replica.applier_running else "STOPPED",
+        "" if replica.applier_running else "bold yellow",
+    )
+    text.append(f", delay {span(replica.sql_delay)}")
+    if alarm is not None and alarm.kind is AlarmState.RUNNING:
+        text.append(f" · ALARM #{alarm.transaction.id} in ", style="bold red")
+        text.append(clock(alarm.seconds_left(now)), style="bold reverse")
+    elif replica.sql_remaining_delay is not None:
+        text.append(f", left {clock(replica.sql_remaining_delay - (now - node.gathered_at))}")
+    return text
+
+
 def index_text(index: IndexSummary | None, now: float) -> str:
     """The index: its newest transaction, how far it trails the primary, who follows the primary."""
     if index is None:
@@ -292,8 +340,11 @@ def transaction_cells(tx: IndexedTransaction) -> tuple[Text | str, ...]:
     )
 
 
-def transaction_detail(tx: IndexedTransaction) -> Text:
-    """Everything the index holds on one transaction, for the detail pane."""
+def transaction_detail(
+    tx: IndexedTransaction, taken: tuple[DroppedRows, ...] | None = None
+) -> Text:
+    """Everything the index holds on one transaction, for the detail pane; for a DROP or
+    TRUNCATE, the rows it took as the delayed copy says (`taken`, None: not asked yet)."""
     text = Text()
     if tx.destructive:
         finding = tx.destructive
@@ -304,12 +355,16 @@ def transaction_detail(tx: IndexedTransaction) -> Text:
     inserts, updates, deletes = tx.rows
     text.append(f"#{tx.id}  GTID {tx.gtid or '-'}  {utc(tx.timestamp)}  {tx.kind}\n")
     text.append(f"binlog {tx.file}:{tx.start_pos}-{tx.end_pos}  server {tx.server_id}\n")
-    if tx.rows_unknown:
-        text.append("rows: unknown (a DROP or TRUNCATE takes rows no row event counts)\n")
+    if tx.rows_unknown and taken:
+        for dropped in taken:
+            counted = f"took {dropped.rows} rows" if dropped.rows is not None else "rows unknown"
+            text.append(f"{dropped.table}: {counted} ({dropped.how})\n")
+    elif tx.rows_unknown:
+        text.append("rows: asking the delayed copy (a DROP or TRUNCATE has no row events)\n")
     else:
         text.append(f"rows +{inserts} ~{updates} -{deletes}\n")
-    for table in tx.tables:
-        text.append(f"  {table.table}: +{table.inserts} ~{table.updates} -{table.deletes}\n")
+        for table in tx.tables:
+            text.append(f"  {table.table}: +{table.inserts} ~{table.updates} -{table.deletes}\n")
     text.append(tx.statement or "(no statement text)", style="italic")
     return text
 

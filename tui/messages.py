@@ -9,6 +9,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from drkit.checks.alarm import Alarm
+    from drkit.checks.dropped import DroppedRows
     from drkit.checks.result import PromotionChecklist
     from drkit.extract.plan import ExtractPlan
     from drkit.extract.run import ExtractReport
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from drkit.index.records import IndexedTransaction
     from drkit.index.store import Filters
     from drkit.model.facts import NodeFacts
+    from drkit.pitr.inspect import InspectReport
     from drkit.pitr.recovery import FreezeReport, PreparedRecovery, RecoveryReport
     from drkit.pitr.state import RecoveryState
     from drkit.plan.executor import Progress
@@ -175,3 +177,30 @@ class Resumed(Message):
     def __init__(self, facts: NodeFacts) -> None:
         super().__init__()
         self.facts = facts
+
+
+class InspectPrepared(Message):
+    """The roll-forward to T was planned (nothing ran); `changed`: it differs from the plan shown."""
+
+    def __init__(self, prepared: PreparedRecovery, at: str, *, changed: bool = False) -> None:
+        super().__init__()
+        self.prepared = prepared
+        self.at = at
+        self.changed = changed
+
+
+class InspectAnswered(Message):
+    """The replica was rolled forward to T and the queries answered on one read-only snapshot."""
+
+    def __init__(self, report: InspectReport) -> None:
+        super().__init__()
+        self.report = report
+
+
+class DroppedCounted(Message):
+    """The rows a DROP or TRUNCATE took were read on the delayed copy (or found unknown)."""
+
+    def __init__(self, tx_id: int, tables: tuple[DroppedRows, ...]) -> None:
+        super().__init__()
+        self.tx_id = tx_id
+        self.tables = tables

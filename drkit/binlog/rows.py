@@ -52,8 +52,9 @@ class RowImage:
 def decode_rows(path: str | os.PathLike[str], offsets: Iterable[tuple[int, int]]) -> list[RowImage]:
     """Decode the rows of the events at `offsets` ((start, end) pairs, Table_map events first)."""
     file_path = Path(path)
-    with map_file(file_path) as buf:
-        return decode_rows_bytes(buf, offsets, file_path.name)
+    spans = list(offsets)
+    with map_file(file_path, spans) as buf:
+        return decode_rows_bytes(buf, spans, file_path.name)
 
 
 def decode_rows_bytes(
@@ -152,7 +153,9 @@ class _Decoder:
                 "with no table map before it",
                 hint="pass the transaction's row_events, which list its Table_map events too",
             )
-        before, after, pos = _present(buf, body + post_header_len, body_end, v2, operation, table)
+        before, after, pos = image_columns(
+            buf, body + post_header_len, body_end, v2, operation, table
+        )
         data: bytes = buf
         end = body_end
         if compressed:
@@ -176,7 +179,7 @@ class _Decoder:
             raise BinlogFormatError(f"rows event at {event_pos}: row images overran the event")
 
 
-def _present(
+def image_columns(
     buf: bytes, pos: int, body_end: int, v2: bool, operation: str, table: TableMap
 ) -> tuple[list[Column], list[Column] | None, int]:
     """The columns present in a rows event's before and (updates) after images, from the rest

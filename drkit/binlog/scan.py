@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import os
 import struct
+import sys
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -63,7 +64,9 @@ _GROUP_EVENTS = frozenset(
     }
 )
 _QUERY_EVENTS = frozenset({ev.QUERY_EVENT, ev.QUERY_COMPRESSED_EVENT, ev.EXECUTE_LOAD_QUERY_EVENT})
-_MYSQL_GTID_EVENTS = frozenset({ev.GTID_LOG_EVENT, ev.ANONYMOUS_GTID_LOG_EVENT})
+_MYSQL_GTID_EVENTS = frozenset(
+    {ev.GTID_LOG_EVENT, ev.ANONYMOUS_GTID_LOG_EVENT, ev.GTID_TAGGED_LOG_EVENT}
+)
 _ENDING_EVENTS = frozenset({ev.XID_EVENT, ev.XA_PREPARE_LOG_EVENT})
 
 
@@ -76,7 +79,12 @@ def scan_file(
     and `stop_reason`. The format description event at offset 4 is always read first.
     """
     file_path = Path(path)
-    return BinlogScan(file_path.name, lambda: map_file(file_path), start_pos, verify_checksums)
+    # From a later offset the bytes before it are not read (but for the format description):
+    # a compressed archive file then decompresses only the rest.
+    spans = None if start_pos is None or start_pos <= 4 else [(start_pos, sys.maxsize)]
+    return BinlogScan(
+        file_path.name, lambda: map_file(file_path, spans), start_pos, verify_checksums
+    )
 
 
 def scan_bytes(
@@ -314,14 +322,18 @@ class BinlogScan:
                         b.flags.add(COMPRESSED)
                     done = b.query(query.text, query.schema)
                 elif event_type in _MYSQL_GTID_EVENTS:
-                    if body + _MYSQL_GTID_LEN > body_end:
-                        raise BinlogFormatError("a GTID event shorter than its fields")
                     if fmt.never_writes(event_type) and not flags & ev.LOG_EVENT_IGNORABLE_F:
                         raise BinlogFormatError(_foreign(event_type, fmt))
+                    gtid: str | None
+                    if event_type == ev.GTID_TAGGED_LOG_EVENT:
+                        gtid = ev.tagged_gtid_text(buf, body, body_end)
+                    elif body + _MYSQL_GTID_LEN > body_end:
+                        raise BinlogFormatError("a GTID event shorter than its fields")
+                    else:
+                        gtid = ev.mysql_gtid_text(buf, body, event_type)
                     if b.start >= 0:
                         self.abandoned += 1
                         b.reset()
-                    gtid = ev.mysql_gtid_text(buf, body, event_type)
                     b.open(pos, timestamp, server_id, gtid=gtid, number=count)
                 elif event_type == ev.TRANSACTION_PAYLOAD_EVENT and not inner:
                     if fmt.never_writes(event_type):

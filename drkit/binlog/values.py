@@ -12,8 +12,10 @@ be sized from the table map (see drkit.binlog.tablemap) and are not supported.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from drkit.binlog import tablemap as tm
@@ -98,33 +100,78 @@ def _variable(column: Column, raw: bytes) -> Value:
 
 def decode_decimal(raw: bytes, precision: int, scale: int) -> Decimal:
     """MySQL's binary DECIMAL: base-10^9 groups, big-endian, sign in the inverted top bit."""
-    data = bytearray(raw)
-    negative = not data[0] & 0x80
-    data[0] ^= 0x80
-    if negative:
-        data = bytearray(byte ^ 0xFF for byte in data)
+    return Decimal(decimal_text(raw, precision, scale))
+
+
+def decimal_text(raw: bytes, precision: int, scale: int) -> str:
+    """`decode_decimal` as plain digits ("-12.50"), never in exponent form."""
+    return decimal_reader(precision, scale)(raw)
+
+
+@dataclass(frozen=True)
+class DecimalLayout:
+    """Where the digit groups of a DECIMAL(precision, scale) sit in its big-endian integer."""
+
+    size: int  # bytes
+    whole: tuple[tuple[int, int], ...]  # (shift, mask) of each group, most significant first
+    fraction: tuple[tuple[int, int, int], ...]  # (shift, mask, 10**digits) likewise
+    scale: int
+
+    @property
+    def sign_bit(self) -> int:
+        return 1 << (self.size * 8 - 1)
+
+
+@functools.cache
+def decimal_layout(precision: int, scale: int) -> DecimalLayout:
+    """The layout of MySQL's binary DECIMAL: base-10^9 groups of 4 bytes, the leading integer
+    group and the trailing fraction group in as few bytes as their digits need."""
     integral = precision - scale
-    pos = 0
-    parts: list[str] = []
-    lead = integral % 9
-    if lead:
-        width = _DIG2BYTES[lead]
-        parts.append(str(int.from_bytes(data[pos : pos + width], "big")))
-        pos += width
-    for _ in range(integral // 9):
-        parts.append(f"{int.from_bytes(data[pos : pos + 4], 'big'):09d}")
-        pos += 4
-    whole = "".join(parts).lstrip("0") or "0"
-    fraction: list[str] = []
-    for _ in range(scale // 9):
-        fraction.append(f"{int.from_bytes(data[pos : pos + 4], 'big'):09d}")
-        pos += 4
-    tail = scale % 9
-    if tail:
-        width = _DIG2BYTES[tail]
-        fraction.append(f"{int.from_bytes(data[pos : pos + width], 'big'):0{tail}d}")
-    text = whole + ("." + "".join(fraction) if scale else "")
-    return Decimal(("-" if negative else "") + text)
+    lead, tail = integral % 9, scale % 9
+    whole_widths = ([_DIG2BYTES[lead]] if lead else []) + [4] * (integral // 9)
+    fraction_widths = [4] * (scale // 9) + ([_DIG2BYTES[tail]] if tail else [])
+    size = sum(whole_widths) + sum(fraction_widths)
+    shift = size * 8
+    whole: list[tuple[int, int]] = []
+    for width in whole_widths:
+        shift -= width * 8
+        whole.append((shift, (1 << width * 8) - 1))
+    fraction: list[tuple[int, int, int]] = []
+    for n, width in enumerate(fraction_widths):
+        shift -= width * 8
+        digits = tail if (tail and n == len(fraction_widths) - 1) else 9
+        fraction.append((shift, (1 << width * 8) - 1, 10**digits))
+    return DecimalLayout(size, tuple(whole), tuple(fraction), scale)
+
+
+@functools.cache
+def decimal_reader(precision: int, scale: int) -> Callable[[bytes], str]:
+    """`decimal_text` for one DECIMAL(precision, scale), its byte layout worked out once.
+
+    The value is read as one big-endian integer; each digit group is a bit field of it, so the
+    digits are a few shifts and multiplications.
+    """
+    layout = decimal_layout(precision, scale)
+    size, sign_bit, every_bit = layout.size, layout.sign_bit, (1 << layout.size * 8) - 1
+    fraction_format = f"0{scale}d"
+
+    def read(raw: bytes) -> str:
+        value = int.from_bytes(raw[:size], "big") ^ sign_bit
+        sign = ""
+        if value & sign_bit:  # the sign bit was clear: a negative value, stored inverted
+            value ^= every_bit
+            sign = "-"
+        whole = 0
+        for field_shift, mask in layout.whole:
+            whole = whole * 1_000_000_000 + (value >> field_shift & mask)
+        if not scale:
+            return f"{sign}{whole}"
+        fraction = 0
+        for field_shift, mask, base in layout.fraction:
+            fraction = fraction * base + (value >> field_shift & mask)
+        return f"{sign}{whole}.{fraction:{fraction_format}}"
+
+    return read
 
 
 def decode_datetime2(raw: bytes, fsp: int) -> Value:

@@ -128,14 +128,15 @@ def _recovered_before(recovery: RecoveryState | None, tx: IndexedTransaction) ->
 
 
 def _named_on_resume(recovery: RecoveryState | None, tx: IndexedTransaction) -> bool:
-    """A resume after a recovery that stopped before `tx` was refused unless `tx` was named."""
-    targets = recovery.targets if recovery else None
-    return (
-        recovery is not None
-        and targets is not None
-        and recovery.status == RecoveryStatus.RESUMED
-        and (targets.stop_id == tx.id or tx.id in targets.through_ids)
-    )
+    """The last resume named `tx` (`--through`): the record says which ids it named. A record
+    written before resumes recorded them: a resume after a recovery that stopped before `tx` was
+    refused unless `tx` was named."""
+    if recovery is None or recovery.status != RecoveryStatus.RESUMED:
+        return False
+    if recovery.resumed_through is not None:
+        return tx.id in recovery.resumed_through
+    targets = recovery.targets
+    return targets is not None and (targets.stop_id == tx.id or tx.id in targets.through_ids)
 
 
 def _named_in_recovery(recovery: RecoveryState | None, tx: IndexedTransaction) -> bool:

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import traceback
+from typing import NoReturn
 
 import click
 
@@ -31,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "guard": "drkit.cli.guard:guard_command",
     "inspect": "drkit.cli.inspect:inspect_command",
     "history": "drkit.cli.history:history_command",
+    "asof": "drkit.cli.asof:asof_command",
     "flashback": "drkit.cli.flashback:flashback_command",
     "prune": "drkit.cli.prune:prune_command",
 }
@@ -88,15 +90,16 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("drkit: interrupted; nothing more was done", err=True)
         sys.exit(int(ExitCode.FAILED))
-    except click.BadParameter as exc:
-        # An option's value out of range or of the wrong kind: one sentence, like drkit's own.
-        click.echo(f"drkit: {exc.format_message()}", err=True)
-        if exc.ctx is not None:
-            click.echo(f"hint: see `{exc.ctx.command_path} --help`", err=True)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # a group with no command: its help, as click prints it
         sys.exit(int(ExitCode.USAGE))
+    except click.UsageError as exc:
+        # An unknown option or command, a missing or extra argument, a value out of range or of
+        # the wrong kind: one sentence and exit 2 like drkit's own usage errors, JSON under --json.
+        _usage_error(exc, argv)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(int(ExitCode.USAGE) if isinstance(exc, click.UsageError) else exc.exit_code)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("drkit: interrupted", err=True)
         sys.exit(130)
@@ -108,6 +111,17 @@ def main(argv: list[str] | None = None) -> None:
             click.echo("hint: set DRKIT_DEBUG=1 to see the traceback, and report it", err=True)
         sys.exit(int(ExitCode.FAILED))
     sys.exit(int(result) if isinstance(result, int) else 0)
+
+
+def _usage_error(exc: click.UsageError, argv: list[str] | None) -> NoReturn:
+    message = " ".join(exc.format_message().split())
+    hint = f"see `{exc.ctx.command_path} --help`" if exc.ctx is not None else "see `drkit --help`"
+    click.echo(f"drkit: {message}", err=True)
+    click.echo(f"hint: {hint}", err=True)
+    if _wants_json(argv):
+        error = {"error": message, "exit": int(ExitCode.USAGE), "hint": hint}
+        click.echo(json.dumps(error, indent=2))
+    sys.exit(int(ExitCode.USAGE))
 
 
 def _wants_json(argv: list[str] | None) -> bool:

@@ -30,7 +30,13 @@ def check_group() -> None:
 @pass_context
 def promotion_command(ctx: Context, node: str | None, as_json: bool) -> int:
     """The evidence for promoting the delayed replica; exit 0 when `drkit promote` would go ahead
-    (every critical check passes, or fails only where the promotion's own plan puts it right)."""
+    (every critical check passes, or fails only where the promotion's own plan puts it right).
+
+    \b
+    Examples:
+      drkit check promotion
+      drkit check promotion --json    # the verdict and every check, for a script
+    """
     checklist = operations(ctx).check_promotion(node)
     if as_json:
         emit_json(checklist.to_json())
@@ -43,7 +49,13 @@ def promotion_command(ctx: Context, node: str | None, as_json: bool) -> int:
 @json_option
 @pass_context
 def replication_command(ctx: Context, as_json: bool) -> int:
-    """Every node's threads, errors, lag, delay and read_only; errant transactions."""
+    """Every node's threads, errors, lag, delay and read_only; errant transactions.
+
+    \b
+    Examples:
+      drkit check replication
+      drkit check replication --json
+    """
     checklist = operations(ctx).check_replication()
     if as_json:
         emit_json(checklist.to_json())

@@ -15,7 +15,7 @@ import click
 
 from drkit import config as config_module
 from drkit.config import Config
-from drkit.errors import ExitCode, RefusedError
+from drkit.errors import ExitCode, RefusedError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,7 +81,8 @@ def confirm(question: str, *, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise RefusedError(
-            f"{question} Not confirmed: stdin is not a terminal; pass --yes to proceed"
+            f"{question} Not confirmed (stdin is not a terminal; pass --yes to proceed); "
+            "nothing was changed"
         )
     if not click.confirm(question, default=False, err=True):
         raise RefusedError("not confirmed; nothing was changed")
@@ -92,7 +93,10 @@ def confirm_by_typing(what: str, expected: str, *, yes: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise RefusedError(f"{what}: not confirmed: stdin is not a terminal; pass --yes to proceed")
+        raise RefusedError(
+            f"{what.rstrip('.')}: not confirmed (stdin is not a terminal; pass --yes to "
+            "proceed); nothing was changed"
+        )
     typed = click.prompt(
         f"{what}\nType the node name {expected!r} to confirm", err=True, default=""
     )
@@ -128,3 +132,20 @@ def sandbox_dir_option(func: F) -> F:
 
 
 __all__ = ["Context", "ExitCode", "confirm", "confirm_by_typing", "emit_json", "out", "say"]
+
+
+def time_window(
+    since: str | None, until: str | None, now: float
+) -> tuple[float | None, float | None]:
+    """--since and --until as Unix seconds; a window that ends before it starts is a usage error
+    (it would silently match nothing)."""
+    from drkit.timeparse import iso, parse_time
+
+    start = parse_time(since, now) if since else None
+    end = parse_time(until, now) if until else None
+    if start is not None and end is not None and start > end:
+        raise UsageError(
+            f"--since {since} ({iso(round(start))}) is after --until {until} ({iso(round(end))}): "
+            "the window is empty"
+        )
+    return start, end

@@ -123,7 +123,13 @@ def run(
 )
 @json_option
 def check(playbooks: tuple[Path, ...], as_json: bool) -> None:
-    """Validate playbooks without running them."""
+    """Validate playbooks without running them.
+
+    \b
+    Examples:
+      drkit drill check playbooks/drills/*.yaml
+      drkit drill check my-drill.yaml --json
+    """
     from drkit.drill.playbook import load_playbook
 
     checked = []
@@ -139,7 +145,13 @@ def check(playbooks: tuple[Path, ...], as_json: bool) -> None:
 @drill.command(name="list")
 @json_option
 def list_playbooks(as_json: bool) -> None:
-    """The shipped drills and runbooks."""
+    """The shipped drills and runbooks.
+
+    \b
+    Examples:
+      drkit drill list
+      drkit drill run drop-table      # run one by its name
+    """
     from drkit.drill.playbook import load_playbook
 
     found = []
@@ -212,7 +224,8 @@ def find_playbook(given: Path) -> Path:
             return path
     from drkit.errors import UsageError
 
-    known = ", ".join(p.stem for p in shipped_playbooks()) or "none found"
+    # The names `drkit drill list` prints (a runbook's file stem repeats a drill's: drop-table).
+    known = ", ".join(load_playbook(p).name for p in shipped_playbooks()) or "none found"
     raise UsageError(f"no playbook file or shipped playbook named {name!r} (shipped: {known})")
 
 
@@ -232,6 +245,11 @@ def summary(report: object) -> str:
         f"to recover (RTO) {seconds(m.rto)}; transactions lost (RPO) {'-' if m.rpo is None else m.rpo}; "
         f"verifications {m.verifications - m.verifications_failed}/{m.verifications} matched",
     ]
+    for answer in m.answers:
+        lines.append(
+            f"  {answer['table']} as of {answer['moment']!r} by {answer['how']}: "
+            f"{'matched' if answer['matched'] else 'DID NOT MATCH'} in {answer['seconds']:.2f}s"
+        )
     for step in report.steps:
         if not step.ok and not step.skipped:
             lines.append(

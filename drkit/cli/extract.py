@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import click
 
 from drkit.cli.checks import operations
@@ -46,7 +48,14 @@ def extract_command(
     yes: bool,
     as_json: bool,
 ) -> int:
-    """Copy a table from the frozen delayed replica into the primary, verified by checksum."""
+    """Copy a table from the frozen delayed replica into the primary, verified by checksum.
+
+    \b
+    Examples:
+      drkit extract --table shop.orders --dry-run
+      drkit extract --table shop.orders --into shop.orders_rescued
+      drkit extract --table shop.orders --merge   # only the rows whose key the live table lacks
+    """
     ops = operations(ctx)
     if merge:
         return _merge(ops, table, into, node, dry_run=dry_run, yes=yes, as_json=as_json)
@@ -92,12 +101,19 @@ def _merge(
         "frozen copy whose key it lacks?",
         yes=yes,
     )
-    report = ops.merge(plan, on_step=lambda n, s: say(f"step {n}: {s.render()}"))
+    # The merge runs its plan in parts (copy, merge, drop): number each step as the plan does.
+    report = ops.merge(
+        plan, on_step=lambda n, s: say(f"step {_number_in(plan.steps, s, n)}: {s.render()}")
+    )
     if as_json:
         emit_json(report.to_json())
     else:
         out(report.render())
     return int(ExitCode.DONE if report.verified else ExitCode.FAILED)
+
+
+def _number_in(steps: Sequence[object], step: object, fallback: int) -> int:
+    return next((i for i, candidate in enumerate(steps, 1) if candidate is step), fallback)
 
 
 def render_report(report: ExtractReport) -> str:

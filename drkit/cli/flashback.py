@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -17,10 +18,10 @@ from drkit.cli.common import (
     out,
     pass_context,
     say,
+    time_window,
     yes_option,
 )
-from drkit.errors import ExitCode
-from drkit.timeparse import parse_time
+from drkit.errors import ExitCode, UsageError
 
 
 @click.command(name="flashback")
@@ -64,14 +65,24 @@ def flashback_command(
     on a row that still holds what the disaster left, and a row changed since stops everything
     (exit 3) unless --on-conflict skip. Afterwards every affected row is compared with its
     before image.
+
+    \b
+    Examples:
+      drkit flashback 1234 --dry-run
+      drkit flashback latest-destructive --sql undo.sql   # the statements, nothing applied
+      drkit flashback 1234 --on-conflict skip
+      drkit flashback --table shop.orders --since -2h --until -1h --dry-run
     """
     now = time.time()
+    if sql_file is not None:
+        _check_writable(sql_file)
+    window = time_window(since, until, now)
     ops = operations(ctx)
     plan = ops.plan_flashback(
         targets,
         table=table,
-        since=parse_time(since, now) if since else None,
-        until=parse_time(until, now) if until else None,
+        since=window[0],
+        until=window[1],
         sql_file=sql_file,
         on_conflict=on_conflict,
     )
@@ -91,13 +102,27 @@ def flashback_command(
     if sql_file is None:
         say(plan.render())
         confirm_by_typing(
-            f"Reverse {plan.rows} row changes on {plan.node} (one transaction).",
+            f"Reverse {plan.rows} row change{'' if plan.rows == 1 else 's'} on {plan.node} "
+            "(one transaction).",
             plan.node,
             yes=yes,
         )
     report = ops.flashback(plan)
+    if report.sql_file is not None:
+        for line in report.changed_since():
+            say(line)
     if as_json:
         emit_json(report.to_json())
     else:
         out(report.render())
     return int(ExitCode.DONE if report.verified or report.sql_file else ExitCode.FAILED)
+
+
+def _check_writable(path: Path) -> None:
+    """--sql FILE: its folder must exist and take a new file (drkit writes beside it, then
+    renames), found before anything is read or planned."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {path}: the folder {folder} is not writable")

@@ -13,7 +13,13 @@ from drkit.errors import ExitCode
 @json_option
 @pass_context
 def grants_command(ctx: Context, as_json: bool) -> int:
-    """Per node: missing and excess privileges, with the GRANT/REVOKE statements that fix them."""
+    """Per node: missing and excess privileges, with the GRANT/REVOKE statements that fix them.
+
+    \b
+    Examples:
+      drkit check grants
+      drkit check grants --json
+    """
     from drkit.checks.privileges import all_grants
 
     reports = all_grants(ctx.config)

@@ -61,7 +61,13 @@ def guard_command(
     as_json: bool,
 ) -> int:
     """Follow the primary; freeze every delayed replica the moment a destructive transaction
-    arrives, then alert. Rules come from [guard] and [alerts] in drkit.toml; it never recovers."""
+    arrives, then alert. Rules come from [guard] and [alerts] in drkit.toml; it never recovers.
+
+    \b
+    Examples:
+      drkit guard --once                      # judge what is indexed now, then exit
+      drkit guard --metrics 127.0.0.1:9108    # follow; Prometheus at /metrics
+    """
     from drkit.guard.state import PendingFreeze
     from drkit.guard.watch import POLL, Guard
 

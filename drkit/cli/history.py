@@ -7,9 +7,8 @@ import time
 import click
 
 from drkit.cli.checks import operations
-from drkit.cli.common import Context, emit_json, json_option, out, pass_context
+from drkit.cli.common import Context, emit_json, json_option, out, pass_context, time_window
 from drkit.errors import ExitCode
-from drkit.timeparse import parse_time
 
 
 @click.command(name="history")
@@ -24,13 +23,20 @@ from drkit.timeparse import parse_time
 def history_command(
     ctx: Context, table: str, key: str, since: str | None, until: str | None, as_json: bool
 ) -> int:
-    """Every version of one row, oldest first, read from the archive's row images."""
-    now = time.time()
+    """Every version of one row, oldest first, read from the archive's row images.
+
+    \b
+    Examples:
+      drkit history --table shop.orders --key id=42
+      drkit history --table shop.order_lines --key order_id=42,line=1 --since -6h
+      drkit history --table shop.orders --key id=42 --json
+    """
+    window = time_window(since, until, time.time())
     report = operations(ctx).history(
         table,
         key,
-        since=parse_time(since, now) if since else None,
-        until=parse_time(until, now) if until else None,
+        since=window[0],
+        until=window[1],
     )
     if as_json:
         emit_json(report.to_json())

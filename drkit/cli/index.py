@@ -6,7 +6,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -23,15 +23,17 @@ from drkit.cli.common import (
     out,
     pass_context,
     say,
+    time_window,
     yes_option,
 )
 from drkit.errors import UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import Filters, IndexStore
 from drkit.render import table
-from drkit.timeparse import iso, parse_time, zone_note
+from drkit.timeparse import iso, zone_note
 
 if TYPE_CHECKING:
+    from drkit.checks.dropped import DroppedRows
     from drkit.config import Config
     from drkit.index.indexer import Indexer
     from drkit.retention.schedule import PruneSchedule
@@ -277,25 +279,49 @@ def events(
         note = zone_note(given) if given else None
         if note:
             say(f"drkit: {note}")
+    window = time_window(since, until, now)
     filters = Filters(
-        since=parse_time(since, now) if since else None,
-        until=parse_time(until, now) if until else None,
+        since=window[0],
+        until=window[1],
         table=table_name,
         destructive=destructive,
         limit=limit,
     )
     with IndexStore(ctx.config.index.path, readonly=True) as store:
         found = store.search(filters)
+    # A DROP or TRUNCATE has no row events: the delayed copy may still say what it took.
+    from drkit.service import Drkit
+
+    taken = Drkit(ctx.config).dropped_rows(found)
     if as_json:
-        emit_json([record.to_json() for record in found])
+        emit_json([_event_json(record, taken) for record in found])
         return
     if not found:
         say("no matching transactions")
         return
-    out(render_events(found))
+    out(render_events(found, taken))
 
 
-def render_events(records: Sequence[IndexedTransaction]) -> str:
+def _event_json(
+    record: IndexedTransaction, taken: Mapping[int, Sequence[DroppedRows]]
+) -> dict[str, object]:
+    data = record.to_json()
+    tables = taken.get(record.id)
+    data["rows_taken"] = [t.to_json() for t in tables] if tables is not None else None
+    return data
+
+
+def rows_cell(record: IndexedTransaction, taken: Sequence[DroppedRows] | None) -> str:
+    """`+1 ~0 -3`; for a DROP or TRUNCATE `took 100` when every table's count is known."""
+    if taken and all(t.rows is not None for t in taken):
+        return f"took {sum(t.rows or 0 for t in taken)}"
+    return record.rows_text
+
+
+def render_events(
+    records: Sequence[IndexedTransaction],
+    taken: Mapping[int, Sequence[DroppedRows]] | None = None,
+) -> str:
     rows = []
     for r in records:
         rows.append(
@@ -305,7 +331,7 @@ def render_events(records: Sequence[IndexedTransaction]) -> str:
                 r.gtid,
                 f"{r.file}:{r.start_pos}",
                 ",".join(t.table for t in r.tables)[:40] or None,
-                r.rows_text,
+                rows_cell(r, (taken or {}).get(r.id)),
                 f"{r.destructive.severity.upper()} {r.destructive.category}"
                 if r.destructive
                 else None,

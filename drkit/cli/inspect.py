@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import shlex
 import subprocess
 import sys
@@ -24,7 +22,7 @@ from drkit.cli.common import (
     yes_option,
 )
 from drkit.errors import ExitCode, UsageError
-from drkit.render import table
+from drkit.render import csv_blocks, table
 
 if TYPE_CHECKING:
     from drkit.config import NodeConfig
@@ -89,7 +87,7 @@ def inspect_command(
 
     \b
     Examples:
-      drkit inspect --at 14:02 -e "SELECT * FROM shop.orders WHERE id = 42"
+      drkit inspect --at 2026-12-03T14:02Z -e "SELECT * FROM shop.orders WHERE id = 42"
       drkit inspect --at -20m --file report.sql --csv > then.csv
       drkit inspect --at 2026-12-03T14:02:00 --shell --hold
     """
@@ -178,26 +176,22 @@ def _text(report: InspectReport) -> str:
         if result.columns:
             lines.append(table(result.columns, result.rows))
             more = f" (first {len(result.rows)} shown)" if result.truncated else ""
-            lines.append(f"({len(result.rows)} rows{more})")
+            count = len(result.rows)
+            lines.append(f"({count} row{'' if count == 1 else 's'}{more})")
         else:
             lines.append("(no result set)")
     lines.append("")
     if report.held:
-        lines.append(f"held at T: {report.held_reason}; `drkit resume` ends the hold")
+        reason = report.held_reason
+        ends = "" if "drkit resume" in reason else "; `drkit resume` ends the hold"
+        lines.append(f"held at T: {reason}{ends}")
     elif report.resumed:
         lines.append("the configured delay is restored and replication restarted")
     return "\n".join(lines)
 
 
 def _csv(report: InspectReport) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for index, result in enumerate(report.results):
-        if index:
-            buffer.write("\n")
-        writer.writerow(result.columns)
-        writer.writerows(result.rows)
-    return buffer.getvalue().rstrip("\n")
+    return csv_blocks([(result.columns, result.rows) for result in report.results])
 
 
 def _shell(node: NodeConfig) -> None:

@@ -35,7 +35,14 @@ from drkit.promote.run import PromotionReport, refuse_if_blocked
 def promote_command(
     ctx: Context, node: str | None, force: bool, dry_run: bool, yes: bool, as_json: bool
 ) -> int:
-    """Fence the old primary, promote the delayed replica, switch the load balancer."""
+    """Fence the old primary, promote the delayed replica, switch the load balancer.
+
+    \b
+    Examples:
+      drkit check promotion            # the evidence first
+      drkit promote --dry-run          # every statement and its node
+      drkit promote                    # type the delayed node's name to confirm
+    """
     ops = operations(ctx)
     plan = ops.prepare_promotion(force=force, node=node)
     checklist = plan.checklist

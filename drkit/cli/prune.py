@@ -31,6 +31,11 @@ def prune_command(ctx: Context, dry_run: bool, yes: bool, as_json: bool) -> int:
     Never what a delayed replica has not applied (a replica that does not answer keeps
     everything), what a recorded recovery targets, what a running plan may need, or the file
     being written; says what it kept and why. Takes the engine lock.
+
+    \b
+    Examples:
+      drkit prune --dry-run
+      drkit prune --yes --json     # from a timer
     """
     ops = operations(ctx)
     plan = ops.plan_prune()

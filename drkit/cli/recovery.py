@@ -87,7 +87,8 @@ def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_
     out(
         f"{report.node} {state}: executed {report.executed_gtid or '-'} at {report.executed_at or '-'}"
     )
-    out(f"{report.pending} indexed transactions are not applied yet")
+    pending = report.pending
+    out(f"{pending} indexed transaction{' is' if pending == 1 else 's are'} not applied yet")
     first = report.first_destructive
     if first is not None and first.destructive is not None:
         due = report.destructive_due_in
@@ -103,7 +104,7 @@ def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_
         out(f"next: drkit recover --before {first.id} --dry-run")
     else:
         out("no destructive transaction is pending in the index")
-    out(f"to undo: drkit resume (restores the {report.node} delay and restarts replication)")
+    out(f"to undo: drkit resume (restores {report.node}'s configured delay, restarts replication)")
 
 
 @click.command(name="recover")

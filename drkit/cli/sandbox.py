@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from drkit.cli.common import emit_json, json_option, out, sandbox_dir_option, say
+from drkit.errors import UsageError
 from drkit.render import duration, table
 from drkit.sandbox import topology
 
@@ -16,6 +17,30 @@ MAX_DELAY = 2**31 - 1  # the largest MASTER_DELAY the servers take
 @click.group()
 def sandbox() -> None:
     """A local three-node topology on free loopback ports, for demos, drills and tests."""
+
+
+def _refuse_changes(directory: Path, delay: int | None, tls: bool) -> None:
+    """A recorded sandbox is started as it was made: a different --delay, or --tls on one made
+    without it, would be ignored in silence; say so instead (exit 2), before anything starts."""
+    from drkit.sandbox.layout import SandboxLayout
+    from drkit.sandbox.state import load_state
+
+    state = load_state(SandboxLayout(directory.resolve()).state_file)
+    if state is None:
+        return
+    again = f"`drkit sandbox down --dir {directory} --purge`, then `drkit sandbox up` again"
+    if delay is not None and delay != state.delay:
+        raise UsageError(
+            f"the sandbox in {directory} was made with --delay {state.delay}: --delay {delay} "
+            "applies only to a new one; nothing was changed",
+            hint=f"{again} with --delay {delay}",
+        )
+    if tls and not state.tls:
+        raise UsageError(
+            f"the sandbox in {directory} was made without --tls: --tls applies only to a new "
+            "one; nothing was changed",
+            hint=f"{again} with --tls",
+        )
 
 
 @sandbox.command()
@@ -47,7 +72,15 @@ def up(
     use_mysql: bool,
     as_json: bool,
 ) -> None:
-    """Start primary, replica and delayed replica; a running sandbox is left as it is."""
+    """Start primary, replica and delayed replica; a running sandbox is left as it is.
+
+    \b
+    Examples:
+      drkit sandbox up                          # ./sandbox, delay 1h
+      drkit sandbox up --dir /tmp/sb --delay 60 --haproxy
+      drkit --config /tmp/sb/drkit.toml status
+      mariadb --defaults-file=/tmp/sb/app.cnf   # connect as the application
+    """
     if docker:
         from drkit.sandbox import containers as docker_sandbox
 
@@ -60,6 +93,11 @@ def up(
         else:
             out(f"docker sandbox up: {config}")
         return
+    delay_given = (
+        click.get_current_context().get_parameter_source("delay")
+        is click.core.ParameterSource.COMMANDLINE
+    )
+    _refuse_changes(directory, delay if delay_given else None, tls)
     result = topology.up(directory, delay=delay, haproxy=haproxy, tls=tls, report=say)
     if as_json:
         emit_json(
@@ -84,7 +122,13 @@ def up(
 @click.option("--purge", is_flag=True, help="Also delete the data, logs and config.")
 @json_option
 def down(directory: Path, purge: bool, as_json: bool) -> None:
-    """Stop every process the sandbox started; --purge deletes its files."""
+    """Stop every process the sandbox started; --purge deletes its files.
+
+    \b
+    Examples:
+      drkit sandbox down --dir /tmp/sb
+      drkit sandbox down --dir /tmp/sb --purge
+    """
     stopped = topology.down(directory, purge=purge, report=say)
     if as_json:
         emit_json({"stopped": list(stopped), "purged": purge})
@@ -96,7 +140,13 @@ def down(directory: Path, purge: bool, as_json: bool) -> None:
 @sandbox_dir_option
 @json_option
 def sandbox_status(directory: Path, as_json: bool) -> None:
-    """Which sandbox processes are alive, and their ports."""
+    """Which sandbox processes are alive, and their ports.
+
+    \b
+    Examples:
+      drkit sandbox status --dir /tmp/sb
+      drkit sandbox status --dir /tmp/sb --json
+    """
     layout, state, nodes = topology.runtime(directory)
     if as_json:
         emit_json(

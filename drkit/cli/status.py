@@ -152,7 +152,7 @@ def _render_status(report: StatusReport, alarm: Alarm | None) -> str:
         sections.append(_guard_section(report.guard, report.gathered_at))
     if report.windows:
         sections.append(
-            "INSPECTABLE: " + "\n  ".join(window.describe() for window in report.windows)
+            "INSPECTABLE: " + "\n  ".join(window.describe_reach() for window in report.windows)
         )
     recovery = _recovery_section(report)
     if recovery:
@@ -166,7 +166,7 @@ def _recovery_section(report: StatusReport) -> str:
         lines.append(f"RUNNING NOW: {report.plan_running.describe()}")
     state = report.recovery
     if state is not None:
-        when = iso(state.updated_at)
+        when = iso(round(state.updated_at))  # to the second, like every other time here
         lines.append(
             f"RECOVERY on {state.node}: {state.status} at {when}, step {state.step}/{state.steps} "
             f"({state.strategy}): {state.description}"

@@ -25,7 +25,13 @@ from drkit.errors import UsageError
 )
 @pass_context
 def tui_command(ctx: Context, refresh: float, timeout: float) -> None:
-    """The guided incident console: dashboard, alarm, timeline, recovery, promotion, audit."""
+    """The guided incident console: dashboard, alarm, timeline, recovery, promotion, audit.
+
+    \b
+    Examples:
+      drkit tui
+      drkit --config /etc/drkit/drkit.toml tui --refresh 5
+    """
     try:
         from tui.app import DrkitApp
     except ImportError as exc:

@@ -382,8 +382,25 @@ def _parse_retention(table: Table | None) -> RetentionConfig:
                     "interval", f'{interval_text!r} is not a duration such as "1h", "30m", or "off"'
                 )
             interval = float(match[1]) * _DURATION_UNITS[match[2]]
+    compress = table.optional_string("compress")
+    if compress is not None and compress not in COMPRESSIONS:
+        table.fail("compress", f"{compress!r} is not one of {', '.join(map(repr, COMPRESSIONS))}")
+    level = table.optional_integer("compress_level")
+    if level is not None and not 1 <= level <= 19:
+        table.fail("compress_level", "must be between 1 and 19 (zstd's levels)")
     table.finish()
-    return RetentionConfig(**_given(keep=keep, min_free=min_free, interval=interval))
+    return RetentionConfig(
+        **_given(
+            keep=keep,
+            min_free=min_free,
+            interval=interval,
+            compress=compress,
+            compress_level=level,
+        )
+    )
+
+
+COMPRESSIONS = ("none", "zstd")
 
 
 def _given(**values: Any) -> dict[str, Any]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -36,22 +38,46 @@ def _datetime(value: dt.datetime) -> str:
     return quote_string(value.isoformat(sep=" "))
 
 
-def _string(value: str) -> str:
+def string_literal(value: str) -> str:
+    """A text value as a literal (quoted and escaped only where it needs it)."""
     if "\\" in value or "'" in value or "\x00" in value:
         return quote_string(value)
     return f"'{value}'"
 
 
+def decimal_literal(value: Decimal) -> str:
+    """Plain digits: `str()` would write 1E-10, which the server reads as an inexact DOUBLE."""
+    return format(value, "f")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A placeholder for the literal at `index` of a row, in a statement made into a template."""
+
+    index: int
+
+
+_SLOT = re.compile("\x00([0-9]+)\x00")
+
+
+def template(text: str) -> str:
+    """A statement built over Slots as a `str.format` template: `.format(*literals)` gives the
+    statement the same builder makes from the values (braces of identifiers doubled)."""
+    escaped = text.replace("{", "{{").replace("}", "}}")
+    return _SLOT.sub(lambda match: "{" + match.group(1) + "}", escaped)
+
+
 _LITERALS: dict[type, Callable[[Any], str]] = {
     type(None): lambda value: "NULL",
     int: str,
-    str: _string,
-    Decimal: str,
+    str: string_literal,
+    Decimal: decimal_literal,
     float: _float,
     bytes: lambda value: f"X'{value.hex()}'",
     dt.datetime: _datetime,
     dt.date: lambda value: f"'{value.isoformat()}'",
     dt.timedelta: lambda value: f"'{time_text(value)}'",
+    Slot: lambda slot: f"\x00{slot.index}\x00",
 }
 
 
@@ -240,3 +266,27 @@ def savepoint() -> Sql:
 
 def rollback_to_savepoint() -> Sql:
     return Sql("ROLLBACK TO SAVEPOINT drkit_batch")
+
+
+def existing_keys(table: str, key: Sequence[str], rows: Sequence[Sequence[str]]) -> Sql:
+    """The keys among `rows` (each the key's literals, in `key` order) that the table holds."""
+    names = _names(tuple(key))
+    if len(key) == 1:
+        listed = ", ".join(row[0] for row in rows)
+        return read(f"SELECT {names} FROM {quote_table(table)} WHERE {names} IN ({listed})")
+    listed = ", ".join("(" + ", ".join(row) + ")" for row in rows)
+    return read(f"SELECT {names} FROM {quote_table(table)} WHERE ({names}) IN ({listed})")
+
+
+def count_where(table: str, conditions: Sequence[str]) -> Sql:
+    """How many rows meet any of `conditions` (each a `row_match` text)."""
+    either = " OR ".join(f"({condition})" for condition in conditions)
+    return read(f"SELECT COUNT(*) AS n FROM {quote_table(table)} WHERE {either or '0'}")
+
+
+def literal_values(columns: Sequence[str], literals: Sequence[str]) -> Sql:
+    """The literals back as typed values from the server, named by `columns`."""
+    picked = ", ".join(
+        f"{value} AS {name}" for value, name in zip(literals, _quoted(tuple(columns)), strict=True)
+    )
+    return read(f"SELECT {picked}")

@@ -70,3 +70,25 @@ def drill_update(table: str, row_id: int, cents: int, status_index: int) -> Sql:
 
 def drill_statuses() -> tuple[str, ...]:
     return _STATUSES
+
+
+def drill_delete(table: str, row_id: int) -> Sql:
+    from drkit.dialect.sql import quote_table
+
+    return Sql(f"DELETE FROM {quote_table(table)} WHERE id = {int(row_id)}")
+
+
+def drill_max_id(table: str) -> Sql:
+    from drkit.dialect.sql import quote_table, read
+
+    return read(f"SELECT COALESCE(MAX(id), 0) AS n FROM {quote_table(table)}")
+
+
+def drill_fingerprint(table: str) -> list[Sql]:
+    """Row count and CHECKSUM TABLE, as an inspection asks them (one result set each)."""
+    from drkit.dialect.sql import quote_table, read
+
+    return [
+        read(f"SELECT COUNT(*) AS n FROM {quote_table(table)}"),
+        read(f"CHECKSUM TABLE {quote_table(table)} EXTENDED"),
+    ]

@@ -96,13 +96,40 @@ STEP_KINDS: dict[str, dict[str, Param]] = {
         "rename": _p(dict),
     },
     "resume": {**TITLE, "node": _p(str), "apply_through": _p(str, int, list)},
+    # Historic inspection: record moments, change the data, ask the moments back.
+    "moment": {
+        **TITLE,
+        "name": _p(str, required=True),
+        "tables": _p(list, required=True),
+        "node": _p(str, default="primary"),
+    },
+    "changes": {
+        **TITLE,
+        "seed": _p(int, default=1),
+        "table": _p(str, required=True),
+        "transactions": _p(int, default=50),
+    },
+    "inspect": {**TITLE, "at": _p(str, required=True), "tables": _p(list, required=True)},
+    "asof": {**TITLE, "at": _p(str, required=True), "table": _p(str, required=True)},
 }
 
 # Steps that damage data: refused on a configured (non-sandbox) topology without --allow-destructive.
 DESTRUCTIVE_KINDS = frozenset({"disaster", "kill"})
 # Steps that change a server: a real topology asks before running them.
 CHANGING_KINDS = frozenset(
-    {"disaster", "kill", "freeze", "recover", "extract", "promote", "resume", "workload"}
+    {
+        "disaster",
+        "kill",
+        "freeze",
+        "recover",
+        "extract",
+        "promote",
+        "resume",
+        "workload",
+        "changes",
+        "inspect",
+        "asof",
+    }
 )
 
 
@@ -298,8 +325,13 @@ def _check_order(where: _Where, steps: tuple[StepSpec, ...]) -> None:
     for position, step in enumerate(steps):
         if step.kind == "sandbox" and position != 0:
             raise PlaybookError(f"{where.path}:{step.line}: sandbox must be the first step")
-        if step.kind == "snapshot":
+        if step.kind in ("snapshot", "moment"):
             snapshots.add(step.params["name"])
+        if step.kind in ("inspect", "asof") and step.params["at"] not in snapshots:
+            raise PlaybookError(
+                f"{where.path}:{step.line}: {step.kind}: no moment named {step.params['at']!r} "
+                "was recorded before this step"
+            )
         if (
             step.kind == "verify"
             and step.params.get("snapshot")

@@ -36,6 +36,25 @@ DEFINITIONS = (
 )
 
 
+def _answers(answers: list[dict[str, object]]) -> list[str]:
+    """The historic-inspection answers: each moment asked back, how, how long, matched."""
+    lines = [
+        "",
+        "Moments asked back (`inspect` rolls the delayed replica forward to T; `asof` rewinds "
+        "a table from its rows with the archive's row images):",
+        "",
+        "| moment | table | how | answered in | matched |",
+        "|---|---|---|---|---|",
+    ]
+    for a in answers:
+        lines.append(
+            f"| {a['moment']} | {a['table']} | {a['how']} | {float(str(a['seconds'])):.2f} s | "
+            f"{'yes' if a['matched'] else 'NO'} |"
+        )
+    lines.append("")
+    return lines
+
+
 def markdown(report: DrillReport) -> str:
     m = report.metrics
     verdict = "PASSED" if report.passed else "FAILED"
@@ -55,6 +74,7 @@ def markdown(report: DrillReport) -> str:
         f"| time to recover (RTO) | {_seconds(m.rto)} |",
         f"| transactions lost (RPO) | {'-' if m.rpo is None else m.rpo} |",
         f"| verifications | {m.verifications - m.verifications_failed}/{m.verifications} matched |",
+        *(_answers(m.answers) if m.answers else []),
         "",
         *DEFINITIONS,
         "",

@@ -48,9 +48,12 @@ class Metrics:
     rpo: int | None = None
     verifications: int = 0
     verifications_failed: int = 0
+    # Historic inspection: each answer (`inspect` or `asof`), when it was for, how long it took.
+    answers: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "answers": list(self.answers),
             "time_to_detect": _round(self.time_to_detect),
             "time_to_freeze": _round(self.time_to_freeze),
             "rto": _round(self.rto),

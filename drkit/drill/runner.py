@@ -62,6 +62,7 @@ class DrillRunner:
         self.config: Config | None = options.config
         self.sandbox_dir: Path | None = None
         self.snapshots: dict[str, dict[str, tuple[int, int] | None]] = {}
+        self.moments: dict[str, float] = {}  # a `moment` step's name -> its time T
         self.disaster_at: float | None = None
         self.disaster_floor: int = 0  # highest index id before the disaster
         self.recovery_target: dict[str, Any] | None = None

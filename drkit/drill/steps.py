@@ -294,6 +294,140 @@ def _resume(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
     return f"replication resumed with delay {delay}s", {"delay": delay}
 
 
+def _moment(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
+    """The tables' fingerprints now, and the moment T they belong to."""
+    taken = {table: run.fingerprint(params["node"], table) for table in params["tables"]}
+    when = time.time()
+    run.snapshots[params["name"]] = taken
+    run.moments[params["name"]] = when
+    # The binlog stamps whole seconds, and T takes in every transaction of its second: the next
+    # commit must fall in a later second to be after T.
+    time.sleep(max(0.0, int(when) + 1.05 - time.time()))
+    from drkit.timeparse import iso
+
+    shown = ", ".join(f"{t}: {_describe(v)}" for t, v in taken.items())
+    return f"T = {iso(when)}: {shown}", {
+        "at": iso(when),
+        "tables": {t: list(v) if v else None for t, v in taken.items()},
+    }
+
+
+def _changes(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
+    """Single-row transactions on an existing drill table: updates, deletes and inserts."""
+    from drkit.dialect.workload import (
+        drill_delete,
+        drill_max_id,
+        drill_rows,
+        drill_statuses,
+        drill_update,
+    )
+
+    rng = random.Random(params["seed"])  # noqa: S311 - a reproducible workload, not a secret
+    table = params["table"]
+    session = run.writer()
+    counts = {"update": 0, "delete": 0, "insert": 0}
+    try:
+        top = int((session.one(drill_max_id(table)) or {"n": 0})["n"])
+        if top == 0:
+            raise StepFailed(f"{table} has no rows to change: a workload step creates it first")
+        for _ in range(params["transactions"]):
+            pick = rng.random()
+            if pick < 0.7:
+                sql = drill_update(
+                    table, rng.randint(1, top), rng.randint(100, 99_999), rng.randint(0, 3)
+                )
+                counts["update"] += 1
+            elif pick < 0.85:
+                sql = drill_delete(table, rng.randint(1, top))
+                counts["delete"] += 1
+            else:
+                top += 1
+                status = rng.choice(drill_statuses())
+                sql = drill_rows(
+                    table, top, [(rng.randint(1, 50), rng.randint(100, 99_999), status, "new")]
+                )
+                counts["insert"] += 1
+            session.run(sql)
+    finally:
+        session.close()
+    return (
+        f"{params['transactions']} transactions on {table}: {counts['update']} updates, "
+        f"{counts['delete']} deletes, {counts['insert']} inserts"
+    ), counts
+
+
+def _inspect(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
+    """Roll the delayed replica forward to a moment and ask its tables there (`drkit inspect`)."""
+    from drkit.dialect.workload import drill_fingerprint
+    from drkit.timeparse import iso
+
+    name = params["at"]
+    when = run.moments[name]
+    ops = run.ops()
+    statements = tuple(sql.text for table in params["tables"] for sql in drill_fingerprint(table))
+    prepared = ops.prepare_inspect(iso(when))
+    report = ops.inspect(prepared, statements)
+    found: dict[str, tuple[int, int] | None] = {}
+    for number, table in enumerate(params["tables"]):
+        count, checksum = report.results[2 * number], report.results[2 * number + 1]
+        found[table] = (int(count.rows[0][0]), int(checksum.rows[0][1] or 0))
+    return _judge(run, name, found, "inspect", report.seconds_to_answer, report.to_json())
+
+
+def _asof(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
+    """Rewind a table to a moment from the delayed replica's rows and the archive (`drkit
+    asof`), written beside it on the primary, and compare that copy with the moment."""
+    from drkit.timeparse import iso
+
+    name, table = params["at"], params["table"]
+    target = f"{table}_at_{name}"
+    ops = run.ops()
+    plan = ops.plan_asof(table, iso(run.moments[name]), into=target)
+    result = ops.asof(plan)
+    if not result.verified:
+        raise StepFailed(f"the rows written to {target} did not read back as written")
+    found = {table: run.fingerprint("primary", target)}
+    data = result.to_json(with_rows=False)
+    return _judge(run, name, found, "asof", result.seconds_to_answer, data)
+
+
+def _judge(
+    run: DrillRunner,
+    moment: str,
+    found: Mapping[str, tuple[int, int] | None],
+    how: str,
+    seconds: float,
+    data: dict[str, Any],
+) -> Outcome:
+    """Compare answers with the moment's fingerprints; every answer is counted and timed."""
+    recorded = run.snapshots[moment]
+    wrong = []
+    for table, value in found.items():
+        if table not in recorded:
+            raise StepFailed(f"moment {moment!r} did not record {table}")
+        matched = value == recorded[table]
+        run.metrics.verifications += 1
+        run.metrics.answers.append(
+            {
+                "moment": moment,
+                "table": table,
+                "how": how,
+                "seconds": round(seconds, 3),
+                "matched": matched,
+            }
+        )
+        if not matched:
+            run.metrics.verifications_failed += 1
+            wrong.append(
+                f"{table} at {moment}: expected {_describe(recorded[table])}, "
+                f"{how} answered {_describe(value)}"
+            )
+    if wrong:
+        raise StepFailed("; ".join(wrong))
+    tables = ", ".join(found)
+    return f"{tables} as of {moment!r} matched, answered by {how} in {seconds:.2f}s", data
+
+
 STEP_HANDLERS: Mapping[str, StepHandler] = {
     "sandbox": _sandbox,
     "workload": _workload,
@@ -309,6 +443,10 @@ STEP_HANDLERS: Mapping[str, StepHandler] = {
     "promote": _promote,
     "verify": _verify,
     "resume": _resume,
+    "moment": _moment,
+    "changes": _changes,
+    "inspect": _inspect,
+    "asof": _asof,
 }
 
 

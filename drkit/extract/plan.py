@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from drkit.dialect import for_version
 from drkit.dialect.dump import pipeline_text
-from drkit.errors import RefusedError, UsageError
-from drkit.model.facts import NodeFacts
+from drkit.errors import ConfigError, RefusedError, UsageError
+from drkit.model.facts import NodeFacts, Unreachable
 from drkit.plan.conditions import ApplierStopped, ExecutedIs, ReadOnlyIs
 from drkit.plan.steps import CopyTable, Plan, SqlStep, Step
 
@@ -86,6 +86,8 @@ def plan_extract(facts: ExtractFacts) -> ExtractPlan:
     """The copy as steps, or RefusedError saying what was seen and what to do."""
     source, destination = facts.source, facts.destination
     table, target = facts.source_table, facts.target_table
+    for node in (source, destination):
+        _refuse_login(node)
     _refuse_source(facts)
     if not destination.reachable or destination.version is None:
         raise RefusedError(
@@ -170,6 +172,17 @@ def plan_extract(facts: ExtractFacts) -> ExtractPlan:
         source_rows=facts.table.rows,
         source_executed=frozen_at,
     )
+
+
+def _refuse_login(node: NodeFacts) -> None:
+    """Invariant 5: a refused login or a config error is the config's fault (exit 2), never a
+    node that is gone (and never a reason to promote)."""
+    if node.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG):
+        raise ConfigError(
+            f"{node.name} refused drkit's login ({node.unreachable_reason}); nothing was changed",
+            hint="fix the password, account or TLS settings in the config "
+            "(`drkit status` shows every node's login)",
+        )
 
 
 def _refuse_source(facts: ExtractFacts) -> None:

@@ -221,6 +221,16 @@ def _refuse_ddl(tx: IndexedTransaction) -> None:
 _DDL_CLASSES = {"drop_table", "truncate", "drop_database", "rename_table", "alter_table"}
 
 
+def partial_images(label: str, table: str) -> RefusedError:
+    """The refusal for row images that lack columns (binlog_row_image was not FULL)."""
+    return RefusedError(
+        f"{label}: the row images of {table} are not full (binlog_row_image was not "
+        "FULL), so the state a row must hold cannot be compared",
+        hint="set binlog_row_image=FULL on the primary for future flashbacks; for this "
+        "one, `drkit recover` and `drkit extract`",
+    )
+
+
 def _refuse_unnamed(tx: IndexedTransaction, table: str, labels: Sequence[str]) -> None:
     if labels and any(label.startswith("@") for label in labels):
         raise RefusedError(

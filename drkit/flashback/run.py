@@ -7,20 +7,22 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
 
+from drkit.binlog.files import map_file
+from drkit.compression import binlog_size, stored_path
 from drkit.config import Config
 from drkit.dialect import rows as sql
-from drkit.errors import DrkitError, RefusedError, UsageError
+from drkit.errors import DrkitError, NodeError, RefusedError, UsageError
+from drkit.flashback.helper import HalfWritten, Helper, halves
 from drkit.flashback.images import (
     Image,
     binary_json_columns,
-    split_newest_first,
+    format_of,
     stream_images,
     table_columns,
 )
@@ -29,21 +31,24 @@ from drkit.flashback.plan import (
     SKIP,
     FlashbackFacts,
     FlashbackPlan,
-    PlannedTarget,
     Reverse,
     TableFacts,
     TablePlan,
     TargetFacts,
+    partial_images,
     plan_flashback,
     reverse_statement,
 )
+from drkit.flashback.probe import ConflictProbe
+from drkit.flashback.statements import write_reverses
 from drkit.flashback.values import as_json
 from drkit.index.changes import table_changes
+from drkit.index.gaps import refuse_across, refuse_window
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.io.audit import AuditLog
 from drkit.io.lock import engine_lock
-from drkit.io.mysql import NodeUnreachable, Session, connect
+from drkit.io.mysql import IntegrityRefused, NodeUnreachable, Session, connect
 
 VERIFY_BATCH = 200
 LISTED = 50  # conflicts and mismatches listed by name; the rest are counted
@@ -106,6 +111,7 @@ class FlashbackReport:
     seconds: float
     sql_file: Path | None = None
     statements: int = 0
+    conflicts_checked: bool = False  # --sql: the primary was asked which rows changed since
 
     @property
     def verified(self) -> bool:
@@ -116,6 +122,7 @@ class FlashbackReport:
             "node": self.node,
             "sql_file": str(self.sql_file) if self.sql_file else None,
             "statements": self.statements,
+            "conflicts_checked": self.conflicts_checked if self.sql_file else True,
             "applied": self.applied,
             "skipped": [c.to_json() for c in self.skipped],
             "skipped_count": self.skipped_count,
@@ -125,6 +132,27 @@ class FlashbackReport:
             "mismatched_count": self.mismatched_count,
             "duration": round(self.seconds, 3),
         }
+
+    def changed_since(self) -> list[str]:
+        """For --sql: the rows whose statement will find nothing to act on, as sentences (or
+        why they could not be asked about)."""
+        if not self.conflicts_checked:
+            return [
+                f"{self.node} did not answer: rows changed since the disaster were not looked "
+                "for; the file's statements skip them when it runs (each is guarded)"
+            ]
+        lines = (
+            [
+                f"{self.skipped_count} row{'s' if self.skipped_count != 1 else ''} changed since the "
+                "disaster: their statements will find nothing to act on"
+            ]
+            if self.skipped_count
+            else []
+        )
+        lines.extend(f"  {c.describe()}" for c in self.skipped)
+        if self.skipped_count > len(self.skipped):
+            lines.append(f"  ... and {self.skipped_count - len(self.skipped)} more")
+        return lines
 
     def render(self) -> str:
         if self.sql_file:
@@ -174,6 +202,10 @@ def prepare_flashback(
     if table is not None and (table.count(".") != 1 or "*" in table):
         raise UsageError(f"not a table: {table!r} (schema.table, no wildcards)")
     records = _resolve(store, targets, table, since, until)
+    if since is not None or until is not None:
+        refuse_window(store, since, until, f"this flashback of {table}'s changes")
+    if records:
+        refuse_across(store, records[0].id, records[-1].id, "this flashback")
     facts = gather_flashback_facts(config, store, records, table, on_conflict, sql_file)
     if not facts.reachable and sql_file is None:
         raise RefusedError(
@@ -224,12 +256,12 @@ def gather_flashback_facts(
         problem: str | None = None
         columns: dict[str, tuple[str, ...]] = {}
         binary_json: dict[str, tuple[str, ...]] = {}
-        if not path.is_file():
+        if not stored_path(path).is_file():  # NAME, or NAME.zst once compressed
             problem = f"its binlog file {record.file} is not in the archive {archive}"
-        elif path.stat().st_size < record.end_pos:
+        elif (size := binlog_size(path)) < record.end_pos:
             problem = (
                 f"the archive's copy of {record.file} ends before the transaction does "
-                f"(byte {path.stat().st_size} < {record.end_pos})"
+                f"(byte {size} < {record.end_pos})"
             )
         elif offsets:
             columns = table_columns(path, offsets)
@@ -307,12 +339,7 @@ def _reverse(image: Image, plan: FlashbackPlan, label: str) -> Reverse | None:
 
 def _checked_reverse(image: Image, table: TablePlan, label: str) -> Reverse | None:
     if not image.full:
-        raise RefusedError(
-            f"{label}: the row images of {table.table} are not full (binlog_row_image was not "
-            "FULL), so the state a row must hold cannot be compared",
-            hint="set binlog_row_image=FULL on the primary for future flashbacks; for this "
-            "one, `drkit recover` and `drkit extract`",
-        )
+        raise partial_images(label, table.table)
     return reverse_statement(image.row, table)
 
 
@@ -329,13 +356,18 @@ def preview(config: Config, plan: FlashbackPlan, limit: int) -> tuple[list[str],
 def write_sql(config: Config, plan: FlashbackPlan) -> FlashbackReport:
     """The reverse statements as one transaction in a file (written aside, then renamed).
 
-    A large transaction is cut into runs of Rows events that worker processes turn into
-    statements side by side (`PARALLEL_EVENTS`); the runs are joined newest first.
+    While it is written, the primary (when it answers) is asked which rows changed since the
+    disaster: their guarded statements will find nothing to act on, and the report names them
+    (the file is for the operator to run; --on-conflict rules what drkit applies itself). A big
+    single transaction is written in two halves side by side (drkit.flashback.helper).
     """
     assert plan.sql_file is not None
     started = time.monotonic()
     target = plan.sql_file
     partial = target.with_name(f".{target.name}.partial")
+    helper = _helper(config, plan, partial)  # forked before any connection or thread
+    probe = _probe(config, plan)
+    half: HalfWritten | None = None
     count = 0
     try:
         with partial.open("w", encoding="utf-8") as out:
@@ -343,79 +375,113 @@ def write_sql(config: Config, plan: FlashbackPlan) -> FlashbackReport:
             out.write(f"-- drkit flashback of {ids}, newest first\n")
             out.write(f"{sql.utc_session().text};\n{sql.begin().text};\n")
             for planned in plan.targets:
-                count += _write_target(config, plan, planned, out, partial)
+                path = config.index.archive_dir / planned.file
+                with map_file(path, planned.row_events) as buf:
+                    fmt = format_of(buf)
+                    offsets = planned.row_events
+                    if helper is not None:
+                        offsets = helper[1]
+                    count += write_reverses(
+                        buf, fmt, offsets, plan.tables, planned.label, out, probe
+                    )
+                if helper is not None:
+                    half = helper[0].result()
+                    count += half.statements
+                    with helper[0].part.open(encoding="utf-8") as older:
+                        shutil.copyfileobj(older, out, 1 << 20)
             out.write(f"{sql.commit().text};\n")
+        if probe is not None:
+            probe.finish()
+        found, total = _changed(probe, half)
         os.replace(partial, target)
     except BaseException:
         with contextlib.suppress(OSError):
             partial.unlink()
         raise
-    return FlashbackReport(plan.node, 0, (), 0, 0, (), 0, time.monotonic() - started, target, count)
-
-
-PARALLEL_EVENTS = 256  # Rows events from which a transaction is written by worker processes
-RUNS_PER_WORKER = 4
-
-
-def _write_target(
-    config: Config, plan: FlashbackPlan, planned: PlannedTarget, out: TextIO, partial: Path
-) -> int:
-    path = config.index.archive_dir / planned.file
-    workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or len(planned.row_events) < PARALLEL_EVENTS:
-        return _write_run(path, planned.row_events, dict(plan.tables), planned.label, out)
-    runs = split_newest_first(path, planned.row_events, workers * RUNS_PER_WORKER)
-    parts = [partial.with_name(f"{partial.name}.{n}") for n in range(len(runs))]
-    tables = dict(plan.tables)
-    try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            counts = list(
-                pool.map(
-                    _write_part,
-                    [
-                        (path, run, tables, planned.label, part)
-                        for run, part in zip(runs, parts, strict=True)
-                    ],
-                )
-            )
-        for part in parts:
-            with part.open(encoding="utf-8") as piece:
-                shutil.copyfileobj(piece, out, 1 << 20)
     finally:
-        for part in parts:
-            with contextlib.suppress(OSError):
-                part.unlink()
-    return sum(counts)
+        if probe is not None:
+            probe.close()
+        if helper is not None:
+            helper[0].stop()
+    checked = probe is not None and (half is None or half.checked)
+    return FlashbackReport(
+        plan.node,
+        0,
+        tuple(found),
+        total,
+        0,
+        (),
+        0,
+        time.monotonic() - started,
+        target,
+        count,
+        checked,
+    )
 
 
-def _write_part(
-    args: tuple[Path, tuple[tuple[int, int], ...], dict[str, TablePlan], str, Path],
-) -> int:
-    """One run's statements into its own file (in a worker process)."""
-    path, run, tables, label, part = args
-    with part.open("w", encoding="utf-8") as out:
-        return _write_run(path, run, tables, label, out)
+def _helper(
+    config: Config, plan: FlashbackPlan, partial: Path
+) -> tuple[Helper, tuple[tuple[int, int], ...]] | None:
+    """A helper writing the older half of a single big transaction, and the newer half's
+    offsets for drkit; None for several targets (a row may then be reversed twice, and only
+    its newest reverse may be asked about), a small one, or when other threads run here (the
+    console's): a fork copies their locks in whatever state they are."""
+    if len(plan.targets) != 1 or _repeats(plan) or (os.cpu_count() or 1) < 2:
+        return None
+    if threading.active_count() > 1:
+        return None
+    planned = plan.targets[0]
+    path = config.index.archive_dir / planned.file
+    with map_file(path, planned.row_events) as buf:
+        split = halves(buf, format_of(buf), planned.row_events)
+    if split is None:
+        return None
+    newer, older = split
+    part = partial.with_name(partial.name + ".older")
+
+    def write_older() -> HalfWritten:
+        probe = _probe(config, plan)
+        try:
+            with part.open("w", encoding="utf-8") as out, map_file(path, older) as buf:
+                written = write_reverses(
+                    buf, format_of(buf), older, plan.tables, planned.label, out, probe
+                )
+            if probe is None:
+                return HalfWritten(written, False)
+            probe.finish()
+            return HalfWritten(written, True, probe.found, probe.count)
+        finally:
+            if probe is not None:
+                probe.close()
+
+    return Helper(write_older, part), newer
 
 
-def _write_run(
-    path: Path,
-    offsets: Sequence[tuple[int, int]],
-    tables: Mapping[str, TablePlan],
-    label: str,
-    out: TextIO,
-) -> int:
-    count = 0
-    write = out.write
-    for image in stream_images(path, offsets, newest_first=True):
-        table = tables.get(f"{image.row.schema}.{image.row.table}")
-        if table is None:
-            continue
-        reverse = _checked_reverse(image, table, label)
-        if reverse is not None:
-            write(reverse.sql.text)
-            write(";\n")
-            count += 1
-    return count
+def _repeats(plan: FlashbackPlan) -> bool:
+    """Whether a row may be reversed twice: not in one transaction that only deleted, or only
+    inserted, rows."""
+    inserts, updates, deletes = plan.targets[0].rows if len(plan.targets) == 1 else (1, 1, 1)
+    return not (updates == 0 and (inserts == 0 or deletes == 0))
+
+
+def _probe(config: Config, plan: FlashbackPlan) -> ConflictProbe | None:
+    """A probe on the primary, or None when it does not answer (the report says unchecked)."""
+    try:
+        session = connect(config.node(plan.node))
+    except NodeUnreachable:
+        return None
+    session.run(sql.utc_session())
+    return ConflictProbe(session, plan.tables, LISTED, repeats=_repeats(plan))
+
+
+def _changed(probe: ConflictProbe | None, half: HalfWritten | None) -> tuple[list[Conflict], int]:
+    """The rows found changed since, by drkit and by its helper, as conflicts and a count."""
+    found = list(probe.found if probe is not None else [])
+    total = probe.count if probe is not None else 0
+    if half is not None:
+        found += half.found
+        total += half.count
+    return [Conflict(c.table, c.operation, c.key) for c in found[:LISTED]], total
 
 
 @dataclass
@@ -479,73 +545,56 @@ def _run_reverses(config: Config, plan: FlashbackPlan, session: Session, outcome
     batch that does not insert every row is undone to its savepoint and run a row at a time,
     so the outcome is the same as one statement a row.
     """
-    cursor = _raw_cursor(session)
     batch: list[Reverse] = []
-    try:
-        for reverse in reverses(config, plan):
-            batchable = reverse.operation == "delete" and bool(plan.tables[reverse.table].key)
-            if batch and (not batchable or reverse.table != batch[0].table):
-                _flush(cursor, plan, batch, outcome)
-            if batchable:
-                batch.append(reverse)
-                if len(batch) >= BATCH:
-                    _flush(cursor, plan, batch, outcome)
-            else:
-                _one(cursor, plan, reverse, outcome)
-        if batch:
-            _flush(cursor, plan, batch, outcome)
-    finally:
-        cursor.close()
+    for reverse in reverses(config, plan):
+        batchable = reverse.operation == "delete" and bool(plan.tables[reverse.table].key)
+        if batch and (not batchable or reverse.table != batch[0].table):
+            _flush(session, plan, batch, outcome)
+        if batchable:
+            batch.append(reverse)
+            if len(batch) >= BATCH:
+                _flush(session, plan, batch, outcome)
+        else:
+            _one(session, plan, reverse, outcome)
+    if batch:
+        _flush(session, plan, batch, outcome)
 
 
-def _flush(cursor: Any, plan: FlashbackPlan, batch: list[Reverse], outcome: _Outcome) -> None:
+def _flush(session: Session, plan: FlashbackPlan, batch: list[Reverse], outcome: _Outcome) -> None:
     table = plan.tables[batch[0].table]
     if len(batch) > 1:
         statement = sql.restore_deleted_batch(
             table.table, [r.restored or {} for r in batch], table.write, table.key
         )
-        from mysql.connector.errors import IntegrityError
-
-        cursor.execute(sql.savepoint().text)
+        session.affected(sql.savepoint())
         try:
-            cursor.execute(statement.text)
-            inserted = cursor.rowcount
-        except IntegrityError:
+            inserted = session.affected(statement)
+        except IntegrityRefused:
             inserted = -1  # a key twice in the batch: row by row says which
         if inserted == len(batch):
             outcome.applied += inserted
             batch.clear()
             return
-        cursor.execute(sql.rollback_to_savepoint().text)
+        session.affected(sql.rollback_to_savepoint())
     for reverse in batch:
-        _one(cursor, plan, reverse, outcome)
+        _one(session, plan, reverse, outcome)
     batch.clear()
 
 
-def _one(cursor: Any, plan: FlashbackPlan, reverse: Reverse, outcome: _Outcome) -> None:
+def _one(session: Session, plan: FlashbackPlan, reverse: Reverse, outcome: _Outcome) -> None:
     try:
-        cursor.execute(reverse.sql.text)
-    except Exception as exc:
+        changed = session.affected(reverse.sql)
+    except NodeError as exc:
         raise DrkitError(
-            f"node {plan.node}: a reverse statement on {reverse.table} failed: "
-            f"{getattr(exc, 'msg', exc)}; nothing was applied"
+            f"a reverse statement on {reverse.table} failed: {exc}; nothing was applied"
         ) from None
-    if cursor.rowcount == 1:
+    if changed == 1:
         outcome.applied += 1
         return
     outcome.skipped_count += 1
     outcome.skipped_keys.add(_key_hash(reverse.table, reverse.key))
     if len(outcome.skipped) < LISTED:
         outcome.skipped.append(Conflict(reverse.table, reverse.operation, reverse.key))
-
-
-def _raw_cursor(session: Session) -> Any:
-    """A cursor that reports affected rows, on the session's connection (one transaction).
-
-    Session.run does not return the count and audits each statement; a flashback of a million
-    rows audits the plan and the outcome instead.
-    """
-    return session._connection.cursor()
 
 
 def _verify(

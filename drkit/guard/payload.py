@@ -15,6 +15,8 @@ STATEMENT_LIMIT = 1000
 FROZEN_ALERT = "frozen"
 MISSED_ALERT = "window_missed"
 FAILED_ALERT = "freeze_failed"
+DISK_LOW_ALERT = "disk_low"
+DISK_OK_ALERT = "disk_ok"
 
 
 def alert_payload(
@@ -75,6 +77,47 @@ def incident_key(transaction: IndexedTransaction) -> str:
 def _target(transaction: IndexedTransaction) -> str:
     """How a command names the transaction: its GTID means the same in every guard's index."""
     return transaction.gtid or str(transaction.id)
+
+
+def disk_payload(
+    *,
+    low: bool,
+    room: str,
+    archive: str,
+    free_fraction: float | None,
+    min_free: float,
+    primary: str,
+    host: str,
+    now: float | None = None,
+) -> dict[str, object]:
+    """The archive's filesystem fell below `min_free` (copying stopped), or has room again."""
+    now = time.time() if now is None else now
+    if low:
+        summary = (
+            f"drkit guard: DISK LOW on {host}: {room}; copying {primary}'s binlogs stopped, "
+            "so the index and the freezes fall behind"
+        )
+        next_step = (
+            "free space on the archive's filesystem or run `drkit prune`; copying resumes by itself"
+        )
+    else:
+        summary = f"drkit guard: disk room again on {host}: {room}; copying resumed"
+        next_step = "nothing: the guard catches up with the primary"
+    return {
+        "source": "drkit guard",
+        "alert": DISK_LOW_ALERT if low else DISK_OK_ALERT,
+        # One key per host and archive: the disk_ok alert resolves that host's disk_low.
+        "dedup_key": "drkit-disk-" + hashlib.sha256(f"{host}|{archive}".encode()).hexdigest()[:26],
+        "severity": "critical" if low else "info",
+        "summary": summary,
+        "host": host,
+        "primary": primary,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "archive": archive,
+        "free_fraction": free_fraction,
+        "min_free": min_free,
+        "next": next_step,
+    }
 
 
 def _summary(

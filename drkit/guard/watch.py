@@ -26,7 +26,7 @@ from drkit.guard import state as state_file
 from drkit.guard.findings import guard_findings
 from drkit.guard.freezer import Freezer
 from drkit.guard.outcome import FAILED, FROZEN, WINDOW_MISSED, NodeOutcome, applied, is_history
-from drkit.guard.payload import alert_payload
+from drkit.guard.payload import alert_payload, disk_payload
 from drkit.guard.record import GuardRun
 from drkit.guard.rules import Verdict, classify_rules, judge
 from drkit.guard.state import MISSED_KEPT, GuardState, PendingFreeze
@@ -36,6 +36,7 @@ from drkit.index.store import Filters, IndexStore
 from drkit.io import archive
 from drkit.io.alerts import Alerter, check_commands
 from drkit.io.audit import AuditLog
+from drkit.io.diskroom import DiskRoom
 from drkit.model.facts import NodeFacts
 from drkit.retention.schedule import PruneSchedule
 
@@ -152,7 +153,13 @@ class Guard:
                 retrier.start()
                 if self.pruner is not None:
                     self.pruner.start()
-                indexer.follow(stop, on_new=self.on_new, poll=self.poll, on_state=self._on_state)
+                indexer.follow(
+                    stop,
+                    on_new=self.on_new,
+                    poll=self.poll,
+                    on_state=self._on_state,
+                    on_disk=self._on_disk,
+                )
         except DrkitError as exc:
             self._error(f"stopped: {exc.message}")
             raise
@@ -394,6 +401,23 @@ class Guard:
     def _on_state(self, text: str) -> None:
         self._change(primary=text, primary_since=time.time())
         self.report(f"primary: {text}")
+
+    def _on_disk(self, room: DiskRoom, low: bool) -> None:
+        """Alert `disk_low` when copying stopped for lack of room (and `disk_ok` when it resumes)."""
+        payload = disk_payload(
+            low=low,
+            room=room.describe(),
+            archive=str(room.folder),
+            free_fraction=room.fraction,
+            min_free=room.min_free,
+            primary=f"{self.primary.name} ({self.primary.address})",
+            host=self.host,
+        )
+        with contextlib.suppress(OSError):  # a full disk may refuse the audit record too
+            self.audit.event(str(payload["alert"]), message=str(payload["summary"]))
+        self.report(str(payload["summary"]))
+        if self._alerter is not None:
+            self._alerter.send(payload)
 
     def _error(self, message: str) -> None:
         self.report(message)

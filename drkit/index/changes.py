@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from drkit.index.store import IndexStore, _unpack_pairs
+from drkit.index.layout import unpack_pairs
+from drkit.index.store import IndexStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,7 @@ def table_changes(
         params.append(int(until))
     sql += " ORDER BY tt.tx_id " + ("DESC" if newest_first else "ASC")
     for tx_id, gtid, file, ts, row_events in store.conn.execute(sql, params):
-        yield TableChange(int(tx_id), gtid, str(file), int(ts), tuple(_unpack_pairs(row_events)))
+        yield TableChange(int(tx_id), gtid, str(file), int(ts), tuple(unpack_pairs(row_events)))
 
 
 def change(store: IndexStore, tx_id: int) -> TableChange | None:
@@ -60,7 +61,7 @@ def change(store: IndexStore, tx_id: int) -> TableChange | None:
     ).fetchone()
     if row is None:
         return None
-    return TableChange(int(row[0]), row[1], str(row[2]), int(row[3]), tuple(_unpack_pairs(row[4])))
+    return TableChange(int(row[0]), row[1], str(row[2]), int(row[3]), tuple(unpack_pairs(row[4])))
 
 
 def gtid_of(store: IndexStore, tx_id: int) -> str | None:

@@ -2,7 +2,8 @@
 
 The indexer reads the archive, never the primary's files: one connection (the server's binlog tool)
 feeds both the raw copy and the index. Records and checkpoint commit together (crash-safe); a
-checkpoint from another primary, or behind a gap the primary purged, is refused.
+checkpoint from another primary is refused; binlogs the primary purged before drkit copied them are
+named and recorded as a gap (drkit/index/gaps.py), and indexing goes on from its oldest binlog.
 """
 
 from __future__ import annotations
@@ -17,14 +18,20 @@ from pathlib import Path
 
 from drkit.binlog.scan import scan_file
 from drkit.classify import ClassifyRules
+from drkit.compression import binlog_size
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, ExitCode
+from drkit.index import gaps
+from drkit.index.compaction import CheckpointReader, Compactor, compress_closed
+from drkit.index.diskwatch import DiskWatch, OnDisk
+from drkit.index.gaps import Gap
 from drkit.index.layout import Scanned
 from drkit.index.recording import scanned
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.index.writer import BatchWriter, IndexWriterError, InlineWriter, ProcessWriter
 from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
+from drkit.io.diskroom import DiskRoom, disk_room
 from drkit.io.mysql import Session, connect
 from drkit.model.coords import BinlogCoord, file_sequence
 from drkit.retry import Backoff
@@ -36,6 +43,7 @@ BACKOFF = Backoff((0.2, 0.5, 1.0, 2.0, 5.0, 10.0))  # between reconnections; the
 STABLE_SECONDS = 10.0  # a stream that lasted this long starts the backoff over
 POLL = 0.01  # while following, how often to look for new bytes (two stat calls when idle)
 REPLACED_PREFIX = ".replaced-"
+DISK_POLL = 0.5  # while the disk is low, how often to look again
 
 OnNew = Callable[[Sequence[IndexedTransaction]], None]
 Report = Callable[[str], None]
@@ -43,6 +51,12 @@ Report = Callable[[str], None]
 
 class IndexGapError(DrkitError):
     """Transactions the index needs are gone from the primary and missing from the archive."""
+
+    exit_code = ExitCode.REFUSED
+
+
+class DiskLowError(DrkitError):
+    """The archive's filesystem is below `[retention] min_free`: copying would fill it."""
 
     exit_code = ExitCode.REFUSED
 
@@ -103,12 +117,17 @@ class Indexer:
         started = time.monotonic()
         self.lock.acquire()
         try:
+            self._refuse_if_disk_low()
             binlogs = self._primary_binlogs()
-            first = self._first_file_to_fetch(binlogs)
+            first = self._first_file_to_fetch(binlogs, on_new)
             writer = ArchiveWriter(self.primary, self.archive_dir, mariadb=binlogs.mariadb)
             with self._refetching(first):
-                writer.fetch_to_last(first)
+                writer.fetch_to_last(first, should_stop=self._disk_low_reason)
             new = self.scan(on_new)
+            if self._compressing:
+                compress_closed(
+                    self.archive_dir, self.store.checkpoint(), self.config.retention.compress_level
+                )
         finally:
             self.lock.release()
         return IndexResult(
@@ -123,12 +142,31 @@ class Indexer:
         on_new: OnNew | None = None,
         poll: float = POLL,
         on_state: Callable[[str], None] | None = None,
+        on_disk: OnDisk | None = None,
     ) -> None:
-        """Keep copying and indexing until `stop` is set; reconnect with backoff when the primary goes."""
+        """Keep copying and indexing until `stop` is set; reconnect with backoff when the primary goes.
+
+        Below `[retention] min_free` on the archive's filesystem, the copier is stopped (what it
+        wrote whole is indexed, the file it was writing is copied again later) and `on_disk`
+        hears it; copying resumes from the checkpoint once there is room.
+        """
         self.lock.acquire()
         stream = _Stream()
+        compactor = self._compactor()
+        disk = DiskWatch(
+            self.archive_dir,
+            self.config.retention.min_free,
+            lambda room, low: self._disk_changed(room, low, on_disk, on_state),
+        )
         try:
             while not stop.is_set():
+                if disk.low():
+                    if stream.writer is not None:
+                        stream.close()  # before the filesystem fills: no file is cut by ENOSPC
+                        self._settle_replaced(force=True)
+                        self.scan(on_new)
+                    stop.wait(max(poll, DISK_POLL))
+                    continue
                 if not stream.alive() and not self._reconnect(stream, stop, on_new, on_state):
                     continue  # still down (or asked to stop): the loop condition decides
                 if self._unchanged():
@@ -136,9 +174,13 @@ class Indexer:
                     continue
                 new = self.scan(on_new)
                 self._settle_replaced()
+                if compactor is not None:
+                    compactor.poke(self.store.checkpoint())
                 if not new:
                     stop.wait(poll)
         finally:
+            if compactor is not None:
+                compactor.close()
             stream.close()
             self._settle_replaced(force=True)
             try:
@@ -146,6 +188,49 @@ class Indexer:
             except DrkitError as exc:
                 log.warning("the last scan before stopping failed: %s", exc.message)
             self.lock.release()
+
+    def _disk_low_reason(self) -> str | None:
+        room = disk_room(self.archive_dir, self.config.retention.min_free)
+        return f"disk low: {room.describe()}" if room.low else None
+
+    def _refuse_if_disk_low(self) -> None:
+        reason = self._disk_low_reason()
+        if reason is not None:
+            raise DiskLowError(
+                f"{reason}; no binlog was copied",
+                hint="free space on it, run `drkit prune`, or lower [retention] min_free",
+            )
+
+    def _disk_changed(
+        self,
+        room: DiskRoom,
+        low: bool,
+        on_disk: OnDisk | None,
+        on_state: Callable[[str], None] | None,
+    ) -> None:
+        checkpoint = self.store.checkpoint()
+        if low:
+            text = (
+                f"disk low: {room.describe()}; copying the primary's binlogs stops at "
+                f"{checkpoint} and resumes there once there is room (free space, or `drkit prune`)"
+            )
+        else:
+            text = f"disk room again: {room.describe()}; copying resumes at {checkpoint}"
+        self.report(text)
+        if on_state is not None:
+            on_state("copying stopped: disk low" if low else "resuming after disk low")
+        if on_disk is not None:
+            on_disk(room, low)
+
+    @property
+    def _compressing(self) -> bool:
+        return self.config.retention.compress == "zstd"
+
+    def _compactor(self) -> Compactor | None:
+        if not self._compressing:
+            return None
+        reader = CheckpointReader(self.store.path)
+        return Compactor(self.archive_dir, self.config.retention.compress_level, reader)
 
     def _reconnect(
         self,
@@ -167,7 +252,7 @@ class Indexer:
                 return False
             stream.attempt += 1
         try:
-            stream.writer = self._start_following()
+            stream.writer = self._start_following(on_new)
         except (SourceChangedError, IndexGapError):
             raise
         except DrkitError as exc:
@@ -186,9 +271,9 @@ class Indexer:
             on_state(f"following {self.primary.name}")
         return True
 
-    def _start_following(self) -> ArchiveWriter:
+    def _start_following(self, on_new: OnNew | None = None) -> ArchiveWriter:
         binlogs = self._primary_binlogs()
-        first = self._first_file_to_fetch(binlogs)
+        first = self._first_file_to_fetch(binlogs, on_new)
         writer = ArchiveWriter(self.primary, self.archive_dir, mariadb=binlogs.mariadb)
         self._set_aside(first)
         try:
@@ -219,7 +304,28 @@ class Indexer:
         rebuild); copies an interrupted refetch set aside are settled first. The caller holds
         the archive's lock."""
         self._settle_replaced(force=True)
-        return self.scan()
+        count = self.scan()
+        while (skip := self._archive_gap()) is not None:
+            checkpoint, lost, resume = skip
+            self._record_gap(checkpoint, lost, resume, where="the archive")
+            count += self.scan()
+        return count
+
+    def _archive_gap(self) -> tuple[BinlogCoord, list[tuple[str, bool]], str] | None:
+        """Where the archive itself has a hole (a gap the follower skipped): the checkpoint, the
+        files missing from it, and the next file the archive holds."""
+        checkpoint = self.store.checkpoint()
+        if checkpoint is None:
+            return None
+        later = [
+            path.name
+            for path in archived_files(self.archive_dir)
+            if file_sequence(path.name) > checkpoint.sequence
+        ]
+        if not later:
+            return None
+        lost = self._lost(checkpoint, later[0])
+        return (checkpoint, lost, later[0]) if lost else None
 
     def scan(self, on_new: OnNew | None = None) -> int:
         """Index every complete transaction the archive holds beyond the checkpoint.
@@ -251,7 +357,7 @@ class Indexer:
         threshold = int(self.config.index.writer_process_mb * 1_000_000)
         if self.config.index.writer_process:
             backlog = sum(
-                path.stat().st_size for seq, path in files.items() if seq >= checkpoint.sequence
+                binlog_size(path) for seq, path in files.items() if seq >= checkpoint.sequence
             )
             if backlog - checkpoint.pos >= threshold:
                 try:
@@ -270,7 +376,7 @@ class Indexer:
             path = files.get(checkpoint.sequence)
             if path is None or path.name != checkpoint.file:
                 return
-            size = path.stat().st_size
+            size = binlog_size(path)
             scan = scan_file(path, checkpoint.pos)
             batch: list[Scanned] = []
             for transaction in scan:
@@ -345,7 +451,7 @@ class Indexer:
             )
         return PrimaryBinlogs(identity, files, session.version.is_mariadb)
 
-    def _first_file_to_fetch(self, binlogs: PrimaryBinlogs) -> str:
+    def _first_file_to_fetch(self, binlogs: PrimaryBinlogs, on_new: OnNew | None = None) -> str:
         """Where copying resumes: the checkpoint's file, or the oldest the primary still has."""
         checkpoint = self.store.checkpoint()
         oldest = binlogs.files[0]
@@ -362,24 +468,59 @@ class Indexer:
                 hint="the primary was rebuilt or its binlogs reset; start a new index for it",
             )
         # The checkpoint's file is purged on the primary: the archive must bridge the gap whole.
+        if self._lost(checkpoint, oldest):
+            # Index what the archive holds first: the gap starts where the archive ends.
+            self.scan(on_new)
+            checkpoint = self.store.checkpoint() or checkpoint
+            lost = self._lost(checkpoint, oldest)
+            if lost:
+                self._record_gap(checkpoint, lost, oldest)
+        return oldest
+
+    def _lost(self, checkpoint: BinlogCoord, oldest: str) -> list[tuple[str, bool]]:
+        """The files from the checkpoint's up to the primary's oldest that the archive does not
+        hold whole: (name, a copy cut short is archived)."""
         archived = {path.name: path for path in archived_files(self.archive_dir)}
         bridge = [
             _sibling(checkpoint.file, n) for n in range(checkpoint.sequence, file_sequence(oldest))
         ]
-        lost = [
-            name if name not in archived else f"{name} (archived copy cut short)"
+        return [
+            (name, name in archived)
             for name in bridge
             if name not in archived or not _closed(archived[name])
         ]
-        if lost:
-            raise IndexGapError(
-                f"binlog gap: {', '.join(lost)} purged from {self.primary.name} before drkit "
-                f"archived {'it' if len(lost) == 1 else 'them'} whole; the index stops at "
-                f"{checkpoint} and the primary's oldest binlog is {oldest}",
-                hint="the transactions in that gap cannot be indexed; point [index] path and "
-                "archive_dir at new locations to start a new index from the primary's oldest binlog",
-            )
-        return oldest
+
+    def _record_gap(
+        self,
+        checkpoint: BinlogCoord,
+        lost: list[tuple[str, bool]],
+        oldest: str,
+        where: str | None = None,
+    ) -> None:
+        """Say which binlogs are lost, record the gap in the index, go on from `oldest`."""
+        last = self.store.latest()
+        gap = Gap(
+            after_id=last.id if last else 0,
+            after_gtid=last.gtid if last else None,
+            stopped_at=f"{checkpoint.file}:{checkpoint.pos}",
+            lost=tuple(name for name, _ in lost),
+            resumed_from=oldest,
+            found_at=time.time(),
+        )
+        named = ", ".join(
+            f"{name} (archived copy cut short)" if cut else name for name, cut in lost
+        )
+        resumes = "the primary's oldest binlog" if where is None else f"{where}'s next binlog"
+        message = (
+            f"binlog gap: {named} purged from {self.primary.name} before drkit archived "
+            f"{'it' if len(lost) == 1 else 'them'} whole; the index stops at {checkpoint} "
+            f"(#{gap.after_id}, {gap.after_gtid}) and {resumes} is {oldest}: indexing goes on "
+            "from there, and a recovery, flashback or history across the gap is refused"
+        )
+        self.report(message)
+        gaps.record(self.store, gap)
+        self.store.append([], BinlogCoord(oldest, 4))
+        self._seen = None  # the last scan ended before the gap: the next one starts after it
 
     # -- refetching without truncating a file someone may be reading -------------------------
 

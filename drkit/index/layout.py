@@ -144,3 +144,14 @@ def pack_pairs(pairs: Sequence[tuple[int, int]]) -> bytes:
     if sys.byteorder != "little":
         flat.byteswap()
     return flat.tobytes()
+
+
+def unpack_pairs(stored: bytes | str) -> list[tuple[int, int]]:
+    """`pack_pairs` read back (and the JSON the first indexer wrote)."""
+    if isinstance(stored, str):
+        return [(int(a), int(b)) for a, b in json.loads(stored)]
+    flat = array.array("q")
+    flat.frombytes(stored)
+    if sys.byteorder != "little":
+        flat.byteswap()
+    return list(zip(flat[::2], flat[1::2], strict=True))

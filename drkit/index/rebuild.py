@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from drkit.compression import stored_size
 from drkit.config import Config
 from drkit.errors import RefusedError
 from drkit.index import first_ids
@@ -106,7 +107,7 @@ def plan_rebuild(config: Config, now: float | None = None) -> RebuildPlan:
         current=_state_of(index),
         archive_dir=archive_dir,
         files=tuple(path.name for path in files),
-        archive_bytes=sum(path.stat().st_size for path in files),
+        archive_bytes=sum(stored_size(path) for path in files),
         first_id=_first_id(archive_dir, files),
     )
 

@@ -3,14 +3,12 @@ moment leaves either both or neither."""
 
 from __future__ import annotations
 
-import array
 import contextlib
 import functools
 import json
 import os
 import re
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,7 +16,15 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from drkit.errors import DrkitError
-from drkit.index.layout import FindingRow, Scanned, TableRow, TransactionRow, Verdict, lay_out
+from drkit.index.layout import (
+    FindingRow,
+    Scanned,
+    TableRow,
+    TransactionRow,
+    Verdict,
+    lay_out,
+    unpack_pairs,
+)
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
 from drkit.index.schema import FINDINGS_SCHEMA, migrate
 from drkit.io.secrets import redact_statement
@@ -455,7 +461,7 @@ class IndexStore:
         row = self.conn.execute(
             "SELECT row_events FROM transactions WHERE id = ?", (tx_id,)
         ).fetchone()
-        return [] if row is None else _unpack_pairs(row[0])
+        return [] if row is None else unpack_pairs(row[0])
 
     def search(self, filters: Filters) -> list[IndexedTransaction]:
         """Transactions matching the filters, newest first unless asked otherwise.
@@ -693,13 +699,3 @@ def fnmatch_case(pattern: str) -> Callable[[str], bool]:
 def _split(table: str) -> tuple[str, str]:
     schema, dot, name = table.partition(".")
     return (schema, name) if dot else ("*", schema)
-
-
-def _unpack_pairs(stored: bytes | str) -> list[tuple[int, int]]:
-    if isinstance(stored, str):  # written as JSON by the first indexer
-        return [(int(a), int(b)) for a, b in json.loads(stored)]
-    flat = array.array("q")
-    flat.frombytes(stored)
-    if sys.byteorder != "little":
-        flat.byteswap()
-    return list(zip(flat[::2], flat[1::2], strict=True))

@@ -12,11 +12,13 @@ import fcntl
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from drkit.compression import SUFFIX
 from drkit.config import NodeConfig
 from drkit.errors import DrkitError
 from drkit.io.command import scrubbed_environment, spawn
@@ -27,6 +29,7 @@ from drkit.model.coords import file_sequence
 from drkit.retry import Retry
 
 LOCK_NAME = ".drkit-archive.lock"
+CHECK_EVERY = 0.5  # seconds between two looks at should_stop while copying
 IN_USE_FLAG_OFFSET = 21
 
 
@@ -54,15 +57,17 @@ def binlog_tool(mariadb: bool) -> Path:
 
 
 def archived_files(archive_dir: Path) -> list[Path]:
-    """The archive's binlog files in server order."""
+    """The archive's binlog files in server order, by their binlog names: a compressed one is
+    listed as `archive_dir / NAME` too (`compressed.stored_path` finds `NAME.zst` on disk)."""
     if not archive_dir.is_dir():
         return []
-    files = []
+    files: dict[str, int] = {}
     for path in archive_dir.iterdir():
         if path.is_file() and not path.name.startswith("."):
+            name = path.name.removesuffix(SUFFIX)
             with contextlib.suppress(ValueError):
-                files.append((file_sequence(path.name), path))
-    return [path for _, path in sorted(files)]
+                files[name] = file_sequence(name)
+    return [archive_dir / name for name, _ in sorted(files.items(), key=lambda item: item[1])]
 
 
 @dataclass
@@ -76,17 +81,35 @@ class ArchiveWriter:
     _secret: contextlib.AbstractContextManager[InheritedFile] | None = None
     _stderr: IO[bytes] | None = field(default=None, repr=False)
 
-    def fetch_to_last(self, first_file: str, timeout: float = 600) -> None:
-        """Copy `first_file` and every later binlog, then return (no following)."""
+    def fetch_to_last(
+        self,
+        first_file: str,
+        timeout: float = 600,
+        should_stop: Callable[[], str | None] | None = None,
+    ) -> None:
+        """Copy `first_file` and every later binlog, then return (no following).
+
+        `should_stop` is asked twice a second; a reason from it stops the tool (the disk runs
+        low) and is raised.
+        """
         process = self._spawn(first_file, follow=False)
+        deadline = time.monotonic() + timeout
         try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise ArchiveError(
-                f"copying binlogs from {self.node.name} took over {timeout:.0f} s"
-            ) from None
+            while True:
+                try:
+                    process.wait(timeout=min(CHECK_EVERY, max(0.0, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    reason = should_stop() if should_stop is not None else None
+                    if reason is None and time.monotonic() < deadline:
+                        continue
+                process.kill()
+                process.wait()
+                raise ArchiveError(
+                    f"copying binlogs from {self.node.name} stopped: {reason}"
+                    if reason
+                    else f"copying binlogs from {self.node.name} took over {timeout:.0f} s"
+                )
         finally:
             self._forget_secret()
         if process.returncode != 0:

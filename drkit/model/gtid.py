@@ -2,7 +2,9 @@
 
 MariaDB identifies a transaction by domain-server-sequence and a replica's position by the last
 GTID per domain (strict mode keeps sequences increasing within a domain). MySQL identifies it by
-source_uuid:number and a position by a set of intervals per uuid.
+source_uuid:number and a position by a set of intervals per uuid. MySQL 8.3+ may tag a GTID
+(`uuid:tag:number`): a tagged GTID's source is then `uuid:tag` here, a key of its own in a set,
+as MySQL counts each tag's numbers apart.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import Protocol
 
 _MARIADB_GTID = re.compile(r"^(\d+)-(\d+)-(\d+)$")
 _MYSQL_GTID = re.compile(
-    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}):(\d+)$"
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"(?::[A-Za-z_][A-Za-z0-9_]{0,31})?):(\d+)$"
 )
+_MYSQL_TAG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 _MYSQL_INTERVAL = re.compile(r"^(\d+)(?:-(\d+))?$")
 
 
@@ -130,15 +134,20 @@ class MysqlGtidSet:
             uuid, *ranges = member.strip().split(":")
             if not ranges:
                 raise ValueError(f"not a MySQL GTID set: {text!r}")
-            spans = by_uuid.setdefault(uuid.lower(), [])
+            uuid = uuid.lower()
+            spans = by_uuid.setdefault(uuid, [])
             for span in ranges:
+                if _MYSQL_TAG.match(span):
+                    # `uuid:1-5:tag:1-3`: the intervals that follow are the tag's.
+                    spans = by_uuid.setdefault(f"{uuid}:{span.lower()}", [])
+                    continue
                 match = _MYSQL_INTERVAL.match(span)
                 if match is None:
                     raise ValueError(f"not a MySQL GTID set: {text!r}")
                 low = int(match.group(1))
                 high = int(match.group(2) or low)
                 spans.append((low, high))
-        return cls(tuple((uuid, _merge(spans)) for uuid, spans in sorted(by_uuid.items())))
+        return cls(tuple((uuid, _merge(spans)) for uuid, spans in sorted(by_uuid.items()) if spans))
 
     def contains(self, gtid: Gtid) -> bool:
         if not isinstance(gtid, MysqlGtid):

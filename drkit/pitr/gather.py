@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from drkit.compression import binlog_size
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, RefusedError
 from drkit.index.position import last_applied, last_applied_gtid, position_at
@@ -65,7 +66,9 @@ def gather_recovery_facts(
         applied_gtid = last_applied_gtid(delayed, index_end)
         applied, in_order = last_applied(delayed, store, index_end)
         sizes = {
-            path.name: path.stat().st_size for path in archived_files(config.index.archive_dir)
+            # Decompressed: the planner compares them with binlog positions.
+            path.name: binlog_size(path)
+            for path in archived_files(config.index.archive_dir)
         }
         return RecoveryFacts(
             node=node,

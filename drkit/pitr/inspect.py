@@ -8,6 +8,7 @@ consistent snapshot, then put the delay back, or hold the replica at T.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -144,10 +145,12 @@ def run_inspect(
     on_progress: ProgressCallback | None = None,
     on_step: StepCallback | None = None,
     between: Callable[[], None] | None = None,
+    interrupted: threading.Event | None = None,
 ) -> InspectReport:
     """Roll forward, query, and restore the delay (or hold): all under the plan's lock.
 
-    `between` runs after the roll-forward, before the delay is restored (the interactive shell).
+    `between` runs after the roll-forward, before the delay is restored (the interactive shell);
+    `interrupted` set during the roll-forward stops it there, the replica left frozen.
     """
     from drkit.plan.executor import DEFAULT_STALL
 
@@ -169,6 +172,7 @@ def run_inspect(
             stall=DEFAULT_STALL if stall is None else stall,
             on_progress=on_progress,
             on_step=on_step,
+            interrupted=interrupted,
             release=False,
         )
         until = prepared.request.until_time

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from drkit.config import Config, NodeConfig
 from drkit.errors import ConfigError, DrkitError, RefusedError
+from drkit.index.gaps import refuse_across
 from drkit.index.position import last_applied
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
@@ -34,7 +35,7 @@ from drkit.pitr.plan import (
     Strategy,
     plan_recovery,
 )
-from drkit.pitr.state import RecoveryStatus
+from drkit.pitr.state import RecoveryState, RecoveryStatus
 from drkit.pitr.targets import (
     RecoverySpec,
     ResolvedTargets,
@@ -283,6 +284,10 @@ def prepare_recovery(
             node=node.name,
             action="this recovery",
         )
+        # Invariant 1 cannot hold across transactions drkit never saw: refused when the lost
+        # ones lie between what the replica applied and the target (or the end).
+        bound = targets.stop or targets.end or store.latest()
+        refuse_across(store, applied_id, bound.id if bound else applied_id, "this recovery")
         plan = replace(plan, notes=plan.notes + _target_notes(store, targets))
         return PreparedRecovery(request, facts, plan, spec, targets, lock)
     except BaseException:
@@ -689,17 +694,25 @@ def plan_resume(
             )
         )
     steps.append(SqlStep(node.name, d.start_replication(), "fetch and apply again, delayed"))
+    applied_on_purpose = tuple(t for t in named if t.id in {p.id for p in pending})
     notes = tuple(
         f"named with --through: the replica will apply {describe_destructive(t)} after the delay"
-        for t in named
-        if t.id in {p.id for p in pending}
+        for t in applied_on_purpose
     )
-    return Plan(
+    return ResumePlan(
         title=f"Resume {node.name} with a {delay}s delay",
         node=node.name,
         steps=tuple(steps),
         notes=notes,
+        named=tuple(t.id for t in applied_on_purpose),
     )
+
+
+@dataclass(frozen=True)
+class ResumePlan(Plan):
+    """A resume plan, and the destructive transactions it applies because they were named."""
+
+    named: tuple[int, ...] = ()
 
 
 def resume(
@@ -723,13 +736,39 @@ def resume(
                 Executor(config, audit=audit, store=store).run(plan)
         else:
             Executor(config, audit=audit).run(plan)
+        named = plan.named if isinstance(plan, ResumePlan) else None
         current = state_file.load(config.folder)
         if current is not None:
             status = RecoveryStatus.ABANDONED if current.unfinished else RecoveryStatus.RESUMED
             message = "resumed with --force" if current.unfinished else "replication resumed"
-            state_file.save(config.folder, current.moved(status=status, message=message))
-        audit.event("resume", node=node.name, delay=node.delay)
+            state_file.save(
+                config.folder,
+                current.moved(status=status, message=message, resumed_through=named),
+            )
+        elif named:
+            # No recovery before it (a freeze, then resume): the record still says what was named,
+            # so the alarm says NAMED, not ALARM, while the replica applies it on purpose.
+            state_file.save(config.folder, _resume_record(node, audit, named))
+        audit.event("resume", node=node.name, delay=node.delay, through=list(named or ()))
     return gather(node)
+
+
+def _resume_record(node: NodeConfig, audit: AuditLog, named: tuple[int, ...]) -> RecoveryState:
+    now = time.time()
+    return RecoveryState(
+        node=node.name,
+        description=f"resume with {', '.join(f'#{i}' for i in named)} named",
+        command=audit.command or "drkit resume",
+        strategy="",
+        status=RecoveryStatus.RESUMED.value,
+        step=0,
+        steps=0,
+        started_at=now,
+        updated_at=now,
+        pid=os.getpid(),
+        message="replication resumed",
+        resumed_through=named,
+    )
 
 
 def _resume_evidence(

@@ -68,6 +68,9 @@ class RecoveryState:
     targets: RecordedTargets | None = None
     children: tuple[int, ...] = ()  # pids of tools a step started (archive replay)
     skips_done: tuple[int, ...] = ()  # skipped transactions a run has passed (index ids)
+    # The destructive transactions `drkit resume --through` named (index ids), applied on purpose
+    # after the delay; None: resumed before drkit recorded them (the alarm infers it then).
+    resumed_through: tuple[int, ...] | None = None
 
     @property
     def in_progress(self) -> bool:
@@ -124,11 +127,17 @@ def load(folder: Path) -> RecoveryState | None:
         targets = data.pop("targets", None)
         children = data.pop("children", ())
         skips_done = data.pop("skips_done", ())
+        resumed_through = data.pop("resumed_through", None)
         return RecoveryState(
             **data,
             targets=RecordedTargets.from_json(targets) if isinstance(targets, dict) else None,
             children=tuple(int(pid) for pid in children or ()),
             skips_done=tuple(int(tx_id) for tx_id in skips_done or ()),
+            resumed_through=(
+                tuple(int(tx_id) for tx_id in resumed_through)
+                if resumed_through is not None
+                else None
+            ),
         )
     except (TypeError, ValueError):
         return None

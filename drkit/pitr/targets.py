@@ -273,7 +273,8 @@ def refuse_unnamed_destructive(
         f"{'s' if len(unnamed) > 1 else ''} that {node} still holds the data of: {listed}{more}; "
         "nothing was changed",
         hint=(
-            f"stop ahead of it (`--before {first.id}`), leave it out (`--skip {first.id}`), or, if "
+            f"stop ahead of it (`drkit recover --before {first.id}`), leave it out (`drkit "
+            f"recover --skip {first.id}`), or, if "
             f"applying it is really meant, name each one: "
             + " ".join(f"--through {t.id}" for t in unnamed[:LISTED])
         ),

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from drkit.compression import compressed_name, stored_path
 from drkit.config import Config, NodeConfig
 from drkit.index import first_ids
 from drkit.index import prune as index_prune
@@ -175,7 +176,8 @@ def _archived(archive_dir: Path) -> tuple[ArchivedFile, ...]:
     found = []
     for path in archive.archived_files(archive_dir):
         with contextlib.suppress(OSError):
-            found.append(ArchivedFile(path.name, file_sequence(path.name), path.stat().st_size))
+            size = stored_path(path).stat().st_size  # on disk: compressed or not
+            found.append(ArchivedFile(path.name, file_sequence(path.name), size))
     return tuple(found)
 
 
@@ -198,14 +200,12 @@ def _execute(
     removed: list[str] = []
     freed = 0
     for item in plan.files:
-        path = config.index.archive_dir / item.name
-        try:
-            size = path.stat().st_size
-            os.unlink(path)
-        except FileNotFoundError:
-            continue
-        removed.append(item.name)
-        freed += size
+        plain = config.index.archive_dir / item.name
+        # Both forms: a follower may be compressing it right now (NAME.zst lands before NAME goes).
+        sizes = [_unlink(path) for path in (plain, plain.with_name(compressed_name(item.name)))]
+        if any(size is not None for size in sizes):
+            removed.append(item.name)
+            freed += sum(size or 0 for size in sizes)
     log.info("pruned %d index rows and %d archived files", rows, len(removed))
     return PruneReport(plan, rows, tuple(removed), freed)
 
@@ -219,3 +219,13 @@ def _remember_first_id(config: Config, store: IndexStore, plan: PrunePlan) -> No
     floor = store.get(keep_from) if keep_from is not None else None
     if floor is not None and keep_from is not None:
         first_ids.remember(config.index.archive_dir, store, floor.file, keep_from)
+
+
+def _unlink(path: Path) -> int | None:
+    """Remove a file; its size, or None when it was not there."""
+    try:
+        size = path.stat().st_size
+        os.unlink(path)
+    except FileNotFoundError:
+        return None
+    return size

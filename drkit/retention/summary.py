@@ -8,8 +8,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from drkit.compression import stored_path
 from drkit.config import Config
 from drkit.errors import DrkitError
+from drkit.index import gaps
 from drkit.index.store import IndexStore
 from drkit.io.archive import archived_files
 from drkit.timeparse import iso
@@ -32,6 +34,7 @@ class ArchiveSummary:
     disk_total: int | None = None
     min_free: float = 0.10  # the fraction [retention] asks to keep free
     keep: float = 7 * 86400.0
+    gaps: tuple[str, ...] = ()  # binlogs lost before they were archived (drkit.index.gaps)
 
     @property
     def free_fraction(self) -> float | None:
@@ -55,6 +58,8 @@ class ArchiveSummary:
         if fraction is not None:
             low = " LOW" if self.disk_low else ""
             text += f"; disk {fraction:.0%} free{low} (min_free {self.min_free:.0%})"
+        for gap in self.gaps:
+            text += f"\n  GAP {gap}"
         return text
 
     def to_json(self) -> dict[str, object]:
@@ -67,15 +72,17 @@ def archive_summary(config: Config) -> ArchiveSummary:
     sizes = []
     for path in archived_files(folder):
         with contextlib.suppress(OSError):
-            sizes.append(path.stat().st_size)
+            sizes.append(stored_path(path).stat().st_size)
     free = total = None
     with contextlib.suppress(OSError):
         usage = shutil.disk_usage(_existing(folder))
         free, total = usage.free, usage.total
     oldest = newest = None
+    lost: tuple[str, ...] = ()
     if config.index.path.exists():
         with contextlib.suppress(DrkitError), IndexStore(config.index.path, readonly=True) as store:
             oldest, newest = store.oldest(), store.latest()
+            lost = tuple(gap.describe() for gap in gaps.recorded(store))
     return ArchiveSummary(
         str(folder),
         len(sizes),
@@ -90,6 +97,7 @@ def archive_summary(config: Config) -> ArchiveSummary:
         total,
         config.retention.min_free,
         config.retention.keep,
+        lost,
     )
 
 

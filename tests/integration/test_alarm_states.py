@@ -3,11 +3,12 @@ replica whose delay ran out is the loudest line of `drkit status`."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from drkit.sandbox.layout import SandboxLayout
 from drkit.sandbox.workload import write_sample_data
-from tests.support.sandbox import start_sandbox, wait_for
+from tests.support.sandbox import Sandbox, start_sandbox, wait_for
 from tests.support.workload import drkit_json
 
 
@@ -36,3 +37,25 @@ def test_status_says_the_delay_ran_out_once_the_delayed_replica_applied_the_drop
         assert text[1].startswith("DELAY RAN OUT: delayed applied #")
     finally:
         box.down(purge=True)
+
+
+def test_a_resume_records_what_it_named_so_the_alarm_says_named_exactly(box: Sandbox) -> None:
+    write_sample_data(SandboxLayout(box.directory.resolve()), box.state)
+    box.sql("primary", "DROP TABLE shop.orders")
+    box.sql("primary", "DROP TABLE shop.customers")
+    assert box.drkit("index").returncode == 0
+    _, drops = drkit_json(box, "events", "--destructive")
+    customers, orders = drops[0]["id"], drops[1]["id"]
+    # Frozen, no recovery: a resume that names only one of the two DROPs is refused.
+    assert box.drkit("freeze").returncode == 0
+    refused = box.drkit("resume", "--through", str(orders), "--yes")
+    assert refused.returncode == 3, refused.stderr
+    done = box.drkit("resume", "--through", str(orders), "--through", str(customers), "--yes")
+    assert done.returncode == 0, done.stderr
+    record = json.loads((box.directory / "drkit-recovery.json").read_text())
+    assert record["status"] == "resumed"
+    assert sorted(record["resumed_through"]) == sorted([orders, customers])
+    _, status = drkit_json(box, "status")
+    assert status["alarm"]["state"] == "named", status["alarm"]
+    assert status["alarm"]["transaction"] == orders  # the first of them the replica will apply
+    assert box.replica_status("delayed")["SQL_Delay"] == 3600

@@ -164,6 +164,97 @@ def test_sql_file_holds_the_same_reversal(box: Sandbox, tmp_path: Path) -> None:
     assert fingerprint(box, "primary", "shop.orders") == before
 
 
+def test_sql_file_of_every_column_type_restores_them_exactly(box: Sandbox, tmp_path: Path) -> None:
+    before = fingerprint(box, "primary", "shop.kinds")
+    box.sql(
+        "primary",
+        "UPDATE shop.kinds SET u = 6, d = 0.000001, dt = '2001-02-03 04:05:06.5', l = 'é',"
+        " b = X'00', e = 'a', st = 'x,y', bt = 3, j = '{\"b\": null}', n = NULL, tm = '01:02:03'",
+        app=True,
+    )
+    index(box)
+    update = tmp_path / "update.sql"
+    done = box.drkit("flashback", str(_latest_id(box)), "--sql", str(update))
+    assert done.returncode == 0, done.stderr
+    box.sql("primary", *_statements(update))
+    assert fingerprint(box, "primary", "shop.kinds") == before
+
+    box.sql("primary", "DELETE FROM shop.kinds", app=True)
+    index(box)
+    delete = tmp_path / "delete.sql"
+    done = box.drkit("flashback", str(_latest_id(box)), "--sql", str(delete))
+    assert done.returncode == 0, done.stderr
+    box.sql("primary", *_statements(delete))
+    assert fingerprint(box, "primary", "shop.kinds") == before
+
+
+def test_sql_file_names_the_rows_changed_since(box: Sandbox, tmp_path: Path) -> None:
+    box.sql("primary", "CREATE TABLE shop.late (id INT PRIMARY KEY, v VARCHAR(9))")
+    box.sql("primary", "INSERT INTO shop.late VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')")
+    box.sql("primary", "UPDATE shop.late SET v = 'oops' WHERE id <= 2", app=True)
+    box.sql("primary", "DELETE FROM shop.late WHERE id >= 3", app=True)
+    index(box)
+    _, events = drkit_json(box, "events", "--limit", "2")
+    ids = [str(e["id"]) for e in events]
+    # Since then, row 1 changed again and row 4 came back.
+    box.sql("primary", "UPDATE shop.late SET v = 'again' WHERE id = 1")
+    box.sql("primary", "INSERT INTO shop.late VALUES (4, 'new')")
+    out = tmp_path / "late.sql"
+
+    done, report = drkit_json(box, "flashback", *ids, "--sql", str(out))
+    assert done.returncode == 0, done.stderr
+    assert report["conflicts_checked"] is True and report["skipped_count"] == 2
+    assert {(c["operation"], c["key"]["id"]) for c in report["skipped"]} == {
+        ("update", 1),
+        ("delete", 4),
+    }
+    assert "shop.late (id=1): changed since the UPDATE" in done.stderr
+    assert "shop.late (id=4): deleted by the target" in done.stderr
+    box.sql("primary", *_statements(out))
+    rows = box.value("primary", "SELECT GROUP_CONCAT(id, v ORDER BY id) FROM shop.late")
+    assert rows == "1again,2b,3c,4new", "only the rows unchanged since were put back"
+
+
+def test_a_big_delete_is_written_in_two_halves_and_both_report_changes(
+    box: Sandbox, tmp_path: Path
+) -> None:
+    box.sql(
+        "primary",
+        "CREATE TABLE shop.big (id INT PRIMARY KEY, v VARCHAR(200), d DECIMAL(12,2),"
+        " at DATETIME(6) NULL)",
+        "INSERT INTO shop.big SELECT seq, REPEAT(CHAR(65 + seq % 26), 150), seq / 7,"
+        " IF(seq % 5, '2026-01-01' + INTERVAL seq SECOND, NULL) FROM shop.seq_1_to_20000",
+    )
+    before = fingerprint(box, "primary", "shop.big")
+    box.sql("primary", "DELETE FROM shop.big", app=True)
+    index(box)
+    disaster = str(_latest_id(box))
+    _, events = drkit_json(box, "events", "--limit", "1")
+    assert events[0]["rows"]["delete"] == 20000
+    # Rows come back at both ends of the DELETE: the newest half is drkit's, the oldest the
+    # helper's.
+    box.sql("primary", "INSERT INTO shop.big (id, v) VALUES (1, 'back'), (20000, 'back')")
+    out = tmp_path / "big.sql"
+
+    done, report = drkit_json(box, "flashback", disaster, "--sql", str(out))
+    assert done.returncode == 0, done.stderr
+    assert report["statements"] == 20000 and report["skipped_count"] == 2
+    assert sorted(c["key"]["id"] for c in report["skipped"]) == [1, 20000]
+    statements = _statements(out)
+    assert statements[2].endswith("`id` <=> 20000)"), "newest first"
+    assert statements[-2].endswith("`id` <=> 1)")
+    box.sql("primary", "DELETE FROM shop.big WHERE v = 'back'")
+    box.sql("primary", *statements)
+    assert fingerprint(box, "primary", "shop.big") == before
+
+
+def _statements(path: Path) -> list[str]:
+    """The file's statements, its comment lines left out (SET, START TRANSACTION, ..., COMMIT)."""
+    chunks = path.read_text().split(";\n")
+    lines = ("\n".join(x for x in c.splitlines() if not x.startswith("--")) for c in chunks)
+    return [text.strip() for text in lines if text.strip()]
+
+
 def test_minimal_images_and_dropped_columns_are_refused_added_columns_are_fine(
     box: Sandbox,
 ) -> None:
@@ -231,7 +322,7 @@ def test_a_time_window_of_one_table_is_reversed_newest_first(box: Sandbox) -> No
 
 
 # Last: it stops every server of the module's sandbox.
-def test_history_reads_the_archive_with_every_server_down(box: Sandbox) -> None:
+def test_history_reads_the_archive_with_every_server_down(box: Sandbox, tmp_path: Path) -> None:
     for node in ("delayed", "replica", "primary"):
         box.kill(node)
     done, history = drkit_json(box, "history", "--table", "shop.orders", "--key", "id=7")
@@ -245,3 +336,11 @@ def test_history_reads_the_archive_with_every_server_down(box: Sandbox) -> None:
     assert update["changed"] == ["total"]
     text = box.drkit("history", "--table", "shop.orders", "--key", "id=7")
     assert "* total" in text.stdout
+
+    # --sql with the primary down: written, and the report says the rows were not looked at.
+    out = tmp_path / "later.sql"
+    done, report = drkit_json(box, "flashback", str(_latest_id(box)), "--sql", str(out))
+    assert done.returncode == 0, done.stderr
+    assert report["conflicts_checked"] is False and report["statements"] == 1
+    assert "primary did not answer" in done.stderr
+    assert out.read_text().count("UPDATE `shop`.`orders` SET `note` = ") == 1

@@ -1,12 +1,15 @@
-"""The indexer refuses to go on when it would silently miss transactions: binlogs the primary purged
-before drkit archived them whole, or an index that belongs to another primary. When the archive
-bridges a purge, it goes on through the archive."""
+"""The indexer never silently misses transactions: binlogs the primary purged before drkit archived
+them whole are named and recorded as a gap (and indexing goes on from the primary's oldest
+binlog); an index that belongs to another primary is refused. When the archive bridges a purge,
+it goes on through the archive."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import mysql.connector
 import pytest
@@ -71,9 +74,11 @@ def test_purged_binlogs_not_archived_whole_are_a_named_gap(box: Sandbox) -> None
     bridged = config_named(box, "bridged")  # will hold 000001 and 000002 whole in its archive
     insert(box, 1)
     assert index_with(box, early)[0] == 0
+    early_had = index_starts(box.directory / "early.db")
     box.sql("primary", "FLUSH BINARY LOGS")
     insert(box, 2)
     assert index_with(box, late)[0] == 0
+    late_had = index_starts(box.directory / "late.db")
     box.sql("primary", "FLUSH BINARY LOGS")
     insert(box, 3)
     assert index_with(box, bridged)[0] == 0
@@ -85,23 +90,30 @@ def test_purged_binlogs_not_archived_whole_are_a_named_gap(box: Sandbox) -> None
     purge_to(box, "mysql-bin.000003")
     insert(box, 4)
 
+    after_purge = primary_starts(box)  # mysql-bin.000003 on: what the primary still has
     code, output = index_with(box, early)
-    assert code == 3, output
+    assert code == 0, output
     assert "binlog gap: mysql-bin.000001 (archived copy cut short), mysql-bin.000002" in output
     assert "the primary's oldest binlog is mysql-bin.000003" in output
     early_index = index_starts(box.directory / "early.db")
-    assert [gtid for gtid, _, _ in early_index][-1] == before_purge[2][0]  # nothing added
+    # The index goes on from the oldest binlog the primary has: what was before, then after.
+    assert early_index == early_had + after_purge
+    (gap,) = _gaps(box.directory / "early.db")
+    assert (gap["after_id"], gap["after_gtid"]) == (len(early_had), early_had[-1][0])
+    assert gap["lost"] == ["mysql-bin.000001", "mysql-bin.000002"]
+    assert gap["resumed_from"] == "mysql-bin.000003"
 
     code, output = index_with(box, late)
-    assert code == 3, output
+    assert code == 0, output
     assert "binlog gap: mysql-bin.000002 (archived copy cut short) purged" in output
-
-    for path in (box.directory / "late-binlogs").glob("mysql-bin.*"):
-        path.unlink()
+    assert index_starts(box.directory / "late.db") == late_had + after_purge
+    (gap,) = _gaps(box.directory / "late.db")
+    assert (gap["after_gtid"], gap["lost"]) == (late_had[-1][0], ["mysql-bin.000002"])
+    # Found once: the next run goes on from where the gap left the index.
     code, output = index_with(box, late)
-    assert code == 3, output
-    assert "binlog gap: mysql-bin.000001, mysql-bin.000002 purged" not in output  # 000001 is done
-    assert "binlog gap: mysql-bin.000002 purged" in output
+    assert code == 0, output
+    assert "binlog gap" not in output
+    assert len(_gaps(box.directory / "late.db")) == 1
 
     code, output = index_with(box, bridged)
     assert code == 0, output
@@ -128,6 +140,15 @@ def test_an_index_of_another_primary_is_refused(box: Sandbox) -> None:
     assert "primary is mariadb server_id=1 domain=7" in output
     assert len(index_starts(box.directory / "mine.db")) == count
     assert index_with(box, mine)[0] == 0
+
+
+def _gaps(index: Path) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(index)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'gaps'").fetchone()
+    finally:
+        conn.close()
+    return list(json.loads(row[0])) if row else []
 
 
 def _rewind(index: Path, file: str) -> None:

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import time
 from contextlib import ExitStack
@@ -33,6 +34,10 @@ from tests.torture.model import (
 
 WORDS = ("alpha", "bravo", "delta", "echo", "kilo", "lima", "oscar", "tango", "zulu")
 DISASTERS = ("drop", "truncate", "delete_all", "update_all")
+# Each operation, the primary rotates its binlog first with this chance (its own random stream,
+# so the seeds' other choices stay what they were): archive replays then span several files,
+# compressed ones on odd seeds ([retention] compress = "zstd").
+ROTATE_CHANCE = 0.2
 # The class the classifier gives each disaster (mass rows aside: the tables stay small).
 DISASTER_CLASSES = {
     "drop": "drop_table",
@@ -83,6 +88,8 @@ class Torture:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        self.rotate_rng = random.Random(f"{self.seed}/rotate")
+        self.compress = self.seed % 2 == 1
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -92,10 +99,13 @@ class Torture:
             # One random stream per operation: an operation that went differently (a kill that
             # landed after drkit finished) does not shift the choices of the ones after it.
             self.rng = random.Random(f"{self.seed}/{number}")
+            self.rotate_rng = random.Random(f"{self.seed}/{number}/rotate")
             self.step()
         self.finish()
 
     def step(self) -> None:
+        if self.primary_alive and self.rotate_rng.random() < ROTATE_CHANCE:
+            self.op_rotate()
         choices: list[tuple[str, float]] = []
         if self.primary_alive:
             choices += [
@@ -134,8 +144,11 @@ class Torture:
     # -- setup and the end --------------------------------------------------------------------
 
     def setup(self) -> None:
-        with self.box.config_file.open("a", encoding="utf-8") as handle:
-            handle.write('\n[retention]\nkeep = "1s"\ninterval = "off"\n')  # for op_prune
+        retention = '\n[retention]\nkeep = "1s"\ninterval = "off"\n'  # for op_prune
+        if self.compress:
+            retention += 'compress = "zstd"\n'
+        with self.box.config_file.open("a", encoding="utf-8") as config:
+            config.write(retention)
         self.execute(0, ["CREATE DATABASE tt"], [])
         for domain, tables in DOMAIN_TABLES.items():
             for table in tables:
@@ -169,6 +182,7 @@ class Torture:
         if done.returncode != 0:
             self.fail(f"final resume failed: {done.stderr.strip()[-800:]}")
         self.check_resumed()
+        self.check_resume_record(named)
         self.box.sql("delayed", "STOP SLAVE", "CHANGE MASTER TO MASTER_DELAY = 0", "START SLAVE")
         target = set(str(self.box.value("primary", "SELECT @@gtid_binlog_pos")).split(","))
 
@@ -324,6 +338,34 @@ class Torture:
         if done.returncode != 0:
             self.fail(f"drkit index failed: {done.stderr.strip()[-500:]}")
         self.refresh_index()
+        self.check_archive()
+
+    def op_rotate(self) -> None:
+        self.box.sql("primary", "FLUSH BINARY LOGS")
+        self.note("rotate: FLUSH BINARY LOGS on the primary")
+
+    def check_archive(self) -> None:
+        """With compression, every file the index read past is compressed (and only those)."""
+        config = self.box.config()
+        conn = sqlite3.connect(config.index.path)
+        try:
+            (checkpoint,) = conn.execute("SELECT file FROM checkpoint").fetchone()
+        finally:
+            conn.close()
+        current = int(str(checkpoint).rsplit(".", 1)[1])
+        names = sorted(
+            p.name
+            for p in config.index.archive_dir.iterdir()
+            if "-bin." in p.name and not p.name.startswith(".")
+        )
+        for name in names:
+            packed = name.endswith(".zst")
+            behind = int(name.removesuffix(".zst").rsplit(".", 1)[1]) < current
+            if packed != (self.compress and behind):
+                self.fail(
+                    f"archive file {name}: compressed {packed}, checkpoint {checkpoint}, "
+                    f"compress {self.compress}"
+                )
 
     def refresh_index(self) -> None:
         done = self.drkit("events", "--limit", "1000000", "--json")
@@ -418,7 +460,25 @@ class Torture:
             self.fail(f"resume failed: {done.stderr.strip()[-800:]}")
         self.recorded = None
         self.check_resumed()
+        self.check_resume_record(named)
         self.check_delayed()
+
+    def check_resume_record(self, named: list[Tx]) -> None:
+        """The recovery record names exactly the destructive transactions the resume was told
+        to apply (the alarm's NAMED state reads it); with nothing named, any record says none."""
+        if self.pre12 or any(t.index_id is None for t in named):
+            return  # a pre-#12 CLI names nothing; an unindexed one has no id to record
+        path = self.box.directory / "drkit-recovery.json"
+        record = json.loads(path.read_text()) if path.exists() else None
+        expected = sorted(t.index_id for t in named if t.index_id is not None)
+        if record is None:
+            if expected:
+                self.fail(f"resume named {expected} but left no recovery record")
+            return
+        if record.get("status") != "resumed" and record.get("status") != "abandoned":
+            self.fail(f"after resume the record's status is {record.get('status')}")
+        if sorted(record.get("resumed_through") or []) != expected:
+            self.fail(f"resume named {expected}; the record says {record.get('resumed_through')}")
 
     def check_resumed(self) -> None:
         try:

@@ -3,6 +3,7 @@ real sandbox): the same values every run, so the screenshots are comparable."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -21,7 +22,7 @@ from drkit.model.replica import ReplicaStatus
 from drkit.model.version import ServerVersion
 from drkit.plan.conditions import ApplierStopped, ReplicationStopped
 from drkit.plan.steps import Plan, SqlStep, WaitStep
-from drkit.service import IndexSummary, Operations, StatusReport
+from drkit.service import IndexSummary, InspectWindow, Operations, StatusReport
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NOW = 1_795_000_000.0  # a fixed "now" for every snapshot
@@ -187,7 +188,15 @@ def status() -> StatusReport:
         last_seen_at=float(TRANSACTIONS[-1].timestamp),
     )
     guard = GuardStatus(True, "pid 4242 on db3, heartbeat 1s ago", guard_state)
-    return StatusReport((primary, replica, delayed), NOW - 1, (drbd,), view, index, guard)
+    window = InspectWindow(
+        "delayed",
+        float(TRANSACTIONS[99].timestamp),
+        float(TRANSACTIONS[-1].timestamp),
+        float(TRANSACTIONS[0].timestamp),
+    )
+    return StatusReport(
+        (primary, replica, delayed), NOW - 1, (drbd,), view, index, guard, windows=(window,)
+    )
 
 
 class FakeOperations(Operations):
@@ -217,8 +226,49 @@ class FakeOperations(Operations):
     def audit_records(self, limit: int = 200) -> list[dict[str, object]]:
         return []
 
+    def dropped_rows(self, transactions: list[IndexedTransaction]) -> dict[int, Any]:
+        from drkit.checks.dropped import DroppedRows
+
+        return {
+            tx.id: tuple(
+                DroppedRows(t.table, 1234, "1230 on delayed at #100, +4 by 12 later ones")
+                for t in tx.tables
+            )
+            for tx in transactions
+            if tx.rows_unknown
+        }
+
     def prepare_recovery(self, **request: Any) -> Any:
         return SimpleNamespace(plan=recovery_plan())
+
+    def prepare_inspect(self, at: str, **request: Any) -> Any:
+        plan = replace(
+            recovery_plan(),
+            title=f"Recovery on delayed: apply every transaction committed at or before {at}",
+        )
+        return SimpleNamespace(
+            plan=plan,
+            request=SimpleNamespace(stop=DROP, end=None, through=()),
+            release=lambda: None,
+        )
+
+    def inspect(self, prepared: Any, statements: tuple[str, ...], **options: Any) -> Any:
+        from drkit.pitr.inspect import InspectReport, QueryResult
+
+        rows = tuple((n, n % 9 + 1, f"{n}.50") for n in range(1, 251))
+        results = [
+            QueryResult(text, ("id", "customer_id", "total"), rows, 0.01) for text in statements
+        ]
+        recovery = SimpleNamespace(stop_gtid="0-1-200", executed_gtid="0-1-199")
+        return InspectReport(
+            "delayed",
+            float(DROP.timestamp - 1),
+            recovery,  # type: ignore[arg-type]
+            results,
+            held=True,
+            held_reason="kept at T",
+            seconds_to_answer=0.42,
+        )
 
 
 def recovery_plan() -> Plan:

@@ -9,12 +9,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from drkit.checks.alarm import Alarm, AlarmState
+from drkit.checks.result import CheckResult, PromotionChecklist
 from drkit.dialect.sql import Sql
 from drkit.errors import DestructiveInRange
+from drkit.index.store import Filters
 from drkit.plan.steps import Plan, SqlStep
 from tests.tui.fake import DELAY, DROP, NOW, FakeOperations, status
 from tui.app import DrkitApp
@@ -378,3 +381,188 @@ def test_sparklines_of_tps_and_lag_per_node() -> None:
     history.add(later)
     line = history.line()
     assert line.startswith("tps ") and "10/s" in line and "lag " in line
+
+
+LONG_REASONS = [
+    CheckResult(
+        "frozen-at-recovery-point",
+        True,
+        "delayed stopped just before #200 0-1-200 (DROP TABLE `shop`.`orders`), verified by the "
+        "recovery of 14:02:11",
+    ),
+    CheckResult(
+        "old-primary-fenced",
+        False,
+        "primary (10.0.0.1:3306) is writable (read_only=OFF) and answers: it must be fenced "
+        "before promotion",
+        "drkit promote sets read_only=ON on it and takes it out of the load balancer first",
+        promote_fixes=True,
+    ),
+    CheckResult(
+        "no-other-writer",
+        True,
+        "no node but primary is writable: replica read_only=ON, delayed read_only=ON",
+    ),
+    CheckResult(
+        "transactions-lost",
+        False,
+        "41 transactions committed on the primary after #200 are not on delayed: "
+        "0-1-201..0-1-241 (shop.customers, shop.orders)",
+        "extract what matters from the old primary before rebuilding it",
+        critical=False,
+    ),
+]
+
+
+class LongReasons(FakeOperations):
+    def check_promotion(self, node: str | None = None) -> PromotionChecklist:
+        return PromotionChecklist(LONG_REASONS, NOW, node="delayed", old_primary="primary")
+
+
+def test_promotion_reasons_are_whole_at_80x24_wrapped_in_the_table() -> None:
+    app = console(LongReasons())
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("p")
+            await settled(pilot)
+            table = app.screen.query_one("#checks", DataTable)
+            lines = [
+                strip.text
+                for strip in table.render_lines(Region(0, 0, table.size.width, table.size.height))
+            ]
+            start = lines[0].index("reason")
+            shown = " ".join(" ".join(line[start:].split()) for line in lines[1:])
+            for result in LONG_REASONS:
+                assert " ".join(result.reason.split()) in shown, (result.reason, lines)
+            assert all(len(line.rstrip()) <= 80 for line in lines)
+            marks = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+            assert marks == ["ok", "fix", "ok", "warn"]  # advisory failures never read FAIL
+            # The pane under the table adds the highlighted check's way forward.
+            await pilot.press("down")
+            hint = str(app.screen.query_one("#hint", Static).render())
+            assert hint == f"old-primary-fenced: hint: {LONG_REASONS[1].hint}"
+
+    asyncio.run(scenario())
+
+
+def test_the_timeline_says_the_rows_a_drop_took_as_the_delayed_copy_counts_them() -> None:
+    app = console(FakeOperations())
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("t", "x")  # destructive only: the DROP TABLE first
+            await settled(pilot)
+            detail = str(app.screen.query_one("#detail", Static).render())
+            assert "DROP TABLE" in detail
+            assert "shop.orders: took 1234 rows (1230 on delayed at #100" in detail, detail
+            assert "+0 ~0 -0" not in detail
+
+    asyncio.run(scenario())
+
+
+def test_i_in_the_timeline_inspects_as_of_the_highlighted_commit_and_keep_holds() -> None:
+    from drkit.timeparse import iso
+    from tui.screens.inspect import InspectScreen, LeaveInspection
+
+    app = console(FakeOperations())
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("t", "x")  # the DROP first
+            await settled(pilot)
+            await pilot.press("down")  # the DELETE without WHERE (#120)
+            await settled(pilot)
+            await pilot.press("i")
+            await settled(pilot)
+            screen = app.screen
+            assert isinstance(screen, InspectScreen)
+            picked = FakeOperations().search(Filters(destructive=True))[1]
+            assert screen.query_one("#at", Input).value == iso(picked.timestamp)
+            assert f"#{picked.id}" in str(screen.query_one("#inspect-plan", Static).render())
+            await pilot.press(*"SELECT 1", "ctrl+r")
+            await settled(pilot)
+            await pilot.press("enter")
+            await settled(pilot)
+            assert screen.held_at
+            # Leaving asks; k keeps the hold and says how to end it.
+            await pilot.press("escape")
+            await settled(pilot)
+            assert isinstance(app.screen, LeaveInspection)
+            await pilot.press("k")
+            await settled(pilot)
+            assert isinstance(app.screen, TimelineScreen)
+            assert any("drkit resume" in n.message for n in app._notifications)
+
+    asyncio.run(scenario())
+
+
+class SlowRollForward(FakeOperations):
+    """The roll-forward runs until Esc interrupts it, as the executor does: frozen, refused."""
+
+    def inspect(self, prepared: Any, statements: tuple[str, ...], **options: Any) -> Any:
+        from drkit.plan.executor import RecoveryInterrupted
+
+        interrupted = options["interrupted"]
+        if not interrupted.wait(10):
+            raise AssertionError("never interrupted")
+        raise RecoveryInterrupted("interrupted: the applier was stopped, delayed left frozen")
+
+
+def test_esc_interrupts_the_inspect_roll_forward_and_leaves_it_frozen() -> None:
+    from tui.screens.inspect import InspectScreen
+
+    app = console(SlowRollForward())
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("i", *"-20m", "enter", *"SELECT 1", "ctrl+r")
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, InspectScreen) and screen.running
+            assert app.busy == "roll-forward"
+            await pilot.press("escape")
+            await settled(pilot)
+            assert app.screen is screen, "Esc interrupts first; it does not leave"
+            assert not screen.running and app.busy is None and not screen.held_at
+            text = str(screen.query_one("#inspect-plan", Static).render())
+            assert "delayed left frozen" in text, text
+
+    asyncio.run(scenario())
+
+
+class RecordsInspect(FakeOperations):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def prepare_inspect(self, at: str, **request: Any) -> Any:
+        self.asked.append(at)
+        return super().prepare_inspect(at, **request)
+
+
+def test_a_relative_t_is_resolved_once_so_the_run_is_the_plan_shown() -> None:
+    from drkit.timeparse import iso
+
+    ops = RecordsInspect()
+    app = console(ops)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("i", *"-20m", "enter", *"SELECT 1", "ctrl+r")
+            await settled(pilot)
+            await pilot.press("enter")
+            await settled(pilot)
+            # Planned and run at the same absolute T, whatever the clock did in between.
+            assert ops.asked == [iso(NOW - 1200)] * 2
+            assert app.screen.held_at
+
+    asyncio.run(scenario())

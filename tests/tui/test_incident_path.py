@@ -1,6 +1,10 @@
 """The whole incident, driven through the console against a real sandbox: a DROP TABLE raises the
-alarm, f freezes, the timeline picks it, stop-before is planned, typed, run and verified, and the
-table is extracted back into the primary."""
+alarm, f freezes, the timeline picks it, stop-before is planned, typed, run and verified, the table
+is extracted back into the primary, and the delayed replica promoted behind HAProxy; on another
+sandbox, a recovered replica is resumed from the console with the DROP named.
+
+One recovery through the console serves the audit, extraction and promotion checks (each replay
+cost a sandbox and a recovery); the resume test recovers with the CLI, as it only needs the state."""
 
 from __future__ import annotations
 
@@ -145,59 +149,130 @@ async def recover_from_the_alarm(
     return screen
 
 
-def test_drop_table_from_alarm_to_verified_recovery(sandbox: Sandbox) -> None:
+def test_drop_table_from_alarm_to_recovery_extract_and_promotion(haproxy_sandbox: Sandbox) -> None:
+    sandbox = haproxy_sandbox
     messages: list[Message] = []
     app = console(sandbox)
 
     async def scenario() -> None:
         async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
             await recover_from_the_alarm(pilot, app, sandbox, messages)
-            # Back to the dashboard, then the audit log: the recovery is its newest record.
-            await pilot.press("escape", "escape")
-            await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
-            await pilot.press("a")
-            read = await until(pilot, lambda: first(messages, AuditRead), "the audit log")
-            assert read.records[0]["kind"] == "recovery-done"
-            assert read.records[0]["verified"] is True
-            records = app.screen.query_one("#records", DataTable)
-            assert str(records.get_row_at(0)[1]) == "recovery-done"
-            assert any(r.get("statement") == "STOP SLAVE SQL_THREAD" for r in read.records)
+            await audit_shows_the_recovery(pilot, app, messages)
+            await extract_brings_the_table_back(pilot, app, sandbox, messages)
+            await promotion_shows_checks_plan_and_fates(pilot, app, sandbox, messages)
 
     asyncio.run(scenario())
 
 
-def test_extract_brings_the_rescued_table_back_to_the_primary(sandbox: Sandbox) -> None:
-    messages: list[Message] = []
+async def audit_shows_the_recovery(
+    pilot: Pilot[Any], app: DrkitApp, messages: list[Message]
+) -> None:
+    """Back to the dashboard, then the audit log: the recovery is its newest record."""
+    await pilot.press("escape", "escape")
+    await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
+    await pilot.press("a")
+    read = await until(pilot, lambda: first(messages, AuditRead), "the audit log")
+    assert read.records[0]["kind"] == "recovery-done"
+    assert read.records[0]["verified"] is True
+    records = app.screen.query_one("#records", DataTable)
+    assert str(records.get_row_at(0)[1]) == "recovery-done"
+    assert any(r.get("statement") == "STOP SLAVE SQL_THREAD" for r in read.records)
+    await pilot.press("escape")
+    await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
+
+
+async def extract_brings_the_table_back(
+    pilot: Pilot[Any], app: DrkitApp, sandbox: Sandbox, messages: list[Message]
+) -> None:
+    """e: extract shop.orders back into the primary, typed confirmation of the primary."""
+    await pilot.press("e")
+    await until(pilot, lambda: first(messages, PlanReady), "the extraction plan")
+    await pilot.click("#confirm-name")
+    await pilot.press(*"primary", "enter")
+    done = await until(
+        pilot,
+        lambda: first(messages, PlanExecuted) or first(messages, OperationFailed),
+        "the end of the extraction",
+    )
+    assert isinstance(done, PlanExecuted), done.text
+    assert sandbox.value("primary", "SELECT COUNT(*) FROM shop.orders") == 100
+    checksum = "CHECKSUM TABLE shop.orders"
+    assert (
+        sandbox.sql("primary", checksum)[0]["Checksum"]
+        == sandbox.sql("delayed", checksum)[0]["Checksum"]
+    )
+    # Back on the dashboard the banner follows the servers: recovered, not "press r".
+    await pilot.press("escape")
+    await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
+    app.refresh_status()
+    await until(
+        pilot,
+        lambda: "RECOVERED" in str(app.screen.query_one(AlarmBanner).render()),
+        "the banner turning to RECOVERED",
+    )
+    messages.clear()  # the promotion's plan and result are told apart from the extraction's
+
+
+async def promotion_shows_checks_plan_and_fates(
+    pilot: Pilot[Any], app: DrkitApp, sandbox: Sandbox, messages: list[Message]
+) -> None:
+    await pilot.press("p")
+    gathered = await until(
+        pilot, lambda: first(messages, ChecklistGathered), "the promotion checklist"
+    )
+    screen = app.screen
+    checks = screen.query_one("#checks", DataTable)
+    verdict = screen.query_one("#verdict", Static)
+    await until(pilot, lambda: "checking" not in str(verdict.render()), "the verdict")
+    assert str(verdict.render()).startswith("promotion is possible")
+    # The same verdict as `drkit check promotion`, computed by the same code.
+    cli = await asyncio.to_thread(sandbox.drkit, "check", "promotion", "--json")
+    assert cli.returncode == 0, cli.stdout
+    assert json.loads(cli.stdout)["verdict"] == str(verdict.render())
+    names = [str(checks.get_row_at(i)[1]) for i in range(checks.row_count)]
+    assert names == [r.name for r in gathered.checklist.results]
+    plan_button = screen.query_one("#plan-button", Button)
+    blocking = list(getattr(gathered.checklist, "blocking", ()))
+    assert plan_button.disabled == bool(blocking)
+    assert not blocking, [r.reason for r in blocking]
+    await pilot.click("#plan-button")
+    ready = await until(pilot, lambda: first(messages, PlanReady), "the promotion plan")
+    assert str(screen.query_one("#plan", Static).render()) == ready.plan.render()
+    await pilot.click("#confirm-name")
+    await pilot.press(*ready.plan.node, "enter")
+    done = await until(
+        pilot,
+        lambda: first(messages, PlanExecuted) or first(messages, OperationFailed),
+        "the end of the promotion",
+    )
+    assert isinstance(done, PlanExecuted), done.text
+    result = str(screen.query_one("#plan", Static).render())
+    for node in ("primary", "replica", "delayed"):
+        assert node in result
+    assert sandbox.value("delayed", "SELECT @@read_only") == 0
+    # Afterwards there is nothing left to promote, in the console and the CLI alike.
+    await pilot.press("ctrl+r")
+    await until(pilot, lambda: "nothing to promote" in str(verdict.render()), "the new verdict")
+    assert plan_button.disabled
+    again = await asyncio.to_thread(sandbox.drkit, "promote", "--dry-run")
+    assert again.returncode == 3, again.stdout
+    assert "not-promoted-yet" in again.stderr
+
+
+def test_resume_from_the_console_names_the_drop_and_the_banner_follows(sandbox: Sandbox) -> None:
     app = console(sandbox)
+    sandbox.sql("primary", "DROP TABLE shop.orders")
+    assert sandbox.drkit("index").returncode == 0
+    assert sandbox.drkit("freeze").returncode == 0
+    recovered = sandbox.drkit("recover", "--before", "latest-destructive", "--yes")
+    assert recovered.returncode == 0, recovered.stderr
 
     async def scenario() -> None:
-        async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
-            await recover_from_the_alarm(pilot, app, sandbox, messages)
-            # e: extract shop.orders back into the primary, typed confirmation of the primary.
-            await pilot.press("e")
-            await until(pilot, lambda: first(messages, PlanReady), "the extraction plan")
-            await pilot.click("#confirm-name")
-            await pilot.press(*"primary", "enter")
-            done = await until(
-                pilot,
-                lambda: first(messages, PlanExecuted) or first(messages, OperationFailed),
-                "the end of the extraction",
-            )
-            assert isinstance(done, PlanExecuted), done.text
-            assert sandbox.value("primary", "SELECT COUNT(*) FROM shop.orders") == 100
-            checksum = "CHECKSUM TABLE shop.orders"
-            assert (
-                sandbox.sql("primary", checksum)[0]["Checksum"]
-                == sandbox.sql("delayed", checksum)[0]["Checksum"]
-            )
-            # Back on the dashboard the banner follows the servers: recovered, not "press r".
-            await pilot.press("escape", "escape", "escape")
-            await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
-            app.refresh_status()
+        async with app.run_test(size=(80, 24)) as pilot:
             await until(
                 pilot,
                 lambda: "RECOVERED" in str(app.screen.query_one(AlarmBanner).render()),
-                "the banner turning to RECOVERED",
+                "the banner saying RECOVERED",
             )
             # u: resume from the console; the engine wants the DROP named (o), then the name typed.
             await pilot.press("u")
@@ -226,62 +301,5 @@ def test_extract_brings_the_rescued_table_back_to_the_primary(sandbox: Sandbox) 
                 lambda: "NAMED" in str(app.screen.query_one(AlarmBanner).render()),
                 "the banner turning to NAMED",
             )
-
-    asyncio.run(scenario())
-
-
-def test_promotion_after_the_recovery_shows_checks_plan_and_fates(
-    haproxy_sandbox: Sandbox,
-) -> None:
-    sandbox = haproxy_sandbox
-    messages: list[Message] = []
-    app = console(sandbox)
-
-    async def scenario() -> None:
-        async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
-            await recover_from_the_alarm(pilot, app, sandbox, messages)
-            await pilot.press("p")
-            gathered = await until(
-                pilot, lambda: first(messages, ChecklistGathered), "the promotion checklist"
-            )
-            screen = app.screen
-            checks = screen.query_one("#checks", DataTable)
-            verdict = screen.query_one("#verdict", Static)
-            await until(pilot, lambda: "checking" not in str(verdict.render()), "the verdict")
-            assert str(verdict.render()).startswith("promotion is possible")
-            # The same verdict as `drkit check promotion`, computed by the same code.
-            cli = await asyncio.to_thread(sandbox.drkit, "check", "promotion", "--json")
-            assert cli.returncode == 0, cli.stdout
-            assert json.loads(cli.stdout)["verdict"] == str(verdict.render())
-            names = [str(checks.get_row_at(i)[2]) for i in range(checks.row_count)]
-            assert names == [r.name for r in gathered.checklist.results]
-            plan_button = screen.query_one("#plan-button", Button)
-            blocking = list(getattr(gathered.checklist, "blocking", ()))
-            assert plan_button.disabled == bool(blocking)
-            assert not blocking, [r.reason for r in blocking]
-            await pilot.click("#plan-button")
-            ready = await until(pilot, lambda: first(messages, PlanReady), "the promotion plan")
-            assert str(screen.query_one("#plan", Static).render()) == ready.plan.render()
-            await pilot.click("#confirm-name")
-            await pilot.press(*ready.plan.node, "enter")
-            done = await until(
-                pilot,
-                lambda: first(messages, PlanExecuted) or first(messages, OperationFailed),
-                "the end of the promotion",
-            )
-            assert isinstance(done, PlanExecuted), done.text
-            result = str(screen.query_one("#plan", Static).render())
-            for node in ("primary", "replica", "delayed"):
-                assert node in result
-            assert sandbox.value("delayed", "SELECT @@read_only") == 0
-            # Afterwards there is nothing left to promote, in the console and the CLI alike.
-            await pilot.press("ctrl+r")
-            await until(
-                pilot, lambda: "nothing to promote" in str(verdict.render()), "the new verdict"
-            )
-            assert plan_button.disabled
-            again = await asyncio.to_thread(sandbox.drkit, "promote", "--dry-run")
-            assert again.returncode == 3, again.stdout
-            assert "not-promoted-yet" in again.stderr
 
     asyncio.run(scenario())

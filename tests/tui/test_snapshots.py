@@ -51,3 +51,21 @@ def test_plan_screen(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(fake_console(), run_before=open_plan)
+
+
+def test_inspect_screen(snap_compare: Any) -> None:
+    """The Inspect screen after an answer: T, the countdown, the window, the query, the page."""
+
+    async def answer(pilot: Pilot[Any]) -> None:
+        await settled(pilot)
+        await pilot.press("i")
+        await settled(pilot)
+        pilot.app.screen.query_one("#at", Input).cursor_blink = False
+        await pilot.press(*"-20m", "enter")
+        await pilot.press(*"SELECT * FROM shop.orders")
+        await pilot.press("ctrl+r")
+        await settled(pilot)
+        await pilot.press("enter")
+        await settled(pilot)
+
+    assert snap_compare(fake_console(), run_before=answer)

@@ -27,7 +27,9 @@ def tx(tx_id: int, at: float = NOW - 600) -> IndexedTransaction:
     )
 
 
-def record(status: RecoveryStatus, **targets: object) -> RecoveryState:
+def record(
+    status: RecoveryStatus, resumed_through: tuple[int, ...] | None = None, **targets: object
+) -> RecoveryState:
     return RecoveryState(
         node="delayed",
         description="recover",
@@ -40,6 +42,7 @@ def record(status: RecoveryStatus, **targets: object) -> RecoveryState:
         updated_at=NOW - 200,
         pid=1,
         targets=RecordedTargets(**targets),  # type: ignore[arg-type]
+        resumed_through=resumed_through,
     )
 
 
@@ -57,6 +60,13 @@ def record(status: RecoveryStatus, **targets: object) -> RecoveryState:
         (tx(9), None, True, record(RecoveryStatus.RESUMED, stop_id=7), AlarmState.RUNNING),
         (None, tx(7), True, None, AlarmState.MISSED),
         (None, tx(7), True, record(RecoveryStatus.RESUMED, stop_id=7), None),
+        # The resume recorded what it named: exact, whatever the recovery stopped before.
+        (tx(7), None, True, record(RecoveryStatus.RESUMED, (7,), stop_id=7), AlarmState.NAMED),
+        (tx(9), None, True, record(RecoveryStatus.RESUMED, (9,), stop_id=7), AlarmState.NAMED),
+        (tx(7), None, True, record(RecoveryStatus.RESUMED, (), stop_id=7), AlarmState.RUNNING),
+        (tx(7), None, True, record(RecoveryStatus.RESUMED, (5,)), AlarmState.RUNNING),
+        (None, tx(9), True, record(RecoveryStatus.RESUMED, (9,), stop_id=7), None),
+        (None, tx(7), True, record(RecoveryStatus.RESUMED, (), stop_id=7), AlarmState.MISSED),
         (None, tx(7), True, record(RecoveryStatus.DONE, through_ids=(7,)), None),
         (None, tx(7, NOW - MISSED_HORIZON - 1), True, None, None),
         (None, None, True, None, None),

@@ -9,11 +9,12 @@ import uuid
 import zlib
 
 import pytest
+import zstandard
 
+import drkit.binlog.payload as payload_module
 from drkit.binlog import BinlogFormatError, scan_bytes
 from drkit.binlog import events as ev
 from drkit.binlog import transaction as tx
-from drkit.binlog.payload import zstd_decompressor
 from drkit.binlog.rows import decode_rows_bytes
 
 SOURCE = uuid.UUID("3e11fa47-71ca-11e1-9e33-c80aa9429562")
@@ -176,8 +177,27 @@ def test_uncompressed_transaction_payload_is_walked() -> None:
     assert [image.after for image in images] == [{"id": 1, "name": "p", "doc": None}] * 3
 
 
-@pytest.mark.skipif(zstd_decompressor() is not None, reason="this Python can decompress zstd")
-def test_zstd_payload_without_a_decompressor_is_reported_not_guessed() -> None:
+def test_zstd_compressed_transaction_payload_is_decoded() -> None:
+    """MySQL's binlog_transaction_compression: the inner events zstd-compressed, as the server
+    writes them (zstandard is a dependency, so this Python always has a decompressor)."""
+    inner = _inner_events()
+    packed = zstandard.ZstdCompressor().compress(inner)
+    w = BinlogWriter()
+    w.event(ev.GTID_LOG_EVENT, gtid_body(12))
+    payload = w.event(ev.TRANSACTION_PAYLOAD_EVENT, _payload(packed, 0, len(inner)))
+    (transaction,) = scan_bytes(w.bytes(), "binlog.000001")
+    assert transaction.end_pos == payload[1]
+    assert transaction.rows == (3, 0, 0)
+    assert transaction.flags == {tx.COMPRESSED}
+    images = decode_rows_bytes(w.bytes(), transaction.row_events)
+    assert [image.after for image in images] == [{"id": 1, "name": "p", "doc": None}] * 3
+
+
+def test_zstd_payload_without_a_decompressor_is_reported_not_guessed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A Python without zstandard (drkit installed without its dependencies) finds no decompressor.
+    monkeypatch.setattr(payload_module, "zstd_decompressor", lambda: None)
     w = BinlogWriter()
     w.event(ev.GTID_LOG_EVENT, gtid_body(10))
     payload = w.event(
@@ -227,3 +247,67 @@ def test_a_column_type_of_unknown_size_flags_the_rows_as_uncounted() -> None:
     assert first.tables == (tx.TableChange("shop", "old", 0, 0, 0),)
     assert first.kind == "dml"
     assert second.statements == ("DROP TABLE old",)
+
+
+def varlen(value: int) -> bytes:
+    """MySQL serialization library's variable-length unsigned integer (readme.md's layout)."""
+    for width in range(1, 9):
+        if value < 1 << (7 * width):
+            encoded = (value << width) | ((1 << (width - 1)) - 1)
+            return encoded.to_bytes(width, "little")
+    return b"\xff" + value.to_bytes(8, "little")
+
+
+def tagged_gtid_body(number: int, tag: str, *, trailing: bytes = b"") -> bytes:
+    """A Gtid_tagged_log_event body: version 1, size, last non-ignorable id, then fields."""
+    fields = (
+        varlen(0)
+        + varlen(0)  # flags
+        + varlen(1)
+        + b"".join(varlen(octet) for octet in SOURCE.bytes)  # uuid: 16 varlen bytes
+        + varlen(2)
+        + varlen(number << 1)  # gno, zig-zag signed
+        + (varlen(3) + varlen(len(tag)) + tag.encode() if tag else b"")
+        + varlen(4)
+        + varlen(7 << 1)  # last_committed: a field the scan does not need
+        + trailing
+    )
+    last_non_ignorable = varlen(3 if tag else 2)
+    head = varlen(1)  # serialization version
+    size = len(head) + len(last_non_ignorable) + len(fields)
+    size += len(varlen(size + 1))  # the size counts its own bytes
+    return head + varlen(size) + last_non_ignorable + fields
+
+
+def test_varlen_encoder_matches_the_readme_example() -> None:
+    # readme.md: 65535 is three bytes, 00000111 11111111 11111011 (big-endian as printed).
+    assert varlen(65535) == bytes([0b11111011, 0b11111111, 0b00000111])
+    assert ev.read_varlen_uint(varlen(65535), 0, 3) == (65535, 3)
+    assert ev.read_varlen_uint(varlen(2**64 - 1), 0, 9) == (2**64 - 1, 9)
+
+
+def test_tagged_gtid_opens_a_transaction_with_its_tag() -> None:
+    w = BinlogWriter(server_version="8.4.3")
+    start, _ = w.event(ev.GTID_TAGGED_LOG_EVENT, tagged_gtid_body(300_000, "nightly"))
+    w.event(ev.QUERY_EVENT, query_body("BEGIN"))
+    w.event(ev.QUERY_EVENT, query_body("DELETE FROM orders"))
+    _, first_end = w.event(ev.XID_EVENT, struct.pack("<Q", 1))
+    second_start, _ = w.event(ev.GTID_TAGGED_LOG_EVENT, tagged_gtid_body(5, ""))
+    _, end = w.event(ev.QUERY_EVENT, query_body("DROP TABLE orders"))
+    first, second = scan_bytes(w.bytes(), "binlog.000001")
+    assert first.gtid == f"{SOURCE}:nightly:300000"
+    assert (first.start_pos, first.end_pos) == (start, first_end)
+    assert first.statements == ("DELETE FROM orders",)
+    # An untagged GTID in the tagged event's format reads as an ordinary one.
+    assert second.gtid == f"{SOURCE}:5"
+    assert (second.start_pos, second.end_pos, second.kind) == (second_start, end, "ddl")
+
+
+def test_tagged_gtid_whose_size_runs_past_the_event_is_corrupt() -> None:
+    body = bytearray(tagged_gtid_body(9, "t1"))
+    body[1:2] = varlen(200)  # declares more bytes than the event holds
+    w = BinlogWriter(server_version="8.4.3")
+    w.event(ev.GTID_TAGGED_LOG_EVENT, bytes(body))
+    w.event(ev.QUERY_EVENT, query_body("DROP TABLE orders"))
+    with pytest.raises(BinlogFormatError, match="tagged GTID"):
+        list(scan_bytes(w.bytes(), "binlog.000001"))

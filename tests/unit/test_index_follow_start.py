@@ -37,7 +37,7 @@ def follow_with(
         def exit_reason(self) -> str:
             return "exit 1: lost"
 
-    def start() -> ArchiveWriter:
+    def start(on_new: object = None) -> ArchiveWriter:
         failure = next(attempts, "stop")
         if failure == "stop":
             stop.set()

@@ -224,3 +224,22 @@ def test_without_a_prune_a_rebuild_numbers_from_one(
     assert code == 0, err
     assert "ids as before" not in out + err
     assert _ids_by_gtid(config.index.path) == before and min(before.values()) == 1
+
+
+def test_rebuild_reads_a_compressed_archive_into_the_same_index(
+    capsys: pytest.CaptureFixture[str], config: Config
+) -> None:
+    from drkit.compression import compress_file
+    from drkit.io.archive import archived_files
+
+    index = config.index.path
+    expected = index_content(index)
+    files = archived_files(config.index.archive_dir)
+    for path in files[:-1]:  # the newest one stays plain, as the follower leaves it
+        compress_file(path, frame_size=4096)
+    assert len(list(config.index.archive_dir.glob("*.zst"))) == len(files) - 1
+    corrupt_middle_page(index)
+
+    code, _out, err = drkit(capsys, config, "index", "--rebuild", "--yes")
+    assert code == 0, err
+    assert index_content(index) == expected

@@ -47,6 +47,8 @@ PURE_PREFIXES = (
     "drkit.promote.plan",
     "drkit.extract.commands",
     "drkit.extract.plan",
+    "drkit.asof.plan",
+    "drkit.asof.rewind",
     "drkit.guard.rules",
     "drkit.guard.outcome",
     "drkit.guard.payload",

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from drkit.flashback.mysqljson import BinaryJsonError, binary_json_text, decode_binary_json
+from drkit.binlog.mysqljson import BinaryJsonError, binary_json_text, decode_binary_json
 
 
 def u16(n: int) -> bytes:

@@ -79,6 +79,8 @@ def test_retention_config(text: str, keep: float, min_free: float) -> None:
         ('[retention]\nkeeps = "7d"\n', "keeps"),
         ('[retention]\ninterval = "hourly"\n', "retention.interval"),
         ('[retention]\ninterval = "0m"\n', "not a duration"),
+        ('[retention]\ncompress = "lz4"\n', "'lz4' is not one of 'none', 'zstd'"),
+        ("[retention]\ncompress_level = 22\n", "between 1 and 19"),
     ],
 )
 def test_retention_config_refused(text: str, message: str) -> None:
@@ -98,6 +100,12 @@ def test_retention_config_refused(text: str, message: str) -> None:
 )
 def test_retention_interval(text: str, interval: float) -> None:
     assert _parse(text).retention.interval == interval
+
+
+def test_compression_config() -> None:
+    assert (_parse("").retention.compress, _parse("").retention.compress_level) == ("none", 3)
+    retention = _parse('[retention]\ncompress = "zstd"\ncompress_level = 9\n').retention
+    assert (retention.compress, retention.compress_level) == ("zstd", 9)
 
 
 # -- the pure decision ----------------------------------------------------------------------------
@@ -286,6 +294,24 @@ def test_a_prune_records_the_first_id_of_the_oldest_file_it_keeps(topology: Conf
         ("bin.000003", 9)
     ]
     assert _files(topology) == ["bin.000003", "bin.000004"]  # the record is no binlog file
+
+
+def test_prune_removes_compressed_files_and_a_plain_copy_being_compressed(
+    topology: Config,
+) -> None:
+    from drkit.compression import compress_file
+
+    archive = topology.index.archive_dir
+    size_1 = (archive / "bin.000001").stat().st_size
+    compress_file(archive / "bin.000001")
+    packed_1 = (archive / "bin.000001.zst").stat().st_size
+    # bin.000002 as a follower leaves it mid-compression: NAME.zst in place, NAME not gone yet.
+    (archive / "bin.000002.zst").write_bytes(b"x" * 10)
+    size_2 = (archive / "bin.000002").stat().st_size
+    report = prune(topology, now=NOW, gather=_gather("0-1-12"))
+    assert report.files_removed == ("bin.000001", "bin.000002")
+    assert report.bytes_freed == packed_1 + size_2 + 10 != size_1 + size_2
+    assert _files(topology) == ["bin.000003", "bin.000004"]
 
 
 def test_prune_keeps_what_the_delayed_node_has_not_applied(topology: Config) -> None:

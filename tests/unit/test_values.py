@@ -169,3 +169,19 @@ def test_replica_status_from_mysql_row() -> None:
     assert status.using_gtid == "Yes"
     assert status.received_gtids == f"{UUID}:1-40"
     assert status.last_error == "error connecting to source"
+
+
+TAGGED_UUID = "3e11fa47-71ca-11e1-9e33-c80aa9429562"
+
+
+def test_a_tagged_mysql_gtid_is_its_own_source_in_a_set() -> None:
+    """MySQL 8.3+: `uuid:tag:n`; a set counts each tag's numbers apart (`uuid:1-5:tag:1-3`)."""
+    tagged = parse_gtid(f"{TAGGED_UUID}:Nightly:5")
+    assert tagged == MysqlGtid(f"{TAGGED_UUID}:nightly", 5)
+    assert str(tagged) == f"{TAGGED_UUID}:nightly:5"
+    gtids = MysqlGtidSet.parse(f"{TAGGED_UUID}:1-5:nightly:1-3:b2:7,{TAGGED_UUID}:9")
+    assert gtids.contains(parse_gtid(f"{TAGGED_UUID}:nightly:3"))
+    assert not gtids.contains(tagged)  # the tag's numbers stop at 3, the untagged ones go to 9
+    assert gtids.contains(parse_gtid(f"{TAGGED_UUID}:5"))
+    assert gtids.contains(parse_gtid(f"{TAGGED_UUID}:b2:7"))
+    assert MysqlGtidSet.parse(str(gtids)).intervals == gtids.intervals

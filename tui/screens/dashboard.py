@@ -20,6 +20,7 @@ from tui.format import (
     node_cells,
     node_detail,
     recovery_text,
+    window_text,
 )
 from tui.history import NodeHistory
 from tui.messages import Observation
@@ -35,6 +36,7 @@ class DashboardScreen(ConsoleScreen):
         Binding("k", "app.acknowledge", "Ack"),
         Binding("z", "app.snooze", "Snooze", show=False),
         Binding("u", "app.resume", "Resume"),
+        Binding("i", "app.inspect", "Inspect"),
         Binding("e", "app.extract", "Extract", show=False),
         Binding("t", "app.mode('timeline')", "Timeline"),
         Binding("p", "app.mode('promotion')", "Promote"),
@@ -53,6 +55,7 @@ class DashboardScreen(ConsoleScreen):
         yield DataTable(id="nodes", cursor_type="row", zebra_stripes=True)
         yield Static("gathering the nodes…", id="node-detail")
         with VerticalScroll(id="panels"):
+            yield Static(id="window", classes="panel")
             yield Static(id="index", classes="panel")
             yield Static(id="guard", classes="panel")
             yield Static(id="drbd", classes="panel")
@@ -65,6 +68,7 @@ class DashboardScreen(ConsoleScreen):
         for column in NODE_COLUMNS:
             table.add_column(column, key=column)
         for panel, title in (
+            ("#window", "inspectable past"),
             ("#index", "index"),
             ("#guard", "guard"),
             ("#drbd", "DRBD"),
@@ -90,6 +94,7 @@ class DashboardScreen(ConsoleScreen):
                 table.add_row(*(cells[c] for c in NODE_COLUMNS), key=node.name)
         self._tick()
         self._show_detail()
+        self.query_one("#window", Static).update(Text(window_text(observation.status.windows)))
         index = index_text(observation.status.index, now)
         self.query_one("#index", Static).update(Text(index))
         self.query_one("#guard", Static).update(Text(guard_text(observation.status.guard, now)))

@@ -23,6 +23,8 @@ primary, until its delay runs out. **Freeze it first** (`f`), then recover.
 | `k` / `z` | dashboard | Acknowledge the alarm (one quiet line until its state changes) / snooze it 10 minutes |
 | `u` | dashboard | Resume: restore the delay and restart replication (plan, then the node's name) |
 | `e` | dashboard | Extract a table of the alarm's transaction back into the primary |
+| `i` | dashboard, timeline | Inspect: the database as of T (the highlighted transaction's time in the timeline): the delayed replica rolled forward to T and held there while you query it |
+| `ctrl+r` `ctrl+n` `ctrl+b` `ctrl+s` | inspect | Plan, then run; next and previous page of rows; save the answers as CSV beside the config |
 | `t` `p` `a` | dashboard | Timeline, Promotion checklist, Audit log |
 | `ctrl+r` | dashboard, promotion, audit | Gather again now |
 | `/` | timeline | Edit the filters (table, since, until); Enter applies them |
@@ -31,7 +33,7 @@ primary, until its delay runs out. **Freeze it first** (`f`), then recover.
 | `Enter` | timeline | Recover at the highlighted transaction |
 | `b` `s` | recovery | Stop just before the target, or skip it and replay the rest |
 | `e` `p` | after a recovery | Extract a table back into the primary, or go to promotion |
-| `Esc` | any screen | Back (during a recovery: interrupt it, leaving the replica frozen) |
+| `Esc` | any screen | Back (during a recovery or an inspection's roll-forward: interrupt it, leaving the replica frozen; leaving an inspection held at T asks: restore the delay or keep the hold) |
 | `?` | everywhere | This help |
 | `q` | dashboard | Quit (`ctrl+q` anywhere) |
 

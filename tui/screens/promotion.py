@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import ClassVar
 
 from rich.text import Text
@@ -34,6 +35,7 @@ class PromotionScreen(ConsoleScreen):
         self.checklist: PromotionChecklist | None = None
         self.plan: PromotionPlan | None = None
         self.running = False
+        self.reason_width = 40
 
     def compose(self) -> ComposeResult:
         delayed = self.ops.config.delayed
@@ -48,9 +50,21 @@ class PromotionScreen(ConsoleScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#checks", DataTable)
-        table.add_columns("", "critical", "check", "reason")
         self.query_one("#plan-box").border_title = "plan"
+
+    def _columns(self, table: DataTable[Text | str]) -> None:
+        """Mark, check, and the reason in what width is left, so a long reason wraps instead of
+        being cut off at 80 columns (an advisory check's mark is lowercase: `warn`)."""
+        table.clear(columns=True)
+        width = max(self.size.width or self.app.size.width, 60)
+        longest = (
+            max((len(r.name) for r in self.checklist.results), default=5) if self.checklist else 5
+        )
+        # Each column has one cell of padding either side; the scrollbar takes two.
+        table.add_column("", key="mark", width=4)
+        table.add_column("check", key="check", width=longest)
+        self.reason_width = max(20, width - 4 - longest - 6 - 4)
+        table.add_column("reason", key="reason", width=self.reason_width)
 
     def on_screen_resume(self) -> None:
         if not self.running:
@@ -75,17 +89,7 @@ class PromotionScreen(ConsoleScreen):
     @on(ChecklistGathered)
     def _gathered(self, event: ChecklistGathered) -> None:
         self.checklist = event.checklist
-        table = self.query_one("#checks", DataTable)
-        table.clear()
-        for index, result in enumerate(event.checklist.results):
-            if result.ok:
-                mark = Text("ok", style="green")
-            elif result.promote_fixes:
-                mark = Text("fix", style="yellow")  # failing now; the promotion puts it right first
-            else:
-                mark = Text("FAIL", style="bold red")
-            critical = "critical" if result.critical else ""
-            table.add_row(mark, critical, result.name, result.reason, key=str(index))
+        self._fill_checks()
         ok = event.checklist.possible
         self.query_one("#verdict", Static).update(
             Text(event.checklist.verdict, style="bold green" if ok else "bold red")
@@ -93,14 +97,37 @@ class PromotionScreen(ConsoleScreen):
         self.query_one("#plan-button", Button).disabled = not ok
         self._show_hint()
 
+    def on_resize(self) -> None:
+        if self.checklist is not None:
+            self._fill_checks()  # the reasons wrap to the new width
+
+    def _fill_checks(self) -> None:
+        if self.checklist is None:
+            return
+        table = self.query_one("#checks", DataTable)
+        row = table.cursor_row
+        self._columns(table)
+        for index, result in enumerate(self.checklist.results):
+            # Wrapped here, at word boundaries, and the row as high as the reason needs.
+            lines = textwrap.wrap(result.reason, self.reason_width) or [""]
+            table.add_row(
+                check_mark(result),
+                Text(result.name, style="" if result.critical else "italic"),
+                Text("\n".join(lines)),
+                key=str(index),
+                height=len(lines),
+            )
+        table.move_cursor(row=min(row, table.row_count - 1))
+
     @on(DataTable.RowHighlighted, "#checks")
     def _show_hint(self) -> None:
         table = self.query_one("#checks", DataTable)
         if self.checklist is None or not table.row_count:
             return
         result: CheckResult = self.checklist.results[table.cursor_row]
-        hint = f"hint: {result.hint}" if result.hint else ""
-        self.query_one("#hint", Static).update(Text(f"{result.name}: {result.reason}\n{hint}"))
+        # The reason is in the table, whole; the pane adds the way forward.
+        hint = f"hint: {result.hint}" if result.hint else "no hint"
+        self.query_one("#hint", Static).update(Text(f"{result.name}: {hint}"))
 
     @on(Button.Pressed, "#plan-button")
     def _plan_pressed(self) -> None:
@@ -163,3 +190,15 @@ class PromotionScreen(ConsoleScreen):
             self.notify("the promotion is running; it cannot be interrupted", severity="warning")
             return
         self.app.switch_mode("dashboard")
+
+
+def check_mark(result: CheckResult) -> Text:
+    """`ok`; `fix` (failing, the promotion puts it right first); `FAIL` (critical: refuses the
+    promotion); `warn` (advisory: informs, never refuses)."""
+    if result.ok:
+        return Text("ok", style="green")
+    if result.promote_fixes:
+        return Text("fix", style="yellow")
+    if not result.critical:
+        return Text("warn", style="yellow")
+    return Text("FAIL", style="bold red")

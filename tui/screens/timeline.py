@@ -16,11 +16,12 @@ from drkit.errors import DrkitError
 from drkit.index.store import Filters
 from tui.failures import reported
 from tui.format import transaction_cells, transaction_detail
-from tui.messages import OperationFailed, PageLoaded
+from tui.messages import DroppedCounted, OperationFailed, PageLoaded
 from tui.screens.base import ConsoleScreen
 from tui.widgets.toggles import Check
 
 if TYPE_CHECKING:
+    from drkit.checks.dropped import DroppedRows
     from drkit.index.records import IndexedTransaction
 
 PAGE = 50
@@ -44,6 +45,7 @@ class TimelineScreen(ConsoleScreen):
         Binding("n", "newest", "Newest"),
         Binding("b", "flashback", "Flashback"),
         Binding("h", "history", "Row history"),
+        Binding("i", "inspect", "Inspect at"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -56,6 +58,7 @@ class TimelineScreen(ConsoleScreen):
         self._anchor: int | None = None  # show from this id down (a jump), None for the newest
         self._zone: str | None = None  # the local zone a filter time without one was read in
         self._picking = False  # opened by the recovery wizard: the operator picks the target
+        self._taken: dict[int, tuple[DroppedRows, ...]] = {}  # rows DROPs took, once asked
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -174,7 +177,24 @@ class TimelineScreen(ConsoleScreen):
     def _show(self, table: TimelineTable) -> None:
         tx = self._current(table)
         detail = self.query_one("#detail", Static)
-        detail.update(transaction_detail(tx) if tx else "")
+        detail.update(transaction_detail(tx, self._taken.get(tx.id)) if tx else "")
+        if tx is not None and tx.rows_unknown and tx.id not in self._taken:
+            self.count_dropped(tx)
+
+    @work(thread=True, group="dropped", exclusive=True, exit_on_error=False)
+    def count_dropped(self, tx: IndexedTransaction) -> None:
+        """Ask the delayed copy how many rows the DROP or TRUNCATE took (it may not know)."""
+        with reported(self, "dropped rows"):
+            found = self.ops.dropped_rows([tx]).get(tx.id, ())
+            self.post_message(DroppedCounted(tx.id, found))
+
+    @on(DroppedCounted)
+    def _dropped_counted(self, event: DroppedCounted) -> None:
+        self._taken[event.tx_id] = event.tables
+        table = self.query_one(TimelineTable)
+        tx = self._current(table)
+        if tx is not None and tx.id == event.tx_id:
+            self._show(table)
 
     def _current(self, table: TimelineTable) -> IndexedTransaction | None:
         if not table.row_count:
@@ -214,6 +234,16 @@ class TimelineScreen(ConsoleScreen):
         tx = self._current(self.query_one(TimelineTable))
         tables = [t.table for t in tx.tables if "*" not in t.table] if tx else []
         self.app.push_screen(HistoryScreen(tables[0] if tables else ""))
+
+    def action_inspect(self) -> None:
+        """The database as of the highlighted transaction's commit (it included)."""
+        from drkit.timeparse import iso
+
+        tx = self._current(self.query_one(TimelineTable))
+        if tx is None:
+            self.console.action_inspect()
+            return
+        self.console.action_inspect(iso(tx.timestamp), about=tx.label)
 
     # -- filtering -----------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """MySQL's binary JSON (the JSON column format of MySQL 8 row images) as Python values.
 
-An adapter beside drkit.binlog.values, which returns these values as raw bytes; the layout is
-MySQL's json_binary.h: a type byte, then objects and arrays with element counts, sizes, key and
-value entries (2-byte offsets when small, 4-byte when large), scalars inlined where they fit.
+Beside drkit.binlog.values, which returns these values as raw bytes (readers that show them call
+this); the layout is MySQL's json_binary.h: a type byte, then objects and arrays with element
+counts, sizes, key and value entries (2-byte offsets when small, 4-byte when large), scalars
+inlined where they fit.
 DECIMAL and temporal values stored as "opaque" come back as their SQL text.
 """
 
