@@ -1,19 +1,28 @@
 """Binlog indexing throughput: drkit's indexer against `mariadb-binlog -vv` over the same files.
 
-Creates a binlog of at least --events events (default 1,000,000) with a realistic mixed workload
-on the primary of a drkit sandbox (or a throwaway MariaDB with --throwaway, or a server given by
---socket), then times over the same files
+Two workload shapes, each written into binlog files of its own (at least --events events each,
+default 1,000,000) on the primary of a drkit sandbox (or a throwaway MariaDB with --throwaway, or
+a server given by --socket):
+  - mixed: the shop workload below (single-row inserts and updates, a few mass changes, one
+    50k-row INSERT ... SELECT);
+  - oltp: what sysbench's `oltp_read_write` writes to the binlog (its reads never reach it): per
+    transaction an index update, a non-index update, a delete and an insert of the same id, on
+    tables drawn from 8 `sbtestN` tables of 10,000 rows, as sysbench writes them (a stored
+    procedure generates them: no sysbench needed).
+For each shape, over the same files, --repeat times interleaved (the best of each is kept: this
+2-core machine is shared, and a neighbour's burst slows a run, never speeds one up):
   - drkit.binlog.scan_file alone (transactions, table names, row counts),
-  - the whole indexer path: scan + classify + SQLite writes with checkpoints (Indexer.scan over an
-    archive holding those files, into a fresh index), as configured by default (a backlog this
-    long goes to a writer process: two cores), and again in one process ([index]
-    writer_process = false),
-  - `mariadb-binlog --base64-output=decode-rows -vv FILE > /dev/null`, the baseline,
-and prints each rate and its ratio to the baseline (target for the indexer path: >= 0.5).
-On a sandbox it also times `drkit index` end to end (the copy through the server's binlog tool
-included), for information.
+  - the indexer path: scan + classify + SQLite with checkpoints (Indexer.scan over an archive
+    holding those files, into a fresh index) as configured by default (a backlog this long goes
+    to a writer process: two cores), and in one process ([index] writer_process = false),
+  - `mariadb-binlog --base64-output=decode-rows -vv FILE > /dev/null`, the baseline;
+and prints each rate, its ratio to the baseline, and the CPU seconds each used. On a sandbox it
+also times `drkit index` end to end as an operator runs it (its own process, a fresh index and
+archive, the copy through the server's binlog tool included) against `mariadb-binlog -vv` over
+the same files (all the primary's), with its peak RSS (writer process included): target >= 1.0.
 
-    python benchmarks/index_throughput.py [--events N] [--throwaway | --socket S --user U]
+    python benchmarks/index_throughput.py [--events N] [--repeat R] [--workload mixed|oltp|both]
+                                          [--throwaway | --socket S --user U]
                                           [--files F ...] [--dir D]
 """
 
@@ -21,7 +30,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -32,7 +44,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from drkit import config as config_module  # noqa: E402
 from drkit.binlog import scan_file  # noqa: E402
 from drkit.config import Config, IndexConfig, NodeConfig, PasswordSource, Role  # noqa: E402
 from drkit.index.indexer import Indexer  # noqa: E402
@@ -118,48 +129,115 @@ END//
 DELIMITER ;
 """
 
-# Events written per round of the procedure (measured on MariaDB 10.11), used only to size runs.
-EVENTS_PER_ROUND = 20
+OLTP_TABLES = 8
+OLTP_TABLE_SIZE = 10_000
+OLTP_SCHEMA = "CREATE DATABASE IF NOT EXISTS sbtest; USE sbtest;\n" + "".join(
+    f"""
+DROP TABLE IF EXISTS sbtest{n};
+CREATE TABLE sbtest{n} (
+  id INT NOT NULL AUTO_INCREMENT,
+  k INT NOT NULL DEFAULT 0,
+  c CHAR(120) NOT NULL DEFAULT '',
+  pad CHAR(60) NOT NULL DEFAULT '',
+  PRIMARY KEY (id),
+  KEY k_{n} (k)
+) ENGINE=InnoDB;
+INSERT INTO sbtest{n} (id, k, c, pad)
+  SELECT seq, FLOOR(1 + RAND() * {OLTP_TABLE_SIZE}), REPEAT('83868641912-', 10),
+         REPEAT('67847967377-', 5)
+  FROM seq_1_to_{OLTP_TABLE_SIZE};
+"""
+    for n in range(1, OLTP_TABLES + 1)
+)
+
+# One random group of digits as sysbench's c and pad columns are made of, repeated.
+_DIGITS = "LPAD(FLOOR(RAND() * 99999999999), 11, '0')"
+_C = f"SUBSTRING(REPEAT(CONCAT({_DIGITS}, '-'), 10), 1, 119)"
+_PAD = f"SUBSTRING(REPEAT(CONCAT({_DIGITS}, '-'), 5), 1, 59)"
+_TABLE = f"FLOOR(1 + RAND() * {OLTP_TABLES})"
+_ID = f"FLOOR(1 + RAND() * {OLTP_TABLE_SIZE})"
+# sysbench's oltp_read_write writes, per transaction (its reads are not binlogged):
+#   UPDATE sbtestN SET k=k+1 WHERE id=?      (index_updates, on a random table)
+#   UPDATE sbtestN SET c=? WHERE id=?        (non_index_updates, on a random table)
+#   DELETE FROM sbtestN WHERE id=?, then INSERT INTO sbtestN (id, k, c, pad) VALUES (?, ?, ?, ?)
+#                                            (delete_inserts, one random table, the same id)
+OLTP_PROCEDURE = f"""
+USE sbtest;
+DROP PROCEDURE IF EXISTS oltp_read_write;
+DELIMITER //
+CREATE PROCEDURE oltp_read_write(IN rounds INT)
+BEGIN
+  DECLARE i INT DEFAULT 0;
+  DECLARE t INT;
+  DECLARE r INT;
+  WHILE i < rounds DO
+    START TRANSACTION;
+      EXECUTE IMMEDIATE CONCAT('UPDATE sbtest', {_TABLE}, ' SET k=k+1 WHERE id=', {_ID});
+      EXECUTE IMMEDIATE CONCAT('UPDATE sbtest', {_TABLE}, ' SET c=''', {_C}, ''' WHERE id=', {_ID});
+      SET t = {_TABLE};
+      SET r = {_ID};
+      EXECUTE IMMEDIATE CONCAT('DELETE FROM sbtest', t, ' WHERE id=', r);
+      EXECUTE IMMEDIATE CONCAT('INSERT INTO sbtest', t, ' (id, k, c, pad) VALUES (', r, ', ',
+        {_ID}, ', ''', {_C}, ''', ''', {_PAD}, ''')');
+    COMMIT;
+    SET i = i + 1;
+  END WHILE;
+END//
+DELIMITER ;
+"""
+
+# Events written per round of each procedure (measured on MariaDB 10.11), used only to size runs.
+EVENTS_PER_ROUND = {"mixed": 20, "oltp": 14}
+WORKLOADS = ("mixed", "oltp")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=1_000_000, help="per workload shape")
+    parser.add_argument("--repeat", type=int, default=3, help="timed rounds, the best kept")
+    parser.add_argument("--workload", choices=(*WORKLOADS, "both"), default="both")
     parser.add_argument("--throwaway", action="store_true", help="a bare server, not a sandbox")
     parser.add_argument("--socket", help="use this running server instead")
     parser.add_argument("--user", default="root")
     parser.add_argument("--files", nargs="*", type=Path, help="time these binlog files only")
     parser.add_argument("--dir", type=Path, help="where the server lives (kept afterwards)")
     args = parser.parse_args()
+    workloads = WORKLOADS if args.workload == "both" else (args.workload,)
     if args.files:
-        return report(args.files)
+        return report({"given files": args.files}, args.repeat)
     if args.socket:
-        return report(generate_on(args.socket, args.user, args.events))
-    run = run_throwaway if args.throwaway else run_sandbox
+        sql = _client_sql(["mariadb", "--no-defaults", f"--socket={args.socket}", f"-u{args.user}"])
+        return report(generate_all(sql, args.events, workloads), args.repeat)
+
+    def run(base: Path) -> int:
+        if args.throwaway:
+            return run_throwaway(base, args.events, workloads, args.repeat)
+        return run_sandbox(base, args.events, workloads, args.repeat)
+
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
-        return run(args.dir, args.events)
+        return run(args.dir)
     with tempfile.TemporaryDirectory(prefix="drkit-bench-") as tmp:
-        return run(Path(tmp), args.events)
+        return run(Path(tmp))
 
 
-def run_sandbox(base: Path, events: int) -> int:
-    """A drkit sandbox (primary and two replicas), the workload on its primary, then the timings."""
+def run_sandbox(base: Path, events: int, workloads: tuple[str, ...], repeat: int) -> int:
+    """A drkit sandbox (primary and two replicas), the workloads on its primary, the timings."""
     directory = base / "sandbox"
     result = topology.up(directory, delay=3600, server_options={"max-binlog-size": "256M"})
     try:
         client = SandboxLayout(directory.resolve()).node("primary").client_file
-        files = generate(_client_sql(["mariadb", f"--defaults-file={client}"]), events)
-        config = config_module.load(result.layout.config_file)
-        return report(files, end_to_end=config)
+        sql = _client_sql(["mariadb", f"--defaults-file={client}"])
+        report(generate_all(sql, events, workloads), repeat)
+        end_to_end(result.layout.config_file, binlog_files(sql), repeat)
+        return 0
     finally:
         topology.down(directory, purge=True)
 
 
-def run_throwaway(base: Path, events: int) -> int:
+def run_throwaway(base: Path, events: int, workloads: tuple[str, ...], repeat: int) -> int:
     with throwaway_server(base, ["--max-binlog-size=256M"]) as server:
-        files = generate(server.sql, events)
-        return report(files)
+        return report(generate_all(server.sql, events, workloads), repeat)
 
 
 def _client_sql(argv: list[str]) -> Callable[[str], str]:
@@ -172,82 +250,144 @@ def _client_sql(argv: list[str]) -> Callable[[str], str]:
     return sql
 
 
-def generate_on(socket: str, user: str, events: int) -> list[Path]:
-    return generate(
-        _client_sql(["mariadb", "--no-defaults", f"--socket={socket}", f"-u{user}"]), events
-    )
+def generate_all(
+    sql: Callable[[str], str], events: int, workloads: tuple[str, ...]
+) -> dict[str, list[Path]]:
+    return {workload: generate(sql, workload, events) for workload in workloads}
 
 
-def generate(sql: object, events: int) -> list[Path]:
-    """Run the workload until the binlog holds at least `events` events; return its files."""
-    assert callable(sql)
-    sql(SCHEMA)
-    sql(PROCEDURE)
+def generate(sql: Callable[[str], str], workload: str, events: int) -> list[Path]:
+    """Run one workload until its own binlog files hold at least `events` events; return them."""
+    sql("FLUSH BINARY LOGS")  # the shape's files hold its workload alone
+    if workload == "mixed":
+        sql(SCHEMA)
+        sql(PROCEDURE)
+    else:
+        sql(OLTP_SCHEMA)
+        sql(OLTP_PROCEDURE)
     first_file = sql("SHOW MASTER STATUS").split("\t")[0]
-    datadir = Path(sql("SELECT @@log_bin_basename").strip()).parent
-    rounds = events // EVENTS_PER_ROUND + 1
+    rounds = events // EVENTS_PER_ROUND[workload] + 1
     started = time.perf_counter()
     done = 0
     chunk = 20_000
     while done < rounds:
         step = min(chunk, rounds - done)
-        sql(f"CALL shop.workload({step}, {done + 1})")
+        if workload == "mixed":
+            sql(f"CALL shop.workload({step}, {done + 1})")
+        else:
+            sql(f"CALL sbtest.oltp_read_write({step})")
         done += step
         sql("FLUSH BINARY LOGS")  # several files, as an archive has
-    # One big transaction too: a bulk copy of 50k rows.
-    sql(
-        "USE shop; CREATE TABLE IF NOT EXISTS orders_archive LIKE orders; "
-        "INSERT INTO orders_archive SELECT * FROM orders LIMIT 50000;"
-    )
-    sql("FLUSH BINARY LOGS")
-    print(f"workload: {rounds} rounds in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-    names = [line.split("\t")[0] for line in sql("SHOW BINARY LOGS").splitlines()]
-    names = [name for name in names if name >= first_file][:-1]  # the last one is empty
-    return [datadir / name for name in names]
-
-
-def report(files: list[Path], end_to_end: Config | None = None) -> int:
-    total_bytes = sum(path.stat().st_size for path in files)
-    ours, transactions, events, rows = time_scan(files)
-    indexed, index_seconds = time_indexer(files, writer_process=True)
-    alone, alone_seconds = time_indexer(files, writer_process=False)
-    theirs = time_mariadb_binlog(files)
+    if workload == "mixed":
+        # One big transaction too: a bulk copy of 50k rows.
+        sql(
+            "USE shop; CREATE TABLE IF NOT EXISTS orders_archive LIKE orders; "
+            "INSERT INTO orders_archive SELECT * FROM orders LIMIT 50000;"
+        )
+        sql("FLUSH BINARY LOGS")
     print(
-        f"files: {len(files)}, {total_bytes / 1e6:.1f} MB, {events} events, "
-        f"{transactions} transactions, {rows} rows"
+        f"{workload} workload: {rounds} rounds in {time.perf_counter() - started:.1f}s",
+        file=sys.stderr,
     )
-    assert indexed == transactions, f"the indexer stored {indexed} of {transactions} transactions"
-    assert alone == transactions, f"in one process the indexer stored {alone} of {transactions}"
-    for label, seconds in (
-        ("drkit scan only", ours),
-        ("drkit indexer path", index_seconds),
-        ("  ... in one process", alone_seconds),
-        ("mariadb-binlog -vv", theirs),
-    ):
-        print(
-            f"{label + ':':23}{seconds:7.2f} s  {events / seconds:10.0f} events/s  "
-            f"{transactions / seconds:9.0f} transactions/s  {total_bytes / seconds / 1e6:6.1f} MB/s"
-        )
-    print(f"ratio scan only / mariadb-binlog:      {theirs / ours:.2f}")
-    print(f"ratio indexer path / mariadb-binlog:   {theirs / index_seconds:.2f}  (target >= 0.5)")
-    print(f"ratio in one process / mariadb-binlog: {theirs / alone_seconds:.2f}")
-    if end_to_end is not None:
-        seconds, count = time_drkit_index(end_to_end)
-        print(
-            f"drkit index end to end (copy through mariadb-binlog --raw, then index): {seconds:.2f} s "
-            f"for {count} transactions, {events / seconds:.0f} events/s, "
-            f"ratio {theirs / seconds:.2f}"
-        )
+    files = binlog_files(sql)
+    return [path for path in files if path.name >= first_file][:-1]  # the last one is empty
+
+
+def binlog_files(sql: Callable[[str], str]) -> list[Path]:
+    """Every binlog file the server has, oldest first."""
+    datadir = Path(sql("SELECT @@log_bin_basename").strip()).parent
+    return [datadir / line.split("\t")[0] for line in sql("SHOW BINARY LOGS").splitlines()]
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    wall: float
+    cpu: float  # this process's and its children's (a writer process, mariadb-binlog)
+    peak_rss_mb: float = 0.0
+
+
+def measured(work: Callable[[], object]) -> tuple[Timing, object]:
+    before_self = resource.getrusage(resource.RUSAGE_SELF)
+    before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = work()
+    wall = time.perf_counter() - started
+    after_self = resource.getrusage(resource.RUSAGE_SELF)
+    after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = sum(
+        getattr(after, field) - getattr(before, field)
+        for before, after in ((before_self, after_self), (before_children, after_children))
+        for field in ("ru_utime", "ru_stime")
+    )
+    return Timing(wall, cpu), result
+
+
+def report(shapes: dict[str, list[Path]], repeat: int) -> int:
+    for workload, files in shapes.items():
+        report_shape(workload, files, repeat)
     return 0
 
 
-def time_indexer(files: list[Path], *, writer_process: bool) -> tuple[int, float]:
+def report_shape(workload: str, files: list[Path], repeat: int) -> None:
+    total_bytes = sum(path.stat().st_size for path in files)
+    runs: dict[str, list[Timing]] = {label: [] for label in LABELS}
+    counts: tuple[int, int, int] = (0, 0, 0)
+    for _ in range(repeat):
+        # Interleaved: a neighbour's burst falls on one round of each, not on all of one.
+        timing, _ = measured(lambda: time_mariadb_binlog(files))
+        runs[BASELINE].append(timing)
+        timing, found = measured(lambda: scan_counts(files))
+        runs[SCAN].append(timing)
+        counts = found  # type: ignore[assignment]  # measured() returns what it ran returned
+        for label, in_process in ((INDEXER, True), (ALONE, False)):
+            timing, indexed = measured(
+                lambda in_process=in_process: index_files(files, writer_process=in_process)
+            )
+            assert indexed == counts[0], f"{label}: stored {indexed} of {counts[0]} transactions"
+            runs[label].append(timing)
+    transactions, events, rows = counts
+    print(
+        f"== {workload}: {len(files)} files, {total_bytes / 1e6:.1f} MB, {events} events, "
+        f"{transactions} transactions, {rows} rows; best of {repeat}"
+    )
+    best = {label: min(timings, key=lambda t: t.wall) for label, timings in runs.items()}
+    for label, timing in best.items():
+        print(
+            f"{label + ':':23}{timing.wall:7.2f} s  {events / timing.wall:10.0f} events/s  "
+            f"{transactions / timing.wall:9.0f} transactions/s  "
+            f"{total_bytes / timing.wall / 1e6:6.1f} MB/s  cpu {timing.cpu:6.2f} s"
+        )
+    theirs = best[BASELINE]
+    for label in (SCAN, INDEXER, ALONE):
+        rounds = " ".join(
+            f"{base.wall / ours.wall:.2f}"
+            for base, ours in zip(runs[BASELINE], runs[label], strict=True)
+        )
+        print(
+            f"ratio {label.strip(' .') + ' / mariadb-binlog:':36} "
+            f"{theirs.wall / best[label].wall:.2f}  (each round: {rounds}; "
+            f"cpu {theirs.cpu / best[label].cpu:.2f})"
+        )
+
+
+BASELINE = "mariadb-binlog -vv"
+SCAN = "drkit scan only"
+INDEXER = "drkit indexer path"
+ALONE = "  ... in one process"
+LABELS = (SCAN, INDEXER, ALONE, BASELINE)
+
+
+def index_files(files: list[Path], *, writer_process: bool) -> int:
     """Indexer.scan (scan + classify + SQLite with checkpoints) over an archive of these files."""
     with tempfile.TemporaryDirectory(prefix="drkit-bench-index-") as tmp:
         archive = Path(tmp) / "binlogs"
         archive.mkdir()
         for path in files:
-            shutil.copyfile(path, archive / path.name)
+            # A hard link when it can: the copy is the copier's work, timed end to end only.
+            if path.stat().st_dev == archive.stat().st_dev:
+                os.link(path, archive / path.name)
+            else:
+                shutil.copyfile(path, archive / path.name)
         primary = NodeConfig(
             "primary", Role.PRIMARY, "127.0.0.1", 1, "nobody", PasswordSource(literal="")
         )
@@ -258,29 +398,80 @@ def time_indexer(files: list[Path], *, writer_process: bool) -> tuple[int, float
         )
         indexer = Indexer(config)
         try:
-            started = time.perf_counter()
-            indexed = indexer.scan()
-            return indexed, time.perf_counter() - started
+            return indexer.scan()
         finally:
             indexer.close()
 
 
-def time_drkit_index(config: Config) -> tuple[float, int]:
-    """`drkit index` as an operator runs it, into a fresh index and archive."""
-    with tempfile.TemporaryDirectory(prefix="drkit-bench-run-") as tmp:
-        fresh = dataclasses.replace(
-            config, index=IndexConfig(Path(tmp) / "index.db", Path(tmp) / "binlogs")
+def end_to_end(config_file: Path, files: list[Path], repeat: int) -> None:
+    """`drkit index` as an operator runs it (its own process), into a fresh index and archive,
+    against mariadb-binlog -vv over every file the primary has."""
+    theirs: list[Timing] = []
+    ours: list[Timing] = []
+    indexed = 0
+    for round_number in range(repeat):
+        timing, _ = measured(lambda: time_mariadb_binlog(files))
+        theirs.append(timing)
+        timing, indexed = drkit_index(config_file, round_number)
+        ours.append(timing)
+    best_theirs = min(theirs, key=lambda t: t.wall)
+    best_ours = min(ours, key=lambda t: t.wall)
+    size = sum(path.stat().st_size for path in files)
+    rounds = " ".join(f"{t.wall / o.wall:.2f}" for t, o in zip(theirs, ours, strict=True))
+    print(
+        f"== drkit index end to end (own process, fresh index and archive, copy included): "
+        f"{len(files)} files, {size / 1e6:.1f} MB, {indexed} transactions; best of {repeat}"
+    )
+    print(
+        f"drkit index:           {best_ours.wall:7.2f} s  cpu {best_ours.cpu:6.2f} s  "
+        f"peak RSS {best_ours.peak_rss_mb:.0f} MB (the largest of its processes)"
+    )
+    print(f"mariadb-binlog -vv:    {best_theirs.wall:7.2f} s  cpu {best_theirs.cpu:6.2f} s")
+    print(
+        f"ratio drkit index end to end / mariadb-binlog: {best_theirs.wall / best_ours.wall:.2f}"
+        f"  (each round: {rounds}; target >= 1.0)"
+    )
+
+
+# Runs a command and reports the CPU seconds and peak RSS of it and its children alone.
+_RUSAGE_WRAPPER = (
+    "import resource, subprocess, sys, time\n"
+    "started = time.perf_counter()\n"
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+    "wall = time.perf_counter() - started\n"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(code, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)\n"
+)
+
+
+def drkit_index(config_file: Path, round_number: int) -> tuple[Timing, int]:
+    folder = config_file.parent / f"bench-{round_number}"
+    bench_config = config_file.with_name(f"drkit-bench-{round_number}.toml")
+    text = config_file.read_text()
+    text = text.replace('path = "index.db"', f'path = "{folder.name}/index.db"', 1)
+    text = text.replace('archive_dir = "binlogs"', f'archive_dir = "{folder.name}/binlogs"', 1)
+    bench_config.write_text(text)
+    bench_config.chmod(0o600)
+    try:
+        command = [sys.executable, "-m", "drkit", "--config", str(bench_config), "index"]
+        result = subprocess.run(
+            [sys.executable, "-c", _RUSAGE_WRAPPER, *command],
+            capture_output=True,
+            text=True,
+            check=True,
         )
-        indexer = Indexer(fresh)
-        try:
-            result = indexer.run_once()
-        finally:
-            indexer.close()
-        return result.seconds, result.new
+        code, wall, cpu, peak_kb = result.stdout.split()
+        assert code == "0", f"drkit index exited {code}: {result.stderr}"
+        with sqlite3.connect(folder / "index.db") as conn:
+            indexed = int(conn.execute("SELECT COUNT(*) FROM transactions").fetchone()[0])
+        return Timing(float(wall), float(cpu), int(peak_kb) / 1024), indexed
+    finally:
+        bench_config.unlink()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def time_scan(files: list[Path]) -> tuple[float, int, int, int]:
-    started = time.perf_counter()
+def scan_counts(files: list[Path]) -> tuple[int, int, int]:
+    """Transactions, events and rows of the files, as drkit's scanner reads them."""
     transactions = events = rows = 0
     for path in files:
         scan = scan_file(path)
@@ -288,18 +479,16 @@ def time_scan(files: list[Path]) -> tuple[float, int, int, int]:
             transactions += 1
             rows += sum(transaction.rows)
         events += scan.events
-    return time.perf_counter() - started, transactions, events, rows
+    return transactions, events, rows
 
 
-def time_mariadb_binlog(files: list[Path]) -> float:
-    started = time.perf_counter()
+def time_mariadb_binlog(files: list[Path]) -> None:
     for path in files:
         subprocess.run(
             ["mariadb-binlog", "--no-defaults", "--base64-output=decode-rows", "-vv", str(path)],
             stdout=subprocess.DEVNULL,
             check=True,
         )
-    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

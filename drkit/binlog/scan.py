@@ -71,19 +71,26 @@ _ENDING_EVENTS = frozenset({ev.XID_EVENT, ev.XA_PREPARE_LOG_EVENT})
 
 
 def scan_file(
-    path: str | os.PathLike[str], start_pos: int | None = None, *, verify_checksums: bool = True
+    path: str | os.PathLike[str],
+    start_pos: int | None = None,
+    *,
+    verify_checksums: bool = True,
+    table_maps: TableMapCache | None = None,
 ) -> BinlogScan:
     """Scan one binlog file from `start_pos` (a transaction boundary; default: the beginning).
 
     Iterate the result for the complete transactions; afterwards read its `position`, `finished`
-    and `stop_reason`. The format description event at offset 4 is always read first.
+    and `stop_reason`. The format description event at offset 4 is always read first. A caller
+    that scans again and again (the indexer following a primary) passes one `table_maps` cache
+    to every scan: the tables' column layouts and row counters are then built once, not once
+    per scan.
     """
     file_path = Path(path)
     # From a later offset the bytes before it are not read (but for the format description):
     # a compressed archive file then decompresses only the rest.
     spans = None if start_pos is None or start_pos <= 4 else [(start_pos, sys.maxsize)]
     return BinlogScan(
-        file_path.name, lambda: map_file(file_path, spans), start_pos, verify_checksums
+        file_path.name, lambda: map_file(file_path, spans), start_pos, verify_checksums, table_maps
     )
 
 
@@ -109,6 +116,7 @@ class BinlogScan:
         opener: Callable[[], contextlib.AbstractContextManager[bytes]],
         start_pos: int | None,
         verify_checksums: bool,
+        table_maps: TableMapCache | None = None,
     ) -> None:
         self.file = file
         self.position = max(start_pos or 4, 4)
@@ -123,7 +131,7 @@ class BinlogScan:
         self._opener = opener
         self._verify = verify_checksums
         self._iterator: Iterator[Transaction] | None = None
-        self._tables = _TableMaps()
+        self._tables = _TableMaps(table_maps if table_maps is not None else TableMapCache())
 
     def __iter__(self) -> BinlogScan:
         return self
@@ -598,21 +606,38 @@ def _incident_text(buf: bytes, body: int, body_end: int, fmt: FormatDescription)
     return f"{name}: {message}" if message else name
 
 
-class _TableMaps:
-    """The table maps in force by table id, parsed once per distinct table-map body."""
+class TableMapCache:
+    """Table-map bodies already parsed, with their row counters, kept across scans.
+
+    A body (the event after its table id) names the table and describes its columns in full,
+    so the same body always reads the same, in any file of the same server kind; a table id,
+    which the server reassigns, is not part of the key. Bounded: a schema with more distinct
+    table layouts than LIMIT starts over rather than grow without end.
+    """
+
+    LIMIT = 10_000
 
     def __init__(self) -> None:
+        self.by_body: dict[tuple[bool, bytes], _Table] = {}
+
+
+class _TableMaps:
+    """The table maps in force by table id (in this scan), parsed once per distinct body."""
+
+    def __init__(self, cache: TableMapCache) -> None:
         self._by_id: dict[int, _Table] = {}
-        self._by_body: dict[bytes, _Table] = {}
+        self._by_body = cache.by_body
 
     def read(self, buf: bytes, body: int, body_end: int, fmt: FormatDescription) -> None:
         post_header_len = fmt.post_header_lens[ev.TABLE_MAP_EVENT]
         width = 4 if post_header_len == 6 else 6
         table_id = int.from_bytes(buf[body : body + width], "little")
-        key = bytes(buf[body + post_header_len : body_end])
+        key = (fmt.mariadb, bytes(buf[body + post_header_len : body_end]))
         try:
             entry = self._by_body[key]
         except KeyError:
+            if len(self._by_body) >= TableMapCache.LIMIT:
+                self._by_body.clear()
             schema, name = parse_table_name(buf, body, body_end, post_header_len)
             try:
                 table = parse_table_map(buf, body, body_end, post_header_len, fmt.mariadb)

@@ -55,6 +55,7 @@ from drkit.classify.transaction import (
     classify_statement,
     classify_transaction,
     mass_findings,
+    statements_plainly_harmless,
     transaction_findings,
 )
 
@@ -79,6 +80,7 @@ __all__ = [
     "classify_statement",
     "classify_transaction",
     "mass_findings",
+    "statements_plainly_harmless",
     "tables_ignored",
     "transaction_findings",
 ]

@@ -8,6 +8,9 @@ import re
 # leading side has no boundary so that `/*!50000DROP` still matches. Searched in the lower-cased
 # text: a case-sensitive scan is ten times faster than re.IGNORECASE on a 200 kB INSERT.
 _RISKY_WORD = re.compile(r"(?:drop|truncate|delete|update|rename|alter|replace)\b")
+# The same words for a substring test first: three times cheaper than the regex on a text that
+# has none of them (most of a binlog); the regex then decides on a word boundary.
+_RISKY_WORDS = ("drop", "truncate", "delete", "update", "rename", "alter", "replace")
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
 _SIMPLE_BACKTICKED = re.compile(r"`([A-Za-z0-9_$]+)`")
 _INNERMOST_GROUP = re.compile(r"\([^()]*\)")
@@ -33,7 +36,8 @@ def plainly_harmless(sql: str) -> bool:
     # Checked before lower-casing a text that can be megabytes long.
     if sql[:7].lower() == "insert " and ";" not in sql and "/*" not in sql:
         return True
-    if _RISKY_WORD.search(sql.lower()) is None:
+    lowered = sql.lower()
+    if not any(word in lowered for word in _RISKY_WORDS) or _RISKY_WORD.search(lowered) is None:
         return True
     text = _SIMPLE_BACKTICKED.sub(r"\1", _QUOTED.sub(" ? ", sql))
     body = text.rstrip().removesuffix(";")

@@ -63,6 +63,8 @@ def transaction_findings(
     the schema of the one row-event table of that name. A binlog incident (the statement the
     binlog reader writes for an Incident event) is a finding no ignore rule hides.
     """
+    if not row_counts and statements_plainly_harmless(statements):
+        return []  # the bulk of a binlog, settled without building anything
     known = (*tables, *row_counts)
     stated = [
         finding
@@ -101,6 +103,14 @@ def mass_findings(
             )
             massive.append(Finding(category, severity, reason, (table,)))
     return massive
+
+
+def statements_plainly_harmless(statements: Sequence[str]) -> bool:
+    """Whether the fast path clears every statement of a transaction (no incident among them):
+    with no mass row counts either, it has no finding and needs no further reading."""
+    return all(
+        plainly_harmless(sql) and not sql.startswith(INCIDENT_STATEMENT) for sql in statements
+    )
 
 
 def _statement_findings(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from drkit.binlog.scan import scan_file
+from drkit.binlog.scan import TableMapCache, scan_file
 from drkit.classify import ClassifyRules
 from drkit.compression import binlog_size
 from drkit.config import Config, NodeConfig
@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 BATCH = 2000
 BACKOFF = Backoff((0.2, 0.5, 1.0, 2.0, 5.0, 10.0))  # between reconnections; the last repeats
 STABLE_SECONDS = 10.0  # a stream that lasted this long starts the backoff over
-POLL = 0.01  # while following, how often to look for new bytes (two stat calls when idle)
+POLL = 0.005  # while following, how often to look for new bytes (two stat calls when idle)
+COPY_POLL = 0.005  # while `drkit index` copies a backlog, how soon to look again at its end
 REPLACED_PREFIX = ".replaced-"
 DISK_POLL = 0.5  # while the disk is low, how often to look again
 
@@ -80,6 +81,11 @@ class PrimaryBinlogs:
     identity: str
     files: tuple[str, ...]  # oldest first
     mariadb: bool
+    sizes: tuple[int, ...] = ()  # of each file, as SHOW BINARY LOGS tells
+
+    def backlog(self, first: str) -> int:
+        """The bytes of `first` and every later file: what a copy from `first` brings."""
+        return sum(size for name, size in zip(self.files, self.sizes, strict=True) if name >= first)
 
 
 def rules_from(config: Config) -> ClassifyRules:
@@ -100,6 +106,9 @@ class Indexer:
         self.report = report
         self.lock = ArchiveLock(self.archive_dir)
         self._seen: tuple[Path, int] | None = None  # the file and size the last scan ended on
+        # Following, a scan every few milliseconds would otherwise parse the same table maps
+        # and build the same row counters each time (a fifth of its work).
+        self._table_maps = TableMapCache()
 
     def __enter__(self) -> Indexer:
         return self
@@ -113,7 +122,11 @@ class Indexer:
     # -- one shot -------------------------------------------------------------------------------
 
     def run_once(self, on_new: OnNew | None = None) -> IndexResult:
-        """Copy what the primary has beyond the checkpoint, index it, return."""
+        """Copy what the primary has beyond the checkpoint, index it, return.
+
+        The files are indexed while the server's tool copies them (the copy is another process:
+        it costs the scan nothing), so a long backlog takes about as long as indexing alone.
+        """
         started = time.monotonic()
         self.lock.acquire()
         try:
@@ -122,8 +135,18 @@ class Indexer:
             first = self._first_file_to_fetch(binlogs, on_new)
             writer = ArchiveWriter(self.primary, self.archive_dir, mariadb=binlogs.mariadb)
             with self._refetching(first):
-                writer.fetch_to_last(first, should_stop=self._disk_low_reason)
-            new = self.scan(on_new)
+                writer.start_fetch(first)
+                try:
+                    new = self.scan(
+                        on_new,
+                        copying=lambda: writer.fetching(self._disk_low_reason),
+                        expected=binlogs.backlog(first),
+                    )
+                except BaseException:
+                    writer.stop()
+                    raise
+                writer.finish_fetch(should_stop=self._disk_low_reason)
+            new += self.scan(on_new)  # a copy set aside and put back may reach further
             if self._compressing:
                 compress_closed(
                     self.archive_dir, self.store.checkpoint(), self.config.retention.compress_level
@@ -327,23 +350,34 @@ class Indexer:
         lost = self._lost(checkpoint, later[0])
         return (checkpoint, lost, later[0]) if lost else None
 
-    def scan(self, on_new: OnNew | None = None) -> int:
+    def scan(
+        self,
+        on_new: OnNew | None = None,
+        *,
+        copying: Callable[[], bool] = lambda: False,
+        expected: int = 0,
+    ) -> int:
         """Index every complete transaction the archive holds beyond the checkpoint.
 
         Files are taken strictly in sequence from the checkpoint's: one not (yet) in the archive,
-        being copied again, stops the scan there rather than skipping ahead. A long backlog is
-        written by a second process while this one scans (see drkit/index/writer.py).
+        being copied again, stops the scan there rather than skipping ahead. While `copying()`
+        says the copier is still at work, the scan waits at the end of what it has for more
+        instead of returning. A long backlog (in the archive, or `expected` bytes on their way)
+        is written by a second process while this one scans (see drkit/index/writer.py).
         """
         self._seen = None
         files = {file_sequence(path.name): path for path in archived_files(self.archive_dir)}
+        while not files and copying():
+            time.sleep(COPY_POLL)
+            files = {file_sequence(path.name): path for path in archived_files(self.archive_dir)}
         if not files:
             return 0
         stored = self.store.checkpoint()
         checkpoint = stored or BinlogCoord(files[min(files)].name, 4)
-        writer = self._writer_for(files, checkpoint)
+        writer = self._writer_for(files, checkpoint, expected)
         batches = _Batches(writer, stored, lambda: self._deliver(writer, on_new))
         try:
-            self._scan_files(files, checkpoint, batches)
+            self._scan_files(files, checkpoint, batches, copying)
             writer.close()
         except BaseException:
             writer.abort()
@@ -352,13 +386,16 @@ class Indexer:
             self._deliver(writer, on_new)
         return batches.count
 
-    def _writer_for(self, files: dict[int, Path], checkpoint: BinlogCoord) -> BatchWriter:
+    def _writer_for(
+        self, files: dict[int, Path], checkpoint: BinlogCoord, expected: int
+    ) -> BatchWriter:
         """A writer process when the backlog is long enough to pay for one, else this process."""
         threshold = int(self.config.index.writer_process_mb * 1_000_000)
         if self.config.index.writer_process:
-            backlog = sum(
+            archived = sum(
                 binlog_size(path) for seq, path in files.items() if seq >= checkpoint.sequence
             )
+            backlog = max(archived, expected)
             if backlog - checkpoint.pos >= threshold:
                 try:
                     writer = ProcessWriter(self.store.path, self.rules, self.store.next_id())
@@ -370,14 +407,24 @@ class Indexer:
         return InlineWriter(self.store, self.rules)
 
     def _scan_files(
-        self, files: dict[int, Path], checkpoint: BinlogCoord, batches: _Batches
+        self,
+        files: dict[int, Path],
+        checkpoint: BinlogCoord,
+        batches: _Batches,
+        copying: Callable[[], bool],
     ) -> None:
         while True:
+            # Asked before the scan: once the copier has ended, one more pass reads all it wrote.
+            more_coming = copying()
             path = files.get(checkpoint.sequence)
+            if path is None and more_coming:
+                time.sleep(COPY_POLL)  # the copier has not started this file yet
+                files = {file_sequence(p.name): p for p in archived_files(self.archive_dir)}
+                continue
             if path is None or path.name != checkpoint.file:
                 return
             size = binlog_size(path)
-            scan = scan_file(path, checkpoint.pos)
+            scan = scan_file(path, checkpoint.pos, table_maps=self._table_maps)
             batch: list[Scanned] = []
             for transaction in scan:
                 batch.append(scanned(transaction))
@@ -385,6 +432,15 @@ class Indexer:
                     batches.submit(batch, BinlogCoord(path.name, transaction.end_pos))
                     batch = []
             following = files.get(checkpoint.sequence + 1)
+            if following is None and not scan.finished and more_coming:
+                # The end of what the copier has written so far: commit, wait, read on.
+                position = BinlogCoord(path.name, scan.position)
+                batches.submit(batch, position)
+                checkpoint = position
+                if binlog_size(path) == size:
+                    time.sleep(COPY_POLL)  # nothing more yet
+                files = {file_sequence(p.name): p for p in archived_files(self.archive_dir)}
+                continue
             if scan.finished:
                 # A Rotate (or a Stop event: the server shut down) closes the file.
                 position = BinlogCoord(scan.next_file or _next_name(path.name), 4)
@@ -436,7 +492,9 @@ class Indexer:
             )
         else:
             identity = f"mysql server_uuid={facts.get('server_uuid')}"
-        files = tuple(str(row["Log_name"]) for row in session.rows(d.binlog_files()))
+        listed = session.rows(d.binlog_files())
+        files = tuple(str(row["Log_name"]) for row in listed)
+        sizes = tuple(int(row.get("File_size") or 0) for row in listed)
         if not files:
             raise DrkitError(f"{self.primary.name} has no binary logs: is log_bin enabled?")
         recorded = self.store.meta("source")
@@ -449,7 +507,7 @@ class Indexer:
                 f"{self.primary.name} is {identity}",
                 hint="point [index] path and archive_dir at new locations for this primary",
             )
-        return PrimaryBinlogs(identity, files, session.version.is_mariadb)
+        return PrimaryBinlogs(identity, files, session.version.is_mariadb, sizes)
 
     def _first_file_to_fetch(self, binlogs: PrimaryBinlogs, on_new: OnNew | None = None) -> str:
         """Where copying resumes: the checkpoint's file, or the oldest the primary still has."""

@@ -11,7 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from drkit.binlog.transaction import Transaction
-from drkit.classify import ClassifyRules, RowCounts, transaction_findings
+from drkit.classify import (
+    ClassifyRules,
+    RowCounts,
+    statements_plainly_harmless,
+    transaction_findings,
+)
 from drkit.index.layout import FindingRow, Scanned, TableRow, TransactionRow, Verdict, lay_out
 
 
@@ -55,6 +60,9 @@ class Recorder:
                 for schema, table, ins, upd, dele in tables
                 if upd >= mass or dele >= mass
             }
+            if not counts and statements_plainly_harmless(scanned_tx[8]):
+                found.append(())  # most transactions: no names to build, nothing to read
+                continue
             # Every table's name: a statement naming one without its schema is read with it.
             names = [f"{schema}.{table}" for schema, table, *_ in tables] if tables else ()
             findings = transaction_findings(

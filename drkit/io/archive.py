@@ -80,6 +80,8 @@ class ArchiveWriter:
     process: subprocess.Popen[bytes] | None = None
     _secret: contextlib.AbstractContextManager[InheritedFile] | None = None
     _stderr: IO[bytes] | None = field(default=None, repr=False)
+    _stopped_for: str | None = field(default=None, repr=False)  # why a copy was stopped early
+    _next_look: float = field(default=0.0, repr=False)  # when `fetching` asks should_stop again
 
     def fetch_to_last(
         self,
@@ -92,10 +94,41 @@ class ArchiveWriter:
         `should_stop` is asked twice a second; a reason from it stops the tool (the disk runs
         low) and is raised.
         """
-        process = self._spawn(first_file, follow=False)
+        self.start_fetch(first_file)
+        self.finish_fetch(timeout, should_stop)
+
+    def start_fetch(self, first_file: str) -> None:
+        """Start copying `first_file` and every later binlog in the background, up to the last
+        one as it is now (no following); `finish_fetch` waits for the end. The indexer scans the
+        files while they are copied, asking `fetching` whether more is coming."""
+        self.stop()
+        self._stopped_for = None
+        self._next_look = 0.0
+        self.process = self._spawn(first_file, follow=False)
+
+    def fetching(self, should_stop: Callable[[], str | None] | None = None) -> bool:
+        """Whether the copy `start_fetch` started still runs. A reason from `should_stop` (asked
+        at most twice a second) stops the tool first; `finish_fetch` then raises it."""
+        if not self.running():
+            return False
+        if should_stop is not None and time.monotonic() >= self._next_look:
+            self._next_look = time.monotonic() + CHECK_EVERY
+            reason = should_stop()
+            if reason is not None:
+                self._stopped_for = reason
+                self.stop()
+                return False
+        return True
+
+    def finish_fetch(
+        self, timeout: float = 600, should_stop: Callable[[], str | None] | None = None
+    ) -> None:
+        """Wait for the copy `start_fetch` started (asking `should_stop` twice a second, as
+        fetch_to_last does); ArchiveError when it failed, was stopped, or took too long."""
+        process = self.process
         deadline = time.monotonic() + timeout
         try:
-            while True:
+            while process is not None and self._stopped_for is None:
                 try:
                     process.wait(timeout=min(CHECK_EVERY, max(0.0, deadline - time.monotonic())))
                     break
@@ -105,14 +138,18 @@ class ArchiveWriter:
                         continue
                 process.kill()
                 process.wait()
-                raise ArchiveError(
-                    f"copying binlogs from {self.node.name} stopped: {reason}"
-                    if reason
-                    else f"copying binlogs from {self.node.name} took over {timeout:.0f} s"
-                )
+                if reason is None:
+                    raise ArchiveError(
+                        f"copying binlogs from {self.node.name} took over {timeout:.0f} s"
+                    )
+                self._stopped_for = reason
         finally:
             self._forget_secret()
-        if process.returncode != 0:
+        if self._stopped_for is not None:
+            raise ArchiveError(
+                f"copying binlogs from {self.node.name} stopped: {self._stopped_for}"
+            )
+        if process is None or process.returncode != 0:
             raise ArchiveError(
                 f"copying binlogs from {self.node.name} failed: {_last_line(self._errors())}"
             )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from drkit.binlog.transaction import INCIDENT_STATEMENT
 from drkit.classify import (
     SEVERITIES,
     ClassifyRules,
@@ -17,6 +18,7 @@ from drkit.classify import (
     Severity,
     classify_statement,
     classify_transaction,
+    statements_plainly_harmless,
     transaction_findings,
 )
 from drkit.classify.fastpath import plainly_harmless
@@ -364,6 +366,22 @@ def test_fast_path_leaves_every_destructive_case_to_the_parser() -> None:
 
 
 # --- transactions -------------------------------------------------------------------------------
+
+
+def test_a_transaction_of_plain_statements_is_settled_by_the_fast_path() -> None:
+    plain = ("INSERT INTO t VALUES (1)", "UPDATE t SET a = 2 WHERE id = 1")
+    assert statements_plainly_harmless(plain)
+    assert transaction_findings(plain, {}, tables=["shop.t"]) == []
+    # One doubtful statement, an incident, or mass row counts: the full reading decides.
+    assert not statements_plainly_harmless((*plain, "DELETE FROM t"))
+    assert [f.category for f in transaction_findings((*plain, "DELETE FROM t"), {})] == [
+        "delete_without_where"
+    ]
+    incident = (f"{INCIDENT_STATEMENT}LOST_EVENTS: gone",)
+    assert not statements_plainly_harmless(incident)
+    assert [f.category for f in transaction_findings(incident, {})] == ["binlog_incident"]
+    mass = transaction_findings(plain, {"shop.t": RowCounts(updates=5000)})
+    assert [f.category for f in mass] == ["mass_update"]
 
 
 def test_row_counts_alone_give_mass_findings() -> None:
