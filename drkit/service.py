@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from drkit.promote.run import PromotionReport
     from drkit.retention.plan import PrunePlan
     from drkit.retention.run import PruneReport
+    from drkit.retention.schedule import PruneSchedule
     from drkit.retention.summary import ArchiveSummary
 
 
@@ -762,11 +763,16 @@ class Operations(Drkit):
 
         return plan_prune(self.config)
 
-    def prune(self, shown: PrunePlan | None = None) -> PruneReport:
-        """Prune under the engine lock, never more than `shown`; the outcome is audited."""
+    def prune(
+        self, shown: PrunePlan | None = None, between: Callable[[int], None] | None = None
+    ) -> PruneReport:
+        """Prune under the engine lock, never more than `shown`; the outcome is audited.
+        `between(rows so far)` runs after each chunk of index rows is removed."""
         from drkit.retention.run import prune
 
-        report = prune(self.config, shown, command=self.audit.command or "drkit prune")
+        report = prune(
+            self.config, shown, command=self.audit.command or "drkit prune", between=between
+        )
         self.audit.event(
             "prune",
             rows_removed=report.rows_removed,
@@ -775,3 +781,16 @@ class Operations(Drkit):
             kept=list(report.plan.kept),
         )
         return report
+
+    def prune_schedule(
+        self, report: Callable[[str], None], between: Callable[[int], None] | None = None
+    ) -> PruneSchedule:
+        """`drkit prune` every `[retention] interval`, on a thread (for `index --follow`, guard)."""
+        from drkit.retention.schedule import PruneSchedule
+
+        return PruneSchedule(
+            lambda chunk_done: self.prune(between=chunk_done),
+            self.config.retention.interval,
+            report=report,
+            between=between,
+        )

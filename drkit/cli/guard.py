@@ -13,6 +13,7 @@ from types import FrameType
 import click
 
 from drkit import logs
+from drkit.cli.checks import operations
 from drkit.cli.common import (
     Context,
     ExitCode,
@@ -78,7 +79,9 @@ def guard_command(
         report = log.info
     config = ctx.config
     command = " ".join(shlex.quote(a) for a in ["drkit", *sys.argv[1:]])
-    guard = Guard(config, report=report, command=command, poll=poll or POLL)
+    # The same prune as `drkit prune`, through the facade, every [retention] interval.
+    pruner = None if once else operations(ctx).prune_schedule(report)
+    guard = Guard(config, report=report, command=command, poll=poll or POLL, pruner=pruner)
     guard.preflight()
     stop = threading.Event()
 
@@ -95,14 +98,14 @@ def guard_command(
             f"{config.require_primary().name}: min_severity {rules.min_severity}, "
             f"{windows} maintenance window{'s' if windows != 1 else ''}, "
             f"{len(config.alerts.commands)} alert commands, {len(config.alerts.webhooks)} webhooks; "
-            "Ctrl-C stops"
+            f"{pruner.describe() if pruner else 'no scheduled prune'}; Ctrl-C stops"
         )
     server = None
     if metrics_address:
         from drkit.guard.metrics import TopologyMetrics
         from drkit.io.metrics import serve
 
-        server = serve(metrics_address, TopologyMetrics(config, guard).collect)
+        server = serve(metrics_address, TopologyMetrics(config, guard, pruner=pruner).collect)
         report(f"metrics on http://{server.host}:{server.port}/metrics")
     try:
         record = guard.run(stop, once=once)
@@ -114,12 +117,20 @@ def guard_command(
     # A freeze still pending is a disaster that may yet apply (or a node not checked): not done.
     code = int(ExitCode.FAILED if record.pending else ExitCode.DONE)
     if as_json:
-        emit_json({"judged": record.judged, "findings": record.findings, "pending": record.pending})
+        emit_json(
+            {
+                "judged": record.judged,
+                "findings": record.findings,
+                **record.counts_json(),
+                "pending": record.pending,
+            }
+        )
         return code
     actions = [f"{f['action']} #{f['transaction']['id']}" for f in record.findings]
     out(
-        f"judged {record.judged} transactions; {len(record.findings)} findings"
+        f"judged {record.judged} transactions; {record.findings_total} findings"
         + (f": {', '.join(actions)}" if actions else "")
+        + (f" (the {record.dropped} oldest not listed)" if record.dropped else "")
     )
     for entry in map(PendingFreeze.from_json, record.pending):
         out(f"FREEZE PENDING on {entry.label}: {entry.reason or 'not tried'}")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from drkit.cli.checks import operations
 from drkit.cli.common import (
     Context,
     confirm,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from drkit.checks.dropped import DroppedRows
     from drkit.config import Config
     from drkit.index.indexer import Indexer
+    from drkit.retention.schedule import PruneSchedule
 
 
 @click.command(name="index")
@@ -86,17 +88,20 @@ def index_command(
     if metrics_address and not follow:
         raise UsageError("--metrics goes with --follow")
     config = ctx.config
+    # While following, the same prune as `drkit prune` (through the facade) every interval.
+    pruner = operations(ctx).prune_schedule(say) if follow else None
     server = None
     if metrics_address:
         from drkit.guard.metrics import TopologyMetrics
         from drkit.io.metrics import serve
 
-        server = serve(metrics_address, TopologyMetrics(config, command="index").collect)
+        metrics = TopologyMetrics(config, command="index", pruner=pruner)
+        server = serve(metrics_address, metrics.collect)
         say(f"metrics on http://{server.host}:{server.port}/metrics")
     indexer = Indexer(config, report=say)
     try:
-        if follow:
-            _follow(indexer, config, as_json=as_json)
+        if pruner is not None:
+            _follow(indexer, config, pruner, as_json=as_json)
         else:
             _once(indexer, as_json=as_json)
     finally:
@@ -126,7 +131,7 @@ def _once(indexer: Indexer, *, as_json: bool) -> None:
     )
 
 
-def _follow(indexer: Indexer, config: Config, *, as_json: bool) -> None:
+def _follow(indexer: Indexer, config: Config, pruner: PruneSchedule, *, as_json: bool) -> None:
     stop = threading.Event()
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
@@ -143,10 +148,12 @@ def _follow(indexer: Indexer, config: Config, *, as_json: bool) -> None:
             if record.destructive is not None:
                 say(f"DESTRUCTIVE {record.label}: {record.destructive.reason}")
 
-    say(f"following {config.require_primary().name}; Ctrl-C stops")
+    say(f"following {config.require_primary().name}; {pruner.describe()}; Ctrl-C stops")
+    pruner.start()
     try:
         indexer.follow(stop, on_new=on_new)
     finally:
+        pruner.stop()
         signal.signal(signal.SIGINT, previous)
     checkpoint = indexer.store.checkpoint()
     if as_json:

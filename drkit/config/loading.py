@@ -360,7 +360,8 @@ def _parse_retention(table: Table | None) -> RetentionConfig:
         return RetentionConfig()
     keep_text = table.optional_string("keep")
     min_free_text = table.optional_string("min_free")
-    keep = min_free = None
+    interval_text = table.optional_string("interval")
+    keep = min_free = interval = None
     if keep_text is not None:
         match = _DURATION.fullmatch(keep_text.strip())
         if not match or float(match[1]) <= 0:
@@ -371,6 +372,16 @@ def _parse_retention(table: Table | None) -> RetentionConfig:
         if not match or not 0 <= float(match[1]) < 100:
             table.fail("min_free", f'{min_free_text!r} is not a percentage such as "10%"')
         min_free = float(match[1]) / 100
+    if interval_text is not None:
+        if interval_text.strip() in ("0", "off"):
+            interval = 0.0  # no scheduled pruning: `drkit prune` (or its timer) does it
+        else:
+            match = _DURATION.fullmatch(interval_text.strip())
+            if not match or float(match[1]) <= 0:
+                table.fail(
+                    "interval", f'{interval_text!r} is not a duration such as "1h", "30m", or "off"'
+                )
+            interval = float(match[1]) * _DURATION_UNITS[match[2]]
     compress = table.optional_string("compress")
     if compress is not None and compress not in COMPRESSIONS:
         table.fail("compress", f"{compress!r} is not one of {', '.join(map(repr, COMPRESSIONS))}")
@@ -379,7 +390,13 @@ def _parse_retention(table: Table | None) -> RetentionConfig:
         table.fail("compress_level", "must be between 1 and 19 (zstd's levels)")
     table.finish()
     return RetentionConfig(
-        **_given(keep=keep, min_free=min_free, compress=compress, compress_level=level)
+        **_given(
+            keep=keep,
+            min_free=min_free,
+            interval=interval,
+            compress=compress,
+            compress_level=level,
+        )
     )
 
 

@@ -174,12 +174,14 @@ class AlertsConfig:
 class RetentionConfig:
     """`[retention]`: how long index rows and archived binlogs are kept, and the free space wanted.
 
-    `keep` is in seconds; `min_free` is a fraction of the archive's filesystem (0.10 for "10%").
+    `keep` is in seconds; `min_free` is a fraction of the archive's filesystem (0.10 for "10%");
+    `interval` is how often `index --follow` and `guard` prune on their own (seconds; 0: never).
     `compress` is "zstd" (archived binlogs are compressed once closed and indexed) or "none".
     """
 
     keep: float = 7 * 86400.0
     min_free: float = 0.10
+    interval: float = 3600.0
     compress: str = "none"
     compress_level: int = 3
 

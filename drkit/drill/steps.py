@@ -329,9 +329,8 @@ def _changes(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
 
     rng = random.Random(params["seed"])  # noqa: S311 - a reproducible workload, not a secret
     table = params["table"]
-    session = run.writer()
     counts = {"update": 0, "delete": 0, "insert": 0}
-    try:
+    with run.writer() as session:
         top = int((session.one(drill_max_id(table)) or {"n": 0})["n"])
         if top == 0:
             raise StepFailed(f"{table} has no rows to change: a workload step creates it first")
@@ -353,8 +352,6 @@ def _changes(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
                 )
                 counts["insert"] += 1
             session.run(sql)
-    finally:
-        session.close()
     return (
         f"{params['transactions']} transactions on {table}: {counts['update']} updates, "
         f"{counts['delete']} deletes, {counts['insert']} inserts"

@@ -5,16 +5,14 @@ node's delay and applier, alert failures, the archive's size and its filesystem'
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, IndexBehind
-from drkit.guard.outcome import FROZEN
 from drkit.guard.state import guard_status
 from drkit.index.position import last_applied
 from drkit.index.records import IndexedTransaction
@@ -23,6 +21,7 @@ from drkit.io.facts import gather_all
 from drkit.model.coords import file_sequence
 from drkit.model.facts import NodeFacts
 from drkit.model.gtid import MariadbGtid, MariadbGtidPos, MysqlGtid, MysqlGtidSet, parse_gtid
+from drkit.retention.schedule import OUTCOMES, PruneStats
 from drkit.retention.summary import archive_summary
 
 Gather = Callable[[Iterable[NodeConfig]], tuple[NodeFacts, ...]]
@@ -33,10 +32,19 @@ class GuardView(Protocol):
     """What the metrics read of a running guard (drkit.guard.watch.Guard)."""
 
     @property
-    def findings(self) -> list[dict[str, Any]]: ...
+    def finding_counts(self) -> dict[tuple[str, str], int]: ...
+
+    @property
+    def freeze_counts(self) -> dict[tuple[str, str], int]: ...
 
     @property
     def alert_failures(self) -> int: ...
+
+
+class PrunerView(Protocol):
+    """What the metrics read of a prune schedule (drkit.retention.schedule.PruneSchedule)."""
+
+    def stats(self) -> PruneStats: ...
 
 
 class TopologyMetrics:
@@ -49,9 +57,11 @@ class TopologyMetrics:
         *,
         command: str = "guard",
         gather: Gather | None = None,
+        pruner: PrunerView | None = None,
     ) -> None:
         self.config = config
         self.guard = guard
+        self.pruner = pruner
         self.command = command
         self._gather = gather or (lambda nodes: gather_all(nodes, SCRAPE_TIMEOUT))
 
@@ -77,6 +87,7 @@ class TopologyMetrics:
             if store is not None:
                 store.close()
         families.extend(self._archive_families())
+        families.extend(self._prune_families())
         return families
 
     # -- guard ------------------------------------------------------------------------------
@@ -121,22 +132,9 @@ class TopologyMetrics:
             "Delayed nodes frozen by this guard, by the finding's class",
             labels=["class", "node"],
         )
-        by_finding: Counter[tuple[str, str]] = Counter()
-        by_freeze: Counter[tuple[str, str]] = Counter()
-        for entry in list(self.guard.findings):
-            verdicts = entry.get("findings") or []
-            for verdict in verdicts:
-                by_finding[(str(verdict.get("class")), str(verdict.get("action")))] += 1
-            worst = next(
-                (v for v in verdicts if v.get("action") == "freeze"),
-                verdicts[0] if verdicts else {},
-            )
-            for node in entry.get("nodes") or []:
-                if node.get("action") == FROZEN:
-                    by_freeze[(str(worst.get("class")), str(node.get("node")))] += 1
-        for labels, count in sorted(by_finding.items()):
+        for labels, count in sorted(self.guard.finding_counts.items()):
             findings.add_metric(list(labels), count)
-        for labels, count in sorted(by_freeze.items()):
+        for labels, count in sorted(self.guard.freeze_counts.items()):
             freezes.add_metric(list(labels), count)
         failures = CounterMetricFamily(
             "drkit_guard_alert_failures", "Alert deliveries that failed after every retry"
@@ -313,6 +311,63 @@ class TopologyMetrics:
             ]
         return found
 
+    # -- scheduled prunes ------------------------------------------------------------------
+
+    def _prune_families(self) -> list[Metric]:
+        if self.pruner is None:
+            return []
+        stats = self.pruner.stats()
+        runs = CounterMetricFamily(
+            "drkit_retention_prunes",
+            "Scheduled prunes of this process by outcome (done; skipped: a plan held the "
+            "engine lock; failed; stopped: the process stopped in the middle)",
+            labels=["outcome"],
+        )
+        for outcome in OUTCOMES:
+            runs.add_metric([outcome], stats.runs.get(outcome, 0))
+        found: list[Metric] = [
+            _gauge(
+                "drkit_retention_prune_interval_seconds",
+                "[retention] interval: seconds between scheduled prunes",
+                stats.interval,
+            ),
+            runs,
+            _counter(
+                "drkit_retention_pruned_rows",
+                "Index rows removed by scheduled prunes",
+                stats.rows_total,
+            ),
+            _counter(
+                "drkit_retention_pruned_files",
+                "Archived binlog files removed by scheduled prunes",
+                stats.files_total,
+            ),
+            _counter(
+                "drkit_retention_pruned_bytes",
+                "Bytes of archived binlog files removed by scheduled prunes",
+                stats.bytes_total,
+            ),
+            _gauge(
+                "drkit_retention_last_prune_rows",
+                "Index rows the last completed prune removed",
+                stats.last_rows,
+            ),
+            _gauge(
+                "drkit_retention_last_prune_bytes",
+                "Archive bytes the last completed prune freed",
+                stats.last_bytes,
+            ),
+        ]
+        if stats.last_done_at is not None:
+            found.append(
+                _gauge(
+                    "drkit_retention_last_prune_timestamp_seconds",
+                    "Unix time the last scheduled prune completed",
+                    stats.last_done_at,
+                )
+            )
+        return found
+
 
 def _transactions_behind(primary: NodeFacts, latest: IndexedTransaction | None) -> int | None:
     """How many transactions the primary wrote after the newest indexed one, in its GTID stream."""
@@ -334,4 +389,10 @@ def _transactions_behind(primary: NodeFacts, latest: IndexedTransaction | None) 
 def _gauge(name: str, documentation: str, value: float, **labels: str) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, documentation, labels=list(labels))
     family.add_metric(list(labels.values()), value)
+    return family
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation)
+    family.add_metric([], value)
     return family

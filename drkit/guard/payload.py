@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 
@@ -41,6 +42,7 @@ def alert_payload(
     return {
         "source": "drkit guard",
         "alert": kind,
+        "dedup_key": incident_key(transaction),
         "severity": "window_missed" if missed else worst.severity.label,
         "summary": _summary(kind, transaction, worst.category, worst.severity.label, outcomes),
         "host": host,
@@ -51,6 +53,30 @@ def alert_payload(
         "nodes": [o.to_json() for o in outcomes],
         "next": _next(transaction, outcomes),
     }
+
+
+def incident_key(transaction: IndexedTransaction) -> str:
+    """The same key for the same disaster from every guard of a topology, whatever host it runs
+    on and whatever id its own index gave the transaction: built from what the primary's binlog
+    says of it (server id, GTID, file and position, commit second), which each guard's archive
+    copies byte for byte. A second page about it (frozen after freeze_failed, the other guard's)
+    carries the same key, so a pager can fold them into one incident."""
+    what = "|".join(
+        str(part)
+        for part in (
+            transaction.server_id,
+            transaction.gtid or "",
+            transaction.file,
+            transaction.start_pos,
+            transaction.timestamp,
+        )
+    )
+    return "drkit-" + hashlib.sha256(what.encode()).hexdigest()[:32]
+
+
+def _target(transaction: IndexedTransaction) -> str:
+    """How a command names the transaction: its GTID means the same in every guard's index."""
+    return transaction.gtid or str(transaction.id)
 
 
 def disk_payload(
@@ -80,6 +106,8 @@ def disk_payload(
     return {
         "source": "drkit guard",
         "alert": DISK_LOW_ALERT if low else DISK_OK_ALERT,
+        # One key per host and archive: the disk_ok alert resolves that host's disk_low.
+        "dedup_key": "drkit-disk-" + hashlib.sha256(f"{host}|{archive}".encode()).hexdigest()[:26],
         "severity": "critical" if low else "info",
         "summary": summary,
         "host": host,
@@ -119,7 +147,7 @@ def _summary(
 def _next(transaction: IndexedTransaction, outcomes: Sequence[NodeOutcome]) -> str:
     if any(o.safe for o in outcomes):
         return (
-            f"drkit recover --before {transaction.id} --dry-run  (then extract or promote; "
+            f"drkit recover --before {_target(transaction)} --dry-run  (then extract or promote; "
             "`drkit resume` when done)"
         )
     if any(o.action == FAILED for o in outcomes):
@@ -133,7 +161,7 @@ def _next(transaction: IndexedTransaction, outcomes: Sequence[NodeOutcome]) -> s
     gone = f"no delayed replica holds the data from before #{transaction.id} ({transaction.gtid or transaction.start})"
     if any(t.deletes or t.updates for t in transaction.tables):
         return (
-            f"{gone}: `drkit flashback {transaction.id} --dry-run` reverses its row changes from "
+            f"{gone}: `drkit flashback {_target(transaction)} --dry-run` reverses its row changes from "
             f"the archive's row images; or {backup}"
         )
     return f"{gone}: {backup}"

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from drkit.classify import Finding, Severity
@@ -25,8 +25,9 @@ from drkit.errors import ConfigError, DrkitError
 from drkit.guard import state as state_file
 from drkit.guard.findings import guard_findings
 from drkit.guard.freezer import Freezer
-from drkit.guard.outcome import FAILED, WINDOW_MISSED, NodeOutcome, applied, is_history
+from drkit.guard.outcome import FAILED, FROZEN, WINDOW_MISSED, NodeOutcome, applied, is_history
 from drkit.guard.payload import alert_payload, disk_payload
+from drkit.guard.record import GuardRun
 from drkit.guard.rules import Verdict, classify_rules, judge
 from drkit.guard.state import MISSED_KEPT, GuardState, PendingFreeze
 from drkit.index.indexer import Indexer
@@ -37,6 +38,7 @@ from drkit.io.alerts import Alerter, check_commands
 from drkit.io.audit import AuditLog
 from drkit.io.diskroom import DiskRoom
 from drkit.model.facts import NodeFacts
+from drkit.retention.schedule import PruneSchedule
 
 # Seconds between looks at the archive when nothing new came. benchmarks/guard_latency --sweep:
 # p95 DROP-to-frozen stays under ~0.1 s from 5 to 100 ms, idle CPU falls from 7% to 1% of a core.
@@ -50,15 +52,6 @@ CATCH_UP_PAGE = 500
 ERRORS_KEPT = 10
 
 Report = Callable[[str], None]
-
-
-@dataclass
-class GuardRun:
-    """What one run of the guard judged and did (for `--once` and the tests)."""
-
-    judged: int = 0
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    pending: list[dict[str, Any]] = field(default_factory=list)  # freezes still failing at the end
 
 
 @dataclass
@@ -88,8 +81,10 @@ class Guard:
         report: Report = lambda _: None,
         command: str = "drkit guard",
         poll: float = POLL,
+        pruner: PruneSchedule | None = None,
     ) -> None:
         self.config = config
+        self.pruner = pruner  # started once following, on its own thread
         self.report = report
         self.poll = poll
         self.audit = AuditLog(config.audit_path, command=command)
@@ -156,6 +151,8 @@ class Guard:
                 )
                 helpers.append(retrier)
                 retrier.start()
+                if self.pruner is not None:
+                    self.pruner.start()
                 indexer.follow(
                     stop,
                     on_new=self.on_new,
@@ -168,6 +165,8 @@ class Guard:
             raise
         finally:
             keeper_stop.set()
+            if self.pruner is not None:
+                self.pruner.stop()
             for helper in helpers:
                 helper.join()
             self._alerter.close()
@@ -188,7 +187,7 @@ class Guard:
     def on_new(self, batch: Sequence[IndexedTransaction]) -> None:
         """The indexer's callback: judge each new transaction in order, freezing where needed."""
         for transaction in batch:
-            found = len(self.run_record.findings)
+            found = self.run_record.findings_total
             try:
                 self._judge(transaction)
             except Exception as exc:  # one bad transaction must not blind the guard to the next
@@ -201,7 +200,7 @@ class Guard:
                 last_seen_id=transaction.id,
                 last_seen_gtid=transaction.gtid,
                 last_seen_at=float(transaction.timestamp),
-                save=len(self.run_record.findings) > found,
+                save=self.run_record.findings_total > found,
             )
 
     def _judge(self, transaction: IndexedTransaction) -> None:
@@ -223,6 +222,7 @@ class Guard:
         self.audit.event(
             "guard-freeze",
             alert=payload["alert"],
+            dedup_key=payload["dedup_key"],
             transaction=transaction.id,
             gtid=transaction.gtid,
             findings=payload["findings"],
@@ -367,19 +367,32 @@ class Guard:
                 missed=(state.missed + missed)[-MISSED_KEPT:],
                 pending=self._pending_state(),
             )
-        self.run_record.findings.append(
-            {
-                "transaction": transaction.to_json(),
-                "findings": [v.to_json() for v in verdicts],
-                "action": action,
-                "nodes": [o.to_json() for o in outcomes],
-            }
-        )
+        entry = {
+            "transaction": transaction.to_json(),
+            "findings": [v.to_json() for v in verdicts],
+            "action": action,
+            "nodes": [o.to_json() for o in outcomes],
+        }
+        with self._lock:
+            self.run_record.add(entry, [o.node for o in outcomes if o.action == FROZEN])
 
     @property
     def findings(self) -> list[dict[str, Any]]:
-        """What this run found and did so far, as `--once --json` prints it (for the metrics)."""
-        return list(self.run_record.findings)
+        """The recent findings of this run, as `--once --json` prints them."""
+        with self._lock:
+            return self.run_record.findings
+
+    @property
+    def finding_counts(self) -> dict[tuple[str, str], int]:
+        """Findings of this run by (class, action), every one counted (for the metrics)."""
+        with self._lock:
+            return dict(self.run_record.by_class)
+
+    @property
+    def freeze_counts(self) -> dict[tuple[str, str], int]:
+        """Nodes this run froze by (the finding's class, node) (for the metrics)."""
+        with self._lock:
+            return dict(self.run_record.freezes)
 
     def _alert_failed(self, message: str) -> None:
         self.alert_failures += 1
@@ -590,6 +603,7 @@ class Guard:
         self.audit.event(
             "guard-freeze",
             alert=payload["alert"],
+            dedup_key=payload["dedup_key"],
             retry=retry.freeze.attempts,
             transaction=transaction.id,
             gtid=transaction.gtid,
@@ -612,6 +626,7 @@ class Guard:
         self.audit.event(
             "guard-freeze",
             alert=payload["alert"],
+            dedup_key=payload["dedup_key"],
             retry=retry.freeze.attempts,
             transaction=transaction.id,
             gtid=transaction.gtid,

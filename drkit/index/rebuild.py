@@ -19,9 +19,12 @@ from pathlib import Path
 from drkit.compression import stored_size
 from drkit.config import Config
 from drkit.errors import RefusedError
+from drkit.index import first_ids
+from drkit.index.first_ids import FirstId
 from drkit.index.indexer import Indexer, Report
 from drkit.index.store import IndexDamagedError, IndexStore, IndexStoreError
 from drkit.io.archive import ArchiveBusyError, ArchiveLock, archived_files, holder
+from drkit.model.coords import file_sequence
 
 BUILDING_SUFFIX = ".rebuilding"
 ASIDE_INFIX = ".before-rebuild-"
@@ -41,6 +44,7 @@ class RebuildPlan:
     archive_dir: Path
     files: tuple[str, ...]  # archived binlog files, oldest first
     archive_bytes: int
+    first_id: FirstId | None = None  # the recorded first id of an archived file (after a prune)
 
     def render(self) -> str:
         span = self.files[0] if len(self.files) == 1 else f"{self.files[0]} to {self.files[-1]}"
@@ -51,6 +55,12 @@ class RebuildPlan:
             f"  1. index every archived transaction into {self.building} "
             "(removed again if this fails)",
         ]
+        if self.first_id is not None:
+            lines.append(
+                f"     ids as before: {self.first_id.file} starts at #{self.first_id.id} "
+                f"({self.first_id.gtid or 'no GTID'}), as recorded by the prune that removed "
+                f"the files before it ({first_ids.FILE_NAME})"
+            )
         if self.aside is not None:
             lines.append(
                 f"  2. move the current index aside to {self.aside}, with its -wal and -shm "
@@ -98,7 +108,18 @@ def plan_rebuild(config: Config, now: float | None = None) -> RebuildPlan:
         archive_dir=archive_dir,
         files=tuple(path.name for path in files),
         archive_bytes=sum(stored_size(path) for path in files),
+        first_id=_first_id(archive_dir, files),
     )
+
+
+def _first_id(archive_dir: Path, files: list[Path]) -> FirstId | None:
+    """The recorded first id of the oldest archived file that has one (None: ids start at 1)."""
+    recorded = first_ids.load(archive_dir)
+    for path in files:
+        entry = recorded.get(file_sequence(path.name))
+        if entry is not None:
+            return entry
+    return None
 
 
 def rebuild(config: Config, plan: RebuildPlan, report: Report = lambda _: None) -> RebuildResult:
@@ -132,10 +153,59 @@ def rebuild(config: Config, plan: RebuildPlan, report: Report = lambda _: None) 
 def _build(config: Config, plan: RebuildPlan, report: Report) -> tuple[int, str | None, bool]:
     """Index the whole archive into the plan's building file: count, checkpoint, identity kept."""
     with Indexer(config, report=report, index_path=plan.building) as indexer:
+        anchor = plan.first_id
+        if anchor is not None and file_sequence(anchor.file) == file_sequence(plan.files[0]):
+            indexer.store.set_meta("first_id", str(anchor.id))  # numbering starts there
         indexer.index_archive()
+        if anchor is not None:
+            _align_ids(indexer.store, anchor, report)
         kept = _carry_identity(plan.index, indexer.store)
         checkpoint = indexer.store.checkpoint()
         return indexer.store.count(), str(checkpoint) if checkpoint else None, kept
+
+
+def _align_ids(store: IndexStore, anchor: FirstId, report: Report) -> None:
+    """Shift the new ids so that the anchor's transaction has its recorded id (a file older than
+    the anchor's is in the archive too); say so when the archive does not hold it as recorded."""
+    found = store.by_gtid(anchor.gtid) if anchor.gtid else None
+    if found is None:
+        first = store.conn.execute(
+            "SELECT MIN(id) FROM transactions WHERE file_seq = ?", (file_sequence(anchor.file),)
+        ).fetchone()[0]
+        found = store.get(int(first)) if first is not None else None
+    if found is None:
+        report(
+            f"{anchor.file} is not in the archive as {first_ids.FILE_NAME} records it: ids are "
+            "numbered from the oldest archived file and may differ from the old index's"
+        )
+        return
+    shift = anchor.id - found.id
+    oldest = store.oldest()
+    if shift == 0 or oldest is None:
+        return
+    if oldest.id + shift < 1:
+        report(
+            f"{anchor.file} starts at #{found.id} in the archive, not #{anchor.id} as recorded: "
+            "ids are numbered from the oldest archived file and may differ from the old index's"
+        )
+        return
+    renumber(store, shift)
+
+
+def renumber(store: IndexStore, shift: int) -> None:
+    """Add `shift` to every id, in one transaction (through negative ids: no collision midway)."""
+    conn = store.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("UPDATE transactions SET id = -(id + ?)", (shift,))
+        conn.execute("UPDATE transactions SET id = -id")
+        for table in ("transaction_tables", "findings"):  # every table keyed by the id
+            conn.execute(f"UPDATE {table} SET tx_id = -(tx_id + ?)", (shift,))
+            conn.execute(f"UPDATE {table} SET tx_id = -tx_id")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _carry_identity(old: Path, new: IndexStore) -> bool:

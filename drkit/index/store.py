@@ -252,8 +252,12 @@ class IndexStore:
             self._write(rows, table_rows, checkpoint, finding_rows)
 
     def _next_id(self) -> int:
+        # An empty index numbers from its `first_id` (a rebuild after a prune keeps the ids).
         return int(
-            self.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM transactions").fetchone()[0]
+            self.conn.execute(
+                "SELECT COALESCE(MAX(id), (SELECT CAST(value AS INTEGER) - 1 FROM meta "
+                "WHERE key = 'first_id'), 0) + 1 FROM transactions"
+            ).fetchone()[0]
         )
 
     def _write(

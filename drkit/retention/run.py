@@ -14,6 +14,7 @@ from pathlib import Path
 from drkit.compression import compressed_name, stored_path
 from drkit.config import Config, NodeConfig
 from drkit.errors import IndexBehind
+from drkit.index import first_ids
 from drkit.index import prune as index_prune
 from drkit.index.position import last_applied
 from drkit.index.store import IndexStore
@@ -71,14 +72,16 @@ def prune(
     command: str = "drkit prune",
     now: float | None = None,
     gather: Gather = gather_all,
+    between: Callable[[int], None] | None = None,
 ) -> PruneReport:
     """Carry out a prune under the engine lock, deciding again there and never removing more
-    than `shown` (the plan the operator confirmed)."""
+    than `shown` (the plan the operator confirmed). `between(rows removed so far)` runs after
+    each chunk of index rows is removed (the rows go a few thousand at a time)."""
     with engine_lock(config.folder, what="pruning the index and archive", command=command):
         plan = _decide(config, [], now=now, gather=gather)
         if shown is not None:
             plan = narrowed(plan, shown)
-        return _execute(config, plan)
+        return _execute(config, plan, between)
 
 
 def _plan_holds(config: Config) -> Iterable[Hold]:
@@ -190,11 +193,15 @@ def _writing(archive_dir: Path, files: tuple[ArchivedFile, ...]) -> str | None:
     return max(files, key=lambda f: f.sequence).name
 
 
-def _execute(config: Config, plan: PrunePlan) -> PruneReport:
+def _execute(
+    config: Config, plan: PrunePlan, between: Callable[[int], None] | None = None
+) -> PruneReport:
     rows = 0
-    if plan.floor_id is not None:
+    if plan.floor_id is not None or plan.files:
         with IndexStore(config.index.path) as store:
-            rows = index_prune.delete_before(store, plan.floor_id)
+            _remember_first_id(config, store, plan)
+            if plan.floor_id is not None:
+                rows = index_prune.delete_before(store, plan.floor_id, between=between)
     removed: list[str] = []
     freed = 0
     for item in plan.files:
@@ -206,6 +213,17 @@ def _execute(config: Config, plan: PrunePlan) -> PruneReport:
             freed += sum(size or 0 for size in sizes)
     log.info("pruned %d index rows and %d archived files", rows, len(removed))
     return PruneReport(plan, rows, tuple(removed), freed)
+
+
+def _remember_first_id(config: Config, store: IndexStore, plan: PrunePlan) -> None:
+    """Before anything goes: the first id of the oldest file kept, so a rebuild keeps the ids."""
+    keep_from = plan.floor_id
+    if keep_from is None:
+        oldest = store.oldest()
+        keep_from = oldest.id if oldest else None
+    floor = store.get(keep_from) if keep_from is not None else None
+    if floor is not None and keep_from is not None:
+        first_ids.remember(config.index.archive_dir, store, floor.file, keep_from)
 
 
 def _unlink(path: Path) -> int | None:

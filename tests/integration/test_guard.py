@@ -120,7 +120,7 @@ def test_drop_table_freezes_the_delayed_replica_and_recover_restores_it(
     (node,) = body["nodes"]
     assert (node["node"], node["action"]) == ("delayed", "frozen")
     assert 3000 < node["seconds_left"] <= 3600
-    assert body["next"].startswith(f"drkit recover --before {body['transaction']['id']}")
+    assert body["next"].startswith(f"drkit recover --before {drop_gtid} --dry-run")
 
     # The audit log: the STOP statement, the freeze, then the alerts (the failing one too).
     records = audit_records(box)

@@ -46,6 +46,8 @@ def _scrape(port: int) -> Samples:
 def test_guard_metrics_follow_a_freeze(box: Sandbox, tmp_path: Path) -> None:
     create_shop(box)
     failing = json.dumps([sys.executable, "-c", "import sys; sys.exit(7)"])
+    with box.config_file.open("a", encoding="utf-8") as handle:
+        handle.write('\n[retention]\ninterval = "1s"\n')
     set_guard_config(box, f"[alerts]\ncommands = [{failing}]\ntimeout = 5\nretries = 0\n")
     port = _free_port()
     args = ("--metrics", f"127.0.0.1:{port}")
@@ -78,12 +80,22 @@ def test_guard_metrics_follow_a_freeze(box: Sandbox, tmp_path: Path) -> None:
         )
         assert got[("drkit_delayed_applier_running", NODE)] == 0
         assert box.replica_status("delayed")["Slave_SQL_Running"] == "No"
+        # The scheduled prune runs in the guard: nothing goes (the delayed replica, an hour
+        # late, has applied no indexed transaction), but each turn is counted.
+        done = ("drkit_retention_prunes_total", (("outcome", "done"),))
+        wait_for(lambda: _scrape(port).get(done, 0) >= 1, timeout=20, what="a scheduled prune")
+        got = _scrape(port)
+        assert got[("drkit_retention_prune_interval_seconds", ())] == 1
+        assert got[("drkit_retention_pruned_rows_total", ())] == 0
+        assert got[("drkit_retention_last_prune_timestamp_seconds", ())] > 0
     assert guard.process.returncode == 0, guard.output()
     with pytest.raises(OSError):  # the endpoint went with the guard
         _scrape(port)
 
 
 def test_index_follow_serves_metrics_too(box: Sandbox, tmp_path: Path) -> None:
+    with box.config_file.open("a", encoding="utf-8") as handle:
+        handle.write('\n[retention]\ninterval = "1s"\n')
     port = _free_port()
     argv = [sys.executable, "-m", "drkit", "--config", str(box.config_file), "index", "--follow"]
     log = (tmp_path / "index.log").open("wb")
@@ -111,8 +123,14 @@ def test_index_follow_serves_metrics_too(box: Sandbox, tmp_path: Path) -> None:
             timeout=30,
             what="the index to catch up",
         )
+        done = ("drkit_retention_prunes_total", (("outcome", "done"),))
+        wait_for(lambda: _scrape(port).get(done, 0) >= 1, timeout=20, what="a scheduled prune")
     finally:
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=30)
         log.close()
-    assert process.returncode == 0, (tmp_path / "index.log").read_text()
+    output = (tmp_path / "index.log").read_text()
+    assert process.returncode == 0, output
+    assert "pruning every 1s ([retention])" in output
+    assert "scheduled prune: removed 0 index rows" in output
+    assert "kept: everything: delayed node delayed has applied no indexed transaction" in output

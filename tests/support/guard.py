@@ -27,16 +27,20 @@ def set_guard_config(box: Sandbox, text: str) -> None:
     box.config_file.write_text(base.rstrip("\n") + "\n\n" + text.strip() + "\n", encoding="utf-8")
 
 
-def guard_state(box: Sandbox) -> dict[str, Any]:
+def guard_state(box: Sandbox, folder: Path | None = None) -> dict[str, Any]:
+    """The guard's state file in the sandbox's folder (or another config's `folder`)."""
     try:
-        data = json.loads((box.directory / "drkit-guard.json").read_text(encoding="utf-8"))
+        where = folder or box.directory
+        data = json.loads((where / "drkit-guard.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def audit_records(box: Sandbox, kind: str | None = None) -> list[dict[str, Any]]:
-    path = box.directory / "drkit-audit.jsonl"
+def audit_records(
+    box: Sandbox, kind: str | None = None, folder: Path | None = None
+) -> list[dict[str, Any]]:
+    path = (folder or box.directory) / "drkit-audit.jsonl"
     if not path.exists():
         return []
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
@@ -46,12 +50,15 @@ def audit_records(box: Sandbox, kind: str | None = None) -> list[dict[str, Any]]
 class GuardProcess:
     """`drkit guard` as a child in its own process group (the group holds its binlog tool too)."""
 
-    def __init__(self, box: Sandbox, log: Path, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, box: Sandbox, log: Path, args: tuple[str, ...] = (), config: Path | None = None
+    ) -> None:
         self.box = box
         self.log = log
+        self.config_file = config or box.config_file  # another config: a second guard
         handle = log.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "drkit", "--config", str(box.config_file), "guard", *args],
+            [sys.executable, "-m", "drkit", "--config", str(self.config_file), "guard", *args],
             stdin=subprocess.DEVNULL,
             stdout=handle,
             stderr=handle,
@@ -70,7 +77,7 @@ class GuardProcess:
         def ready() -> bool:
             if self.process.poll() is not None:
                 raise AssertionError(f"the guard exited {self.process.returncode}: {self.output()}")
-            state = guard_state(self.box)
+            state = guard_state(self.box, self.config_file.parent)
             return state.get("pid") == self.pid and str(state.get("primary", "")).startswith(
                 "following"
             )
@@ -80,7 +87,7 @@ class GuardProcess:
     def wait_seen(self, gtid: str) -> None:
         """Until the guard has judged the transaction `gtid` (its state's last seen)."""
         wait_for(
-            lambda: guard_state(self.box).get("last_seen_gtid") == gtid,
+            lambda: guard_state(self.box, self.config_file.parent).get("last_seen_gtid") == gtid,
             timeout=20,
             what=f"the guard to judge {gtid}",
         )
@@ -113,8 +120,10 @@ class GuardProcess:
 
 
 @contextmanager
-def running_guard(box: Sandbox, log: Path, args: tuple[str, ...] = ()) -> Iterator[GuardProcess]:
-    guard = GuardProcess(box, log, args)
+def running_guard(
+    box: Sandbox, log: Path, args: tuple[str, ...] = (), config: Path | None = None
+) -> Iterator[GuardProcess]:
+    guard = GuardProcess(box, log, args, config)
     try:
         guard.wait_ready()
         yield guard

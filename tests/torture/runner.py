@@ -121,7 +121,13 @@ class Torture:
             ]
         else:
             choices += [("restart_primary", 1.5)]
-        choices += [("freeze", 0.7), ("recover", 4), ("recover_killed", 2), ("concurrent", 1)]
+        choices += [
+            ("freeze", 0.7),
+            ("recover", 4),
+            ("recover_killed", 2),
+            ("concurrent", 1),
+            ("prune", 0.7),
+        ]
         names, weights = zip(*choices, strict=True)
         op = self.rng.choices(names, weights)[0]
         getattr(self, "op_" + op)()
@@ -139,9 +145,11 @@ class Torture:
     # -- setup and the end --------------------------------------------------------------------
 
     def setup(self) -> None:
+        retention = '\n[retention]\nkeep = "1s"\ninterval = "off"\n'  # for op_prune
         if self.compress:
-            with self.box.config_file.open("a", encoding="utf-8") as config:
-                config.write('\n[retention]\ncompress = "zstd"\n')
+            retention += 'compress = "zstd"\n'
+        with self.box.config_file.open("a", encoding="utf-8") as config:
+            config.write(retention)
         self.execute(0, ["CREATE DATABASE tt"], [])
         for domain, tables in DOMAIN_TABLES.items():
             for table in tables:
@@ -366,10 +374,17 @@ class Torture:
             self.fail(f"drkit events failed: {done.stderr.strip()[-500:]}")
         by_gtid = {event["gtid"]: event for event in json.loads(done.stdout)}
         indexed = 0
+        found_any = False
         for tx in self.model.log:
             event = by_gtid.get(tx.gtid)
+            if event is None and tx.index_id is not None and not found_any:
+                indexed += 1  # pruned: the index now starts after it
+                continue
             if event is None:
                 break
+            found_any = True
+            if tx.index_id is not None and event["id"] != tx.index_id:
+                self.fail(f"{tx.label()} changed its index id from {tx.index_id} to {event['id']}")
             tx.index_id = event["id"]
             tx.timestamp = event["timestamp"]
             tx.destructive = event["destructive"] is not None
@@ -432,6 +447,22 @@ class Torture:
                 )
         self.index()
         self.note(f"index: {self.model.indexed} transactions indexed")
+
+    def op_prune(self) -> None:
+        """`drkit prune` (keep 1s), then now and then `drkit index --rebuild`: nothing a recovery
+        needs goes (the recoveries after it say so), and every id stays what it was."""
+        done = self.drkit("prune", "--yes", "--json")
+        removed = json.loads(done.stdout).get("rows_removed") if done.returncode == 0 else None
+        self.note(f"prune -> exit {done.returncode}, {removed} rows removed")
+        if done.returncode != 0:
+            self.fail(f"prune failed: {done.stderr.strip()[-500:]}")
+        if self.rng.random() < 0.5:
+            done = self.drkit("index", "--rebuild", "--yes")
+            self.note(f"index --rebuild -> exit {done.returncode}")
+            if done.returncode != 0:
+                self.fail(f"index --rebuild failed: {done.stderr.strip()[-500:]}")
+        self.refresh_index()
+        self.check_delayed()
 
     # -- freeze, resume -----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from drkit.cli.status import _guard_section
 from drkit.config import Role
 from drkit.guard import state as state_file
 from drkit.guard.outcome import NodeOutcome, applied, is_history
-from drkit.guard.payload import STATEMENT_LIMIT, alert_payload
+from drkit.guard.payload import STATEMENT_LIMIT, alert_payload, incident_key
 from drkit.guard.rules import Verdict
 from drkit.guard.state import GuardState, PendingFreeze, guard_status
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
@@ -219,8 +219,25 @@ def test_alert_for_a_freeze() -> None:
     ]
     assert [f["action"] for f in alert["findings"]] == ["freeze", "log"]
     assert len(alert["transaction"]["statement"]) == STATEMENT_LIMIT
-    assert alert["next"].startswith("drkit recover --before 42 --dry-run")
+    # By GTID: the same transaction in every guard's index, whatever id each gave it.
+    assert alert["next"].startswith("drkit recover --before 0-1-42 --dry-run")
     json.dumps(alert)  # it goes out as JSON
+
+
+def test_two_guards_give_one_incident_the_same_dedup_key() -> None:
+    """Another host's guard: its own index id for the transaction, its own outcome and host."""
+    frozen = [NodeOutcome("delayed", "frozen", "applier stopped")]
+    found = [NodeOutcome("delayed", "already_frozen", "the applier was already stopped")]
+    elsewhere = IndexedTransaction(**{**TRANSACTION.__dict__, "id": 7})
+    first = alert_payload(TRANSACTION, [DROP], frozen, primary="p (a:1)", host="g1", now=NOW)
+    second = alert_payload(elsewhere, [DROP], found, primary="db1 (b:1)", host="g2", now=NOW + 1)
+    assert first["dedup_key"] == second["dedup_key"] == incident_key(TRANSACTION)
+    assert str(first["dedup_key"]).startswith("drkit-") and len(str(first["dedup_key"])) == 38
+    failed = [NodeOutcome("delayed", "failed", "unreachable")]
+    again = alert_payload(TRANSACTION, [DROP], failed, primary="p", host="g1", now=NOW)
+    assert again["dedup_key"] == first["dedup_key"]  # freeze_failed, then frozen: one incident
+    other = IndexedTransaction(**{**TRANSACTION.__dict__, "gtid": "0-1-43", "start_pos": 2000})
+    assert incident_key(other) != incident_key(TRANSACTION)
 
 
 def test_a_missed_window_is_the_loudest_alert() -> None:
@@ -256,7 +273,7 @@ def test_a_missed_window_names_the_way_back() -> None:
         **{**TRANSACTION.__dict__, "tables": (TableRows("shop.orders", deletes=500),)}
     )
     delete = alert_payload(deleted, [DROP], missed, primary="p", host="h", now=NOW)
-    assert "`drkit flashback 42 --dry-run` reverses its row changes" in str(delete["next"])
+    assert "`drkit flashback 0-1-42 --dry-run` reverses its row changes" in str(delete["next"])
     assert "or restore from a backup" in str(delete["next"])
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,136 @@ def test_rebuild_flags_go_together(
     code, _, err = drkit(capsys, config, "index", *args)
     assert code == 2, err
     assert sqlite3.connect(config.index.path).execute("PRAGMA quick_check").fetchone() == ("ok",)
+
+
+# -- ids survive a prune and a rebuild ----------------------------------------------------------
+
+
+def _ids_by_gtid(index: Path) -> dict[str, int]:
+    with sqlite3.connect(f"file:{index}?mode=ro", uri=True) as conn:
+        return {str(g): int(i) for i, g in conn.execute("SELECT id, gtid FROM transactions")}
+
+
+def _files_by_id(index: Path) -> dict[int, str]:
+    with sqlite3.connect(f"file:{index}?mode=ro", uri=True) as conn:
+        return {int(i): str(f) for i, f in conn.execute("SELECT id, file FROM transactions")}
+
+
+DELAYED = """
+[nodes.delayed]
+role = "delayed"
+host = "127.0.0.1"
+port = 2
+user = "drkit"
+password = "never-used"
+delay = 3600
+"""
+
+
+def _prune_to(config: Config, applied_gtid: str) -> Config:
+    """Prune as a delayed replica that has applied up to `applied_gtid` allows (every fixture
+    transaction is older than keep); the config with that delayed node."""
+    from drkit import config as config_module
+    from drkit.config import NodeConfig
+    from drkit.model.facts import NodeFacts
+    from drkit.model.version import ServerVersion
+    from drkit.retention.run import prune
+
+    config.path.write_text(config.path.read_text() + DELAYED)
+    config = config_module.load(config.path)
+
+    def gather(nodes: Iterable[NodeConfig]) -> tuple[NodeFacts, ...]:
+        return tuple(
+            NodeFacts(
+                name=node.name,
+                role=node.role,
+                address=node.address,
+                configured_delay=3600,
+                gathered_at=0.0,
+                reachable=True,
+                version=ServerVersion.parse("10.11.6-MariaDB", ""),
+                gtid_executed_text=applied_gtid,
+            )
+            for node in nodes
+        )
+
+    report = prune(config, now=4_000_000_000.0, gather=gather)
+    assert report.rows_removed > 0 and report.files_removed == ("bin.000001",)
+    return config
+
+
+def test_a_rebuild_after_a_prune_keeps_every_id(
+    capsys: pytest.CaptureFixture[str], config: Config
+) -> None:
+    index = config.index.path
+    before = _ids_by_gtid(index)
+    files = _files_by_id(index)
+    first_of_file_2 = min(i for i, f in files.items() if f == "bin.000002")
+    floor = first_of_file_2 + 3
+    config = _prune_to(config, next(g for g, i in before.items() if i == floor))
+    kept = _ids_by_gtid(index)
+    assert min(kept.values()) == floor  # the file's first rows went from the index
+
+    code, out, err = drkit(capsys, config, "index", "--rebuild", "--dry-run")
+    assert code == 0, err
+    assert f"bin.000002 starts at #{first_of_file_2}" in out
+    code, out, err = drkit(capsys, config, "index", "--rebuild", "--yes")
+    assert code == 0, err
+    rebuilt = _ids_by_gtid(index)
+    # The rebuild reads bin.000002 whole again: its pruned rows come back, under their old ids.
+    expected = {g: i for g, i in before.items() if files[i] != "bin.000001"}
+    assert rebuilt == expected
+    assert min(rebuilt.values()) == first_of_file_2 > 1
+
+
+def test_a_rebuild_from_an_older_file_than_the_recorded_one_shifts_to_the_same_ids(
+    capsys: pytest.CaptureFixture[str], config: Config, tmp_path: Path
+) -> None:
+    index = config.index.path
+    before = _ids_by_gtid(index)
+    kept_copy = tmp_path / "bin.000001.copy"
+    shutil.copyfile(config.index.archive_dir / "bin.000001", kept_copy)
+    config = _prune_to(config, next(g for g, i in before.items() if i == 16))
+    # bin.000001 back (from a backup, say): ids are then numbered from it, and shifted so that
+    # bin.000002 starts where it did: here the shift is 0, and the ids are the old ones again.
+    shutil.copyfile(kept_copy, config.index.archive_dir / "bin.000001")
+    code, _out, err = drkit(capsys, config, "index", "--rebuild", "--yes")
+    assert code == 0, err
+    assert _ids_by_gtid(index) == before
+    with sqlite3.connect(f"file:{index}?mode=ro", uri=True) as conn:
+        orphans = [
+            conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE tx_id NOT IN (SELECT id FROM transactions)"
+            ).fetchone()[0]
+            for table in ("transaction_tables", "findings")
+        ]
+    assert orphans == [0, 0]
+
+
+def test_renumber_moves_rows_and_their_tables_together(config: Config) -> None:
+    from drkit.index.rebuild import renumber
+
+    index = config.index.path
+    before = _ids_by_gtid(index)
+    content = index_content(index)
+    with IndexStore(index) as store:
+        renumber(store, 100)
+    assert _ids_by_gtid(index) == {g: i + 100 for g, i in before.items()}
+    with sqlite3.connect(f"file:{index}?mode=ro", uri=True) as conn:
+        tables = conn.execute("SELECT COUNT(*), MIN(tx_id) FROM transaction_tables").fetchone()
+        findings = conn.execute("SELECT tx_id FROM findings ORDER BY tx_id, seq").fetchall()
+    assert tables[0] == len(content["transaction_tables"]) and tables[1] > 100
+    assert findings and [f[0] for f in findings] == [f[0] + 100 for f in content["findings"]]
+
+
+def test_without_a_prune_a_rebuild_numbers_from_one(
+    capsys: pytest.CaptureFixture[str], config: Config
+) -> None:
+    before = _ids_by_gtid(config.index.path)
+    code, out, err = drkit(capsys, config, "index", "--rebuild", "--yes")
+    assert code == 0, err
+    assert "ids as before" not in out + err
+    assert _ids_by_gtid(config.index.path) == before and min(before.values()) == 1
 
 
 def test_rebuild_reads_a_compressed_archive_into_the_same_index(

@@ -8,7 +8,7 @@ import time
 import urllib.request
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -17,12 +17,16 @@ from drkit import config as config_module
 from drkit.config import Config, NodeConfig, Role
 from drkit.errors import UsageError
 from drkit.guard.metrics import TopologyMetrics
+from drkit.guard.record import GuardRun
 from drkit.index.store import IndexStore, NewTransaction
 from drkit.io.metrics import parse_address, serve
 from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts, Unreachable
 from drkit.model.replica import ReplicaStatus
 from drkit.model.version import ServerVersion
+from drkit.retention.plan import ArchivedFile, PrunePlan
+from drkit.retention.run import PruneReport
+from drkit.retention.schedule import PruneSchedule
 
 CONFIG = """
 [nodes.primary]
@@ -117,18 +121,35 @@ def _facts(*, delayed_up: bool = True, applier: bool = True) -> Any:
 
 
 class FakeGuard:
+    """The guard's view as the metrics read it, filled through a real (bounded) GuardRun."""
+
     alert_failures = 2
-    findings: ClassVar[list[dict[str, Any]]] = [
-        {
-            "findings": [
-                {"class": "drop_table", "action": "freeze"},
-                {"class": "mass_delete", "action": "log"},
-            ],
-            "action": "frozen",
-            "nodes": [{"node": "delayed", "action": "frozen"}],
-        },
-        {"findings": [{"class": "truncate", "action": "log"}], "action": "logged", "nodes": []},
-    ]
+
+    def __init__(self) -> None:
+        # Kept: one finding in full; counted: all three (the metrics must not lose the rest).
+        self.run = GuardRun(kept=1)
+        self.run.add(
+            {
+                "findings": [
+                    {"class": "drop_table", "action": "freeze"},
+                    {"class": "mass_delete", "action": "log"},
+                ],
+                "action": "frozen",
+                "nodes": [{"node": "delayed", "action": "frozen"}],
+            },
+            ["delayed"],
+        )
+        log_only = {"findings": [{"class": "truncate", "action": "log"}], "action": "logged"}
+        self.run.add({**log_only, "nodes": []}, [])
+        assert len(self.run.findings) == 1 and self.run.dropped == 1
+
+    @property
+    def finding_counts(self) -> dict[tuple[str, str], int]:
+        return dict(self.run.by_class)
+
+    @property
+    def freeze_counts(self) -> dict[tuple[str, str], int]:
+        return dict(self.run.freezes)
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -207,6 +228,26 @@ def test_a_dead_or_frozen_delayed_node_reads_as_such(config: Config, scrape: Any
     down = scrape(TopologyMetrics(config, gather=_facts(delayed_up=False)))
     assert down[("drkit_delayed_up", node)] == 0
     assert ("drkit_delayed_applier_running", node) not in down  # unknown is not "running"
+
+
+def test_scheduled_prunes_are_counted(config: Config, scrape: Any) -> None:
+    plan = PrunePlan(60.0, 0.0, 41, 40, (ArchivedFile("bin.000001", 1, 4096),), ())
+    schedule = PruneSchedule(lambda _b: PruneReport(plan, 40, ("bin.000001",), 4096), 900.0)
+    idle = scrape(TopologyMetrics(config, gather=_facts(), pruner=schedule))
+    assert idle[("drkit_retention_prune_interval_seconds", ())] == 900
+    assert idle[("drkit_retention_prunes_total", (("outcome", "done"),))] == 0
+    assert ("drkit_retention_last_prune_timestamp_seconds", ()) not in idle  # none yet
+    schedule.run_once()
+    schedule.run_once()
+    got = scrape(TopologyMetrics(config, gather=_facts(), pruner=schedule))
+    assert got[("drkit_retention_prunes_total", (("outcome", "done"),))] == 2
+    assert got[("drkit_retention_prunes_total", (("outcome", "failed"),))] == 0
+    assert got[("drkit_retention_pruned_rows_total", ())] == 80
+    assert got[("drkit_retention_pruned_files_total", ())] == 2
+    assert got[("drkit_retention_pruned_bytes_total", ())] == 8192
+    assert got[("drkit_retention_last_prune_rows", ())] == 40
+    assert got[("drkit_retention_last_prune_bytes", ())] == 4096
+    assert abs(got[("drkit_retention_last_prune_timestamp_seconds", ())] - time.time()) < 60
 
 
 def test_a_failing_collect_still_answers(config: Config, scrape: Any) -> None:

@@ -77,6 +77,8 @@ def test_retention_config(text: str, keep: float, min_free: float) -> None:
         ('[retention]\nmin_free = "10"\n', "retention.min_free"),
         ('[retention]\nmin_free = "100%"\n', "not a percentage"),
         ('[retention]\nkeeps = "7d"\n', "keeps"),
+        ('[retention]\ninterval = "hourly"\n', "retention.interval"),
+        ('[retention]\ninterval = "0m"\n', "not a duration"),
         ('[retention]\ncompress = "lz4"\n', "'lz4' is not one of 'none', 'zstd'"),
         ("[retention]\ncompress_level = 22\n", "between 1 and 19"),
     ],
@@ -84,6 +86,20 @@ def test_retention_config(text: str, keep: float, min_free: float) -> None:
 def test_retention_config_refused(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         _parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "interval"),
+    [
+        ("", 3600.0),
+        ('[retention]\ninterval = "15m"\n', 900.0),
+        ('[retention]\ninterval = "2s"\n', 2.0),
+        ('[retention]\ninterval = "off"\n', 0.0),
+        ('[retention]\ninterval = "0"\n', 0.0),
+    ],
+)
+def test_retention_interval(text: str, interval: float) -> None:
+    assert _parse(text).retention.interval == interval
 
 
 def test_compression_config() -> None:
@@ -244,6 +260,40 @@ def test_prune_removes_what_the_delayed_node_applied_and_keep_allows(topology: C
     assert _files(topology) == ["bin.000003", "bin.000004"]
     with IndexStore(topology.index.path) as store:
         assert store.next_id() == 13  # ids continue after a prune
+
+
+def test_rows_go_a_chunk_at_a_time_each_committed_before_the_next(topology: Config) -> None:
+    from drkit.index.prune import delete_before
+
+    seen: list[tuple[int, list[int]]] = []
+
+    def between(removed: int) -> None:
+        seen.append((removed, _ids(topology)))  # another connection sees the chunk committed
+
+    with IndexStore(topology.index.path) as store:
+        assert delete_before(store, 9, chunk=3, between=between) == 8
+    assert seen == [
+        (3, list(range(4, 13))),
+        (6, list(range(7, 13))),
+        (8, list(range(9, 13))),
+    ]
+
+
+def test_a_prune_records_the_first_id_of_the_oldest_file_it_keeps(topology: Config) -> None:
+    from drkit.index import first_ids
+
+    prune(topology, now=NOW, gather=_gather("0-1-6"))  # keeps #6 on: bin.000002 holds #5..#8
+    recorded = first_ids.load(topology.index.archive_dir)
+    assert [(e.file, e.id, e.gtid) for e in recorded.values()] == [("bin.000002", 5, "0-1-5")]
+    assert (topology.index.archive_dir / first_ids.FILE_NAME).stat().st_mode & 0o777 == 0o600
+    # A later prune within the same file keeps the record (#5 is no longer indexed by then).
+    prune(topology, now=NOW, gather=_gather("0-1-7"))
+    assert first_ids.load(topology.index.archive_dir)[2].id == 5
+    prune(topology, now=NOW, gather=_gather("0-1-12"))  # bin.000003 from now on: #9 first
+    assert [(e.file, e.id) for e in first_ids.load(topology.index.archive_dir).values()] == [
+        ("bin.000003", 9)
+    ]
+    assert _files(topology) == ["bin.000003", "bin.000004"]  # the record is no binlog file
 
 
 def test_prune_removes_compressed_files_and_a_plain_copy_being_compressed(
