@@ -560,3 +560,38 @@ def test_a_refused_streamed_copy_leaves_no_table(
     )
     assert exists == 0
     settle(box)
+
+
+def test_a_streamed_copy_whose_digests_disagree_is_compared_row_by_row(
+    box: Sandbox, streamed_moment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Servers of two versions may print a value apart, so digests that disagree are not yet a
+    wrong copy: every row of the copy is compared with the pinned snapshot's rows at T."""
+    from drkit.asof import streamed
+    from drkit.service import Operations
+
+    monkeypatch.setattr(streamed, "digests_agree", lambda *args: (False, -1))
+    ops = Operations(box.config())
+    plan = ops.plan_asof("shop.streamed", iso(streamed_moment["at"]), into="shop.compared")
+    with ops.store() as store:
+        result = streamed.run_streamed(ops.config, store, plan, ops.audit, timeout=60)
+    assert result is not None and result.verified is True
+    assert result.checked == "every row read back"
+    assert result.written == len(streamed_moment["rows"])
+    assert fingerprint(box, "primary", "shop.compared") == streamed_moment["print"]
+    # A copy that really lacks a rewound row is not verified, by digests nor row by row.
+    monkeypatch.undo()
+    real_insert = streamed.insert_rows
+    monkeypatch.setattr(
+        streamed,
+        "insert_rows",
+        lambda session, target, rows, *rest: real_insert(session, target, rows[:-1], *rest),
+    )
+    settle(box)
+    plan = ops.plan_asof("shop.streamed", iso(streamed_moment["at"]), into="shop.compared_2")
+    with ops.store() as store:
+        result = streamed.run_streamed(ops.config, store, plan, ops.audit, timeout=60)
+    assert result is not None and result.verified is False
+    assert result.checked == "every row read back"
+    assert result.written == len(streamed_moment["rows"]) - 1
+    settle(box)
