@@ -85,13 +85,14 @@ def run_streamed(
             tools = _tools(reader.version.is_mariadb)
             if not table.key or tools is None:
                 return None
+            pinning = Pinning.choose(reader, node)  # refuses a MySQL applier that runs
             lock = _ReadLock.take(node, plan.table, timeout)
             if lock is None:
                 return None
             with lock:
                 start_copy(config, plan, audit, how=HOW.format(tool=tools[0], client=tools[1]))
                 result = _Streamed(config, store, plan, audit, reader, table, lock, started)
-                return result.run(pinned)
+                return result.run(pinning, pinned)
         finally:
             reader.close()
 
@@ -117,10 +118,9 @@ class _Streamed:
         self.target = plan.into
         self.primary = config.node(plan.destination)
 
-    def run(self, pinned: Callable[[str], None] | None) -> AsofResult:
+    def run(self, pinning: Pinning, pinned: Callable[[str], None] | None) -> AsofResult:
         plan, reader, table = self.plan, self.reader, self.table
         begun = time.monotonic()
-        pinning = Pinning.choose(reader, reader.node)
         position = pinning.before()
         for statement in reader.dialect.read_only_snapshot():
             reader.run(statement)
@@ -172,7 +172,7 @@ class _Streamed:
             rewound.transactions,
             table.key,
             timings=self.timings,
-            row_count=copy.written if copy.verified else rewound.count(count_now),
+            row_count=rewound.count(count_now),
             rows_kept=False,
         )
         result.seconds_to_answer = rewound.answered - self.started
