@@ -8,7 +8,9 @@ timestamp) a quarter of an hour ago; T lies after them; then --changes single-ro
 primary's COUNT(*) and CHECKSUM TABLE at T are the truth. Then, each answer written as a table
 on the primary:
   - drkit:    `drkit asof --table bench.t --at T --into bench.t_asof --yes --json` (the whole
-              command: read the replica's rows, undo the archive's images, write, read back);
+              command: pin the replica's rows, stream the unchanged ones with mariadb-dump |
+              mariadb while the archive's images are undone on the touched keys, replace
+              those rows, verify);
   - baseline: `mariadb-dump bench t` from the delayed replica piped into `mariadb scratch` on
               the primary (the scratch copy), then `mariadb-binlog --flashback --table t
               --rewrite-db bench->scratch --start-position P --stop-position Q` over the

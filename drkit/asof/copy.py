@@ -85,7 +85,6 @@ def write_copy(
 
     `untouched` is the digest sum of the rows no undone change concerned (None: compare every
     row instead)."""
-    from drkit.checks.privileges import require_privileges
     from drkit.io.lock import engine_lock
 
     assert plan.into is not None and plan.destination is not None
@@ -93,38 +92,18 @@ def write_copy(
     result = Copy(plan.into, primary.name)
     begun = time.monotonic()
     with engine_lock(config.folder, what="asof --into", command=audit.command):
-        require_privileges([primary], ["extract"], "asof --into")
-        check_into(config, plan.table, plan.into)  # again, under the lock
-        audit.event(
-            "asof-into-started",
-            node=primary.name,
-            table=plan.table,
-            target=plan.into,
-            at=iso(plan.at),
-        )
+        start_copy(config, plan, audit, how="rows inserted through the driver")
         session = connect(primary, observer=audit)
         try:
-            d = session.dialect
             session.run(utc_session())
-            schema = plan.into.partition(".")[0]
-            exists = session.one(d.schema_exists(schema)) or {}
-            if not int(next(iter(exists.values()), 0) or 0):
-                session.run(d.create_schema(schema))
-            session.run(
-                d.create_table_like_source(
-                    table.definition,
-                    plan.table,
-                    plan.into,
-                    rename_foreign_keys=plan.into != plan.table,
-                )
-            )
+            create_target(session, plan, table)
             written = [c for c in table.columns if c not in table.generated]
             result.timings["prepare_write"] = time.monotonic() - begun
             begun = time.monotonic()
             session.run(sql.foreign_key_checks(False))
             session.run(begin())
             try:
-                _insert(session, plan.into, rows, table.columns, written)
+                insert_rows(session, plan.into, rows, table.columns, written)
                 session.run(commit())
             except BaseException:
                 with contextlib.suppress(DrkitError):
@@ -139,15 +118,51 @@ def write_copy(
             result.timings["verify"] = time.monotonic() - begun
         finally:
             session.close()
+    finish_copy(audit, result)
+    return result
+
+
+def start_copy(config: Config, plan: AsofPlan, audit: AuditLog, *, how: str) -> None:
+    """Under the engine lock, before the first write: privileges, the target again, the audit."""
+    from drkit.checks.privileges import require_privileges
+
+    assert plan.into is not None and plan.destination is not None
+    require_privileges([config.node(plan.destination)], ["extract"], "asof --into")
+    check_into(config, plan.table, plan.into)  # again, under the lock
+    audit.event(
+        "asof-into-started",
+        node=plan.destination,
+        table=plan.table,
+        target=plan.into,
+        at=iso(plan.at),
+        how=how,
+    )
+
+
+def create_target(session: Session, plan: AsofPlan, table: TableShape) -> None:
+    """The target on the primary, defined as the table is on the replica (schema too if new)."""
+    assert plan.into is not None
+    d = session.dialect
+    schema = plan.into.partition(".")[0]
+    exists = session.one(d.schema_exists(schema)) or {}
+    if not int(next(iter(exists.values()), 0) or 0):
+        session.run(d.create_schema(schema))
+    session.run(
+        d.create_table_like_source(
+            table.definition, plan.table, plan.into, rename_foreign_keys=plan.into != plan.table
+        )
+    )
+
+
+def finish_copy(audit: AuditLog, result: Copy) -> None:
     audit.event(
         "asof-into-done",
-        node=primary.name,
-        target=plan.into,
+        node=result.node,
+        target=result.target,
         rows=result.written,
         verified=result.verified,
         checked=result.checked,
     )
-    return result
 
 
 def untouched_digest(snapshot: Snapshot, rewinder: Rewinder) -> int:
@@ -179,31 +194,45 @@ def _verify(
     pairs = list(zip(table.columns, table.types, strict=True))
     canonical = row_reader(table.types)
     if untouched is not None:
-        found = session.one(sql.table_digest(target, table.columns)) or {}
-        count, total = int(found.get("n") or 0), int(found.get("total") or 0)
         keys = list(rewinder.touched)
-        back: list[Row] = []
-        back_total = 0
-        width = len(pairs)
-        for first in range(0, len(keys), KEY_BATCH):
-            statement = sql.rows_with_keys(
-                target, pairs, table.key, keys[first : first + KEY_BATCH]
-            )
-            for raw in session.table(statement)[1]:
-                back.append(canonical(raw[:width]))
-                back_total += int(str(raw[width]))
-        if (
-            count == len(rows)
-            and total - back_total == untouched
-            and _same_rows(rewinder.rows_of(keys), back, table)
-        ):
+        same, count = digests_agree(
+            session, target, table, keys, rewinder.rows_of(keys), len(rows), untouched
+        )
+        if same:
             return True, count, "digests of the unchanged rows, values of the rewound ones"
     _, everything = session.table(sql.select_rows(target, pairs))
     found_rows = [canonical(row) for row in everything]
     return _same_rows(rows, found_rows, table), len(found_rows), "every row read back"
 
 
-def _insert(
+def digests_agree(
+    session: Session,
+    target: str,
+    table: TableShape,
+    keys: Sequence[Row],
+    rewound: Sequence[Row],
+    count: int,
+    untouched: int,
+) -> tuple[bool, int]:
+    """Whether the copy holds `count` rows, the rows with `keys` are exactly `rewound` (value by
+    value) and the others' digests sum to `untouched`; and the rows it holds."""
+    pairs = list(zip(table.columns, table.types, strict=True))
+    canonical = row_reader(table.types)
+    found = session.one(sql.table_digest(target, table.columns)) or {}
+    held, total = int(found.get("n") or 0), int(found.get("total") or 0)
+    back: list[Row] = []
+    back_total = 0
+    width = len(pairs)
+    for first in range(0, len(keys), KEY_BATCH):
+        statement = sql.rows_with_keys(target, pairs, table.key, keys[first : first + KEY_BATCH])
+        for raw in session.table(statement)[1]:
+            back.append(canonical(raw[:width]))
+            back_total += int(str(raw[width]))
+    same = held == count and total - back_total == untouched and _same_rows(rewound, back, table)
+    return same, held
+
+
+def insert_rows(
     session: Session,
     target: str,
     rows: Sequence[Row],

@@ -167,11 +167,20 @@ class AsofPlan:
         if self.where:
             lines.append(f"  3. keep the rows that satisfy, as they were at T: {self.where}")
         if self.into:
+            step = 4 if self.where else 3
             lines.append(
-                f"  {4 if self.where else 3}. create {self.into} on {self.destination} as "
-                f"{self.table} is defined on {self.node} (never overwriting), insert the rows "
-                "in one transaction, read them back and compare"
+                f"  {step}. create {self.into} on {self.destination} as {self.table} is "
+                f"defined on {self.node} (never overwriting), then read back and compare"
             )
+            if self.where:
+                lines.append("     the rows inserted in one transaction")
+            else:
+                lines.append(
+                    f"     with a primary key: the snapshot's rows copied by the servers' dump "
+                    f"tool | client ({self.table} read-locked on {self.node} until the dump's "
+                    "snapshot exists: its applier waits a moment), the rewound rows replaced "
+                    "in one transaction; without one, every row inserted in one transaction"
+                )
         lines.append(
             "  the range is read again at the position the snapshot pins; it may have moved on"
         )

@@ -218,6 +218,10 @@ class Rewinder:
     def key_of(self, row: Row) -> Row:
         return self._key(row)
 
+    def key_of_image(self, image: Mapping[str, object]) -> Row:
+        """The key of a row image (canonical values), as `undo` will look it up."""
+        return self._key(self._row(image))
+
 
 _HINT = (
     "the delayed replica's data does not follow the primary's binlog for this table (a "

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from drkit.asof.copy import check_into, untouched_digest, write_copy
 from drkit.asof.images import changes_newest_first
@@ -69,6 +70,12 @@ class AsofResult:
     seconds_to_answer: float = 0.0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    row_count: int | None = None  # rows at T, when `rows` does not hold them all
+    rows_kept: bool = True  # False: the rows went server to server (--into), `rows` is empty
+
+    @property
+    def count(self) -> int:
+        return len(self.rows) if self.row_count is None else self.row_count
 
     def to_json(self, with_rows: bool = True) -> dict[str, object]:
         from drkit.flashback.values import as_json
@@ -88,7 +95,7 @@ class AsofResult:
                 "update": self.undone.updates,
                 "delete": self.undone.deletes,
             },
-            "row_count": len(self.rows),
+            "row_count": self.count,
             "columns": list(self.columns),
             "into": self.into,
             "destination": self.destination,
@@ -99,14 +106,14 @@ class AsofResult:
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
-        if with_rows:
+        if with_rows and self.rows_kept:
             data["rows"] = [[as_json(v) for v in row] for row in self.rows]
         return data
 
     def summary(self) -> str:
         undone = self.undone
         text = (
-            f"{self.table} as of {iso(self.at)}: {len(self.rows)} rows "
+            f"{self.table} as of {iso(self.at)}: {self.count} rows "
             f"({self.rows_read} read on {self.node} at {self.position or '-'}, "
             f"{undone.total} row changes of {self.transactions} transactions undone: "
             f"{undone.inserts} inserts, {undone.updates} updates, {undone.deletes} deletes) "
@@ -150,7 +157,7 @@ def prepare_asof(
             "rewind starts",
             hint="`drkit history --table S.T --key ...` reads one row's versions from the archive alone",
         )
-    found, span = _range(
+    found, span = table_range(
         config, store, node.name, schema, name, when, facts, facts.gtid_slave_pos_text
     )
     target = destination = None
@@ -180,7 +187,7 @@ def _refuse_login(facts: NodeFacts) -> None:
         )
 
 
-def _range(
+def table_range(
     config: Config,
     store: IndexStore,
     node: str,
@@ -229,6 +236,12 @@ def run_asof(
     timeout: float = 3600.0,
 ) -> AsofResult:
     """Read, pin, rewind (and write with --into): the plan's table as of its T."""
+    if plan.into is not None and plan.where is None:
+        from drkit.asof.streamed import run_streamed
+
+        streamed = run_streamed(config, store, plan, audit, timeout=timeout)
+        if streamed is not None:
+            return streamed
     started = time.monotonic()
     node = config.node(plan.node)
     schema, name = parse_table(plan.table)
@@ -249,7 +262,9 @@ def run_asof(
             gtid_slave_pos_text=snapshot.position,
             gtid_binlog_pos_text="",
         )
-        found, _ = _range(config, store, node.name, schema, name, plan.at, facts, snapshot.position)
+        found, _ = table_range(
+            config, store, node.name, schema, name, plan.at, facts, snapshot.position
+        )
         begun = time.monotonic()
         rewinder = Rewinder(table.columns, table.key)
         rewinder.load(snapshot.rows)
@@ -301,9 +316,35 @@ def _undo(
     found: AsofRange,
 ) -> int:
     """Undo, newest first, every row change of the table in the range; transactions read."""
-    if found.empty:
-        return 0
     seen: set[int] = set()
+    for change in row_changes(archive, store, schema, name, table, found):
+        seen.add(change.transaction)
+        rewinder.undo(change.operation, change.before, change.after, change.label)
+    return len(seen)
+
+
+class RowChange(NamedTuple):
+    """One archived row change, its images keyed by the table's column names."""
+
+    transaction: int  # its index id
+    label: str  # `#42 (0-1-28)`, for messages
+    operation: str
+    before: Mapping[str, object] | None
+    after: Mapping[str, object] | None
+
+
+def row_changes(
+    archive: Path,
+    store: IndexStore,
+    schema: str,
+    name: str,
+    table: TableShape,
+    found: AsofRange,
+) -> Iterator[RowChange]:
+    """Every row change of the table in the range, newest first (RefusedError when the images
+    cannot be used: not FULL, or columns the table does not have)."""
+    if found.empty:
+        return
     checked: dict[tuple[str, ...], Mapping[str, str] | None] = {}
     event = -1
     names: Mapping[str, str] | None = None
@@ -311,7 +352,6 @@ def _undo(
         archive, store, schema, name, found.first_id, found.last_id
     ):
         label = f"#{change.id}" + (f" ({change.gtid})" if change.gtid else "")
-        seen.add(change.id)
         if row.event_pos != event:  # the rows of one event share their columns: check once
             event = row.event_pos
             names = _names(row, table, label, checked)
@@ -319,8 +359,7 @@ def _undo(
         if names is not None:
             before = _renamed(before, names)
             after = _renamed(after, names)
-        rewinder.undo(row.operation, before, after, label)
-    return len(seen)
+        yield RowChange(change.id, label, row.operation, before, after)
 
 
 def _names(

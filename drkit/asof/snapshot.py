@@ -59,7 +59,7 @@ def read_snapshot(
     apply more there: the rows must still be those of the position).
     """
     node = session.node
-    pinning = _Pinning.choose(session, node)
+    pinning = Pinning.choose(session, node)
     position = pinning.before()
     for statement in session.dialect.read_only_snapshot():
         session.run(statement)
@@ -102,8 +102,9 @@ def describe_table(session: Session, table: str) -> TableShape:
     return TableShape(columns, types, generated, key, str(create.get("Create Table") or ""))
 
 
-class _Pinning:
-    """How the position of the rows read is known (see the module's docstring)."""
+class Pinning:
+    """How the position of the rows read is known (see the module's docstring); also used by
+    drkit.asof.streamed."""
 
     def __init__(self, session: Session, node: NodeConfig, in_snapshot: bool) -> None:
         self.session = session
@@ -111,7 +112,7 @@ class _Pinning:
         self.in_snapshot = in_snapshot
 
     @classmethod
-    def choose(cls, session: Session, node: NodeConfig) -> _Pinning:
+    def choose(cls, session: Session, node: NodeConfig) -> Pinning:
         if session.version.is_mariadb:
             engine = session.one(sql.slave_pos_engine()) or {}
             if str(engine.get("engine") or "").lower() == "innodb" and not int(

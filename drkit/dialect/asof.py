@@ -73,17 +73,34 @@ def rows_with_keys(
     keys: Sequence[Sequence[object]],
 ) -> Sql:
     """The rows whose primary key is one of `keys`, as `select_rows(..., digest=True)`."""
-    if len(key) == 1:
-        wanted = f"{quote_ident(key[0])} IN ({', '.join(literal(k[0]) for k in keys)})"
-    else:
-        names = ", ".join(quote_ident(c) for c in key)
-        tuples = ", ".join("(" + ", ".join(literal(v) for v in k) + ")" for k in keys)
-        wanted = f"({names}) IN ({tuples})"
     digest = row_digest([c for c, _ in columns])
     return read(
         f"SELECT {_expressions(columns)}, {digest} AS `drkit_digest` "
-        f"FROM {quote_table(table)} WHERE {wanted}"
+        f"FROM {quote_table(table)} WHERE {_keys_in(key, keys)}"
     )
+
+
+def delete_keys(table: str, key: Sequence[str], keys: Sequence[Sequence[object]]) -> Sql:
+    """Remove the rows whose primary key is one of `keys`; printed with the count, not values."""
+    head = f"DELETE FROM {quote_table(table)} WHERE "
+    return Sql(head + _keys_in(key, keys), redacted=f"{head}... ({len(keys)} keys)")
+
+
+def lock_table_read(table: str) -> Sql:
+    """A shared lock that lets every reader in and holds every writer (the applier) out."""
+    return Sql(f"LOCK TABLES {quote_table(table)} READ", changes=False)
+
+
+def unlock_tables() -> Sql:
+    return Sql("UNLOCK TABLES", changes=False)
+
+
+def _keys_in(key: Sequence[str], keys: Sequence[Sequence[object]]) -> str:
+    if len(key) == 1:
+        return f"{quote_ident(key[0])} IN ({', '.join(literal(k[0]) for k in keys)})"
+    names = ", ".join(quote_ident(c) for c in key)
+    tuples = ", ".join("(" + ", ".join(literal(v) for v in k) + ")" for k in keys)
+    return f"({names}) IN ({tuples})"
 
 
 def _expressions(columns: Sequence[tuple[str, str]]) -> str:

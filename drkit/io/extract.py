@@ -11,6 +11,7 @@ import contextlib
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -22,6 +23,7 @@ from drkit.dialect.dump import (
     rename_inserts,
     tool_names,
 )
+from drkit.dialect.sql import quote_ident
 from drkit.errors import DrkitError
 from drkit.io.command import scrubbed_environment, signal_group, spawn
 from drkit.io.optionfile import client_option_file
@@ -42,8 +44,14 @@ def copy_table(
     *,
     mariadb: bool,
     timeout: float = COPY_TIMEOUT,
+    snapshot_taken: Callable[[], None] | None = None,
 ) -> int:
-    """Stream the rows of `source_table` into `target_table` (created already); bytes sent."""
+    """Stream the rows of `source_table` into `target_table` (created already); bytes sent.
+
+    `snapshot_taken` runs once the dump's consistent snapshot surely exists: at its first row
+    (the dump selects rows only after START TRANSACTION WITH CONSISTENT SNAPSHOT), or at its end
+    when the table is empty; `drkit asof` holds a read lock on the source table until then.
+    """
     dump_names, client_names = tool_names(mariadb)
     dump_tool = find_program(*dump_names)
     client_tool = find_program(*client_names)
@@ -90,7 +98,9 @@ def copy_table(
         watchdog = threading.Timer(timeout, expire)
         watchdog.start()
         try:
-            sent, problem = _pump(dump.stdout, client.stdin, source_name, target_name)
+            taken = _once(snapshot_taken)
+            sent, problem = _pump(dump.stdout, client.stdin, source_name, target_name, taken)
+            taken()  # at the dump's end at the latest: an empty table gives no row
             if problem is not None:
                 # Kill the client before its input ends: nothing after the bad line reaches it.
                 _kill(dump, client)
@@ -125,15 +135,22 @@ def copy_table(
 
 
 def _pump(
-    source: IO[bytes] | None, sink: IO[bytes] | None, source_name: str, target_name: str
+    source: IO[bytes] | None,
+    sink: IO[bytes] | None,
+    source_name: str,
+    target_name: str,
+    snapshot_taken: Callable[[], None],
 ) -> tuple[int, str | None]:
     """Copy the dump into the client, renaming INSERTs; (bytes sent, why it stopped early)."""
     assert source is not None and sink is not None
     sent = 0
     problem = None
+    renamed = b"INSERT INTO " + quote_ident(target_name).encode()
     with source:
         try:
             for line in rename_inserts(source, source_name, target_name):
+                if line.startswith(renamed):
+                    snapshot_taken()
                 sink.write(line)
                 sent += len(line)
         except UnexpectedDump as exc:
@@ -141,6 +158,17 @@ def _pump(
         except BrokenPipeError:
             pass  # the client exited early: its exit status says why
     return sent, problem
+
+
+def _once(then: Callable[[], None] | None) -> Callable[[], None]:
+    """`then` the first time the result is called, nothing after (nor when it is None)."""
+    pending = [then] if then is not None else []
+
+    def call() -> None:
+        if pending:
+            pending.pop()()
+
+    return call
 
 
 def _kill(*processes: subprocess.Popen[bytes]) -> None:
