@@ -80,6 +80,24 @@ class TimeNotReachable(RefusedError):
         return {"applied_at": self.applied_at}
 
 
+class IndexBehind(RefusedError):
+    """A node applied a transaction the index does not hold yet: what it applied is unknown,
+    never "nothing" (`drkit index` catches the index up)."""
+
+    def __init__(self, node: str, gtid: str) -> None:
+        super().__init__(
+            f"the index is behind what {node} has applied (its position GTID {gtid} is not indexed "
+            "yet): run `drkit index`",
+            hint="nothing was changed; `drkit index` catches the index up "
+            "(`drkit index --follow` or `drkit guard` keep it there)",
+        )
+        self.node = node
+        self.gtid = gtid
+
+    def details(self) -> dict[str, object]:
+        return {"node": self.node, "unindexed_gtid": self.gtid}
+
+
 class NodeError(DrkitError):
     """A server could not be reached, refused the login, or failed a statement."""
 

@@ -24,6 +24,7 @@ from drkit.config import Config
 from drkit.errors import RefusedError, UsageError
 from drkit.flashback.images import format_of, key_values, stream_images
 from drkit.flashback.values import image_json, matches, parse_key, shown
+from drkit.history_check import SchemaColumns, check_history_request
 from drkit.index.changes import TableChange, change, gtid_of, table_changes
 from drkit.index.gaps import refuse_window
 from drkit.index.rowkeys import RowKeyCache, cache_path
@@ -85,9 +86,11 @@ class RowHistory:
         if not self.versions:
             return (
                 f"{self.table} ({key}): no change in the index "
-                f"({self.transactions_read} transactions of the table read)"
+                f"({self.transactions_read} transaction{'' if self.transactions_read == 1 else 's'}"
+                " of the table read)"
             )
-        lines = [f"{self.table} ({key}): {len(self.versions)} versions, oldest first"]
+        count = len(self.versions)
+        lines = [f"{self.table} ({key}): {count} version{'' if count == 1 else 's'}, oldest first"]
         for version in self.versions:
             lines.append(
                 f"#{version.id} {iso(version.timestamp)} {version.gtid or '-'} "
@@ -116,12 +119,16 @@ def row_history(
     *,
     since: float | None = None,
     until: float | None = None,
+    schema_columns: SchemaColumns | None = None,
 ) -> RowHistory:
-    """Every version of the row of `table` (schema.table) whose key is `key` (COL=VAL,...)."""
+    """Every version of the row of `table` (schema.table) whose key is `key` (COL=VAL,...);
+    UsageError for a table, key column or value that cannot name a row (`schema_columns` asks
+    the primary about a table the index holds no change of)."""
     schema, dot, name = table.partition(".")
     if not dot or not schema or not name or "*" in table:
         raise UsageError(f"not a table: {table!r} (schema.table, no wildcards)")
     wanted = parse_key(key)
+    check_history_request(store, config.index.archive_dir, table, wanted, schema_columns)
     # Every version of the row, or a refusal: a change lost in a gap would go unseen.
     refuse_window(store, since, until, f"the history of {table}")
     cached = _from_cache(config, store, schema, name, wanted, since, until)

@@ -1,4 +1,4 @@
-"""Plain-text tables and durations for human output (pure)."""
+"""Plain-text tables, durations, sizes and counted nouns for human output (pure)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ def duration(seconds: float | None) -> str:
     if hours:
         return f"{hours}h{minutes:02d}m{secs:02d}s"
     return f"{minutes}m{secs:02d}s"
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """`1, "row"` -> `1 row`, `2, "row"` -> `2 rows` (`plural` for irregular nouns)."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
 def size(count: int) -> str:

@@ -133,7 +133,7 @@ class InspectWindow:
 
 def inspect_windows(config: Config, nodes: tuple[NodeFacts, ...]) -> tuple[InspectWindow, ...]:
     """The inspectable window of every delayed node that answers (never raises)."""
-    from drkit.errors import DrkitError
+    from drkit.errors import DrkitError, IndexBehind
     from drkit.index.position import last_applied
     from drkit.index.store import IndexStore
 
@@ -145,7 +145,10 @@ def inspect_windows(config: Config, nodes: tuple[NodeFacts, ...]) -> tuple[Inspe
             latest, oldest = store.latest(), store.oldest()
             found = []
             for facts in delayed:
-                applied = last_applied(facts, store, latest)[0]
+                try:
+                    applied = last_applied(facts, store, latest)[0]
+                except IndexBehind:
+                    applied = None  # unknown: describe() says the position is not in the index
                 found.append(
                     InspectWindow(
                         facts.name,
@@ -298,7 +301,8 @@ class Drkit:
     def alarm(self, facts: NodeFacts | None = None) -> Alarm | None:
         """Where the delayed replica stands against the newest destructive transaction: about to
         apply it, frozen before it, recovered, resumed with it named, or past it (the delay ran
-        out); None when nothing destructive concerns it or it does not answer."""
+        out); None when nothing destructive concerns it or it does not answer. IndexBehind when
+        it applied what the index does not hold yet: where it stands is then unknown."""
         from drkit.checks.alarm import judge_alarm
         from drkit.index.position import last_applied
         from drkit.pitr import state
@@ -676,7 +680,29 @@ class Operations(Drkit):
         from drkit.history import row_history
 
         with self.store() as store:
-            return row_history(self.config, store, table, key, since=since, until=until)
+            return row_history(
+                self.config,
+                store,
+                table,
+                key,
+                since=since,
+                until=until,
+                schema_columns=self._primary_columns,
+            )
+
+    def _primary_columns(self, table: str) -> tuple[tuple[str, str], ...] | None:
+        """The primary's columns of `table` as (name, data_type), () when it has no such table;
+        None when there is no primary or it does not answer (history needs no server)."""
+        from drkit.dialect import rows as sql
+        from drkit.io.facts import gather_with
+
+        primary = self.config.primary
+        if primary is None:
+            return None
+        _, found = gather_with(primary, lambda session: session.rows(sql.table_columns(table)), 3)
+        if found is None:
+            return None
+        return tuple((str(row["name"]), str(row["data_type"])) for row in found)
 
     def plan_flashback(
         self,

@@ -78,4 +78,10 @@ def _shown(text: str) -> str:
 
 
 def iso(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).isoformat().replace("+00:00", "Z")
+    """`2026-11-26T14:02:00Z`: to the second, in UTC, the one form drkit prints times in.
+
+    Floored, not rounded: commit times are whole seconds, so "at or before 14:02:00.7" and "at
+    or before 14:02:00" select the same transactions (a relative time carries a fraction).
+    """
+    whole = dt.datetime.fromtimestamp(math.floor(timestamp), tz=dt.UTC)
+    return whole.isoformat().replace("+00:00", "Z")

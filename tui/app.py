@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from drkit.errors import DrkitError
+from drkit.render import counted
 from tui.failures import reported
 from tui.messages import Frozen, Observation, OperationFailed, StatusGathered
 from tui.screens.audit import AuditScreen
@@ -229,11 +230,12 @@ class DrkitApp(App[None]):
         report = event.report
         state = "frozen" if report.was_running else "was already frozen"
         if not self._pick_after_freeze:
-            self.say(
-                f"{report.node} {state} at {report.executed_at or '-'}; "
-                f"{report.pending} indexed transactions not applied",
-                timeout=4,
+            pending = (
+                report.index_behind or "what is not applied yet is unknown"
+                if report.pending is None
+                else f"{counted(report.pending, 'indexed transaction')} not applied"
             )
+            self.say(f"{report.node} {state} at {report.executed_at or '-'}; {pending}", timeout=4)
         self.refresh_status()
         if self._pick_after_freeze:
             self._pick_after_freeze = False

@@ -62,9 +62,10 @@ def decide_range(
     applied: IndexedTransaction | None,
     applied_in_order: bool,
     position: str,
+    index_behind: str | None = None,
 ) -> AsofRange:
     """The stretch to undo, or RefusedError: T outside what rewinding reaches, or a replica
-    position the index cannot place."""
+    position the index cannot place (`index_behind`: why, when it applied what the index lacks)."""
     if oldest is None or latest is None:
         raise RefusedError(
             "the index is empty: there are no archived row images to rewind with",
@@ -76,6 +77,10 @@ def decide_range(
             f"{iso(oldest.timestamp)}): changes made between then and T are not in the archive",
             hint="the past before the archive needs a backup plus the archive; "
             "`drkit status` shows the inspectable window",
+        )
+    if applied is None and index_behind is not None:
+        raise RefusedError(
+            index_behind, hint="`drkit index` catches the index up; nothing was changed"
         )
     if applied is None:
         raise RefusedError(

@@ -33,7 +33,7 @@ from drkit.binlog.rows import RowImage
 from drkit.config import Config, NodeConfig
 from drkit.dialect import asof as sql
 from drkit.dialect.rows import utc_session
-from drkit.errors import RefusedError
+from drkit.errors import IndexBehind, RefusedError
 from drkit.index.position import last_applied
 from drkit.index.span import TableSpan, table_span, unreadable_between
 from drkit.index.store import IndexStore
@@ -201,7 +201,11 @@ def table_range(
     from drkit.io.archive import archived_files
 
     latest = store.latest()
-    applied, in_order = last_applied(facts, store, latest)
+    behind = None
+    try:
+        applied, in_order = last_applied(facts, store, latest)
+    except IndexBehind as exc:  # unknown, never "applied nothing": refused after T's own checks
+        applied, in_order, behind = None, True, exc.message
     found = decide_range(
         node,
         when,
@@ -211,6 +215,7 @@ def table_range(
         applied=applied,
         applied_in_order=in_order,
         position=position or facts.gtid_executed_text,
+        index_behind=behind,
     )
     span = table_span(store, schema, table, found.first_id, found.last_id)
     if not found.empty:

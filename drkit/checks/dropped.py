@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from drkit.config import Config, NodeConfig
+from drkit.errors import IndexBehind
 from drkit.index.position import last_applied
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import Filters, IndexStore
 from drkit.io.facts import gather, gather_with
 from drkit.io.mysql import Session
+from drkit.model.facts import NodeFacts
 
 COUNT_SECONDS = 5.0  # the longest a COUNT(*) may take: `drkit events` must stay quick
 CONNECT_SECONDS = 3.0  # a delayed node that does not answer costs `drkit events` this, once
@@ -55,12 +57,10 @@ def dropped_rows(
         why = f"counting on {node.name} failed or took over {COUNT_SECONDS:.0f}s"
         return {tx.id: _unknown(tx, why) for tx in targets}
     after = gather(node, CONNECT_SECONDS)
-    latest = store.latest()
-    first = last_applied(before, store, latest)[0]
-    last = last_applied(after, store, latest)[0] if after.reachable else None
-    if first is None or last is None:
-        why = f"{node.name}'s position is not in the index"
-        return {tx.id: _unknown(tx, why) for tx in targets}
+    positions = _applied_around(store, node.name, before, after)
+    if isinstance(positions, str):
+        return {tx.id: _unknown(tx, positions) for tx in targets}
+    first, last = positions
     return {
         tx.id: tuple(
             _judge(store, node, tx, table.table, counts.get(table.table), first, last)
@@ -68,6 +68,21 @@ def dropped_rows(
         )
         for tx in targets
     }
+
+
+def _applied_around(
+    store: IndexStore, node: str, before: NodeFacts, after: NodeFacts
+) -> tuple[IndexedTransaction, IndexedTransaction] | str:
+    """The last indexed transaction the node applied before and after counting, or why unknown."""
+    latest = store.latest()
+    try:
+        first = last_applied(before, store, latest)[0]
+        last = last_applied(after, store, latest)[0] if after.reachable else None
+    except IndexBehind as behind:
+        return behind.message
+    if first is None or last is None:
+        return f"{node}'s position is not in the index"
+    return first, last
 
 
 def _count(session: Session, tables: list[str]) -> dict[str, int | None]:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
-from drkit.classify.findings import Finding
+from drkit.classify.findings import DROP_TABLE, Finding
+
+# `drkit extract --merge` fills `S.T_drkit_merge` on the primary and drops it once the merge is
+# verified: a scratch table of drkit's own, reserved by this name (README), whose DROP takes no
+# data anyone had. Flagged, it would stop every later recovery until named and freeze a guard.
+STAGING_SUFFIX = "_drkit_merge"
 
 
 def tables_ignored(tables: Sequence[str], patterns: Sequence[str]) -> bool:
@@ -26,6 +31,20 @@ def table_ignored(table: str, patterns: Sequence[str]) -> bool:
             for pattern in patterns
         )
     return any(fnmatchcase(table, pattern) for pattern in patterns)
+
+
+def drops_only_staging(finding: Finding) -> bool:
+    """Whether a finding is a DROP TABLE of drkit's merge staging tables and of nothing else."""
+    return (
+        finding.category == DROP_TABLE
+        and bool(finding.tables)
+        and all(_is_staging(table) for table in finding.tables)
+    )
+
+
+def _is_staging(table: str) -> bool:
+    name = table.rpartition(".")[2].strip("`")
+    return name.endswith(STAGING_SUFFIX) and len(name) > len(STAGING_SUFFIX)
 
 
 def names_table(finding: Finding, table: str) -> bool:

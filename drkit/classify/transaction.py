@@ -16,7 +16,7 @@ from drkit.classify.findings import (
     Finding,
     RowCounts,
 )
-from drkit.classify.ignore import all_ignored, names_table, table_ignored
+from drkit.classify.ignore import all_ignored, drops_only_staging, names_table, table_ignored
 from drkit.classify.parser import classify_parsed
 
 
@@ -61,7 +61,8 @@ def transaction_findings(
     keys of `row_counts`) are the "schema.table" names of the transaction's row events: a
     statement naming a table without its schema (Annotate_rows text carries none) is read with
     the schema of the one row-event table of that name. A binlog incident (the statement the
-    binlog reader writes for an Incident event) is a finding no ignore rule hides.
+    binlog reader writes for an Incident event) is a finding no ignore rule hides. The DROP of
+    a merge staging table (`S.T_drkit_merge`, drkit's own scratch table) is no finding.
     """
     if not row_counts and statements_plainly_harmless(statements):
         return []  # the bulk of a binlog, settled without building anything
@@ -70,7 +71,7 @@ def transaction_findings(
         finding
         for sql in statements
         for finding in _statement_findings(sql, default_schema, known)
-        if not all_ignored(finding.tables, rules.ignore_tables)
+        if not all_ignored(finding.tables, rules.ignore_tables) and not drops_only_staging(finding)
     ]
     return stated + mass_findings(stated, row_counts, rules)
 

@@ -88,8 +88,15 @@ def freeze_command(ctx: Context, node: str | None, dry_run: bool, yes: bool, as_
         f"{report.node} {state}: executed {report.executed_gtid or '-'} at {report.executed_at or '-'}"
     )
     pending = report.pending
-    out(f"{pending} indexed transaction{' is' if pending == 1 else 's are'} not applied yet")
     first = report.first_destructive
+    if report.index_behind is not None or pending is None:
+        # Unknown is not "nothing pending": no count and no transaction to recover before.
+        out(report.index_behind or "what is not applied yet is unknown")
+        out(
+            f"to undo: drkit resume (restores {report.node}'s configured delay, restarts replication)"
+        )
+        return
+    out(f"{pending} indexed transaction{' is' if pending == 1 else 's are'} not applied yet")
     if first is not None and first.destructive is not None:
         due = report.destructive_due_in
         when = (

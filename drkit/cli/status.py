@@ -46,9 +46,15 @@ def status(ctx: Context, as_json: bool, timeout: float) -> int:
     """
     drkit = Drkit(ctx.config)
     report = drkit.status(timeout=timeout, verify_index=VERIFY_INDEX_SECONDS)
-    alarm = _alarm(drkit, report)
+    alarm, unknown = _alarm(drkit, report)
     if as_json:
-        emit_json({**report.to_json(), "alarm": alarm.to_json() if alarm else None})
+        emit_json(
+            {
+                **report.to_json(),
+                "alarm": alarm.to_json() if alarm else None,
+                "alarm_unknown": unknown,
+            }
+        )
     else:
         out(render_status(report, alarm, colour=sys.stdout.isatty()))
     for node in report.login_refused:
@@ -64,18 +70,19 @@ def status(ctx: Context, as_json: bool, timeout: float) -> int:
     return int(ExitCode.DONE)
 
 
-def _alarm(drkit: Drkit, report: StatusReport) -> Alarm | None:
+def _alarm(drkit: Drkit, report: StatusReport) -> tuple[Alarm | None, str | None]:
     """Where the delayed replica stands against the newest destructive transaction (None: nothing
-    to say, or it cannot be told: a node down is reported in its row)."""
+    to say, or it cannot be told: a node down is reported in its row), and why it could not be
+    judged (the index behind the replica, a damaged index), said on stderr too."""
     delayed = drkit.config.delayed
     facts = report.node(delayed[0].name) if delayed else None
     if facts is None or not facts.reachable:
-        return None
+        return None, None
     try:
-        return drkit.alarm(facts)
+        return drkit.alarm(facts), None
     except DrkitError as exc:
         say(f"drkit: the alarm could not be judged: {exc.message}")
-        return None
+        return None, exc.message
 
 
 def render_status(report: StatusReport, alarm: Alarm | None = None, *, colour: bool = False) -> str:

@@ -158,7 +158,12 @@ def _freeze(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:
     if run.disaster_at is not None:
         run.metrics.time_to_freeze = time.monotonic() - run.disaster_at
     state = "froze" if report.was_running else "was already frozen"
-    return f"{report.node} {state}; {report.pending} transactions pending", report.to_json()
+    pending = (
+        report.index_behind or "pending unknown"
+        if report.pending is None
+        else f"{report.pending} transaction{'' if report.pending == 1 else 's'} pending"
+    )
+    return f"{report.node} {state}; {pending}", report.to_json()
 
 
 def _recover(run: DrillRunner, params: Mapping[str, Any]) -> Outcome:

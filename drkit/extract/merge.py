@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from drkit.classify.ignore import STAGING_SUFFIX
 from drkit.config import Config, NodeConfig
 from drkit.dialect import rows as sql
 from drkit.dialect.sql import Sql
@@ -21,8 +22,6 @@ from drkit.io.mysql import session as open_session
 from drkit.pitr.conditions import ReadOnlyIs
 from drkit.pitr.executor import Executor, StepCallback
 from drkit.pitr.steps import SqlStep
-
-STAGING_SUFFIX = "_drkit_merge"
 
 
 @dataclass(frozen=True)

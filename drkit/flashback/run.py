@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import threading
 import time
@@ -49,6 +50,7 @@ from drkit.index.store import IndexStore
 from drkit.io.audit import AuditLog
 from drkit.io.lock import engine_lock
 from drkit.io.mysql import IntegrityRefused, NodeUnreachable, Session, connect
+from drkit.render import counted
 
 VERIFY_BATCH = 200
 LISTED = 50  # conflicts and mismatches listed by name; the rest are counted
@@ -70,6 +72,11 @@ class Conflict:
             )
         return f"{self.table} ({key}): changed since the {self.operation.upper()}"
 
+    def history_command(self) -> str:
+        """The command that shows every version of this row."""
+        key = ",".join(f"{k}={as_json(v)}" for k, v in self.key.items())
+        return f"drkit history --table {self.table} --key {shlex.quote(key)}"
+
     def to_json(self) -> dict[str, object]:
         return {
             "table": self.table,
@@ -87,7 +94,7 @@ class FlashbackConflicts(RefusedError):
         super().__init__(
             f"{total} row{'s' if total != 1 else ''} changed since the disaster ({listed}{more}); "
             "nothing was applied",
-            hint="look at each with `drkit history --table S.T --key ...`; "
+            hint=f"{_history_hint(conflicts)}; "
             "`--on-conflict skip` applies the rest and reports these",
         )
         self.conflicts = tuple(conflicts)
@@ -95,6 +102,13 @@ class FlashbackConflicts(RefusedError):
 
     def details(self) -> dict[str, object]:
         return {"conflicts": [c.to_json() for c in self.conflicts], "conflict_count": self.total}
+
+
+def _history_hint(conflicts: Sequence[Conflict]) -> str:
+    if not conflicts:
+        return "`drkit history --table S.T --key COL=VALUE` shows a row's versions"
+    first = f"`{conflicts[0].history_command()}`"
+    return f"look at it with {first}" if len(conflicts) == 1 else f"look at each, e.g. {first}"
 
 
 @dataclass(frozen=True)
@@ -157,19 +171,24 @@ class FlashbackReport:
     def render(self) -> str:
         if self.sql_file:
             return (
-                f"{self.statements} reverse statements written to {self.sql_file} "
+                f"{counted(self.statements, 'reverse statement')} written to {self.sql_file} "
                 f"in {self.seconds:.1f}s (one transaction; each acts only on a row still "
                 "holding what the disaster left)"
             )
-        lines = [f"{self.applied} row changes reversed on {self.node} in one transaction"]
+        lines = [
+            f"{counted(self.applied, 'row change')} reversed on {self.node} in one transaction"
+        ]
         if self.skipped_count:
-            lines.append(f"{self.skipped_count} rows skipped, changed since the disaster:")
+            lines.append(
+                f"{counted(self.skipped_count, 'row')} skipped, changed since the disaster:"
+            )
             lines.extend(f"  {c.describe()}" for c in self.skipped)
             if self.skipped_count > len(self.skipped):
                 lines.append(f"  ... and {self.skipped_count - len(self.skipped)} more")
+            lines.append(f"  {_history_hint(self.skipped)}")
         verdict = "verified" if self.verified else "NOT VERIFIED"
         lines.append(
-            f"{verdict}: {self.checked} rows compared with their before images, "
+            f"{verdict}: {counted(self.checked, 'row')} compared with their before images, "
             f"{self.mismatched_count} differ ({self.seconds:.1f}s)"
         )
         lines.extend(f"  differs: {c.describe()}" for c in self.mismatched)

@@ -12,7 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from drkit.config import Config, NodeConfig
-from drkit.errors import DrkitError
+from drkit.errors import DrkitError, IndexBehind
 from drkit.guard.state import guard_status
 from drkit.index.position import last_applied
 from drkit.index.records import IndexedTransaction
@@ -266,7 +266,10 @@ class TopologyMetrics:
             applier.add_metric([node.name], int(replica.applier_running))
             receiver.add_metric([node.name], int(replica.receiver_running))
             if store is not None and latest is not None:
-                done, _ = last_applied(seen, store, latest)
+                try:
+                    done, _ = last_applied(seen, store, latest)
+                except IndexBehind:
+                    done = None  # unknown: no sample rather than a wrong one
                 if done is not None:
                     applied.add_metric([node.name], max(now - done.timestamp, 0.0))
         return [up, configured, delay, remaining, applier, receiver, applied]

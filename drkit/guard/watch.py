@@ -38,6 +38,7 @@ from drkit.io.alerts import Alerter, check_commands
 from drkit.io.audit import AuditLog
 from drkit.io.diskroom import DiskRoom
 from drkit.model.facts import NodeFacts
+from drkit.render import counted
 from drkit.retention.schedule import PruneSchedule
 
 # Seconds between looks at the archive when nothing new came. benchmarks/guard_latency --sweep:
@@ -271,7 +272,15 @@ class Guard:
         after = previous.last_seen_id if previous is not None else None
         if after is not None and previous is not None and previous.last_seen_gtid:
             seen = store.get(after)
-            if seen is None or seen.gtid != previous.last_seen_gtid:
+            oldest = store.oldest()
+            if seen is None and oldest is not None and after < oldest.id:
+                # Pruned: ids stay what they were, so what is left after it is still to judge.
+                self.report(
+                    f"the index no longer holds #{after} ({previous.last_seen_gtid}): it was "
+                    f"pruned (the index starts at #{oldest.id} now); the guard judges from there"
+                )
+                after = oldest.id - 1
+            elif seen is None or seen.gtid != previous.last_seen_gtid:
                 self.report(
                     f"the index no longer holds #{after} ({previous.last_seen_gtid}): it was "
                     "rebuilt; the guard starts from its end"
@@ -556,7 +565,8 @@ class Guard:
             self._change(pending=self._pending_state())
         if found:
             self.report(
-                f"{node.name} has not applied {len(found)} indexed destructive transactions; "
+                f"{node.name} has not applied "
+                f"{counted(len(found), 'indexed destructive transaction')}; "
                 f"freezing for {len(freezing)}: {'; '.join(freezing) or 'every one is excused'}"
             )
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drkit.errors import IndexBehind
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
 from drkit.model.facts import NodeFacts
@@ -41,6 +42,9 @@ def last_applied(
     The index is in the primary's binlog order and an in-order applier has applied a prefix of
     it: the prefix ends at the newest transaction applied in any domain. The flag says whether
     that holds (False: some domain lags behind the prefix, as domain-parallel replication allows).
+    None: the node applied no indexed transaction (its position is older than the index).
+    IndexBehind when the node applied a GTID newer than the index holds in that domain: what it
+    applied is then unknown, and never to be taken as "nothing".
     """
     if not facts.reachable or reference is None or reference.gtid is None:
         return None, True
@@ -49,6 +53,8 @@ def last_applied(
         record = next(filter(None, map(store.by_gtid, candidates)), None)
         if record is not None:
             found.append(record)
+        else:
+            _refuse_beyond_index(facts.name, store, reference, candidates[-1])
     if not found:
         return None, True
     applied = max(found, key=lambda t: t.id)
@@ -75,6 +81,20 @@ def _last_per_domain(facts: NodeFacts, sample_text: str) -> list[tuple[str, ...]
     return [(f"{uuid}:{spans[-1][1]}",) for uuid, spans in gset.intervals if spans]
 
 
+def _refuse_beyond_index(
+    node: str, store: IndexStore, reference: IndexedTransaction, gtid: str
+) -> None:
+    """IndexBehind when `gtid` is newer than the index's newest transaction of its domain."""
+    newest = store.last_in_domain(_domain(gtid), reference.id)
+    if newest is not None and newest.gtid and _sequence(gtid) > _sequence(newest.gtid):
+        raise IndexBehind(node, gtid)
+
+
+def _sequence(gtid: str) -> int:
+    parsed = parse_gtid(gtid)
+    return parsed.seq if isinstance(parsed, MariadbGtid) else parsed.number
+
+
 def _domain(gtid: str | None) -> str:
     text = gtid or ""
     return text.split(":", 1)[0] if ":" in text else text.split("-", 1)[0]
@@ -96,11 +116,14 @@ def position_at(
 
 def applied_position(facts: NodeFacts, store: IndexStore) -> MariadbGtidPos | None:
     """MariaDB: the gtid_slave_pos a stopped replica must have for what it applied, from the
-    index; None when that cannot be told (not MariaDB, nothing indexed applied, domains applied
-    out of order)."""
+    index; None when that cannot be told (not MariaDB, nothing indexed applied, the index
+    behind the node, domains applied out of order)."""
     if not facts.reachable or not facts.is_mariadb:
         return None
-    applied, in_order = last_applied(facts, store, store.latest())
+    try:
+        applied, in_order = last_applied(facts, store, store.latest())
+    except IndexBehind:
+        return None
     if applied is None or not in_order:
         return None
     executed = facts.executed

@@ -36,7 +36,9 @@ class LockHolder:
     started_at: float
 
     def describe(self) -> str:
-        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started_at))
+        from drkit.timeparse import iso
+
+        since = iso(self.started_at)
         return f"{self.what} by drkit pid {self.pid} ({self.command}) since {since}"
 
     def to_json(self) -> dict[str, object]:

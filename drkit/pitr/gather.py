@@ -10,7 +10,7 @@ from typing import Any
 
 from drkit.compression import binlog_size
 from drkit.config import Config, NodeConfig
-from drkit.errors import DrkitError, RefusedError
+from drkit.errors import DrkitError, IndexBehind, RefusedError
 from drkit.index.position import last_applied, last_applied_gtid, position_at
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
@@ -64,7 +64,11 @@ def gather_recovery_facts(
         binlogs = found or ()
         index_end = store.latest()
         applied_gtid = last_applied_gtid(delayed, index_end)
-        applied, in_order = last_applied(delayed, store, index_end)
+        index_behind = None
+        try:
+            applied, in_order = last_applied(delayed, store, index_end)
+        except IndexBehind as exc:
+            applied, in_order, index_behind = None, True, exc.message
         sizes = {
             # Decompressed: the planner compares them with binlog positions.
             path.name: binlog_size(path)
@@ -82,6 +86,7 @@ def gather_recovery_facts(
             archive=ArchiveView(config.index.archive_dir, sizes),
             parallel_threads=parallel,
             applied_in_order=in_order,
+            index_behind=index_behind,
         )
     finally:
         if session is not None:

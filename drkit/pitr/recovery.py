@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from drkit.config import Config, NodeConfig
-from drkit.errors import ConfigError, DrkitError, RefusedError
+from drkit.errors import ConfigError, DrkitError, IndexBehind, RefusedError
 from drkit.index.gaps import refuse_across
 from drkit.index.position import last_applied
 from drkit.index.records import IndexedTransaction
@@ -60,6 +60,7 @@ from drkit.plan.executor import (
     StepCallback,
 )
 from drkit.plan.steps import AlignGtidPosition, Plan, PreserveRelayLogs, SqlStep, Step
+from drkit.timeparse import iso
 
 # -- freeze -------------------------------------------------------------------------------------
 
@@ -70,10 +71,11 @@ class FreezeReport:
     was_running: bool
     executed_gtid: str
     executed_at: str | None
-    pending: int
+    pending: int | None  # None: unknown, see index_behind
     first_destructive: IndexedTransaction | None
     destructive_distance: int | None  # transactions before it
     destructive_due_in: float | None  # seconds until the replica would have applied it
+    index_behind: str | None = None  # the node applied what the index does not hold yet
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -87,6 +89,7 @@ class FreezeReport:
             else None,
             "destructive_distance": self.destructive_distance,
             "destructive_due_in": self.destructive_due_in,
+            "index_behind": self.index_behind,
         }
 
 
@@ -133,19 +136,26 @@ def freeze(
 
 def freeze_report(config: Config, node: NodeConfig, was_running: bool) -> FreezeReport:
     facts = gather(node)
-    pending = 0
+    pending: int | None = 0
     first = None
     distance = None
     due = None
+    behind = None
     if config.index.path.exists():
         with IndexStore(config.index.path, readonly=True) as store:
-            applied = last_applied(facts, store, store.latest())[0]
-            applied_id = applied.id if applied else None
-            pending = store.span(applied_id, None)[0]
-            first = store.first_destructive_after(applied_id)
-            if first is not None:
-                distance = first.id - (applied_id or 0) - 1
-                due = first.timestamp + (node.delay or 0) - time.time()
+            try:
+                applied = last_applied(facts, store, store.latest())[0]
+            except IndexBehind as exc:
+                # Every indexed transaction is applied and what is pending is not indexed:
+                # no count and no "first destructive" could be true.
+                pending, behind = None, exc.message
+            else:
+                applied_id = applied.id if applied else None
+                pending = store.span(applied_id, None)[0]
+                first = store.first_destructive_after(applied_id)
+                if first is not None:
+                    distance = first.id - (applied_id or 0) - 1
+                    due = first.timestamp + (node.delay or 0) - time.time()
     executed = facts.replica.executed_source if facts.replica else None
     return FreezeReport(
         node.name,
@@ -156,6 +166,7 @@ def freeze_report(config: Config, node: NodeConfig, was_running: bool) -> Freeze
         first,
         distance,
         due,
+        behind,
     )
 
 
@@ -316,7 +327,7 @@ def _target_notes(store: IndexStore, targets: ResolvedTargets) -> tuple[str, ...
         )
     previous = targets.continued
     if previous is not None:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(previous.started_at))
+        when = iso(previous.started_at)
         notes.append(
             f"continues the recovery started {when} ({previous.status}, step {previous.step}/"
             f"{previous.steps}) to its recorded target: {previous.description}"
@@ -774,7 +785,8 @@ def _resume_record(node: NodeConfig, audit: AuditLog, named: tuple[int, ...]) ->
 def _resume_evidence(
     config: Config, facts: NodeFacts, through: tuple[str, ...]
 ) -> tuple[list[IndexedTransaction], tuple[IndexedTransaction, ...]]:
-    """The destructive transactions resuming would apply, and the ones named."""
+    """The destructive transactions resuming would apply, and the ones named; IndexBehind (a
+    refusal) when the replica applied what the index does not hold: what follows is unknown."""
     if not config.index.path.exists():
         return [], ()
     with IndexStore(config.index.path, readonly=True) as store:

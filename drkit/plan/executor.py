@@ -37,6 +37,7 @@ from drkit.plan.steps import (
     Step,
     WaitStep,
 )
+from drkit.render import counted
 from drkit.retry import SYSTEM_CLOCK, Clock
 
 DEFAULT_STALL = 30.0  # seconds without progress before a catch-up is called stuck
@@ -276,7 +277,8 @@ class Executor:
             if now > deadline:
                 self._freeze(
                     step.node,
-                    f"still {remaining} transactions to apply after {self.timeout:.0f}s (--timeout)",
+                    f"still {counted(remaining, 'transaction')} to apply after "
+                    f"{self.timeout:.0f}s (--timeout)",
                 )
             self._pause(step, facts)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from drkit.dialect.sql import Sql
 from drkit.model.loadbalancer import ServerCommand
 from drkit.plan.conditions import Condition
+from drkit.render import counted
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class WaitStep:
 
     def render(self) -> str:
         what = " and ".join(c.describe() for c in self.until)
-        count = f" ({self.pending} transactions to apply)" if self.pending else ""
+        count = f" ({counted(self.pending, 'transaction')} to apply)" if self.pending else ""
         return f"{self.node}: wait until {what}{count}"
 
 

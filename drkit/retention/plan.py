@@ -8,8 +8,10 @@ that cannot be known (a node that does not answer) keeps everything.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
+
+from drkit.render import counted, size
+from drkit.timeparse import iso
 
 
 @dataclass(frozen=True)
@@ -64,15 +66,14 @@ class PrunePlan:
         return sum(f.size for f in self.files)
 
     def render(self) -> str:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.cutoff))
-        lines = [f"retention: keep {_duration(self.keep)} (older than {when} UTC)"]
+        lines = [f"retention: keep {_duration(self.keep)} (older than {iso(self.cutoff)})"]
         if self.empty:
             lines.append("nothing to prune")
         else:
             below = f" (ids below #{self.floor_id})" if self.rows else ""
-            lines.append(f"remove {self.rows} index rows{below}")
+            lines.append(f"remove {counted(self.rows, 'index row')}{below}")
             lines.append(
-                f"remove {len(self.files)} archived files ({_size(self.file_bytes)})"
+                f"remove {counted(len(self.files), 'archived file')} ({size(self.file_bytes)})"
                 + (": " + ", ".join(f.name for f in self.files) if self.files else "")
             )
         lines.extend(f"kept: {reason}" for reason in self.kept)
@@ -161,16 +162,7 @@ def narrowed(plan: PrunePlan, shown: PrunePlan) -> PrunePlan:
 
 
 def _duration(seconds: float) -> str:
-    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
+    for unit, length in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= length and seconds % length == 0:
+            return f"{int(seconds // length)}{unit}"
     return f"{seconds:g}s"
-
-
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{count} B"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from drkit.compression import compressed_name, stored_path
 from drkit.config import Config, NodeConfig
+from drkit.errors import ConfigError, IndexBehind
 from drkit.index import first_ids
 from drkit.index import prune as index_prune
 from drkit.index.position import last_applied
@@ -21,8 +22,9 @@ from drkit.io import archive
 from drkit.io.facts import gather_all
 from drkit.io.lock import current_holder, engine_lock
 from drkit.model.coords import file_sequence
-from drkit.model.facts import NodeFacts
+from drkit.model.facts import NodeFacts, Unreachable
 from drkit.pitr import state as recovery_state
+from drkit.render import counted, size
 from drkit.retention.plan import ArchivedFile, Hold, IndexSpan, PrunePlan, decide, narrowed
 
 log = logging.getLogger(__name__)
@@ -41,8 +43,8 @@ class PruneReport:
 
     def render(self) -> str:
         lines = [
-            f"pruned {self.rows_removed} index rows and {len(self.files_removed)} archived files "
-            f"({self.bytes_freed} bytes)"
+            f"pruned {counted(self.rows_removed, 'index row')} and "
+            f"{counted(len(self.files_removed), 'archived file')} ({size(self.bytes_freed)})"
         ]
         lines.extend(f"kept: {reason}" for reason in self.plan.kept)
         return "\n".join(lines)
@@ -148,13 +150,24 @@ def _delayed_holds(config: Config, store: IndexStore, gather: Gather) -> Iterabl
         return
     reference = store.latest()
     for facts in gather(nodes):
+        if facts.unreachable_kind in (Unreachable.AUTH, Unreachable.CONFIG):
+            # A refused login is the config's fault (exit 2), not a node that is down.
+            raise ConfigError(
+                f"delayed node {facts.name} refused drkit's login "
+                f"({facts.unreachable_reason}): nothing was pruned",
+                hint="fix the password, account or TLS settings in the config, then prune again",
+            )
         if not facts.reachable:
             yield Hold(
                 f"everything: delayed node {facts.name} does not answer "
                 f"({facts.unreachable_reason or 'unreachable'}), so what it still needs is unknown"
             )
             continue
-        applied, in_order = last_applied(facts, store, reference)
+        try:
+            applied, in_order = last_applied(facts, store, reference)
+        except IndexBehind as behind:
+            yield Hold(f"everything: {behind.message}")
+            continue
         if applied is None:
             yield Hold(
                 f"everything: delayed node {facts.name} has applied no indexed transaction yet"

@@ -14,6 +14,7 @@ from drkit.errors import DrkitError
 from drkit.index import gaps
 from drkit.index.store import IndexStore
 from drkit.io.archive import archived_files
+from drkit.render import counted, size
 from drkit.timeparse import iso
 
 
@@ -48,8 +49,7 @@ class ArchiveSummary:
         return fraction is not None and fraction < self.min_free
 
     def describe(self) -> str:
-        size = f"{self.bytes / 1048576:.1f} MiB"
-        text = f"ARCHIVE {self.path}: {self.files} files, {size}"
+        text = f"ARCHIVE {self.path}: {counted(self.files, 'file')}, {size(self.bytes)}"
         if self.oldest_id is not None and self.oldest_time is not None:
             text += f"; oldest #{self.oldest_id} {self.oldest_gtid} at {iso(self.oldest_time)}"
         if self.newest_id is not None and self.newest_time is not None:

@@ -53,6 +53,15 @@ def test_merge_inserts_the_missing_rows_and_never_overwrites(box: Sandbox) -> No
         )
         == 0
     ), "the staging table is dropped once verified"
+    # That DROP is drkit's own scratch work: indexed, but not destructive, so latest-destructive
+    # still names the DELETE and a recovery is not held up until someone names the DROP.
+    assert box.drkit("index").returncode == 0
+    done, events = drkit_json(box, "events", "--table", "shop.orders_drkit_merge")
+    assert done.returncode == 0, done.stderr
+    drops = [e for e in events if "DROP TABLE" in e["statement"]]
+    assert len(drops) == 1 and drops[0]["destructive"] is None, drops
+    done, flagged = drkit_json(box, "events", "--destructive")
+    assert [e["statement"] for e in flagged] == ["DELETE FROM shop.orders"], flagged
 
     refused = box.drkit("extract", "--table", "shop.nothing", "--merge", "--yes")
     assert refused.returncode == 3, refused.stderr

@@ -123,6 +123,12 @@ def test_a_row_changed_since_is_a_conflict_and_nothing_is_applied(box: Sandbox) 
     assert error["conflicts"][0]["key"] == {"id": 7}
     assert "nothing was applied" in refused.stderr
     assert fingerprint(box, "primary", "shop.orders") == damaged
+    # The hint names the real row, in a command that runs as written.
+    shown = "`drkit history --table shop.orders --key id=7`"
+    assert error["hint"].startswith(f"look at it with {shown}; "), error["hint"]
+    history = box.drkit(*shown.strip("`").split()[1:])
+    assert history.returncode == 0, history.stderr
+    assert "shop.orders (id=7): " in history.stdout and "UPDATE" in history.stdout
 
     done, report = drkit_json(box, "flashback", str(disaster), "--on-conflict", "skip", "--yes")
     assert done.returncode == 0, done.stderr

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from drkit.render import counted
 from tests.support.sandbox import Sandbox, start_sandbox, wait_for
 from tests.support.workload import create_shop, drkit_json, gtid_pos, index
 
@@ -146,4 +147,4 @@ def test_status_shows_the_archive(box: Sandbox) -> None:
     assert (archive["newest_id"], archive["newest_gtid"]) == rows[-1][:2]
     assert archive["disk_total"] > 0 and 0 <= archive["free_fraction"] <= 1
     text = box.drkit("status")
-    assert f"ARCHIVE {folder}: {len(on_disk)} files" in text.stdout
+    assert f"ARCHIVE {folder}: {counted(len(on_disk), 'file')}, " in text.stdout

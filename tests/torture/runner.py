@@ -117,6 +117,7 @@ class Torture:
                 ("kill_primary", 0.8),
                 ("partition", 0.4),
                 ("refused_login", 0.4),
+                ("overtake", 0.4),
             ]
         else:
             choices += [("restart_primary", 1.5)]
@@ -413,6 +414,39 @@ class Torture:
                 self.fail(f"the guard did not judge every finding of {tx.label()}: {missing}")
         self.refresh_index()
         self.check_delayed()
+
+    def op_overtake(self) -> None:
+        """The delayed replica applies past what the index holds (nobody followed the primary):
+        what it applied is unknown to drkit, never "nothing". Freeze says so instead of counting
+        pending transactions; recover and resume refuse and change nothing; indexing ends it."""
+        self.op_write()  # at least one transaction the index does not hold
+        catch_up_delayed(self.box)
+        self.model.frontier = len(self.model.log)
+        self.note(
+            f"overtake: delayed applied all {len(self.model.log)}, {self.model.indexed} indexed"
+        )
+        self.check_delayed()
+        done = self.drkit("freeze", "--json")
+        self.note(f"drkit freeze --json (index behind) -> exit {done.returncode}")
+        report = json.loads(done.stdout) if done.returncode == 0 else {}
+        if "the index is behind what delayed has applied" not in str(report.get("index_behind")):
+            self.fail(f"freeze with the index behind did not say so: {done.stdout[-500:]}")
+        if report.get("pending") is not None or report.get("first_destructive") is not None:
+            self.fail(f"freeze counted pending transactions the index cannot know: {report}")
+        for args in (
+            ["recover", "--until-time", "now", "--yes", "--json"],
+            ["resume", "--yes", "--json"],
+        ):
+            before = self.snapshot()
+            done = self.drkit(*args)
+            self.note(f"drkit {' '.join(args)} (index behind) -> exit {done.returncode}")
+            self.expect_refusal(done, before, args[0])
+            if "the index is behind what delayed has applied" not in done.stdout:
+                self.fail(
+                    f"{args[0]} refused without saying the index is behind: {done.stdout[-500:]}"
+                )
+        self.index()
+        self.note(f"index: {self.model.indexed} transactions indexed")
 
     def op_prune(self) -> None:
         """`drkit prune` (keep 1s), then now and then `drkit index --rebuild`: nothing a recovery

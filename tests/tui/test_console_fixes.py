@@ -566,3 +566,36 @@ def test_a_relative_t_is_resolved_once_so_the_run_is_the_plan_shown() -> None:
             assert app.screen.held_at
 
     asyncio.run(scenario())
+
+
+class IndexBehindFreeze(Scripted):
+    """Frozen with the index behind the replica: what is pending is unknown, not a count."""
+
+    def freeze(self, plan: Any = None, node: str | None = None) -> Any:
+        self.freezes += 1
+        return SimpleNamespace(
+            node="delayed",
+            was_running=True,
+            executed_at="x",
+            pending=None,
+            first_destructive=None,
+            index_behind="the index is behind what delayed has applied (its position GTID "
+            "0-1-9 is not indexed yet): run `drkit index`",
+        )
+
+
+def test_a_freeze_with_the_index_behind_says_so_instead_of_a_count() -> None:
+    ops = IndexBehindFreeze(None)
+    app = console(ops)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settled(pilot)
+            await pilot.press("f")
+            await settled(pilot)
+            assert ops.freezes == 1
+            said = [n.message for n in app._notifications]
+            assert any("the index is behind what delayed has applied" in m for m in said), said
+            assert not any("None" in m or "transactions not applied" in m for m in said), said
+
+    asyncio.run(scenario())

@@ -558,3 +558,22 @@ def test_finding_json_round_trip() -> None:
         "tables": ["shop.a", "shop.b"],
     }
     assert Finding.from_json(json.loads(json.dumps(data))) == finding
+
+
+@pytest.mark.parametrize(
+    ("sql", "flagged"),
+    [
+        # drkit's merge staging table (the reserved name `T_drkit_merge`): no finding.
+        ("DROP TABLE `shop`.`orders_drkit_merge`", []),
+        ("DROP TABLE IF EXISTS shop.orders_drkit_merge", []),
+        # Anything else dropped beside it, a bare suffix, or another verb on it still counts.
+        ("DROP TABLE shop.orders_drkit_merge, shop.orders", ["drop_table"]),
+        ("DROP TABLE shop._drkit_merge", ["drop_table"]),
+        ("DROP TABLE shop.orders_drkit_merge_old", ["drop_table"]),
+        ("TRUNCATE TABLE shop.orders_drkit_merge", ["truncate"]),
+        ("DROP DATABASE shop", ["drop_database"]),
+    ],
+)
+def test_the_merge_staging_table_drop_is_no_finding(sql: str, flagged: list[str]) -> None:
+    found = transaction_findings([sql], {})
+    assert [finding.category for finding in found] == flagged

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from drkit.config import Role
-from drkit.errors import ExitCode, RefusedError, UsageError
-from drkit.index.position import last_applied
+from drkit.errors import ExitCode, IndexBehind, RefusedError, UsageError
+from drkit.index.position import applied_position, last_applied
 from drkit.index.records import Destructive, TableRows
 from drkit.index.store import IndexStore, NewTransaction
 from drkit.model.coords import BinlogCoord
@@ -218,6 +218,25 @@ def test_applied_position_spans_every_domain(store: IndexStore) -> None:
     # Domain 1 ahead (1-1-4, #10) while domain 0 lags at #6: not a prefix.
     applied, in_order = last_applied(facts("0-1-4,1-1-4"), store, store.latest())
     assert applied is not None and applied.id == 10 and not in_order
+
+
+def test_a_position_beyond_the_index_is_unknown_not_nothing(store: IndexStore) -> None:
+    # Domain 0 ends at 0-1-7 (#11) in the index; the node applied 0-1-8: the index is behind.
+    with pytest.raises(IndexBehind) as behind:
+        last_applied(facts("0-1-8,1-1-5"), store, store.latest())
+    assert behind.value.exit_code is ExitCode.REFUSED
+    assert behind.value.message == (
+        "the index is behind what delayed has applied (its position GTID 0-1-8 is not indexed "
+        "yet): run `drkit index`"
+    )
+    # Written by a replica's own server id, the GTID is still the primary's domain position.
+    with pytest.raises(IndexBehind, match="GTID 1-1-6 is not indexed"):
+        last_applied(facts("0-1-7,1-7-6"), store, store.latest())
+    assert applied_position(facts("0-1-8"), store) is None
+    # Older than the index (or not a domain it holds): nothing indexed applied there.
+    assert last_applied(facts("5-1-99"), store, store.latest()) == (None, True)
+    applied, _ = last_applied(facts("0-1-7,1-1-5"), store, store.latest())
+    assert applied is not None and applied.id == 12
 
 
 def test_slave_positions_are_read_from_the_index_per_domain(store: IndexStore) -> None:

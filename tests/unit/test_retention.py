@@ -326,7 +326,13 @@ def test_prune_keeps_what_the_delayed_node_has_not_applied(topology: Config) -> 
     ("executed", "reason"),
     [
         (None, "delayed node delayed does not answer (connection refused)"),
-        ("0-1-999", "delayed node delayed has applied no indexed transaction"),
+        ("5-1-1", "delayed node delayed has applied no indexed transaction"),
+        # Beyond the index is unknown, not "applied nothing": the reason says which.
+        (
+            "0-1-999",
+            "everything: the index is behind what delayed has applied (its position GTID "
+            "0-1-999 is not indexed yet): run `drkit index`",
+        ),
     ],
 )
 def test_an_unknown_delayed_node_keeps_everything(

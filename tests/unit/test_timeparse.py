@@ -123,3 +123,10 @@ def test_times_outside_what_drkit_can_print_are_a_usage_error(text: str) -> None
 @pytest.mark.parametrize("text", ["0001-01-02", "9999-12-30", "1969-07-20T20:17:40Z", "-520w"])
 def test_times_at_the_edges_are_taken_and_print_back(text: str) -> None:
     assert parse_time(iso(parse_time(text, NOW)), NOW) == parse_time(text, NOW)
+
+
+def test_iso_prints_to_the_second_flooring_a_relative_times_fraction() -> None:
+    whole = dt.datetime(2026, 11, 26, 14, 2, tzinfo=dt.UTC).timestamp()
+    assert iso(whole + 0.999999) == "2026-11-26T14:02:00Z"
+    assert iso(parse_time("-90s", whole + 90.5)) == "2026-11-26T14:02:00Z"
+    assert iso(whole - 0.25) == "2026-11-26T14:01:59Z"

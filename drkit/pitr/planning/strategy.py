@@ -13,6 +13,7 @@ from drkit.pitr.planning.values import (
     RecoveryRequest,
     Strategy,
 )
+from drkit.timeparse import iso
 
 # -- refusals ------------------------------------------------------------------------------------
 
@@ -50,8 +51,6 @@ def refuse_applied_targets(request: RecoveryRequest, facts: RecoveryFacts) -> No
         and stop.gtid
         and facts.delayed.executed.contains(parse_gtid(stop.gtid))
     ):
-        from drkit.timeparse import iso
-
         reached = (
             f"#{facts.applied.id} ({facts.applied.gtid}, committed {iso(facts.applied.timestamp)})"
             if facts.applied
@@ -73,11 +72,17 @@ def refuse_applied_targets(request: RecoveryRequest, facts: RecoveryFacts) -> No
                     f"for row changes: `drkit flashback {target.id} --dry-run` reverses them from "
                     "the archive's row images (`drkit history` shows one row's versions); "
                     "otherwise restore a backup taken before "
-                    f"{target.when.isoformat()} and replay drkit's binlog archive "
+                    f"{iso(target.timestamp)} and replay drkit's binlog archive "
                     f"({facts.archive.directory}) up to {target.start} (mariadb-binlog "
                     f"--stop-position={target.start_pos})"
                 ),
             )
+    if facts.index_behind is not None:
+        # Unknown is not "applied nothing": every pending count and segment would be wrong.
+        raise RefusedError(
+            f"{facts.index_behind}; nothing was changed",
+            hint="`drkit index` catches the index up; then plan again",
+        )
     if facts.applied is None and facts.applied_gtid:
         raise RefusedError(
             f"the index does not know the delayed replica's position ({facts.applied_gtid})",

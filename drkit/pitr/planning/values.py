@@ -107,6 +107,7 @@ class RecoveryFacts:
     archive: ArchiveView
     parallel_threads: int | None = None
     applied_in_order: bool = True  # False: some GTID domain lags behind the applied prefix
+    index_behind: str | None = None  # the node applied what the index does not hold yet: why
 
 
 @dataclass(frozen=True)
