@@ -57,3 +57,12 @@ class ConfirmedRunScreen(ConsoleScreen):
         self.running = False
         self.done = True
         self.console.busy = None
+
+    def fail_run(self, text: str) -> None:
+        """The run failed: unlock the console and show why; the screen may run again."""
+        from rich.text import Text
+        from textual.widgets import Static
+
+        self.running = False
+        self.console.busy = None
+        self.query_one("#result", Static).update(Text(text, style="bold red"))

@@ -129,9 +129,7 @@ class ExtractScreen(ConfirmedRunScreen):
         if event.what == "extract plan":
             self.query_one("#plan", Static).update(Text(event.text, style="bold red"))
         elif event.what == "extract":
-            self.running = False
-            self.console.busy = None
-            self.query_one("#result", Static).update(Text(event.text, style="bold red"))
+            self.fail_run(event.text)
 
     def action_back(self) -> None:
         if self.running:

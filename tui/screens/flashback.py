@@ -108,9 +108,7 @@ class FlashbackScreen(ConfirmedRunScreen):
         if event.what == "flashback plan":
             self.query_one("#plan", Static).update(Text(event.text, style="bold red"))
         elif event.what == "flashback":
-            self.running = False
-            self.console.busy = None
-            self.query_one("#result", Static).update(Text(event.text, style="bold red"))
+            self.fail_run(event.text)
 
     def action_history(self) -> None:
         table = next((t.table for t in self.tx.tables if "*" not in t.table), "")

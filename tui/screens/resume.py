@@ -137,9 +137,7 @@ class ResumeScreen(ConfirmedRunScreen):
         if event.what == "resume plan":
             self.query_one("#plan", Static).update(Text(event.text, style="bold red"))
         elif event.what == "resume":
-            self.running = False
-            self.console.busy = None
-            self.query_one("#result", Static).update(Text(event.text, style="bold red"))
+            self.fail_run(event.text)
             self.console.refresh_status()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
