@@ -30,6 +30,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -513,7 +514,9 @@ def main() -> int:
     parser.add_argument("--delay", type=int, default=20, help="the delayed replica's delay (s)")
     parser.add_argument("--keep", type=int, default=10, help="[retention] keep (s)")
     parser.add_argument("--interval", type=int, default=2, help="[retention] interval (s)")
-    parser.add_argument("--keep-sandbox", action="store_true")
+    parser.add_argument(
+        "--keep-sandbox", action="store_true", help="keep the sandbox and the guard's log"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="drkit-soak-"))
@@ -582,6 +585,7 @@ def main() -> int:
                 os.killpg(guard.process.pid, signal.SIGKILL)
         if not args.keep_sandbox:
             topology.down(directory, purge=True)
+            shutil.rmtree(work, ignore_errors=True)  # the guard's log too
     return 0
 
 
