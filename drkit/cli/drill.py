@@ -92,19 +92,23 @@ def run(
     stamp = time.strftime("%Y%m%dT%H%M%S")
     directory = report_dir or Path("reports") / f"{book.name}-{stamp}"
     work = Path(tempfile.mkdtemp(prefix=f"drkit-drill-{book.name}-"))
-    runner = DrillRunner(book, RunOptions(work, config, keep, allow_destructive), report=say)
-    runner.preflight()
-    if config is not None and runner.changing_steps():
-        listed = ", ".join(f"{s.kind} (line {s.line})" for s in runner.changing_steps())
-        confirm(
-            f"Run {book.name} on {config.topology_name}? It changes servers: {listed}.", yes=yes
-        )
-    say(f"drill {book.name}: {first_paragraph(book.description)}")
+    started = False
     try:
+        runner = DrillRunner(book, RunOptions(work, config, keep, allow_destructive), report=say)
+        runner.preflight()
+        if config is not None and runner.changing_steps():
+            listed = ", ".join(f"{s.kind} (line {s.line})" for s in runner.changing_steps())
+            confirm(
+                f"Run {book.name} on {config.topology_name}? It changes servers: {listed}.",
+                yes=yes,
+            )
+        say(f"drill {book.name}: {first_paragraph(book.description)}")
+        started = True
         report = runner.run()
     finally:
-        if not keep:
-            # The sandbox was purged: nothing of the drill is left in /tmp.
+        if not keep or not started:
+            # The sandbox was purged, or never made (a refused preflight or confirmation):
+            # nothing of the drill is left in /tmp.
             shutil.rmtree(work, ignore_errors=True)
     paths = write_reports(report, directory)
     if as_json:

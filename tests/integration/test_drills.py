@@ -113,6 +113,7 @@ def test_destructive_steps_on_a_configured_topology_are_refused_before_anything_
     tmp_path: Path,
 ) -> None:
     box = start_sandbox(tmp_path / "real", delay=3600)
+    scratch = Path(tempfile.mkdtemp(prefix="dd-", dir="/tmp"))
     try:
         done = drkit(
             "--config",
@@ -121,9 +122,12 @@ def test_destructive_steps_on_a_configured_topology_are_refused_before_anything_
             "run",
             str(ROOT / "playbooks/drills/drop-table.yaml"),
             "--yes",
+            tmpdir=scratch,
         )
         assert done.returncode == 3
         assert "damages data" in done.stderr and "--allow-destructive real" in done.stderr
+        # A refused drill leaves no work folder behind either.
+        assert list(scratch.iterdir()) == []
         # Nothing ran: the workload step would have created the shop schema.
         assert (
             box.value(
@@ -133,6 +137,7 @@ def test_destructive_steps_on_a_configured_topology_are_refused_before_anything_
             == 0
         )
     finally:
+        shutil.rmtree(scratch, ignore_errors=True)
         box.down(purge=True)
 
 
