@@ -28,30 +28,20 @@ from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts
 from drkit.model.replica import ReplicaStatus
 from drkit.model.version import ServerVersion
+from tests.support.configs import TWO_NODES
 
-CONFIG = """
+CONFIG = (
+    """
 [index]
 path = "index.db"
 archive_dir = "binlogs"
-
-[nodes.primary]
-role = "primary"
-host = "127.0.0.1"
-port = 13306
-user = "drkit"
-password = "x"
-
-[nodes.delayed]
-role = "delayed"
-host = "127.0.0.1"
-port = 13308
-user = "drkit"
-password = "x"
-delay = 3600
-
+"""
+    + TWO_NODES
+    + """
 [alerts]
 commands = [["true"]]
 """
+)
 
 DROP = Destructive("drop_table", "critical", "DROP TABLE removes shop.orders")
 T0 = int(time.time()) - 600  # the workload committed ten minutes ago, within the delay

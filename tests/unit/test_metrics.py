@@ -27,27 +27,16 @@ from drkit.model.version import ServerVersion
 from drkit.retention.plan import ArchivedFile, PrunePlan
 from drkit.retention.run import PruneReport
 from drkit.retention.schedule import PruneSchedule
+from tests.support.configs import TWO_NODES
 
-CONFIG = """
-[nodes.primary]
-role = "primary"
-host = "127.0.0.1"
-port = 13306
-user = "drkit"
-password = "x"
-
-[nodes.delayed]
-role = "delayed"
-host = "127.0.0.1"
-port = 13308
-user = "drkit"
-password = "x"
-delay = 3600
-
+CONFIG = (
+    TWO_NODES
+    + """
 [retention]
 keep = "3d"
 min_free = "15%"
 """
+)
 NOW = time.time()
 
 

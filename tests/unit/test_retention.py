@@ -22,26 +22,12 @@ from drkit.model.version import ServerVersion
 from drkit.pitr import state as recovery_state
 from drkit.retention.plan import ArchivedFile, Hold, IndexSpan, decide
 from drkit.retention.run import plan_prune, prune
+from tests.support.configs import TWO_NODES
 
 NOW = 1_795_000_000.0
 DAY = 86400.0
 
-CONFIG = """
-[nodes.primary]
-role = "primary"
-host = "127.0.0.1"
-port = 13306
-user = "drkit"
-password = "x"
-
-[nodes.delayed]
-role = "delayed"
-host = "127.0.0.1"
-port = 13308
-user = "drkit"
-password = "x"
-delay = 3600
-"""
+CONFIG = TWO_NODES
 
 
 # -- configuration ------------------------------------------------------------------------------
