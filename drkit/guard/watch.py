@@ -23,7 +23,7 @@ from drkit.classify import Finding, Severity
 from drkit.config import Config, NodeConfig
 from drkit.errors import ConfigError, DrkitError
 from drkit.guard import state as state_file
-from drkit.guard.findings import guard_findings
+from drkit.guard.findings import guard_findings, stored_findings
 from drkit.guard.freezer import Freezer
 from drkit.guard.outcome import FAILED, FROZEN, WINDOW_MISSED, NodeOutcome, applied, is_history
 from drkit.guard.payload import alert_payload, disk_payload
@@ -38,6 +38,8 @@ from drkit.io.alerts import Alerter, check_commands
 from drkit.io.audit import AuditLog
 from drkit.io.diskroom import DiskRoom
 from drkit.model.facts import NodeFacts
+from drkit.pitr import state as recovery_state
+from drkit.pitr.state import RecoveryStatus
 from drkit.render import counted
 from drkit.retention.schedule import PruneSchedule
 
@@ -253,12 +255,12 @@ class Guard:
         self.report(f"logged, not frozen: {transaction.label}: {reasons}")
 
     def _fallback(self, transaction: IndexedTransaction) -> None:
-        """Judging failed: act on the index's own finding rather than let it through."""
-        finding = _indexed_finding(transaction)
-        if finding is None:
+        """Judging failed: act on the index's own findings rather than let it through."""
+        findings = _indexed_findings(transaction)
+        if not findings:
             return
         try:
-            verdicts = judge([finding], self.config.guard, transaction.timestamp)
+            verdicts = judge(findings, self.config.guard, transaction.timestamp)
             if any(v.freezes for v in verdicts):
                 self._freeze(transaction, verdicts)
         except Exception as exc:
@@ -520,6 +522,8 @@ class Guard:
         for retry in self._retries(sweeps=False):
             assert retry.transaction is not None
             name = retry.freeze.node
+            if self._resumed_on_purpose(retry):
+                continue
             failure = down.get(name)
             if failure is not None:
                 self._still_failing(retry, NodeOutcome(name, FAILED, failure.detail, at=failure.at))
@@ -532,6 +536,39 @@ class Guard:
             else:
                 self._retried(retry, outcome)
         self._change(pending=self._pending_state())
+
+    def _resumed_on_purpose(self, retry: _Retry) -> bool:
+        """Drop a pending freeze whose transaction an operator named to `drkit resume --through`
+        after the freeze began failing: retrying it would stop the replica the operator has just
+        started on purpose (the resume is recorded in this config's folder)."""
+        transaction = retry.transaction
+        assert transaction is not None
+        record = recovery_state.load(self.config.folder)
+        if (
+            record is None
+            or record.node != retry.freeze.node
+            or record.status != RecoveryStatus.RESUMED
+            or transaction.id not in (record.resumed_through or ())
+            or record.updated_at < (retry.freeze.since or 0.0)
+        ):
+            return False
+        with self._lock:
+            self._pending.pop((retry.freeze.node, transaction.id), None)
+        when = time.strftime("%H:%M:%S", time.localtime(record.updated_at))
+        self.audit.event(
+            "guard-freeze-dropped",
+            node=retry.freeze.node,
+            transaction=transaction.id,
+            gtid=transaction.gtid,
+            reason="named to resume",
+            resumed_at=record.updated_at,
+        )
+        self.report(
+            f"pending freeze on {retry.freeze.label} dropped: `{record.command}` named it at "
+            f"{when} ({retry.freeze.attempts} failed attempts before); {retry.freeze.node} "
+            "applies it on purpose"
+        )
+        return True
 
     def _retries(self, *, sweeps: bool) -> list[_Retry]:
         with self._lock:
@@ -662,8 +699,7 @@ class Guard:
             findings = guard_findings(transaction, self.rules, self.config.guard.ignore_classes)
         except Exception as exc:
             self._error(f"judging #{transaction.id} again failed: {type(exc).__name__}: {exc}")
-            indexed = _indexed_finding(transaction)
-            findings = [indexed] if indexed else []
+            findings = _indexed_findings(transaction)
         return judge(findings, self.config.guard, transaction.timestamp)
 
     def _payload(
@@ -717,14 +753,10 @@ def unapplied_destructive(store: IndexStore, facts: NodeFacts) -> list[IndexedTr
         before = page[-1].id
 
 
-def _indexed_finding(transaction: IndexedTransaction) -> Finding | None:
-    """The index's own finding on a transaction, on every table it touched."""
-    flagged = transaction.destructive
-    if flagged is None:
-        return None
-    return Finding(
-        flagged.category,
-        Severity.parse(flagged.severity),
-        flagged.reason,
-        tuple(t.table for t in transaction.tables),
-    )
+def _indexed_findings(transaction: IndexedTransaction) -> list[Finding]:
+    """The index's own findings on a transaction as stored (each on the tables it named), when
+    judging them under the guard's rules failed: still a freeze, never a silence."""
+    return [
+        Finding(found.category, Severity.parse(found.severity), found.reason, found.tables)
+        for found in stored_findings(transaction)
+    ]

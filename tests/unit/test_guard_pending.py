@@ -28,6 +28,8 @@ from drkit.model.coords import BinlogCoord
 from drkit.model.facts import NodeFacts
 from drkit.model.replica import ReplicaStatus
 from drkit.model.version import ServerVersion
+from drkit.pitr import state as recovery_state
+from drkit.pitr.state import RecoveryState, RecoveryStatus
 from tests.support.configs import TWO_NODES
 
 CONFIG = (
@@ -294,3 +296,89 @@ def test_a_freeze_counts_only_when_the_server_says_the_applier_stopped(
 def _no_replica() -> NodeFacts:
     answered = facts("0-1-2")
     return NodeFacts(**{**answered.__dict__, "replica": None})
+
+
+def resume_record(named: tuple[int, ...], at: float) -> RecoveryState:
+    return RecoveryState(
+        node="delayed",
+        description="resume",
+        command="drkit resume --through 0-1-3 --yes",
+        strategy="",
+        status=RecoveryStatus.RESUMED.value,
+        step=0,
+        steps=0,
+        started_at=at,
+        updated_at=at,
+        pid=1,
+        resumed_through=named,
+    )
+
+
+@pytest.mark.parametrize(
+    ("named", "resumed_ago", "dropped"),
+    [
+        ((3,), 10, True),  # named after the freeze began failing: the operator's choice stands
+        ((4,), 10, False),  # another transaction named: this one still needs its freeze
+        ((3,), 120, False),  # a resume older than the failing freeze says nothing about it
+    ],
+)
+def test_a_pending_freeze_is_dropped_once_an_operator_resumed_through_it(
+    tmp_path: Path,
+    store: IndexStore,
+    named: tuple[int, ...],
+    resumed_ago: int,
+    dropped: bool,
+) -> None:
+    now = time.time()
+    pending = PendingFreeze("delayed", 3, "0-1-3", now - 60, 2, None, "refused")
+    guard, freezer, alerter = started_guard(tmp_path, earlier(pending))
+    guard._restore_pending(store, earlier(pending), sweep=False)
+    recovery_state.save(tmp_path, resume_record(named, now - resumed_ago))
+    freezer.outcomes = ["frozen"]
+
+    guard._retry_pending(store)
+
+    audited = [json.loads(line) for line in (tmp_path / "drkit-audit.jsonl").open()]
+    drops = [r for r in audited if r["kind"] == "guard-freeze-dropped"]
+    if dropped:
+        assert freezer.calls == [], "the replica the operator started is not stopped again"
+        assert saved(tmp_path).pending == ()
+        assert alerter.sent == []
+        assert [(d["transaction"], d["gtid"], d["node"]) for d in drops] == [
+            (3, "0-1-3", "delayed")
+        ]
+    else:
+        assert freezer.calls == [("delayed", 3)]
+        assert drops == []
+        assert [a["alert"] for a in alerter.sent] == ["frozen"]
+
+
+def test_when_judging_fails_the_guard_falls_back_to_each_stored_finding_on_its_own_tables(
+    tmp_path: Path, store: IndexStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guard, _, _ = started_guard(tmp_path, None)
+    drop = Destructive("drop_table", "critical", "DROP TABLE removes shop.orders", ("shop.orders",))
+    wipe = Destructive("delete_without_where", "high", "DELETE without WHERE", ("shop.items",))
+    transaction = IndexedTransaction(
+        id=9,
+        gtid="0-1-9",
+        file="bin.000001",
+        start_pos=904,
+        end_pos=1004,
+        timestamp=T0 + 9,
+        server_id=1,
+        kind="dml",
+        tables=(TableRows("shop.orders"), TableRows("shop.items", deletes=3)),
+        statement="DROP TABLE shop.orders; DELETE FROM shop.items",
+        destructive=drop,
+        findings=(drop, wipe),
+    )
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("rules unreadable")
+
+    monkeypatch.setattr("drkit.guard.watch.guard_findings", broken)
+    verdicts = guard._verdicts(transaction)
+    judged = [(v.finding.category, v.finding.tables) for v in verdicts]
+    assert judged == [("drop_table", ("shop.orders",)), ("delete_without_where", ("shop.items",))]
+    assert all(v.freezes for v in verdicts), "a failed judgement never lets a disaster through"
