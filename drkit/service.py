@@ -483,13 +483,22 @@ class Operations(Drkit):
         require_privileges([node], ["recover"], what)
 
     def plan_resume(
-        self, *, force: bool = False, node: str | None = None, through: tuple[str, ...] = ()
+        self,
+        *,
+        force: bool = False,
+        node: str | None = None,
+        through: tuple[str, ...] = (),
+        across_gap: bool = False,
     ) -> Plan:
         self._refuse_if_busy("resume")
         from drkit.pitr import recovery
 
         return recovery.plan_resume(
-            self.config, self.delayed_node(node), force=force, through=through
+            self.config,
+            self.delayed_node(node),
+            force=force,
+            through=through,
+            across_gap=across_gap,
         )
 
     def resume(self, plan: Plan, node: str | None = None) -> NodeFacts:

@@ -280,6 +280,11 @@ def render_report(report: RecoveryReport) -> str:
 @click.option(
     "--force", is_flag=True, help="Resume even though a recovery is recorded as in progress."
 )
+@click.option(
+    "--across-gap",
+    is_flag=True,
+    help="Resume even though a binlog gap lies ahead: the replica applies transactions drkit never saw.",
+)
 @dry_run_option
 @yes_option
 @json_option
@@ -289,6 +294,7 @@ def resume_command(
     node: str | None,
     through: tuple[str, ...],
     force: bool,
+    across_gap: bool,
     dry_run: bool,
     yes: bool,
     as_json: bool,
@@ -297,7 +303,9 @@ def resume_command(
 
     Refused (exit 3) while the replica would go on to apply a destructive transaction that the
     index shows it has not applied, unless each is named with --through. TARGET is an index id
-    (42), a GTID (0-1-28 on MariaDB, uuid:28 on MySQL) or latest-destructive.
+    (42), a GTID (0-1-28 on MariaDB, uuid:28 on MySQL) or latest-destructive. Refused too while
+    a binlog gap (binlogs purged before drkit archived them) lies ahead of the replica, unless
+    --across-gap: nobody can tell what the lost transactions do.
 
     \b
     Examples:
@@ -305,7 +313,7 @@ def resume_command(
       drkit resume --through latest-destructive   # after extract: the DROP is applied on purpose
     """
     ops = _operations(ctx)
-    plan = ops.plan_resume(force=force, node=node, through=through)
+    plan = ops.plan_resume(force=force, node=node, through=through, across_gap=across_gap)
     if dry_run:
         _emit_plan(plan, as_json)
         return

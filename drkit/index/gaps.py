@@ -78,8 +78,11 @@ def gap_within(store: IndexStore, first_id: int, last_id: int) -> Gap | None:
     return None
 
 
-def refuse_across(store: IndexStore, first_id: int, last_id: int, action: str) -> None:
-    """Refuse (exit 3) when the transactions `first_id`..`last_id` cross a gap."""
+def refuse_across(
+    store: IndexStore, first_id: int, last_id: int, action: str, way_out: str = ""
+) -> None:
+    """Refuse (exit 3) when the transactions `first_id`..`last_id` cross a gap (`way_out`: a
+    further choice the command offers, said after the usual hint)."""
     gap = gap_within(store, first_id, last_id)
     if gap is None:
         return
@@ -87,7 +90,8 @@ def refuse_across(store: IndexStore, first_id: int, last_id: int, action: str) -
         f"{action} spans transactions #{first_id} to #{last_id}, across a {gap.describe()}: "
         "what happened in between is unknown to drkit; nothing was changed",
         hint=f"keep to one side of the gap (transactions up to #{gap.after_id}, or from "
-        f"#{gap.after_id + 1} on); the lost transactions exist only in the primary's backups",
+        f"#{gap.after_id + 1} on); the lost transactions exist only in the primary's backups"
+        + (f", {way_out}" if way_out else ""),
     )
 
 

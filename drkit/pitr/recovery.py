@@ -620,10 +620,17 @@ def _stopped_at(prepared: PreparedRecovery, facts: NodeFacts) -> str | None:
 
 
 def plan_resume(
-    config: Config, node: NodeConfig, *, force: bool = False, through: tuple[str, ...] = ()
+    config: Config,
+    node: NodeConfig,
+    *,
+    force: bool = False,
+    through: tuple[str, ...] = (),
+    across_gap: bool = False,
 ) -> Plan:
-    """Restore the configured delay and restart replication; refused while a recovery runs, and
-    when the replica would go on to apply a destructive transaction nobody named (invariant 1)."""
+    """Restore the configured delay and restart replication; refused while a recovery runs, when
+    the replica would go on to apply a destructive transaction nobody named (invariant 1), and
+    when a binlog gap lies ahead of it unless `across_gap` (the lost transactions were never
+    judged)."""
     current = state_file.load(config.folder)
     if current is not None and current.in_progress and not force:
         owner = "running" if current.owner_alive else f"left unfinished by pid {current.pid}"
@@ -653,7 +660,7 @@ def plan_resume(
         )
     from drkit.dialect import MariadbDialect, for_version
 
-    pending, named = _resume_evidence(config, facts, through)
+    pending, named = _resume_evidence(config, facts, through, across_gap)
     refuse_unnamed_destructive(pending, named, node=node.name, action="resuming replication")
     d = for_version(facts.version)
     delay = node.delay or 0
@@ -783,15 +790,25 @@ def _resume_record(node: NodeConfig, audit: AuditLog, named: tuple[int, ...]) ->
 
 
 def _resume_evidence(
-    config: Config, facts: NodeFacts, through: tuple[str, ...]
+    config: Config, facts: NodeFacts, through: tuple[str, ...], across_gap: bool = False
 ) -> tuple[list[IndexedTransaction], tuple[IndexedTransaction, ...]]:
     """The destructive transactions resuming would apply, and the ones named; IndexBehind (a
-    refusal) when the replica applied what the index does not hold: what follows is unknown."""
+    refusal) when the replica applied what the index does not hold: what follows is unknown;
+    GapInRange when a binlog gap lies ahead (unless `across_gap`)."""
     if not config.index.path.exists():
         return [], ()
     with IndexStore(config.index.path, readonly=True) as store:
         named = tuple(resolve_target(store, text) for text in through)
-        applied = last_applied(facts, store, store.latest())[0]
+        latest = store.latest()
+        applied = last_applied(facts, store, latest)[0]
+        if not across_gap and latest is not None:
+            refuse_across(
+                store,
+                applied.id if applied else 0,
+                latest.id,
+                "resuming replication",
+                way_out="or pass --across-gap to let the replica apply them unjudged",
+            )
         return store.destructive_between(applied.id if applied else None, None), named
 
 

@@ -94,6 +94,16 @@ def test_follow_after_a_purge_records_the_gap_and_crossing_it_is_refused(
     assert f"this recovery spans transactions #0 to #{newest}" in error["error"]
     assert "binlog gap" in error["error"]
 
+    # Resuming would let the delayed replica apply the lost transactions, never judged.
+    done, error = drkit_json(box, "resume", "--dry-run")
+    assert done.returncode == 3, done.stdout
+    assert f"resuming replication spans transactions #0 to #{newest}" in error["error"]
+    assert f"binlog gap: {first_file} to {lost_file}" in error["error"]
+    assert "--across-gap" in error["hint"]
+    done, report = drkit_json(box, "resume", "--dry-run", "--across-gap")
+    assert done.returncode == 0, done.stdout
+    assert report["plan"]["node"] == "delayed"
+
     # A recovery that stays before the gap is planned as usual.
     done, report = drkit_json(box, "recover", "--before", str(before_gap), "--dry-run")
     assert done.returncode == 0, done.stdout
