@@ -17,12 +17,14 @@ from tests.fixtures.binlog.workload import (
     server_view,
     sql_text_of,
 )
+from tests.support.scan_modes import scan_mode  # noqa: F401 - a fixture: each test runs on both walks
 from tests.support.throwaway_server import (
     ThrowawayServer,
     throwaway_server,
 )
 
 pytestmark = [
+    pytest.mark.usefixtures("scan_mode"),
     pytest.mark.integration,
 ]
 
