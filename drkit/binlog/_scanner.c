@@ -13,6 +13,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <dlfcn.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -45,10 +46,29 @@ crc_init(void)
             crc_table[t][n] = crc_table[0][crc_table[t - 1][n] & 0xff] ^ (crc_table[t - 1][n] >> 8);
 }
 
-/* zlib's crc32 (the binlog's checksum), eight bytes a step. */
+/* zlib's own crc32, when the zlib Python's zlib module links is found at run time (several
+ * times faster than the table below: it uses the CPU's carry-less multiply). Looked up rather
+ * than linked, so that building needs no zlib headers. */
+typedef unsigned long (*zlib_crc32_fn)(unsigned long, const unsigned char *, unsigned int);
+static zlib_crc32_fn zlib_crc32;
+
+static void
+find_zlib(void)
+{
+    static const char *names[] = {"libz.so.1", "libz.so", "libz.1.dylib", "libz.dylib", NULL};
+    for (int i = 0; names[i] != NULL && zlib_crc32 == NULL; i++) {
+        void *library = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (library != NULL)
+            zlib_crc32 = (zlib_crc32_fn)dlsym(library, "crc32");
+    }
+}
+
+/* The binlog's checksum (zlib's crc32): zlib's, or eight bytes a step from a table. */
 static uint32_t
 crc32_of(const unsigned char *p, Py_ssize_t n)
 {
+    if (zlib_crc32 != NULL && n <= 0x7FFFFFFF)
+        return (uint32_t)zlib_crc32(0, p, (unsigned int)n);
     uint32_t c = 0xFFFFFFFFu;
     while (n >= 8) {
         uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -302,6 +322,13 @@ Walker_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_ValueError, "a format the compiled walk does not take");
         return NULL;
     }
+    if (!PyType_Check(transaction) || !PyType_IsSubtype((PyTypeObject *)transaction, &PyTuple_Type) ||
+        !PyType_Check(table_change) ||
+        !PyType_IsSubtype((PyTypeObject *)table_change, &PyTuple_Type)) {
+        PyBuffer_Release(&lens);
+        PyErr_SetString(PyExc_TypeError, "the record classes must be named tuples");
+        return NULL;
+    }
     WalkerObject *self = (WalkerObject *)type->tp_alloc(type, 0);
     if (self == NULL) {
         PyBuffer_Release(&lens);
@@ -354,12 +381,32 @@ building_clear(Building *b)
 #define HAND_BACK 1
 #define FAILED -1
 
+/* Containers holding only strings and integers: the garbage collector need not visit them (it
+ * would untrack them itself, after visiting each once). */
+static inline PyObject *
+untracked(PyObject *object)
+{
+    if (object != NULL && PyObject_GC_IsTracked(object))
+        PyObject_GC_UnTrack(object);
+    return object;
+}
+
 static int
 add_row_event(Building *b, Py_ssize_t start, Py_ssize_t end)
 {
-    PyObject *pair = Py_BuildValue("(nn)", start, end);
+    PyObject *pair = PyTuple_New(2);
     if (pair == NULL)
         return FAILED;
+    PyObject *first = PyLong_FromSsize_t(start), *second = PyLong_FromSsize_t(end);
+    if (first == NULL || second == NULL) {
+        Py_XDECREF(first);
+        Py_XDECREF(second);
+        Py_DECREF(pair);
+        return FAILED;
+    }
+    PyTuple_SET_ITEM(pair, 0, first);
+    PyTuple_SET_ITEM(pair, 1, second);
+    untracked(pair);
     int result = PyList_Append(b->row_events, pair);
     Py_DECREF(pair);
     return result < 0 ? FAILED : TAKEN;
@@ -495,7 +542,9 @@ take_rows(WalkerObject *w, Building *b, const unsigned char *buf, Py_ssize_t bod
     else {
         present_after = Py_NewRef(empty_bytes);
     }
-    key = Py_BuildValue("(iOO)", event_type, present, present_after);
+    PyObject *type_number = PyLong_FromLong(event_type);
+    key = type_number ? PyTuple_Pack(3, type_number, present, present_after) : NULL;
+    Py_XDECREF(type_number);
     if (key == NULL)
         goto done;
     PyObject *counter = PyDict_GetItemWithError(counters, key); /* borrowed */
@@ -540,6 +589,21 @@ done:
     return result;
 }
 
+/* Write a number's decimal digits at out; their count. */
+static int
+decimal(char *out, uint64_t value)
+{
+    char digits[20];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    for (int i = 0; i < n; i++)
+        out[i] = digits[n - 1 - i];
+    return n;
+}
+
 /* Open a transaction at a MariaDB GTID event that BinlogScan._walk would accept as it is. */
 static int
 open_at_gtid(WalkerObject *w, Building *b, const unsigned char *buf, Py_ssize_t body,
@@ -560,8 +624,14 @@ open_at_gtid(WalkerObject *w, Building *b, const unsigned char *buf, Py_ssize_t 
     }
     if (pos > body_end)
         return HAND_BACK;
-    b->gtid = PyUnicode_FromFormat("%u-%lu-%llu", (unsigned)domain, b->server_id,
-                                   (unsigned long long)seq);
+    char text[64];
+    int length = 0;
+    length += decimal(text + length, domain);
+    text[length++] = '-';
+    length += decimal(text + length, b->server_id);
+    text[length++] = '-';
+    length += decimal(text + length, seq);
+    b->gtid = PyUnicode_FromStringAndSize(text, length);
     b->statements = PyList_New(0);
     b->row_events = PyList_New(0);
     b->tables = PyList_New(0);
@@ -569,6 +639,24 @@ open_at_gtid(WalkerObject *w, Building *b, const unsigned char *buf, Py_ssize_t 
     if (!b->gtid || !b->statements || !b->row_events || !b->tables || !b->mapped)
         return FAILED;
     return TAKEN;
+}
+
+/* An instance of a named tuple class from its items (references stolen): what tuple.__new__
+ * does for a subclass, without the class's Python-level __new__. */
+static PyObject *
+named_tuple(PyObject *cls, PyObject **items, Py_ssize_t n)
+{
+    PyObject *made = ((PyTypeObject *)cls)->tp_alloc((PyTypeObject *)cls, n);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (made == NULL || items[i] == NULL) {
+            for (Py_ssize_t k = i; k < n; k++)
+                Py_XDECREF(items[k]);
+            Py_XDECREF(made);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(made, i, items[i]);
+    }
+    return made;
 }
 
 static PyObject *
@@ -582,29 +670,39 @@ finish(WalkerObject *w, Building *b, Py_ssize_t end)
         return NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *counts = PyList_GET_ITEM(b->tables, i);
-        PyObject *change = PyObject_CallFunctionObjArgs(
-            w->table_change, PyList_GET_ITEM(counts, 0), PyList_GET_ITEM(counts, 1),
-            PyList_GET_ITEM(counts, 2), PyList_GET_ITEM(counts, 3), PyList_GET_ITEM(counts, 4),
-            NULL);
+        PyObject *items[5];
+        for (int k = 0; k < 5; k++)
+            items[k] = Py_NewRef(PyList_GET_ITEM(counts, k));
+        PyObject *change = untracked(named_tuple(w->table_change, items, 5));
         if (change == NULL) {
             Py_DECREF(tables);
             return NULL;
         }
         PyTuple_SET_ITEM(tables, i, change);
     }
-    PyObject *statements = PyList_AsTuple(b->statements);
-    PyObject *row_events = PyList_AsTuple(b->row_events);
+    untracked(tables);
+    PyObject *statements = untracked(PyList_AsTuple(b->statements));
+    PyObject *row_events = untracked(PyList_AsTuple(b->row_events));
     PyObject *kind = n || PyList_GET_SIZE(b->row_events) ? w->dml : w->other;
     PyObject *flags = b->uncounted ? w->uncounted_flags : w->no_flags;
-    PyObject *transaction = NULL;
-    if (statements && row_events)
-        transaction = PyObject_CallFunction(
-            w->transaction, "OOnnLkOOOOOOn", b->gtid, w->file, b->start, end, b->timestamp,
-            b->server_id, kind, tables, statements, Py_None, row_events, flags, b->events);
-    Py_DECREF(tables);
-    Py_XDECREF(statements);
-    Py_XDECREF(row_events);
-    return transaction;
+    PyObject *items[13] = {
+        Py_NewRef(b->gtid),
+        Py_NewRef(w->file),
+        PyLong_FromSsize_t(b->start),
+        PyLong_FromSsize_t(end),
+        PyLong_FromLongLong(b->timestamp),
+        PyLong_FromUnsignedLong(b->server_id),
+        Py_NewRef(kind),
+        tables,
+        statements,
+        Py_NewRef(Py_None),
+        row_events,
+        Py_NewRef(flags),
+        PyLong_FromSsize_t(b->events),
+    };
+    /* Untracked too: all it holds are strings, integers, None, the flag sets the walk shares
+     * and the untracked tuples above. */
+    return untracked(named_tuple(w->transaction, items, 13));
 }
 
 /* run(buf, pos, verify, own_positions) -> (transactions, position after them, their events)
@@ -742,15 +840,21 @@ static PyObject *
 scanner_crc32(PyObject *module, PyObject *args)
 {
     Py_buffer view;
-    if (!PyArg_ParseTuple(args, "y*:crc32", &view))
+    int table_only = 0;
+    if (!PyArg_ParseTuple(args, "y*|p:crc32", &view, &table_only))
         return NULL;
+    zlib_crc32_fn found = zlib_crc32;
+    if (table_only)
+        zlib_crc32 = NULL; /* the table, as where no zlib is found (the GIL is held) */
     uint32_t crc = crc32_of((const unsigned char *)view.buf, view.len);
+    zlib_crc32 = found;
     PyBuffer_Release(&view);
     return PyLong_FromUnsignedLong(crc);
 }
 
 static PyMethodDef module_methods[] = {
-    {"crc32", scanner_crc32, METH_VARARGS, "crc32(data) -> zlib.crc32(data)"},
+    {"crc32", scanner_crc32, METH_VARARGS,
+     "crc32(data, table_only=False) -> zlib.crc32(data), as the walk computes it"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -763,6 +867,7 @@ PyMODINIT_FUNC
 PyInit__scanner(void)
 {
     crc_init();
+    find_zlib();
     str_schema = PyUnicode_InternFromString("schema");
     str_name = PyUnicode_InternFromString("name");
     str_counters = PyUnicode_InternFromString("counters");
