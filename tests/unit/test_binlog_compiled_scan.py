@@ -8,9 +8,12 @@ and without checksums verified). DRKIT_FUZZ_CASES and DRKIT_FUZZ_SEED run more.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -180,3 +183,27 @@ def test_row_plans_count_what_generated_counters_count(shape: int, update: bool)
             assert got[1] != len(data), (data.hex(), start)  # both: no count
         else:
             assert got == want, (data.hex(), start)
+
+
+def test_without_the_compiled_module_the_scan_reads_the_same(tmp_path: Path) -> None:
+    # What an install without a C compiler has: no drkit.binlog._scanner at all.
+    script = tmp_path / "without.py"
+    script.write_text(
+        "import json, sys\n"
+        "sys.modules['drkit.binlog._scanner'] = None  # its import now raises ImportError\n"
+        "from drkit.binlog import compiled, scan_file\n"
+        "records = [t._asdict() for t in scan_file(sys.argv[1])]\n"
+        "print(json.dumps({'available': compiled.available(), 'records': records}, default=sorted))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script), str(FIXTURE_FILES[0])],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    found = json.loads(result.stdout)
+    assert found["available"] is False
+    with reading_with("compiled"):
+        expected = [t._asdict() for t in scan_module.scan_file(FIXTURE_FILES[0])]
+    assert found["records"] == json.loads(json.dumps(expected, default=sorted))
