@@ -23,6 +23,9 @@
 #define TABLE_MAP_EVENT 19
 #define ANNOTATE_ROWS_EVENT 160
 #define GTID_EVENT 162
+#define ROWS_QUERY_LOG_EVENT 29
+#define MYSQL_GTID_EVENT 33
+#define MYSQL_GTID_LEN 25
 #define FL_STANDALONE 0x01
 #define FL_GROUP_COMMIT_ID 0x02
 #define FL_XA (0x40 | 0x80)
@@ -277,10 +280,12 @@ typedef struct {
     PyObject *dml;             /* the kinds */
     PyObject *other;
     PyObject *mariadb;         /* bool, the first item of a by_body key */
+    PyObject *begin_probe;     /* (buf, body, body_end) -> whether a Query event is a clean BEGIN */
     unsigned char post_header_lens[256];
     int header_len;
     int crc_len;
     int is_mariadb; /* MariaDB writes the GTID and Annotate_rows events taken here */
+    int mysql_gtids; /* the server writes MySQL GTID and Rows_query events (MySQL 5.6+) */
 } WalkerObject;
 
 static PyObject *str_schema, *str_name, *str_counters, *empty_bytes;
@@ -298,6 +303,7 @@ Walker_dealloc(WalkerObject *self)
     Py_XDECREF(self->dml);
     Py_XDECREF(self->other);
     Py_XDECREF(self->mariadb);
+    Py_XDECREF(self->begin_probe);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -307,15 +313,16 @@ Walker_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     static char *keywords[] = {"file",     "by_id",          "by_body",      "transaction",
                                "table_change", "no_flags",   "uncounted_flags", "dml",
                                "other",    "mariadb",        "post_header_lens", "header_len",
-                               "crc_len",  NULL};
+                               "crc_len",  "mysql_gtids", "begin_probe", NULL};
     PyObject *file, *by_id, *by_body, *transaction, *table_change, *no_flags, *uncounted, *dml,
         *other;
-    int mariadb, header_len, crc_len;
+    int mariadb, header_len, crc_len, mysql_gtids;
+    PyObject *begin_probe;
     Py_buffer lens;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!OOOOUUpy*ii:Walker", keywords, &file,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UO!O!OOOOUUpy*iipO:Walker", keywords, &file,
                                      &PyDict_Type, &by_id, &PyDict_Type, &by_body, &transaction,
                                      &table_change, &no_flags, &uncounted, &dml, &other, &mariadb,
-                                     &lens, &header_len, &crc_len))
+                                     &lens, &header_len, &crc_len, &mysql_gtids, &begin_probe))
         return NULL;
     if (lens.len != 256 || header_len < HEADER_LEN || (crc_len != 0 && crc_len != 4)) {
         PyBuffer_Release(&lens);
@@ -349,6 +356,8 @@ Walker_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->header_len = header_len;
     self->crc_len = crc_len;
     self->is_mariadb = mariadb;
+    self->mysql_gtids = mysql_gtids;
+    self->begin_probe = Py_NewRef(begin_probe);
     return (PyObject *)self;
 }
 
@@ -364,6 +373,8 @@ typedef struct {
     unsigned long server_id;
     Py_ssize_t events;
     int uncounted;
+    int mysql;  /* opened by a MySQL GTID: a Query BEGIN may follow, once */
+    int begun;
 } Building;
 
 static void
@@ -589,6 +600,16 @@ done:
     return result;
 }
 
+static int
+new_lists(Building *b)
+{
+    b->statements = PyList_New(0);
+    b->row_events = PyList_New(0);
+    b->tables = PyList_New(0);
+    b->mapped = PyDict_New();
+    return b->gtid && b->statements && b->row_events && b->tables && b->mapped ? TAKEN : FAILED;
+}
+
 /* Write a number's decimal digits at out; their count. */
 static int
 decimal(char *out, uint64_t value)
@@ -632,13 +653,7 @@ open_at_gtid(WalkerObject *w, Building *b, const unsigned char *buf, Py_ssize_t 
     text[length++] = '-';
     length += decimal(text + length, seq);
     b->gtid = PyUnicode_FromStringAndSize(text, length);
-    b->statements = PyList_New(0);
-    b->row_events = PyList_New(0);
-    b->tables = PyList_New(0);
-    b->mapped = PyDict_New();
-    if (!b->gtid || !b->statements || !b->row_events || !b->tables || !b->mapped)
-        return FAILED;
-    return TAKEN;
+    return new_lists(b);
 }
 
 /* An instance of a named tuple class from its items (references stolen): what tuple.__new__
@@ -657,6 +672,47 @@ named_tuple(PyObject *cls, PyObject **items, Py_ssize_t n)
         PyTuple_SET_ITEM(made, i, items[i]);
     }
     return made;
+}
+
+/* Open a transaction at a MySQL GTID event (not anonymous, not tagged): `uuid:number`. */
+static int
+open_at_mysql_gtid(WalkerObject *w, Building *b, const unsigned char *buf, Py_ssize_t body,
+                   Py_ssize_t body_end)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!w->mysql_gtids || body + MYSQL_GTID_LEN > body_end)
+        return HAND_BACK;
+    char text[80];
+    int length = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            text[length++] = '-';
+        text[length++] = hex[buf[body + 1 + i] >> 4];
+        text[length++] = hex[buf[body + 1 + i] & 15];
+    }
+    text[length++] = ':';
+    /* Python reads the number unsigned (struct "<Q"). */
+    length += decimal(text + length, read_le(buf + body + 17, 8));
+    b->gtid = PyUnicode_FromStringAndSize(text, length);
+    b->mysql = 1;
+    return new_lists(b);
+}
+
+/* A Query event inside a MySQL transaction: only its BEGIN, as the Python walk reads it. */
+static int
+take_begin(WalkerObject *w, Building *b, PyObject *source, Py_ssize_t body, Py_ssize_t body_end)
+{
+    if (!b->mysql || b->begun)
+        return HAND_BACK;
+    PyObject *answer = PyObject_CallFunction(w->begin_probe, "Onn", source, body, body_end);
+    if (answer == NULL)
+        return FAILED;
+    int begin = PyObject_IsTrue(answer);
+    Py_DECREF(answer);
+    if (begin < 0)
+        return FAILED;
+    b->begun = begin;
+    return begin ? TAKEN : HAND_BACK;
 }
 
 static PyObject *
@@ -715,9 +771,12 @@ static PyObject *
 Walker_run(WalkerObject *w, PyObject *args)
 {
     Py_buffer view;
+    PyObject *source;
     Py_ssize_t pos;
     int verify, own_positions;
-    if (!PyArg_ParseTuple(args, "y*npp:run", &view, &pos, &verify, &own_positions))
+    if (!PyArg_ParseTuple(args, "Onpp:run", &source, &pos, &verify, &own_positions))
+        return NULL;
+    if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0)
         return NULL;
     const unsigned char *buf = (const unsigned char *)view.buf;
     Py_ssize_t size = view.len;
@@ -744,14 +803,19 @@ Walker_run(WalkerObject *w, PyObject *args)
             break;
         Py_ssize_t body = pos + w->header_len;
         if (b.start < 0) {
-            if (event_type != GTID_EVENT)
+            if (event_type != GTID_EVENT && event_type != MYSQL_GTID_EVENT)
                 break;
             b.start = pos;
             b.timestamp = (long long)read_le(h, 4);
             b.server_id = (unsigned long)read_le(h + 5, 4);
             b.events = 0;
             b.uncounted = 0;
-            status = open_at_gtid(w, &b, buf, body, body_end);
+            b.mysql = 0;
+            b.begun = 0;
+            if (event_type == GTID_EVENT)
+                status = open_at_gtid(w, &b, buf, body, body_end);
+            else
+                status = open_at_mysql_gtid(w, &b, buf, body, body_end);
         }
         else {
             switch (event_type) {
@@ -761,6 +825,22 @@ Walker_run(WalkerObject *w, PyObject *args)
                     break;
                 }
                 PyObject *text = PyUnicode_DecodeUTF8((const char *)buf + body, body_end - body,
+                                                      "replace");
+                status = text && PyList_Append(b.statements, text) == 0 ? TAKEN : FAILED;
+                Py_XDECREF(text);
+                break;
+            }
+            case QUERY_EVENT:
+                status = take_begin(w, &b, source, body, body_end);
+                break;
+            case ROWS_QUERY_LOG_EVENT: {
+                if (!w->mysql_gtids) {
+                    status = HAND_BACK;
+                    break;
+                }
+                /* A (truncated) length byte, then the whole text. */
+                Py_ssize_t from = body + 1 < body_end ? body + 1 : body_end;
+                PyObject *text = PyUnicode_DecodeUTF8((const char *)buf + from, body_end - from,
                                                       "replace");
                 status = text && PyList_Append(b.statements, text) == 0 ? TAKEN : FAILED;
                 Py_XDECREF(text);

@@ -1,4 +1,4 @@
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from drkit.binlog.transaction import Transaction
 
@@ -27,6 +27,8 @@ class Walker:
         post_header_lens: bytes,
         header_len: int,
         crc_len: int,
+        mysql_gtids: bool,
+        begin_probe: Callable[[bytes, int, int], bool],
     ) -> None: ...
     def run(
         self, buf: bytes, pos: int, verify: bool, own_positions: bool, /

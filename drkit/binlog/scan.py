@@ -439,10 +439,24 @@ class BinlogScan:
                 fmt.post_header_lens,
                 fmt.header_len,
                 fmt.checksum_len,
+                not fmt.never_writes(ev.GTID_LOG_EVENT),
+                self._plain_begin,
             )
         except ValueError:  # a header shorter than v4's: only the Python walk reads those
             return None
         return walker
+
+    def _plain_begin(self, buf: bytes, body: int, body_end: int) -> bool:
+        """Whether a Query event (of a MySQL transaction, for the compiled walk) is a BEGIN
+        that reads cleanly: anything else, or a damaged one, goes back to the Python walk."""
+        fmt = self.format
+        assert fmt is not None
+        post_header_len = fmt.post_header_len(ev.QUERY_EVENT)
+        try:
+            query = ev.parse_query(buf, body, body_end, post_header_len, False)
+        except (BinlogFormatError, *ev.DECODING_ERRORS):
+            return False
+        return query.text == "BEGIN"
 
     def _outside(
         self, buf: bytes, pos: int, end: int, event_type: int, flags: int, fmt: FormatDescription

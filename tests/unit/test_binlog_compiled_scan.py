@@ -24,6 +24,14 @@ from drkit.binlog.rowcount import build_row_counter
 from drkit.binlog.tablemap import Column
 from tests.support.scan_modes import ScanOutcome, reading_with, scan_outcome
 from tests.support.std_data import STD_DATA, std_data_binlogs
+from tests.unit.test_binlog_mysql import (
+    BinlogWriter,
+    gtid_body,
+    query_body,
+    row,
+    rows_body,
+    table_map_body,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binlog"
 FIXTURE_FILES = sorted(FIXTURES.glob("bin.0*"))
@@ -32,6 +40,30 @@ BENCH = Path("/work/bench")
 BENCH_FILES = sorted(BENCH.glob("*/*-bin.0*")) if BENCH.is_dir() else []
 CASES = int(os.environ.get("DRKIT_FUZZ_CASES", "120"))
 SEED = int(os.environ.get("DRKIT_FUZZ_SEED", "15"))
+
+
+def _mysql_file(transactions: int = 40) -> bytes:
+    """A MySQL 8 file as test_binlog_mysql builds them: GTID, BEGIN, Rows_query (every other),
+    Table_map, Write/Update rows, Xid; a DDL now and then."""
+    w = BinlogWriter()
+    for number in range(1, transactions + 1):
+        w.event(ev.GTID_LOG_EVENT, gtid_body(number))
+        if number % 10 == 0:
+            w.event(ev.QUERY_EVENT, query_body("ALTER TABLE orders ADD COLUMN x INT"))
+            continue
+        w.event(ev.QUERY_EVENT, query_body("BEGIN"))
+        if number % 2:
+            w.event(ev.ROWS_QUERY_LOG_EVENT, b"\x10INSERT INTO orders VALUES (...)")
+        w.event(ev.TABLE_MAP_EVENT, table_map_body())
+        images = row(number, "n" * (number % 7), None if number % 3 else b"{}")
+        w.event(ev.WRITE_ROWS_EVENT, rows_body(images * (1 + number % 4)))
+        if number % 4 == 1:
+            w.event(ev.UPDATE_ROWS_EVENT, rows_body(images + images, update=True))
+        w.event(ev.XID_EVENT, struct.pack("<Q", number))
+    return w.bytes()
+
+
+MYSQL = _mysql_file()
 
 
 def _same_both_ways(
@@ -43,7 +75,10 @@ def _same_both_ways(
     return compiled
 
 
-def test_the_compiled_walk_takes_the_common_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("source", ["mariadb", "mysql"])
+def test_the_compiled_walk_takes_the_common_transactions(
+    source: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     taken: list[int] = []
     original = scan_module.BinlogScan._compiled_walker
 
@@ -62,10 +97,14 @@ def test_the_compiled_walk_takes_the_common_transactions(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(scan_module.BinlogScan, "_compiled_walker", spying)
     cache = scan_module.TableMapCache()
+    path = FIXTURE_FILES[0]
+    if source == "mysql":
+        path = tmp_path / "binlog.000001"
+        path.write_bytes(MYSQL)
     with reading_with("compiled"):
-        first = list(scan_module.scan_file(FIXTURE_FILES[0], table_maps=cache))
+        first = list(scan_module.scan_file(path, table_maps=cache))
         taken.clear()
-        again = list(scan_module.scan_file(FIXTURE_FILES[0], table_maps=cache))
+        again = list(scan_module.scan_file(path, table_maps=cache))
     assert again == first
     # Once its table maps and row shapes are known (the first scan handed each new one to
     # Python), every transaction of GTID, Annotate_rows, Table_map, Rows and Xid events goes
@@ -82,6 +121,14 @@ def test_every_test_binlog_reads_the_same_both_ways(path: Path) -> None:
     if outcome.records:
         middle = outcome.records[len(outcome.records) // 2]
         _same_both_ways(data, path.name, start=middle.start_pos)
+
+
+def test_a_mysql_file_reads_the_same_both_ways() -> None:
+    outcome = _same_both_ways(MYSQL, "binlog.000001")
+    assert len(outcome.records) == 40
+    assert outcome.records[0].gtid == "3e11fa47-71ca-11e1-9e33-c80aa9429562:1"
+    assert outcome.records[0].statements == ("INSERT INTO orders VALUES (...)",)
+    assert [t.kind for t in outcome.records[8:10]] == ["dml", "ddl"]
 
 
 @pytest.mark.parametrize("path", BENCH_FILES, ids=lambda path: f"{path.parent.name}/{path.name}")
@@ -128,7 +175,7 @@ def _damaged(data: bytes, rng: random.Random) -> tuple[bytes, bool]:
 
 def test_damaged_files_read_the_same_both_ways() -> None:
     rng = random.Random(SEED)
-    sources = [(p.name, p.read_bytes()) for p in FIXTURE_FILES]
+    sources = [(p.name, p.read_bytes()) for p in FIXTURE_FILES] + [("binlog.000001", MYSQL)]
     sources += [(p.name, p.read_bytes()) for p in STD_FILES if p.stat().st_size < 2_000_000]
     errors = 0
     for case in range(CASES * 4):
