@@ -1,8 +1,9 @@
 /* The compiled half of drkit/binlog/scan.py: the event walk over the common transaction shape.
  *
  * An optional extension: drkit/binlog/scan.py is complete without it. The walk here takes only
- * transactions made of the events a MariaDB server writes for row-based DML (GTID, Annotate_rows,
- * Table_map, Rows v1/v2 uncompressed, Xid) that read cleanly; at anything else (another event
+ * transactions made of the events servers write for row-based DML (a MariaDB GTID or a MySQL
+ * GTID and its BEGIN, Annotate_rows or Rows_query, Table_map, Rows v1/v2 uncompressed, Xid)
+ * that read cleanly; at anything else (another event
  * type, a table map or row shape not parsed yet, a checksum mismatch, a short or partial event)
  * it stops at the start of that transaction and the Python walk takes it from there. It never
  * raises for what the file holds: the Python walk meets the same bytes and raises its own error,
