@@ -8,7 +8,8 @@ DEMO_DIR ?= demo
 
 .PHONY: demo test lint typecheck unit integration servers clean units
 
-$(STAMP): pyproject.toml
+# setup.py builds the optional compiled scanner: a change to its source rebuilds it.
+$(STAMP): pyproject.toml setup.py drkit/binlog/_scanner.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 	$(BIN)/python -m pip install -q -e '.[dev]'

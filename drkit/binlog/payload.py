@@ -64,7 +64,10 @@ def payload_events(buf: bytes, body: int, body_end: int) -> bytes | None:
     decompress = zstd_decompressor()
     if decompress is None:
         return None
-    return decompress(data, header.uncompressed_size)
+    try:
+        return decompress(data, header.uncompressed_size)
+    except Exception as exc:  # each zstd module has its own error class: a damaged payload
+        raise BinlogFormatError(f"a transaction payload that does not decompress ({exc})") from exc
 
 
 def zstd_decompressor() -> Callable[[bytes, int], bytes] | None:

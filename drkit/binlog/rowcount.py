@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 
+from drkit.binlog.compiled import compiled_scanner
 from drkit.binlog.tablemap import Column
 
 # (buffer, start, end) -> (rows, position reached); position != end means the shape was wrong.
@@ -35,7 +36,15 @@ def build_row_counter(
 
     `partial_json_columns` is set for MySQL PARTIAL_UPDATE_ROWS events, whose after image starts
     with value options and, when partial JSON is on, a bitmap over the table's JSON columns.
+    Where the compiled scanner is built, the counter is its RowPlan (which its walk also runs
+    without calling back into Python); PARTIAL_UPDATE shapes keep the generated code.
     """
+    compiled = compiled_scanner()
+    if compiled is not None and partial_json_columns is None and _plannable(before, after):
+        plan: RowCounter = compiled.RowPlan(
+            _column_plan(before), None if after is None else _column_plan(after)
+        )
+        return plan
     fixed = _fixed_row_size(before, after, partial_json_columns)
     if fixed is not None:
         return _fixed_counter(fixed)
@@ -55,6 +64,23 @@ def build_row_counter(
     exec("\n".join(lines), namespace)  # noqa: S102
     counter: RowCounter = namespace["count"]  # type: ignore[assignment]
     return counter
+
+
+def _plannable(before: Sequence[Column], after: Sequence[Column] | None) -> bool:
+    """Whether RowPlan takes these columns: length prefixes of 1 to 4 bytes (a damaged table
+    map may declare others; the generated code reads those as Python would)."""
+    images = (before,) if after is None else (before, after)
+    return all(
+        1 <= column.prefix <= 4 for image in images for column in image if column.size is None
+    )
+
+
+def _column_plan(columns: Sequence[Column]) -> list[tuple[bool, int, int]]:
+    """Each column as (nullable, fixed size or -1, length-prefix width) for RowPlan."""
+    return [
+        (column.nullable, -1 if column.size is None else column.size, column.prefix)
+        for column in columns
+    ]
 
 
 def _fixed_row_size(

@@ -16,8 +16,10 @@ import sys
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drkit.binlog import events as ev
+from drkit.binlog.compiled import compiled_scanner
 from drkit.binlog.events import (
     HEADER,
     HEADER_LEN,
@@ -37,12 +39,18 @@ from drkit.binlog.tablemap import (
 )
 from drkit.binlog.transaction import (
     COMPRESSED,
+    DML,
+    OTHER,
     ROWS_UNCOUNTED,
     STANDALONE,
     XA_PREPARE,
+    TableChange,
     Transaction,
     TransactionBuilder,
 )
+
+if TYPE_CHECKING:
+    from drkit.binlog._scanner import Walker
 
 _U16 = struct.Struct("<H").unpack_from
 _U32 = struct.Struct("<I").unpack_from
@@ -217,7 +225,8 @@ class BinlogScan:
         `inner` walks the events inside a Transaction_payload: they belong to the transaction
         already open, and their offsets (inside the decompressed payload) are not recorded.
         Whatever a corrupt event makes the decoding raise comes out as a BinlogFormatError
-        naming the event's offset.
+        naming the event's offset. Where the compiled scanner is built, it walks the runs of
+        common transactions between two boundaries and hands anything else back to this loop.
         """
         fmt = self.format
         assert fmt is not None
@@ -235,8 +244,19 @@ class BinlogScan:
         count_rows = self._count_rows
         tables = self._tables
         count = 0
+        walker = None if inner else self._compiled_walker(fmt)
+        handed_back_at = -1  # where the compiled walk last stopped: this loop takes that event
         try:
             while pos + HEADER_LEN <= size:
+                if walker is not None and b.start < 0 and pos != handed_back_at:
+                    found, pos, consumed = walker.run(buf, pos, verify, own_positions)
+                    handed_back_at = pos
+                    if found:
+                        count += consumed
+                        for transaction in found:
+                            self.position = transaction.end_pos
+                            yield transaction
+                        continue
                 timestamp, event_type, server_id, event_size, log_pos, flags = unpack_header(
                     buf, pos
                 )
@@ -372,6 +392,8 @@ class BinlogScan:
                         header_len = fmt.header_len
                         mariadb = fmt.mariadb
                         verify = self._verify and crc_len > 0
+                        if walker is not None:
+                            walker = self._compiled_walker(fmt)
                 pos = end
                 if done:
                     if inner:
@@ -395,6 +417,46 @@ class BinlogScan:
             if self.finished and self._closed_at != pos:
                 # A Rotate with events after it (a relay log's copy of its source's) closes nothing.
                 self.finished = False
+
+    def _compiled_walker(self, fmt: FormatDescription) -> Walker | None:
+        """The compiled walk for this format, or None (not built, refused, or a format it does
+        not take)."""
+        compiled = compiled_scanner()
+        if compiled is None:
+            return None
+        try:
+            walker: Walker = compiled.Walker(
+                self.file,
+                self._tables.by_id,
+                self._tables.by_body,
+                Transaction,
+                TableChange,
+                frozenset(),
+                frozenset({ROWS_UNCOUNTED}),
+                DML,
+                OTHER,
+                fmt.mariadb,
+                fmt.post_header_lens,
+                fmt.header_len,
+                fmt.checksum_len,
+                not fmt.never_writes(ev.GTID_LOG_EVENT),
+                self._plain_begin,
+            )
+        except ValueError:  # a header shorter than v4's: only the Python walk reads those
+            return None
+        return walker
+
+    def _plain_begin(self, buf: bytes, body: int, body_end: int) -> bool:
+        """Whether a Query event (of a MySQL transaction, for the compiled walk) is a BEGIN
+        that reads cleanly: anything else, or a damaged one, goes back to the Python walk."""
+        fmt = self.format
+        assert fmt is not None
+        post_header_len = fmt.post_header_len(ev.QUERY_EVENT)
+        try:
+            query = ev.parse_query(buf, body, body_end, post_header_len, False)
+        except (BinlogFormatError, *ev.DECODING_ERRORS):
+            return False
+        return query.text == "BEGIN"
 
     def _outside(
         self, buf: bytes, pos: int, end: int, event_type: int, flags: int, fmt: FormatDescription
@@ -625,8 +687,9 @@ class _TableMaps:
     """The table maps in force by table id (in this scan), parsed once per distinct body."""
 
     def __init__(self, cache: TableMapCache) -> None:
-        self._by_id: dict[int, _Table] = {}
-        self._by_body = cache.by_body
+        # Shared with the compiled walk, which reads both and adds to by_id.
+        self.by_id: dict[int, _Table] = {}
+        self.by_body = cache.by_body
 
     def read(self, buf: bytes, body: int, body_end: int, fmt: FormatDescription) -> None:
         post_header_len = fmt.post_header_lens[ev.TABLE_MAP_EVENT]
@@ -634,10 +697,10 @@ class _TableMaps:
         table_id = int.from_bytes(buf[body : body + width], "little")
         key = (fmt.mariadb, bytes(buf[body + post_header_len : body_end]))
         try:
-            entry = self._by_body[key]
+            entry = self.by_body[key]
         except KeyError:
-            if len(self._by_body) >= TableMapCache.LIMIT:
-                self._by_body.clear()
+            if len(self.by_body) >= TableMapCache.LIMIT:
+                self.by_body.clear()
             schema, name = parse_table_name(buf, body, body_end, post_header_len)
             try:
                 table = parse_table_map(buf, body, body_end, post_header_len, fmt.mariadb)
@@ -645,15 +708,15 @@ class _TableMaps:
                 entry = _Table(schema, name, None)  # its rows will be reported as uncounted
             else:
                 entry = _Table(schema, name, table)
-            self._by_body[key] = entry
-        self._by_id[table_id] = entry
+            self.by_body[key] = entry
+        self.by_id[table_id] = entry
 
     def get(self, buf: bytes, body: int, post_header_len: int) -> _Table | None:
         """The table a Rows event's post-header names; None for the dummy id some servers end a
         statement with. A table id no table map has named is a corrupt event."""
         width = 4 if post_header_len == 6 else 6
         table_id = int.from_bytes(buf[body : body + width], "little")
-        found = self._by_id.get(table_id)
+        found = self.by_id.get(table_id)
         if found is None and table_id not in _DUMMY_TABLE_IDS:
             raise BinlogFormatError(
                 f"a rows event of table id {table_id}, which no table map named"

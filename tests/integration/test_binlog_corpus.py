@@ -26,9 +26,11 @@ from tests.support.binlog_oracle import (
     read_with_mariadb_binlog,
     unquote,
 )
+from tests.support.scan_modes import scan_mode  # noqa: F401 - a fixture: each test runs on both walks
 from tests.support.std_data import MISSING, STD_DATA, std_data_binlogs
 
 pytestmark = [
+    pytest.mark.usefixtures("scan_mode"),
     pytest.mark.integration,
     pytest.mark.skipif(not STD_DATA.is_dir(), reason=MISSING),
     pytest.mark.skipif(shutil.which("mariadb-binlog") is None, reason="no mariadb-binlog"),

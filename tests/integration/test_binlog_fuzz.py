@@ -33,9 +33,14 @@ from drkit.binlog import BinlogFormatError, Transaction, scan_bytes
 from drkit.binlog import transaction as tx
 from drkit.binlog.rows import decode_rows_bytes
 from tests.support.binlog_oracle import run_mariadb_binlog
+from tests.support.scan_modes import scan_mode  # noqa: F401 - a fixture: each test runs on both walks
 from tests.support.std_data import MISSING, STD_DATA, std_file
 
-pytestmark = [pytest.mark.integration, pytest.mark.skipif(not STD_DATA.is_dir(), reason=MISSING)]
+pytestmark = [
+    pytest.mark.usefixtures("scan_mode"),
+    pytest.mark.integration,
+    pytest.mark.skipif(not STD_DATA.is_dir(), reason=MISSING),
+]
 
 CASES = int(os.environ.get("DRKIT_FUZZ_CASES", "120"))
 SECONDS = float(os.environ.get("DRKIT_FUZZ_SECONDS", "4"))

@@ -17,14 +17,13 @@ from tests.fixtures.binlog.workload import (
     server_view,
     sql_text_of,
 )
+from tests.support.scan_modes import scan_mode  # noqa: F401 - a fixture: each test runs on both walks
 from tests.support.throwaway_server import (
     ThrowawayServer,
     throwaway_server,
 )
 
-pytestmark = [
-    pytest.mark.integration,
-]
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +43,8 @@ def view(server: ThrowawayServer, closed_files: list[Path]) -> dict[str, Any]:
     return server_view(server.rows, closed_files)
 
 
+# Read-only, so on both walks; the tests after the next change the module's server: run once.
+@pytest.mark.usefixtures("scan_mode")
 def test_every_transaction_matches_the_servers_binlog_events(
     closed_files: list[Path], view: dict[str, Any]
 ) -> None:
@@ -61,6 +62,7 @@ def test_every_transaction_matches_the_servers_binlog_events(
         assert counts == expected["rows"]
 
 
+@pytest.mark.usefixtures("scan_mode")
 def test_decoded_images_equal_the_selected_rows(
     closed_files: list[Path], view: dict[str, Any]
 ) -> None:

@@ -12,6 +12,9 @@ import pytest
 
 from drkit.binlog import BinlogFormatError, Transaction, scan_bytes, scan_file
 from drkit.binlog import transaction as tx
+from tests.support.scan_modes import scan_mode  # noqa: F401 - a fixture: each test runs on both walks
+
+pytestmark = pytest.mark.usefixtures("scan_mode")
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binlog"
 EXPECTED: dict[str, Any] = json.loads((FIXTURES / "expected.json").read_text())

@@ -16,6 +16,9 @@ from drkit.binlog import BinlogFormatError, scan_bytes
 from drkit.binlog import events as ev
 from drkit.binlog import transaction as tx
 from drkit.binlog.rows import decode_rows_bytes
+from tests.support.scan_modes import scan_mode  # noqa: F401 - a fixture: each test runs on both walks
+
+pytestmark = pytest.mark.usefixtures("scan_mode")
 
 SOURCE = uuid.UUID("3e11fa47-71ca-11e1-9e33-c80aa9429562")
 T_LONG, T_VARCHAR, T_JSON = 3, 15, 245

@@ -13,6 +13,9 @@ import pytest
 
 from drkit.binlog import BinlogFormatError, Transaction, decode_rows, scan_file
 from tests.fixtures.binlog.workload import TYPES_COLUMNS, sql_text_of
+from tests.support.scan_modes import scan_mode  # noqa: F401 - a fixture: each test runs on both walks
+
+pytestmark = pytest.mark.usefixtures("scan_mode")
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binlog"
 EXPECTED: dict[str, Any] = json.loads((FIXTURES / "expected.json").read_text())

@@ -15,7 +15,10 @@ from drkit.binlog import transaction as tx
 from drkit.binlog.charsets import MULTI_BYTE_CODECS, decoder_for
 from drkit.binlog.collations import BYTE_TABLES, COLLATIONS
 from drkit.binlog.rows import decode_rows, decode_rows_bytes
+from tests.support.scan_modes import scan_mode  # noqa: F401 - a fixture: each test runs on both walks
 from tests.support.std_data import MISSING, STD_DATA, std_file
+
+pytestmark = pytest.mark.usefixtures("scan_mode")
 
 needs_std_data = pytest.mark.skipif(not STD_DATA.is_dir(), reason=MISSING)
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "binlog" / "bin.000001"

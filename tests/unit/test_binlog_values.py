@@ -11,6 +11,9 @@ import pytest
 from drkit.binlog.rowcount import build_row_counter
 from drkit.binlog.tablemap import Column, decimal_size
 from drkit.binlog.values import decode_decimal, decode_time2, decode_value
+from tests.support.scan_modes import scan_mode  # noqa: F401 - a fixture: each test runs on both walks
+
+pytestmark = pytest.mark.usefixtures("scan_mode")
 
 
 def fixed(index: int, size: int, nullable: bool = False) -> Column:

@@ -1,0 +1,256 @@
+"""The compiled walk (drkit/binlog/_scanner.c) reads every binlog exactly as the pure-Python
+walk does: every Transaction field, the position, finished, stop reason, event and abandoned
+counts, and the error's words on a damaged file, over the fixtures, MariaDB's test-suite files,
+the benchmark files when this machine has them (/work/bench), and seeded damage of each kind
+the compiled walk reads (truncations, flipped bytes, rows events and table maps damaged, with
+and without checksums verified). DRKIT_FUZZ_CASES and DRKIT_FUZZ_SEED run more.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from drkit.binlog import events as ev
+from drkit.binlog import scan as scan_module
+from drkit.binlog.rowcount import build_row_counter
+from drkit.binlog.tablemap import Column
+from tests.support.scan_modes import ScanOutcome, reading_with, scan_outcome
+from tests.support.std_data import STD_DATA, std_data_binlogs
+from tests.unit.test_binlog_mysql import (
+    BinlogWriter,
+    gtid_body,
+    query_body,
+    row,
+    rows_body,
+    table_map_body,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binlog"
+FIXTURE_FILES = sorted(FIXTURES.glob("bin.0*"))
+STD_FILES = std_data_binlogs() if STD_DATA.is_dir() else []
+BENCH = Path("/work/bench")
+BENCH_FILES = sorted(BENCH.glob("*/*-bin.0*")) if BENCH.is_dir() else []
+CASES = int(os.environ.get("DRKIT_FUZZ_CASES", "120"))
+SEED = int(os.environ.get("DRKIT_FUZZ_SEED", "15"))
+
+
+def _mysql_file(transactions: int = 40) -> bytes:
+    """A MySQL 8 file as test_binlog_mysql builds them: GTID, BEGIN, Rows_query (every other),
+    Table_map, Write/Update rows, Xid; a DDL now and then."""
+    w = BinlogWriter()
+    for number in range(1, transactions + 1):
+        w.event(ev.GTID_LOG_EVENT, gtid_body(number))
+        if number % 10 == 0:
+            w.event(ev.QUERY_EVENT, query_body("ALTER TABLE orders ADD COLUMN x INT"))
+            continue
+        w.event(ev.QUERY_EVENT, query_body("BEGIN"))
+        if number % 2:
+            w.event(ev.ROWS_QUERY_LOG_EVENT, b"\x10INSERT INTO orders VALUES (...)")
+        w.event(ev.TABLE_MAP_EVENT, table_map_body())
+        images = row(number, "n" * (number % 7), None if number % 3 else b"{}")
+        w.event(ev.WRITE_ROWS_EVENT, rows_body(images * (1 + number % 4)))
+        if number % 4 == 1:
+            w.event(ev.UPDATE_ROWS_EVENT, rows_body(images + images, update=True))
+        w.event(ev.XID_EVENT, struct.pack("<Q", number))
+    return w.bytes()
+
+
+MYSQL = _mysql_file()
+
+
+def _same_both_ways(
+    data: bytes, name: str, *, verify: bool = True, start: int | None = None
+) -> ScanOutcome:
+    pure = scan_outcome(data, name, "pure", verify=verify, start_pos=start)
+    compiled = scan_outcome(data, name, "compiled", verify=verify, start_pos=start)
+    assert compiled == pure
+    return compiled
+
+
+@pytest.mark.parametrize("source", ["mariadb", "mysql"])
+def test_the_compiled_walk_takes_the_common_transactions(
+    source: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    taken: list[int] = []
+    original = scan_module.BinlogScan._compiled_walker
+
+    class Spy:
+        def __init__(self, walker: object) -> None:
+            self.walker = walker
+
+        def run(self, *args: object) -> object:
+            found, pos, events = self.walker.run(*args)  # type: ignore[attr-defined]
+            taken.append(len(found))
+            return found, pos, events
+
+    def spying(self: scan_module.BinlogScan, fmt: ev.FormatDescription) -> object:
+        walker = original(self, fmt)
+        return None if walker is None else Spy(walker)
+
+    monkeypatch.setattr(scan_module.BinlogScan, "_compiled_walker", spying)
+    cache = scan_module.TableMapCache()
+    path = FIXTURE_FILES[0]
+    if source == "mysql":
+        path = tmp_path / "binlog.000001"
+        path.write_bytes(MYSQL)
+    with reading_with("compiled"):
+        first = list(scan_module.scan_file(path, table_maps=cache))
+        taken.clear()
+        again = list(scan_module.scan_file(path, table_maps=cache))
+    assert again == first
+    # Once its table maps and row shapes are known (the first scan handed each new one to
+    # Python), every transaction of GTID, Annotate_rows, Table_map, Rows and Xid events goes
+    # through the compiled walk.
+    common = [t for t in again if t.row_events and not t.flags and t.gtid]
+    assert common and sum(taken) == len(common), (sum(taken), len(common))
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES + STD_FILES, ids=lambda path: path.name)
+def test_every_test_binlog_reads_the_same_both_ways(path: Path) -> None:
+    data = path.read_bytes()
+    outcome = _same_both_ways(data, path.name)
+    _same_both_ways(data, path.name, verify=False)
+    if outcome.records:
+        middle = outcome.records[len(outcome.records) // 2]
+        _same_both_ways(data, path.name, start=middle.start_pos)
+
+
+def test_a_mysql_file_reads_the_same_both_ways() -> None:
+    outcome = _same_both_ways(MYSQL, "binlog.000001")
+    assert len(outcome.records) == 40
+    assert outcome.records[0].gtid == "3e11fa47-71ca-11e1-9e33-c80aa9429562:1"
+    assert outcome.records[0].statements == ("INSERT INTO orders VALUES (...)",)
+    assert [t.kind for t in outcome.records[8:10]] == ["dml", "ddl"]
+
+
+@pytest.mark.parametrize("path", BENCH_FILES, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_the_benchmark_files_read_the_same_both_ways(path: Path) -> None:
+    outcome = _same_both_ways(path.read_bytes(), path.name)
+    assert outcome.error is None
+
+
+def _event_spans(data: bytes) -> list[tuple[int, int, int]]:
+    """(type, start, end) of each event from offset 4, as far as the sizes hold."""
+    spans = []
+    pos = 4
+    while pos + 19 <= len(data):
+        size = int.from_bytes(data[pos + 9 : pos + 13], "little")
+        if size < 19 or pos + size > len(data):
+            break
+        spans.append((data[pos + 4], pos, pos + size))
+        pos += size
+    return spans
+
+
+def _damaged(data: bytes, rng: random.Random) -> tuple[bytes, bool]:
+    """One seeded damage, and whether to verify checksums while reading it."""
+    spans = _event_spans(data)
+    wanted = rng.choice(
+        [None, ev.TABLE_MAP_EVENT, ev.WRITE_ROWS_EVENT_V1, ev.UPDATE_ROWS_EVENT_V1, ev.GTID_EVENT]
+    )
+    chosen = [s for s in spans if s[0] == wanted] or spans
+    kind = rng.randrange(4)
+    if kind == 0:  # a truncation
+        return data[: rng.randrange(4, len(data))], True
+    damaged = bytearray(data)
+    _type, start, end = rng.choice(chosen)
+    for _ in range(rng.randint(1, 4)):
+        # Mostly inside the body (counts, bitmaps, lengths), sometimes in the header.
+        at = (
+            rng.randrange(start + 19, end)
+            if kind < 3 and end > start + 19
+            else rng.randrange(start, end)
+        )
+        damaged[at] = rng.randrange(256) if kind != 2 else damaged[at] ^ (1 << rng.randrange(8))
+    return bytes(damaged), rng.random() < 0.2
+
+
+def test_damaged_files_read_the_same_both_ways() -> None:
+    rng = random.Random(SEED)
+    sources = [(p.name, p.read_bytes()) for p in FIXTURE_FILES] + [("binlog.000001", MYSQL)]
+    sources += [(p.name, p.read_bytes()) for p in STD_FILES if p.stat().st_size < 2_000_000]
+    errors = 0
+    for case in range(CASES * 4):
+        name, data = sources[case % len(sources)]
+        damaged, verify = _damaged(data, rng)
+        try:
+            outcome = _same_both_ways(damaged, name, verify=verify)
+        except AssertionError as exc:
+            raise AssertionError(f"case {case} of seed {SEED} ({name})") from exc
+        errors += outcome.error is not None
+    assert errors  # the damage reached the readers' checks, not only bytes nobody reads
+
+
+def _fixed(index: int, size: int, nullable: bool = False) -> Column:
+    return Column(index, 3, 0, nullable, size, 0)
+
+
+def _variable(index: int, prefix: int, nullable: bool = False) -> Column:
+    return Column(index, 15, 0, nullable, None, prefix)
+
+
+SHAPES = [
+    [_fixed(0, 4)],
+    [_fixed(0, 4), _variable(1, 1), _variable(2, 2, nullable=True)],
+    [_fixed(0, 8, nullable=True), _variable(1, 4, nullable=True), _variable(2, 3)],
+    [_variable(i, 1, nullable=i % 2 == 0) for i in range(11)],
+]
+
+
+@pytest.mark.parametrize("shape", range(len(SHAPES)))
+@pytest.mark.parametrize("update", [False, True])
+def test_row_plans_count_what_generated_counters_count(shape: int, update: bool) -> None:
+    columns = SHAPES[shape]
+    rng = random.Random(SEED + shape)
+    with reading_with("pure"):
+        generated = build_row_counter(columns, columns if update else None)
+    with reading_with("compiled"):
+        planned = build_row_counter(columns, columns if update else None)
+    assert type(planned).__name__ == "RowPlan"
+    for _ in range(max(200, CASES * 5)):
+        data = bytes(
+            rng.randrange(256) if rng.random() < 0.5 else rng.randrange(4)
+            for _ in range(rng.randrange(0, 60))
+        )
+        start = rng.randrange(0, len(data) + 1)
+        try:
+            want = generated(data, start, len(data))
+        except (IndexError, ValueError, struct.error):  # what _count_rows takes as no count
+            want = None
+        got = planned(data, start, len(data))
+        if want is None or want[1] != len(data):
+            assert got[1] != len(data), (data.hex(), start)  # both: no count
+        else:
+            assert got == want, (data.hex(), start)
+
+
+def test_without_the_compiled_module_the_scan_reads_the_same(tmp_path: Path) -> None:
+    # What an install without a C compiler has: no drkit.binlog._scanner at all.
+    script = tmp_path / "without.py"
+    script.write_text(
+        "import json, sys\n"
+        "sys.modules['drkit.binlog._scanner'] = None  # its import now raises ImportError\n"
+        "from drkit.binlog import compiled, scan_file\n"
+        "records = [t._asdict() for t in scan_file(sys.argv[1])]\n"
+        "print(json.dumps({'available': compiled.available(), 'records': records}, default=sorted))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script), str(FIXTURE_FILES[0])],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    found = json.loads(result.stdout)
+    assert found["available"] is False
+    with reading_with("compiled"):
+        expected = [t._asdict() for t in scan_module.scan_file(FIXTURE_FILES[0])]
+    assert found["records"] == json.loads(json.dumps(expected, default=sorted))
