@@ -15,6 +15,7 @@ it. Prints p50/p95 of both and their ratio.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sqlite3
@@ -75,11 +76,14 @@ def run(box: Sandbox, rate: float, seconds: float, poll: float) -> int:
                 target=watch, args=(replica_position(box), applied, done, poll), daemon=True
             ),
         ]
+        wal = WalWatch(index.with_name(index.name + "-wal"))
+        watchers.append(threading.Thread(target=wal.run, args=(done, poll), daemon=True))
         for watcher in watchers:
             watcher.start()
         try:
             servers = server_pids(box)
             follower_before = cpu_seconds(follower.pid)
+            waited_before = waited_for_cpu(follower.pid)
             servers_before = {name: cpu_seconds(pid) for name, pid in servers.items()}
             commits = load(box, rate, seconds)
             servers_cpu = {
@@ -93,6 +97,7 @@ def run(box: Sandbox, rate: float, seconds: float, poll: float) -> int:
                 f"replica {max(applied, default=0)})",
             )
             follower_cpu = cpu_seconds(follower.pid) - follower_before
+            follower_waited = waited_for_cpu(follower.pid) - waited_before
         finally:
             done.set()
             for watcher in watchers:
@@ -121,8 +126,10 @@ def run(box: Sandbox, rate: float, seconds: float, poll: float) -> int:
     # What the follower itself spent, whatever the machine's other load did to the lags.
     print(
         f"follower CPU: {follower_cpu:.2f} s, {follower_cpu / len(commits) * 1e6:.0f} µs a "
-        f"transaction ({follower_cpu / seconds * 100:.0f}% of a core)"
+        f"transaction ({follower_cpu / seconds * 100:.0f}% of a core); its main thread waited "
+        f"{follower_waited:.2f} s for a core (load average {os.getloadavg()[0]:.1f})"
     )
+    print(f"index WAL: {wal.largest / 1e6:.1f} MB at its largest")
     index_p50, index_p95 = quantiles(index_lag)
     replica_p50, replica_p95 = quantiles(replica_lag)
     print(f"index lag (commit -> record in the index):  p50 {ms(index_p50)}  p95 {ms(index_p95)}")
@@ -202,6 +209,12 @@ def _load_part(
         conn.close()
 
 
+def waited_for_cpu(pid: int) -> float:
+    """Seconds a process's main thread has spent runnable but waiting for a core (Linux
+    schedstat): how much the machine's other load delayed it."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -244,6 +257,20 @@ def watch(
             seen[seq] = now
         highest = max(highest, current)
         time.sleep(poll)
+
+
+class WalWatch:
+    """The largest the index's write-ahead log grew (checkpoints keep it small)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.largest = 0
+
+    def run(self, done: threading.Event, poll: float) -> None:
+        while not done.is_set():
+            with contextlib.suppress(FileNotFoundError):
+                self.largest = max(self.largest, self.path.stat().st_size)
+            time.sleep(poll * 10)
 
 
 def newest_in_index(index: Path) -> int:

@@ -29,6 +29,7 @@ from drkit.index.layout import Scanned
 from drkit.index.recording import scanned
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
+from drkit.index.walcheckpoint import WalCheckpointer
 from drkit.index.writer import BatchWriter, IndexWriterError, InlineWriter, ProcessWriter
 from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
 from drkit.io.diskroom import DiskRoom, disk_room
@@ -174,6 +175,8 @@ class Indexer:
         hears it; copying resumes from the checkpoint once there is room.
         """
         self.lock.acquire()
+        # Commits while following must not pay for SQLite's checkpoints (see walcheckpoint.py).
+        checkpointer = WalCheckpointer(self.store.path, self.store.conn).start()
         stream = _Stream()
         compactor = self._compactor()
         disk = DiskWatch(
@@ -210,7 +213,11 @@ class Indexer:
                 self.scan(on_new)
             except DrkitError as exc:
                 log.warning("the last scan before stopping failed: %s", exc.message)
-            self.lock.release()
+            finally:
+                try:
+                    checkpointer.close()
+                finally:
+                    self.lock.release()
 
     def _disk_low_reason(self) -> str | None:
         room = disk_room(self.archive_dir, self.config.retention.min_free)
