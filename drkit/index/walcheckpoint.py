@@ -4,16 +4,17 @@ SQLite runs an automatic checkpoint inside the commit that takes the WAL past 1,
 copying the WAL into the database and two fsyncs, on the commit path. Following a busy primary
 that made one commit in a few take tens to hundreds of milliseconds, and every transaction behind
 it waited. While a `WalCheckpointer` runs, the writer's connection checkpoints nothing itself; a
-second connection runs PASSIVE checkpoints (they never wait for the writer, nor make it wait)
-every `interval`. SQLite then restarts the WAL from its beginning at the writer's next commit.
+second connection runs a PASSIVE checkpoint (it never waits for the writer, nor makes it wait)
+every `interval`: the bulk of the copying and syncing happens there.
 
-A reader that holds an old snapshot stops a passive checkpoint short, and the WAL would grow
-without end: past `bound` bytes the checkpointer asks for a TRUNCATE checkpoint, which empties
-the file once the readers let go. It holds the writer back while it waits for them, so it waits
-only TRUNCATE_WAIT, and after a failed attempt tries again only once the WAL has grown by another
-`bound` or RETRY_TRUNCATE has passed: a reader that never lets go costs commits a short pause
-now and then, not a stall. Checkpoints are SQLite's own crash-safe copy: a
-kill -9 in the middle of one loses nothing and leaves the WAL to finish it at the next open.
+A writer that never pauses never finds the WAL wholly copied, so SQLite never starts it over on
+its own: past `bound` bytes the checkpointer asks for a TRUNCATE checkpoint, which holds the
+writer back while it copies the few frames the passive ones left and empties the file. It waits
+at most TRUNCATE_WAIT for the writer and readers; when a reader holding an old snapshot keeps it
+from finishing, it tries again only once the WAL has grown by another `bound` or RETRY has
+passed, so a reader that never lets go costs commits a short pause now and then, not a stall.
+Checkpoints are SQLite's own crash-safe copy: a kill -9 in the middle of one loses nothing and
+leaves the WAL to finish it at the next open.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 INTERVAL = 0.25  # seconds between passive checkpoints
-BOUND = 64 * 1024 * 1024  # bytes of WAL beyond which the checkpointer makes the writer wait
-TRUNCATE_WAIT_MS = 100  # how long a TRUNCATE checkpoint waits for the writer and readers
-RETRY_TRUNCATE = 5.0  # seconds after a failed TRUNCATE before the next, unless the WAL grew
+BOUND = 8 * 1024 * 1024  # bytes of WAL past which it is emptied (SQLite's own: about 4 MB)
+TRUNCATE_WAIT_MS = 50  # how long a TRUNCATE checkpoint waits for the writer and readers
+RETRY = 5.0  # seconds after a failed TRUNCATE before the next, unless the WAL grew
 SQLITE_DEFAULT_AUTOCHECKPOINT = 1000  # pages: what the writer's connection goes back to
 
 
@@ -114,7 +115,7 @@ class WalCheckpointer:
             self._conn.execute("PRAGMA busy_timeout = 0")
         if busy:
             self._retry_above = size + self.bound
-            self._retry_at = time.monotonic() + RETRY_TRUNCATE
+            self._retry_at = time.monotonic() + RETRY
         else:
             self.truncations += 1
             self._retry_above = self.bound
