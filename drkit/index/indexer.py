@@ -175,8 +175,7 @@ class Indexer:
         hears it; copying resumes from the checkpoint once there is room.
         """
         self.lock.acquire()
-        # Commits while following must not pay for SQLite's checkpoints (see walcheckpoint.py).
-        checkpointer = WalCheckpointer(self.store.path, self.store.conn).start()
+        checkpointer = self._background_checkpoints()
         stream = _Stream()
         compactor = self._compactor()
         disk = DiskWatch(
@@ -218,6 +217,15 @@ class Indexer:
                     checkpointer.close()
                 finally:
                     self.lock.release()
+
+    def _background_checkpoints(self) -> WalCheckpointer:
+        """Commits while following must not pay for SQLite's checkpoints (see walcheckpoint.py);
+        the archive's lock is let go if the checkpointer cannot start."""
+        try:
+            return WalCheckpointer(self.store.path, self.store.conn).start()
+        except BaseException:
+            self.lock.release()
+            raise
 
     def _disk_low_reason(self) -> str | None:
         room = disk_room(self.archive_dir, self.config.retention.min_free)

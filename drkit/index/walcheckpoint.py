@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from drkit.index.store import store_error
+
 log = logging.getLogger(__name__)
 
 INTERVAL = 0.25  # seconds between passive checkpoints
@@ -55,18 +57,25 @@ class WalCheckpointer:
         self._retry_at = 0.0
         self._writer = writer
         self._stop = threading.Event()
-        self._conn = sqlite3.connect(
-            str(path), isolation_level=None, check_same_thread=False, timeout=0
-        )
-        # The sync a checkpoint does follows this connection's setting: the same as the
-        # writer's (NORMAL: the WAL is synced before it is copied, the database after).
-        self._conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            self._conn = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=0
+            )
+            # The sync a checkpoint does follows this connection's setting: the same as the
+            # writer's (NORMAL: the WAL is synced before it is copied, the database after).
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            raise store_error(path, exc, opening=True) from None
         self._thread = threading.Thread(
             target=self._run, name="drkit-index-checkpoint", daemon=True
         )
 
     def start(self) -> WalCheckpointer:
-        self._writer.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            self._writer.execute("PRAGMA wal_autocheckpoint = 0")
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise store_error(self.path, exc) from None
         self._thread.start()
         return self
 
