@@ -27,6 +27,7 @@ from drkit.cli.common import (
     yes_option,
 )
 from drkit.errors import UsageError
+from drkit.index.delivery import StoredTransactions
 from drkit.index.records import IndexedTransaction
 from drkit.index.store import Filters, IndexStore
 from drkit.render import table
@@ -142,9 +143,9 @@ def _follow(indexer: Indexer, config: Config, pruner: PruneSchedule, *, as_json:
     started = time.monotonic()
     counted = [0]
 
-    def on_new(batch: Sequence[IndexedTransaction]) -> None:
+    def on_new(batch: StoredTransactions) -> None:
         counted[0] += len(batch)
-        for record in batch:
+        for record in batch.destructive():  # the others are not read back
             if record.destructive is not None:
                 say(f"DESTRUCTIVE {record.label}: {record.destructive.reason}")
 

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +23,13 @@ from drkit.config import Config, NodeConfig
 from drkit.errors import DrkitError, ExitCode
 from drkit.index import gaps
 from drkit.index.compaction import CheckpointReader, Compactor, compress_closed
+from drkit.index.delivery import StoredTransactions
 from drkit.index.diskwatch import DiskWatch, OnDisk
 from drkit.index.gaps import Gap
 from drkit.index.layout import Scanned
 from drkit.index.recording import scanned
-from drkit.index.records import IndexedTransaction
 from drkit.index.store import IndexStore
+from drkit.index.walcheckpoint import WalCheckpointer
 from drkit.index.writer import BatchWriter, IndexWriterError, InlineWriter, ProcessWriter
 from drkit.io.archive import ArchiveError, ArchiveLock, ArchiveWriter, archived_files
 from drkit.io.diskroom import DiskRoom, disk_room
@@ -46,7 +47,7 @@ COPY_POLL = 0.005  # while `drkit index` copies a backlog, how soon to look agai
 REPLACED_PREFIX = ".replaced-"
 DISK_POLL = 0.5  # while the disk is low, how often to look again
 
-OnNew = Callable[[Sequence[IndexedTransaction]], None]
+OnNew = Callable[[StoredTransactions], None]
 Report = Callable[[str], None]
 
 
@@ -174,6 +175,7 @@ class Indexer:
         hears it; copying resumes from the checkpoint once there is room.
         """
         self.lock.acquire()
+        checkpointer = self._background_checkpoints()
         stream = _Stream()
         compactor = self._compactor()
         disk = DiskWatch(
@@ -210,7 +212,20 @@ class Indexer:
                 self.scan(on_new)
             except DrkitError as exc:
                 log.warning("the last scan before stopping failed: %s", exc.message)
+            finally:
+                try:
+                    checkpointer.close()
+                finally:
+                    self.lock.release()
+
+    def _background_checkpoints(self) -> WalCheckpointer:
+        """Commits while following must not pay for SQLite's checkpoints (see walcheckpoint.py);
+        the archive's lock is let go if the checkpointer cannot start."""
+        try:
+            return WalCheckpointer(self.store.path, self.store.conn).start()
+        except BaseException:
             self.lock.release()
+            raise
 
     def _disk_low_reason(self) -> str | None:
         room = disk_room(self.archive_dir, self.config.retention.min_free)
@@ -464,7 +479,7 @@ class Indexer:
         """Hand what the writer committed to `on_new`, read back as the index holds it."""
         for ids in writer.committed():
             if on_new is not None:
-                on_new(self.store.transactions(ids.start, ids.stop - 1))
+                on_new(StoredTransactions(self.store, ids))
 
     def _unchanged(self) -> bool:
         """Whether the archive is as the last scan left it: its last file no longer, no new one."""

@@ -90,6 +90,11 @@ def test_follow_indexes_new_transactions_as_they_commit(box: Sandbox, tmp_path: 
         for _ in range(3):
             gtid = write(box)
             wait_indexed(index, gtid, timeout=10)
+        # A destructive one among others: the follower names it (and only it) as it arrives.
+        box.sql("primary", "INSERT INTO w.scratch VALUES (1), (2)", "DELETE FROM w.scratch")
+        gtid = write(box)
+        wait_indexed(index, gtid, timeout=10)
+        wait_for(lambda: "DESTRUCTIVE" in log.read_text(), timeout=10, what="the warning")
         assert follower.poll() is None
         # One writer at a time: a second indexer is turned away, naming the one at work.
         second = box.drkit("index")
@@ -100,6 +105,9 @@ def test_follow_indexes_new_transactions_as_they_commit(box: Sandbox, tmp_path: 
     assert follower.returncode == 0, text
     assert "Ctrl-C stops" in text and "stopped after" in text
     assert "lost the primary's binlog stream" not in text
+    flagged = [line for line in text.splitlines() if line.startswith("DESTRUCTIVE ")]
+    assert len(flagged) == 1, text
+    assert "DELETE FROM w.scratch" in flagged[0] and "without WHERE" in flagged[0], text
     assert copier_pids(archive) == []
     assert index_starts(index) == primary_starts(box)
 
