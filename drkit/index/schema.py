@@ -73,6 +73,17 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 FINDINGS_SCHEMA = 2  # the first version with the `findings` table
 
+# The indexes only readers use (the writer needs the primary keys and transactions_coord, which
+# refuses a transaction stored twice). A long catch-up drops them and builds each once at its
+# end (IndexStore.bulk_load): one sort instead of a B-tree insert per row. Their definitions
+# are those of migration 1, which created them.
+SECONDARY_INDEXES: dict[str, str] = {
+    "transactions_gtid": "ON transactions (gtid)",
+    "transactions_ts": "ON transactions (ts)",
+    "transactions_destructive": "ON transactions (ts) WHERE destructive_class IS NOT NULL",
+    "transaction_tables_name": "ON transaction_tables (schema_name, table_name, tx_id)",
+}
+
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring the database to SCHEMA_VERSION; refuse one written by a newer drkit."""
@@ -86,3 +97,25 @@ def migrate(conn: sqlite3.Connection) -> None:
         conn.executescript(
             f"BEGIN; {MIGRATIONS[version]}; PRAGMA user_version = {version + 1}; COMMIT;"
         )
+
+
+def missing_secondary_indexes(conn: sqlite3.Connection) -> list[str]:
+    """The secondary indexes the database lacks (a bulk load dropped them and did not finish)."""
+    present = {
+        str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    return [name for name in SECONDARY_INDEXES if name not in present]
+
+
+def drop_secondary_indexes(conn: sqlite3.Connection) -> None:
+    """Drop the secondary indexes, in the caller's transaction."""
+    for name in SECONDARY_INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def build_secondary_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Build the secondary indexes the database lacks, in the caller's transaction; their names."""
+    missing = missing_secondary_indexes(conn)
+    for name in missing:
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {name} {SECONDARY_INDEXES[name]}")
+    return missing

@@ -26,7 +26,13 @@ from drkit.index.layout import (
     unpack_pairs,
 )
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
-from drkit.index.schema import FINDINGS_SCHEMA, migrate
+from drkit.index.schema import (
+    FINDINGS_SCHEMA,
+    build_secondary_indexes,
+    drop_secondary_indexes,
+    migrate,
+    missing_secondary_indexes,
+)
 from drkit.io.secrets import redact_statement
 from drkit.model.coords import BinlogCoord
 
@@ -52,6 +58,11 @@ _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
 
 T = TypeVar("T")
+
+# Pages in the WAL before a commit copies them into the database (SQLite's default: 1000). While
+# following, the default keeps the WAL small; a bulk load checkpoints less often, so a page
+# rewritten by batch after batch (a B-tree's right edge) is copied once, not once per batch.
+BULK_WAL_AUTOCHECKPOINT = 4000
 
 
 def store_error(path: Path, exc: sqlite3.Error, *, opening: bool = False) -> IndexStoreError:
@@ -153,6 +164,7 @@ class IndexStore:
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self.conn.execute("PRAGMA cache_size = -65536")
                 migrate(self.conn)
+                self._finish_bulk_load()
             version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
             if version == 0:
                 # The writer creates the file, then its tables: a reader can come in between.
@@ -200,6 +212,40 @@ class IndexStore:
         raise IndexDamagedError(
             f"the index {self.path} is damaged ({first}{more})", hint=REBUILD_HINT
         )
+
+    # -- bulk loading ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Append a long catch-up without the secondary indexes, then build them once.
+
+        Readers meanwhile get the same answers, more slowly: searches by time, table, GTID or
+        severity scan instead of seeking (those by id or position do not change). A kill -9
+        leaves an index without them; the next writing open builds them (`_finish_bulk_load`).
+        Records and checkpoints commit as always: crash safety does not depend on the indexes.
+        """
+        with self._transaction():
+            drop_secondary_indexes(self.conn)
+        default = self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        self.conn.execute(f"PRAGMA wal_autocheckpoint = {BULK_WAL_AUTOCHECKPOINT}")
+        try:
+            yield
+        except BaseException:
+            # Built now if possible; if SQLite itself failed, the next writing open tries again.
+            with contextlib.suppress(sqlite3.Error):
+                self._end_bulk_load(default)
+            raise
+        self._end_bulk_load(default)
+
+    def _end_bulk_load(self, wal_autocheckpoint: int) -> None:
+        self.conn.execute(f"PRAGMA wal_autocheckpoint = {wal_autocheckpoint}")
+        self._finish_bulk_load()
+
+    def _finish_bulk_load(self) -> None:
+        """Build the secondary indexes an interrupted bulk load left out, if any."""
+        if missing_secondary_indexes(self.conn):
+            with self._transaction():
+                build_secondary_indexes(self.conn)
 
     # -- identity and checkpoint ---------------------------------------------------------------
 

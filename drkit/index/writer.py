@@ -60,12 +60,16 @@ class BatchWriter(Protocol):
 
 
 class InlineWriter:
-    """Classify and write each batch right away, in this process."""
+    """Classify and write each batch right away, in this process (in bulk: see
+    IndexStore.bulk_load; the secondary indexes are built when it closes)."""
 
-    def __init__(self, store: IndexStore, rules: ClassifyRules) -> None:
+    def __init__(self, store: IndexStore, rules: ClassifyRules, *, bulk: bool = False) -> None:
         self.store = store
         self.recorder = Recorder(rules)
         self._done: list[range] = []
+        self._loading = contextlib.ExitStack()
+        if bulk:
+            self._loading.enter_context(store.bulk_load())
 
     def submit(self, batch: Sequence[Scanned], checkpoint: BinlogCoord) -> None:
         first = self.store.next_id()
@@ -79,10 +83,10 @@ class InlineWriter:
         return done
 
     def close(self) -> None:
-        pass
+        self._loading.close()
 
     def abort(self) -> None:
-        pass
+        self._loading.close()
 
 
 class ProcessWriter:
@@ -94,7 +98,9 @@ class ProcessWriter:
     it), so a killed indexer never leaves a writer committing behind its successor's back.
     """
 
-    def __init__(self, index_path: Path, rules: ClassifyRules, first_id: int) -> None:
+    def __init__(
+        self, index_path: Path, rules: ClassifyRules, first_id: int, *, bulk: bool = False
+    ) -> None:
         package_root = str(Path(drkit.__file__).resolve().parents[1])
         path = os.pathsep.join(
             part for part in (package_root, os.environ.get("PYTHONPATH", "")) if part
@@ -125,7 +131,7 @@ class ProcessWriter:
         )
         self._sender.start()
         self._reader.start()
-        self._outbox.put(_message((rules, first_id)))
+        self._outbox.put(_message((rules, first_id, bulk)))
 
     def submit(self, batch: Sequence[Scanned], checkpoint: BinlogCoord) -> None:
         self._raise_if_failed()
