@@ -71,7 +71,7 @@ VARIANTS = (
     Variant("page_size 16384", page_size=16384),
     Variant("page_size 65536", page_size=65536),
     Variant(
-        "secondary indexes never built",
+        "3 secondary indexes never built",
         pragmas=tuple(f"DROP INDEX {name}" for name in SECONDARY_INDEXES),
     ),
     Variant("bulk_load(), 4096", bulk=True),

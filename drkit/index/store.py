@@ -219,8 +219,8 @@ class IndexStore:
     def bulk_load(self) -> Iterator[None]:
         """Append a long catch-up without the secondary indexes, then build them once.
 
-        Readers meanwhile get the same answers, more slowly: searches by time, table, GTID or
-        severity scan instead of seeking (those by id or position do not change). A kill -9
+        Readers meanwhile get the same answers, more slowly: searches by time, table or GTID
+        scan instead of seeking (those by id, position or severity do not change). A kill -9
         leaves an index without them; the next writing open builds them (`_finish_bulk_load`).
         Records and checkpoints commit as always: crash safety does not depend on the indexes.
         """
