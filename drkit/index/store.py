@@ -141,6 +141,7 @@ class IndexStore:
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
+        self._wal_autocheckpoint = 1000  # SQLite's default; what a bulk load restores
         if readonly and not path.exists():
             raise IndexStoreError(
                 f"no index at {path}",
@@ -164,7 +165,7 @@ class IndexStore:
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self.conn.execute("PRAGMA cache_size = -65536")
                 migrate(self.conn)
-                self._finish_bulk_load()
+                self._build_missing_indexes()
             version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
             if version == 0:
                 # The writer creates the file, then its tables: a reader can come in between.
@@ -220,29 +221,35 @@ class IndexStore:
         """Append a long catch-up without the secondary indexes, then build them once.
 
         Readers meanwhile get the same answers, more slowly: searches by time, table or GTID
-        scan instead of seeking (those by id, position or severity do not change). A kill -9
-        leaves an index without them; the next writing open builds them (`_finish_bulk_load`).
-        Records and checkpoints commit as always: crash safety does not depend on the indexes.
+        scan instead of seeking (those by id, position or severity do not change). Records and
+        checkpoints commit as always: crash safety does not depend on these indexes. Stopped by
+        an error (or a kill -9), it leaves them unbuilt rather than make the stop wait for a
+        build: the next writing open builds them (`finish_bulk_load`).
         """
-        with self._transaction():
-            drop_secondary_indexes(self.conn)
-        default = self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        self.conn.execute(f"PRAGMA wal_autocheckpoint = {BULK_WAL_AUTOCHECKPOINT}")
+        self.start_bulk_load()
         try:
             yield
         except BaseException:
-            # Built now if possible; if SQLite itself failed, the next writing open tries again.
-            with contextlib.suppress(sqlite3.Error):
-                self._end_bulk_load(default)
+            with contextlib.suppress(IndexStoreError):
+                self.finish_bulk_load(build=False)
             raise
-        self._end_bulk_load(default)
+        self.finish_bulk_load()
 
-    def _end_bulk_load(self, wal_autocheckpoint: int) -> None:
-        self.conn.execute(f"PRAGMA wal_autocheckpoint = {wal_autocheckpoint}")
-        self._finish_bulk_load()
+    def start_bulk_load(self) -> None:
+        """Drop the secondary indexes and checkpoint the WAL less often (see bulk_load)."""
+        with self._transaction():
+            drop_secondary_indexes(self.conn)
+        self._wal_autocheckpoint = int(self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+        self.conn.execute(f"PRAGMA wal_autocheckpoint = {BULK_WAL_AUTOCHECKPOINT}")
 
-    def _finish_bulk_load(self) -> None:
-        """Build the secondary indexes an interrupted bulk load left out, if any."""
+    def finish_bulk_load(self, *, build: bool = True) -> None:
+        """Checkpoint as before again and, unless told not to, build the missing indexes."""
+        self.conn.execute(f"PRAGMA wal_autocheckpoint = {self._wal_autocheckpoint}")
+        if build:
+            self._build_missing_indexes()
+
+    def _build_missing_indexes(self) -> None:
+        """Build the secondary indexes an unfinished bulk load left out, if any."""
         if missing_secondary_indexes(self.conn):
             with self._transaction():
                 build_secondary_indexes(self.conn)

@@ -67,9 +67,9 @@ class InlineWriter:
         self.store = store
         self.recorder = Recorder(rules)
         self._done: list[range] = []
-        self._loading = contextlib.ExitStack()
+        self._bulk = bulk
         if bulk:
-            self._loading.enter_context(store.bulk_load())
+            store.start_bulk_load()
 
     def submit(self, batch: Sequence[Scanned], checkpoint: BinlogCoord) -> None:
         first = self.store.next_id()
@@ -83,10 +83,16 @@ class InlineWriter:
         return done
 
     def close(self) -> None:
-        self._loading.close()
+        if self._bulk:
+            self._bulk = False
+            self.store.finish_bulk_load()
 
     def abort(self) -> None:
-        self._loading.close()
+        if self._bulk:
+            # No build on the way out: the next writing open does it (IndexStore.bulk_load).
+            self._bulk = False
+            with contextlib.suppress(DrkitError):
+                self.store.finish_bulk_load(build=False)
 
 
 class ProcessWriter:

@@ -22,7 +22,7 @@ from drkit.config import ClassifyConfig, Config, IndexConfig, NodeConfig, Passwo
 from drkit.index import indexer as indexer_module
 from drkit.index.indexer import Indexer
 from drkit.index.schema import SECONDARY_INDEXES, missing_secondary_indexes
-from drkit.index.store import Filters, IndexStore
+from drkit.index.store import Filters, IndexStore, IndexStoreError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binlog"
 EXPECTED: dict[str, Any] = json.loads((FIXTURES / "expected.json").read_text())
@@ -91,14 +91,14 @@ def test_a_bulk_load_stores_what_a_load_with_the_indexes_stores(
 ) -> None:
     monkeypatch.setattr(indexer_module, "BATCH", 5)
     loads: list[str] = []
-    real_bulk_load = IndexStore.bulk_load
+    real_start = IndexStore.start_bulk_load
 
-    def counted(store: IndexStore) -> Any:
+    def counted(store: IndexStore) -> None:
         loads.append(str(store.path))
-        return real_bulk_load(store)
+        real_start(store)
 
-    # The inline writer's bulk loads are seen here; the writer process's in its own index.
-    monkeypatch.setattr(IndexStore, "bulk_load", counted)
+    # The inline writer's bulk loads are seen here; the writer process's in its own process.
+    monkeypatch.setattr(IndexStore, "start_bulk_load", counted)
     kept = _config(tmp_path / "kept", writer_process=False)
     monkeypatch.setattr(Indexer, "_bulk_pays", lambda self, backlog: False)
     assert _index(kept) == TOTAL
@@ -155,6 +155,40 @@ def test_readers_during_a_bulk_load_get_the_answers_the_indexes_give(tmp_path: P
         store.close()
     assert any(indexed[1]), "no destructive transaction: that search proves nothing"
     assert len(tables) > 1
+
+
+def test_a_failed_bulk_load_stops_without_building_and_the_next_run_finishes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(indexer_module, "BATCH", 5)
+    config = _config(tmp_path / "failed", writer_process=False)
+    real_append = IndexStore.append_rows
+    calls = 0
+
+    def fail_the_third(store: IndexStore, *args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise IndexStoreError("the disk is full")
+        real_append(store, *args, **kwargs)
+
+    monkeypatch.setattr(IndexStore, "append_rows", fail_the_third)
+    indexer = Indexer(config)
+    try:
+        with pytest.raises(IndexStoreError, match="the disk is full"):
+            indexer.scan()
+        # The WAL is checkpointed as before for whatever this store writes next.
+        assert indexer.store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    finally:
+        indexer.close()
+    assert len(_dump(config.index.path)["transactions"]) == 10
+    assert sorted(_missing(config.index.path)) == sorted(SECONDARY_INDEXES)
+    monkeypatch.setattr(IndexStore, "append_rows", real_append)
+    assert _index(config) == TOTAL - 10
+    reference = _config(tmp_path / "reference", writer_process=False)
+    assert _index(reference) == TOTAL
+    assert _missing(config.index.path) == []
+    assert _dump(config.index.path) == _dump(reference.index.path)
 
 
 KILLED_LOADER = """
