@@ -59,11 +59,6 @@ _SQLITE_NOTADB = 26
 
 T = TypeVar("T")
 
-# Pages in the WAL before a commit copies them into the database (SQLite's default: 1000). While
-# following, the default keeps the WAL small; a bulk load checkpoints less often, so a page
-# rewritten by batch after batch (a B-tree's right edge) is copied once, not once per batch.
-BULK_WAL_AUTOCHECKPOINT = 4000
-
 
 def store_error(path: Path, exc: sqlite3.Error, *, opening: bool = False) -> IndexStoreError:
     """The drkit error for a SQLite error on the index at `path`: damaged, or failed."""
@@ -141,7 +136,6 @@ class IndexStore:
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
-        self._wal_autocheckpoint = 1000  # SQLite's default; what a bulk load restores
         if readonly and not path.exists():
             raise IndexStoreError(
                 f"no index at {path}",
@@ -236,15 +230,12 @@ class IndexStore:
         self.finish_bulk_load()
 
     def start_bulk_load(self) -> None:
-        """Drop the secondary indexes and checkpoint the WAL less often (see bulk_load)."""
+        """Drop the secondary indexes (see bulk_load)."""
         with self._transaction():
             drop_secondary_indexes(self.conn)
-        self._wal_autocheckpoint = int(self.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
-        self.conn.execute(f"PRAGMA wal_autocheckpoint = {BULK_WAL_AUTOCHECKPOINT}")
 
     def finish_bulk_load(self, *, build: bool = True) -> None:
-        """Checkpoint as before again and, unless told not to, build the missing indexes."""
-        self.conn.execute(f"PRAGMA wal_autocheckpoint = {self._wal_autocheckpoint}")
+        """Build the missing secondary indexes, unless told not to (a load stopped early)."""
         if build:
             self._build_missing_indexes()
 
