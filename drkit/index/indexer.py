@@ -411,7 +411,7 @@ class Indexer:
         return InlineWriter(self.store, self.rules, bulk=bulk)
 
     def _bulk_pays(self, backlog: int) -> bool:
-        """Whether building the secondary indexes once after the catch-up costs less than
+        """Whether building the deferred indexes once after the catch-up costs less than
         keeping them: when it brings at least as many transactions as the index holds (a
         build sorts them all, old and new)."""
         stored = self.store.next_id() - 1  # ids are dense: an upper bound after a prune

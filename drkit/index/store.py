@@ -28,10 +28,10 @@ from drkit.index.layout import (
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
 from drkit.index.schema import (
     FINDINGS_SCHEMA,
-    build_secondary_indexes,
-    drop_secondary_indexes,
+    build_deferred_indexes,
+    drop_deferred_indexes,
     migrate,
-    missing_secondary_indexes,
+    missing_deferred_indexes,
 )
 from drkit.io.secrets import redact_statement
 from drkit.model.coords import BinlogCoord
@@ -212,10 +212,11 @@ class IndexStore:
 
     @contextlib.contextmanager
     def bulk_load(self) -> Iterator[None]:
-        """Append a long catch-up without the secondary indexes, then build them once.
+        """Append a long catch-up without the deferred indexes (by GTID, by table), then build
+        them once.
 
-        Readers meanwhile get the same answers, more slowly: searches by time, table or GTID
-        scan instead of seeking (those by id, position or severity do not change). Records and
+        Readers meanwhile get the same answers, more slowly: searches by table or GTID scan
+        instead of seeking (those by id, position, time or severity do not change). Records and
         checkpoints commit as always: crash safety does not depend on these indexes. Stopped by
         an error (or a kill -9), it leaves them unbuilt rather than make the stop wait for a
         build: the next writing open builds them (`finish_bulk_load`).
@@ -230,20 +231,20 @@ class IndexStore:
         self.finish_bulk_load()
 
     def start_bulk_load(self) -> None:
-        """Drop the secondary indexes (see bulk_load)."""
+        """Drop the deferred indexes (see bulk_load)."""
         with self._transaction():
-            drop_secondary_indexes(self.conn)
+            drop_deferred_indexes(self.conn)
 
     def finish_bulk_load(self, *, build: bool = True) -> None:
-        """Build the missing secondary indexes, unless told not to (a load stopped early)."""
+        """Build the missing deferred indexes, unless told not to (a load stopped early)."""
         if build:
             self._build_missing_indexes()
 
     def _build_missing_indexes(self) -> None:
-        """Build the secondary indexes an unfinished bulk load left out, if any."""
-        if missing_secondary_indexes(self.conn):
+        """Build the deferred indexes an unfinished bulk load left out, if any."""
+        if missing_deferred_indexes(self.conn):
             with self._transaction():
-                build_secondary_indexes(self.conn)
+                build_deferred_indexes(self.conn)
 
     # -- identity and checkpoint ---------------------------------------------------------------
 

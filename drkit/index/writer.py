@@ -61,7 +61,7 @@ class BatchWriter(Protocol):
 
 class InlineWriter:
     """Classify and write each batch right away, in this process (in bulk: see
-    IndexStore.bulk_load; the secondary indexes are built when it closes)."""
+    IndexStore.bulk_load; the deferred indexes are built when it closes)."""
 
     def __init__(self, store: IndexStore, rules: ClassifyRules, *, bulk: bool = False) -> None:
         self.store = store

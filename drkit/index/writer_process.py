@@ -2,8 +2,8 @@
 
 Its one argument is the index. It reads pickled messages on stdin: first the rules, the id of
 the first transaction it will store and whether to load in bulk (IndexStore.bulk_load: the
-secondary indexes are built once, after the last batch, before it exits), then one per batch (with its verdicts when the indexer has
-classified it already). After each commit it answers `("ok", first_id, count)` on stdout, or
+deferred indexes are built after the last batch, before it exits), then one per batch (with
+its verdicts when the indexer has classified it already). After each commit it answers `("ok", first_id, count)` on stdout, or
 `("error", text)` once and exits. End of input means the indexer is done: it exits 0.
 """
 

@@ -1,4 +1,4 @@
-"""Bulk loading (IndexStore.bulk_load): a long catch-up writes without the secondary indexes and
+"""Bulk loading (IndexStore.bulk_load): a long catch-up writes without two of its indexes and
 builds them at its end. The index it leaves is the one written with them, row for row and index
 for index; readers meanwhile get the same answers; and a kill -9 in the middle loses nothing,
 duplicates nothing, and the next writing open builds the indexes back."""
@@ -21,7 +21,7 @@ import pytest
 from drkit.config import ClassifyConfig, Config, IndexConfig, NodeConfig, PasswordSource, Role
 from drkit.index import indexer as indexer_module
 from drkit.index.indexer import Indexer
-from drkit.index.schema import SECONDARY_INDEXES, missing_secondary_indexes
+from drkit.index.schema import DEFERRED_INDEXES, missing_deferred_indexes
 from drkit.index.store import Filters, IndexStore, IndexStoreError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binlog"
@@ -80,7 +80,7 @@ def _index(config: Config) -> int:
 def _missing(index: Path) -> list[str]:
     conn = sqlite3.connect(index)
     try:
-        return missing_secondary_indexes(conn)
+        return missing_deferred_indexes(conn)
     finally:
         conn.close()
 
@@ -110,7 +110,7 @@ def test_a_bulk_load_stores_what_a_load_with_the_indexes_stores(
     by_bulk, by_kept = _dump(bulk.index.path), _dump(kept.index.path)
     assert len(by_bulk["transactions"]) == TOTAL
     assert by_bulk["findings"], "no findings: the comparison would miss their table"
-    assert {name for name, _ in by_bulk["indexes"]} >= set(SECONDARY_INDEXES)
+    assert {name for name, _ in by_bulk["indexes"]} >= set(DEFERRED_INDEXES)
     assert by_bulk == by_kept
 
 
@@ -146,7 +146,7 @@ def test_readers_during_a_bulk_load_get_the_answers_the_indexes_give(tmp_path: P
     store = IndexStore(config.index.path)
     try:
         with store.bulk_load():
-            assert sorted(_missing(config.index.path)) == sorted(SECONDARY_INDEXES)
+            assert sorted(_missing(config.index.path)) == sorted(DEFERRED_INDEXES)
             with IndexStore(config.index.path, readonly=True) as reader:
                 assert [reader.search(f) for f in searches] == indexed
                 assert (reader.by_gtid(gtid) if gtid else None) == by_gtid
@@ -180,7 +180,7 @@ def test_a_failed_bulk_load_stops_without_building_and_the_next_run_finishes_it(
     finally:
         indexer.close()
     assert len(_dump(config.index.path)["transactions"]) == 10
-    assert sorted(_missing(config.index.path)) == sorted(SECONDARY_INDEXES)
+    assert sorted(_missing(config.index.path)) == sorted(DEFERRED_INDEXES)
     monkeypatch.setattr(IndexStore, "append_rows", real_append)
     assert _index(config) == TOTAL - 10
     reference = _config(tmp_path / "reference", writer_process=False)
@@ -238,10 +238,10 @@ def test_a_bulk_load_killed_midway_resumes_exactly_and_gets_its_indexes_back(
     # Killed in the middle of the load: what it committed is whole, the indexes are gone.
     assert len(partial["transactions"]) == 6
     assert partial["checkpoint"][0][1] == partial["transactions"][-1][5]
-    assert sorted(_missing(index)) == sorted(SECONDARY_INDEXES)
+    assert sorted(_missing(index)) == sorted(DEFERRED_INDEXES)
     # A reader changes nothing; the next writing open builds the indexes, before any scan.
     IndexStore(index, readonly=True).close()
-    assert sorted(_missing(index)) == sorted(SECONDARY_INDEXES)
+    assert sorted(_missing(index)) == sorted(DEFERRED_INDEXES)
     IndexStore(index).close()
     assert _missing(index) == []
     assert _dump(index) == {**partial, "indexes": _dump(index)["indexes"]}
