@@ -40,6 +40,9 @@ from drkit.retry import Backoff
 log = logging.getLogger(__name__)
 
 BATCH = 2000
+# A low guess of the binlog bytes one transaction takes (about 1,000 in the shop workload of
+# benchmarks/index_throughput.py, 2,400 in sysbench's): it errs towards keeping the indexes.
+BINLOG_BYTES_PER_TRANSACTION = 1000
 BACKOFF = Backoff((0.2, 0.5, 1.0, 2.0, 5.0, 10.0))  # between reconnections; the last repeats
 STABLE_SECONDS = 10.0  # a stream that lasted this long starts the backoff over
 POLL = 0.005  # while following, how often to look for new bytes (two stat calls when idle)
@@ -404,22 +407,30 @@ class Indexer:
     def _writer_for(
         self, files: dict[int, Path], checkpoint: BinlogCoord, expected: int
     ) -> BatchWriter:
-        """A writer process when the backlog is long enough to pay for one, else this process."""
+        """A writer process when the backlog is long enough to pay for one, else this process;
+        loading in bulk when the backlog outweighs what the index holds (see _bulk_pays)."""
         threshold = int(self.config.index.writer_process_mb * 1_000_000)
-        if self.config.index.writer_process:
-            archived = sum(
-                binlog_size(path) for seq, path in files.items() if seq >= checkpoint.sequence
-            )
-            backlog = max(archived, expected)
-            if backlog - checkpoint.pos >= threshold:
-                try:
-                    writer = ProcessWriter(self.store.path, self.rules, self.store.next_id())
-                except IndexWriterError as exc:
-                    self.report(f"{exc.message}; indexing in this process")
-                else:
-                    self.report(f"indexing {backlog / 1e6:.0f} MB of binlog with a writer process")
-                    return writer
-        return InlineWriter(self.store, self.rules)
+        archived = sum(
+            binlog_size(path) for seq, path in files.items() if seq >= checkpoint.sequence
+        )
+        backlog = max(archived, expected) - checkpoint.pos
+        bulk = backlog >= threshold and self._bulk_pays(backlog)
+        if self.config.index.writer_process and backlog >= threshold:
+            try:
+                writer = ProcessWriter(self.store.path, self.rules, self.store.next_id(), bulk=bulk)
+            except IndexWriterError as exc:
+                self.report(f"{exc.message}; indexing in this process")
+            else:
+                self.report(f"indexing {backlog / 1e6:.0f} MB of binlog with a writer process")
+                return writer
+        return InlineWriter(self.store, self.rules, bulk=bulk)
+
+    def _bulk_pays(self, backlog: int) -> bool:
+        """Whether building the deferred indexes once after the catch-up costs less than
+        keeping them: when it brings at least as many transactions as the index holds (a
+        build sorts them all, old and new)."""
+        stored = self.store.next_id() - 1  # ids are dense: an upper bound after a prune
+        return stored * BINLOG_BYTES_PER_TRANSACTION <= backlog
 
     def _scan_files(
         self,

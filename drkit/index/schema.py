@@ -73,6 +73,17 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 FINDINGS_SCHEMA = 2  # the first version with the `findings` table
 
+# The indexes only readers use that cost the writer more to keep up row by row than to build
+# once (the writer itself needs the primary keys and transactions_coord, which refuses a
+# transaction stored twice). A long catch-up drops them and builds them at its end
+# (IndexStore.bulk_load). transactions_ts and transactions_destructive stay: ts only grows, so
+# keeping its index costs about what building it would (benchmarks/index_write.py), and about
+# one row in a hundred enters the other. Their definitions are migration 1's.
+DEFERRED_INDEXES: dict[str, str] = {
+    "transactions_gtid": "ON transactions (gtid)",
+    "transaction_tables_name": "ON transaction_tables (schema_name, table_name, tx_id)",
+}
+
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring the database to SCHEMA_VERSION; refuse one written by a newer drkit."""
@@ -86,3 +97,25 @@ def migrate(conn: sqlite3.Connection) -> None:
         conn.executescript(
             f"BEGIN; {MIGRATIONS[version]}; PRAGMA user_version = {version + 1}; COMMIT;"
         )
+
+
+def missing_deferred_indexes(conn: sqlite3.Connection) -> list[str]:
+    """The deferred indexes the database lacks (a bulk load dropped them and did not finish)."""
+    present = {
+        str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    return [name for name in DEFERRED_INDEXES if name not in present]
+
+
+def drop_deferred_indexes(conn: sqlite3.Connection) -> None:
+    """Drop the deferred indexes, in the caller's transaction."""
+    for name in DEFERRED_INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def build_deferred_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Build the deferred indexes the database lacks, in the caller's transaction; their names."""
+    missing = missing_deferred_indexes(conn)
+    for name in missing:
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {name} {DEFERRED_INDEXES[name]}")
+    return missing

@@ -26,7 +26,13 @@ from drkit.index.layout import (
     unpack_pairs,
 )
 from drkit.index.records import Destructive, IndexedTransaction, TableRows
-from drkit.index.schema import FINDINGS_SCHEMA, migrate
+from drkit.index.schema import (
+    FINDINGS_SCHEMA,
+    build_deferred_indexes,
+    drop_deferred_indexes,
+    migrate,
+    missing_deferred_indexes,
+)
 from drkit.io.secrets import redact_statement
 from drkit.model.coords import BinlogCoord
 
@@ -153,6 +159,7 @@ class IndexStore:
                 self.conn.execute("PRAGMA synchronous = NORMAL")
                 self.conn.execute("PRAGMA cache_size = -65536")
                 migrate(self.conn)
+                self._build_missing_indexes()
             version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
             if version == 0:
                 # The writer creates the file, then its tables: a reader can come in between.
@@ -200,6 +207,44 @@ class IndexStore:
         raise IndexDamagedError(
             f"the index {self.path} is damaged ({first}{more})", hint=REBUILD_HINT
         )
+
+    # -- bulk loading ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Append a long catch-up without the deferred indexes (by GTID, by table), then build
+        them once.
+
+        Readers meanwhile get the same answers, more slowly: searches by table or GTID scan
+        instead of seeking (those by id, position, time or severity do not change). Records and
+        checkpoints commit as always: crash safety does not depend on these indexes. Stopped by
+        an error (or a kill -9), it leaves them unbuilt rather than make the stop wait for a
+        build: the next writing open builds them (`finish_bulk_load`).
+        """
+        self.start_bulk_load()
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(IndexStoreError):
+                self.finish_bulk_load(build=False)
+            raise
+        self.finish_bulk_load()
+
+    def start_bulk_load(self) -> None:
+        """Drop the deferred indexes (see bulk_load)."""
+        with self._transaction():
+            drop_deferred_indexes(self.conn)
+
+    def finish_bulk_load(self, *, build: bool = True) -> None:
+        """Build the missing deferred indexes, unless told not to (a load stopped early)."""
+        if build:
+            self._build_missing_indexes()
+
+    def _build_missing_indexes(self) -> None:
+        """Build the deferred indexes an unfinished bulk load left out, if any."""
+        if missing_deferred_indexes(self.conn):
+            with self._transaction():
+                build_deferred_indexes(self.conn)
 
     # -- identity and checkpoint ---------------------------------------------------------------
 

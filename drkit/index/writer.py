@@ -60,12 +60,16 @@ class BatchWriter(Protocol):
 
 
 class InlineWriter:
-    """Classify and write each batch right away, in this process."""
+    """Classify and write each batch right away, in this process (in bulk: see
+    IndexStore.bulk_load; the deferred indexes are built when it closes)."""
 
-    def __init__(self, store: IndexStore, rules: ClassifyRules) -> None:
+    def __init__(self, store: IndexStore, rules: ClassifyRules, *, bulk: bool = False) -> None:
         self.store = store
         self.recorder = Recorder(rules)
         self._done: list[range] = []
+        self._bulk = bulk
+        if bulk:
+            store.start_bulk_load()
 
     def submit(self, batch: Sequence[Scanned], checkpoint: BinlogCoord) -> None:
         first = self.store.next_id()
@@ -79,10 +83,16 @@ class InlineWriter:
         return done
 
     def close(self) -> None:
-        pass
+        if self._bulk:
+            self._bulk = False
+            self.store.finish_bulk_load()
 
     def abort(self) -> None:
-        pass
+        if self._bulk:
+            # No build on the way out: the next writing open does it (IndexStore.bulk_load).
+            self._bulk = False
+            with contextlib.suppress(DrkitError):
+                self.store.finish_bulk_load(build=False)
 
 
 class ProcessWriter:
@@ -94,7 +104,9 @@ class ProcessWriter:
     it), so a killed indexer never leaves a writer committing behind its successor's back.
     """
 
-    def __init__(self, index_path: Path, rules: ClassifyRules, first_id: int) -> None:
+    def __init__(
+        self, index_path: Path, rules: ClassifyRules, first_id: int, *, bulk: bool = False
+    ) -> None:
         package_root = str(Path(drkit.__file__).resolve().parents[1])
         path = os.pathsep.join(
             part for part in (package_root, os.environ.get("PYTHONPATH", "")) if part
@@ -125,7 +137,7 @@ class ProcessWriter:
         )
         self._sender.start()
         self._reader.start()
-        self._outbox.put(_message((rules, first_id)))
+        self._outbox.put(_message((rules, first_id, bulk)))
 
     def submit(self, batch: Sequence[Scanned], checkpoint: BinlogCoord) -> None:
         self._raise_if_failed()

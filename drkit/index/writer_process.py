@@ -1,13 +1,15 @@
 """The index writer process: classifies and commits the batches its indexer sends (see writer.py).
 
-Its one argument is the index. It reads pickled messages on stdin: first the rules and the id of
-the first transaction it will store, then one per batch (with its verdicts when the indexer has
-classified it already). After each commit it answers `("ok", first_id, count)` on stdout, or
+Its one argument is the index. It reads pickled messages on stdin: first the rules, the id of
+the first transaction it will store and whether to load in bulk (IndexStore.bulk_load: the
+deferred indexes are built after the last batch, before it exits), then one per batch (with
+its verdicts when the indexer has classified it already). After each commit it answers `("ok", first_id, count)` on stdout, or
 `("error", text)` once and exits. End of input means the indexer is done: it exits 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import sys
 from pathlib import Path
@@ -25,9 +27,9 @@ def main() -> int:
     header = read_message(source)
     if header is None:
         return 0
-    rules, next_id = header
+    rules, next_id, bulk = header
     try:
-        problem = _serve(Path(sys.argv[1]), Recorder(rules), next_id, source, answers)
+        problem = _serve(Path(sys.argv[1]), Recorder(rules), next_id, bulk, source, answers)
     except BrokenPipeError:
         return 1  # the indexer is gone
     if problem is None:
@@ -37,7 +39,12 @@ def main() -> int:
 
 
 def _serve(
-    index_path: Path, recorder: Recorder, next_id: int, source: IO[bytes], answers: IO[bytes]
+    index_path: Path,
+    recorder: Recorder,
+    next_id: int,
+    bulk: bool,
+    source: IO[bytes],
+    answers: IO[bytes],
 ) -> str | None:
     """Commit batches until the input ends; what went wrong, or None."""
     try:
@@ -45,12 +52,13 @@ def _serve(
     except DrkitError as exc:
         return exc.message
     try:
-        while (message := read_message(source)) is not None:
-            batch, verdicts, file, pos = message
-            rows, table_rows, finding_rows = recorder.rows(batch, next_id, verdicts)
-            store.append_rows(rows, table_rows, BinlogCoord(file, pos), finding_rows)
-            write_message(answers, ("ok", next_id, len(batch)))
-            next_id += len(batch)
+        with store.bulk_load() if bulk else contextlib.nullcontext():
+            while (message := read_message(source)) is not None:
+                batch, verdicts, file, pos = message
+                rows, table_rows, finding_rows = recorder.rows(batch, next_id, verdicts)
+                store.append_rows(rows, table_rows, BinlogCoord(file, pos), finding_rows)
+                write_message(answers, ("ok", next_id, len(batch)))
+                next_id += len(batch)
     except DrkitError as exc:
         return exc.message
     except sqlite3.Error as exc:
