@@ -20,10 +20,14 @@ and prints each rate, its ratio to the baseline, and the CPU seconds each used. 
 also times `drkit index` end to end as an operator runs it (its own process, a fresh index and
 archive, the copy through the server's binlog tool included) against `mariadb-binlog -vv` over
 the same files (all the primary's), with its peak RSS (writer process included): target >= 1.0.
+With --end-to-end-only, only that last part runs, on the sandbox already running in D/sandbox (one
+a run with --dir D left behind with --keep-sandbox, or any `drkit sandbox up` there), without
+writing anything to its primary.
 
     python benchmarks/index_throughput.py [--events N] [--repeat R] [--workload mixed|oltp|both]
                                           [--throwaway | --socket S --user U]
-                                          [--files F ...] [--dir D]
+                                          [--files F ...] [--dir D [--keep-sandbox]]
+                                          [--end-to-end-only --dir D]
 """
 
 from __future__ import annotations
@@ -200,9 +204,21 @@ def main() -> int:
     parser.add_argument("--socket", help="use this running server instead")
     parser.add_argument("--user", default="root")
     parser.add_argument("--files", nargs="*", type=Path, help="time these binlog files only")
-    parser.add_argument("--dir", type=Path, help="where the server lives (kept afterwards)")
+    parser.add_argument("--dir", type=Path, help="where the server lives")
+    parser.add_argument(
+        "--keep-sandbox", action="store_true", help="leave the sandbox in --dir running"
+    )
+    parser.add_argument(
+        "--end-to-end-only",
+        action="store_true",
+        help="time only `drkit index` end to end, on the sandbox running in --dir",
+    )
     args = parser.parse_args()
     workloads = WORKLOADS if args.workload == "both" else (args.workload,)
+    if args.end_to_end_only:
+        if not args.dir:
+            parser.error("--end-to-end-only needs --dir: the folder holding a running sandbox")
+        return end_to_end_on(args.dir / "sandbox", args.repeat)
     if args.files:
         return report({"given files": args.files}, args.repeat)
     if args.socket:
@@ -212,7 +228,7 @@ def main() -> int:
     def run(base: Path) -> int:
         if args.throwaway:
             return run_throwaway(base, args.events, workloads, args.repeat)
-        return run_sandbox(base, args.events, workloads, args.repeat)
+        return run_sandbox(base, args.events, workloads, args.repeat, keep=args.keep_sandbox)
 
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
@@ -221,18 +237,37 @@ def main() -> int:
         return run(Path(tmp))
 
 
-def run_sandbox(base: Path, events: int, workloads: tuple[str, ...], repeat: int) -> int:
+def run_sandbox(
+    base: Path, events: int, workloads: tuple[str, ...], repeat: int, *, keep: bool = False
+) -> int:
     """A drkit sandbox (primary and two replicas), the workloads on its primary, the timings."""
     directory = base / "sandbox"
     result = topology.up(directory, delay=3600, server_options={"max-binlog-size": "256M"})
     try:
-        client = SandboxLayout(directory.resolve()).node("primary").client_file
-        sql = _client_sql(["mariadb", f"--defaults-file={client}"])
+        sql = _primary_sql(directory)
         report(generate_all(sql, events, workloads), repeat)
         end_to_end(result.layout.config_file, binlog_files(sql), repeat)
         return 0
     finally:
-        topology.down(directory, purge=True)
+        if not keep:
+            topology.down(directory, purge=True)
+
+
+def end_to_end_on(directory: Path, repeat: int) -> int:
+    """`drkit index` end to end on a running sandbox's primary, as it is (nothing written to it)."""
+    layout = SandboxLayout(directory.resolve())
+    if not layout.config_file.exists():
+        print(
+            f"no sandbox in {directory}: run with --dir and --keep-sandbox first", file=sys.stderr
+        )
+        return 2
+    end_to_end(layout.config_file, binlog_files(_primary_sql(directory)), repeat)
+    return 0
+
+
+def _primary_sql(directory: Path) -> Callable[[str], str]:
+    client = SandboxLayout(directory.resolve()).node("primary").client_file
+    return _client_sql(["mariadb", f"--defaults-file={client}"])
 
 
 def run_throwaway(base: Path, events: int, workloads: tuple[str, ...], repeat: int) -> int:
