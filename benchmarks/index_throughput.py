@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import os
 import resource
 import shutil
@@ -414,8 +415,11 @@ ALONE = "  ... in one process"
 LABELS = (SCAN, INDEXER, ALONE, BASELINE)
 
 
-def index_files(files: list[Path], *, writer_process: bool) -> int:
-    """Indexer.scan (scan + classify + SQLite with checkpoints) over an archive of these files."""
+def index_files(
+    files: list[Path], *, writer_process: bool, contents: list[dict[str, str]] | None = None
+) -> int:
+    """Indexer.scan (scan + classify + SQLite with checkpoints) over an archive of these files;
+    the index's contents (`index_contents`) are appended to `contents` when given."""
     with tempfile.TemporaryDirectory(prefix="drkit-bench-index-") as tmp:
         archive = Path(tmp) / "binlogs"
         archive.mkdir()
@@ -435,9 +439,42 @@ def index_files(files: list[Path], *, writer_process: bool) -> int:
         )
         indexer = Indexer(config)
         try:
-            return indexer.scan()
+            count = indexer.scan()
         finally:
             indexer.close()
+        if contents is not None:
+            contents.append(index_contents(config.index.path))
+        return count
+
+
+def index_contents(index: Path) -> dict[str, str]:
+    """A digest of every row of every table of an index, in a fixed order: equal digests, equal
+    indexes. Left out: `meta` (it names the primary only when `drkit index` asked it) and the
+    time a checkpoint was written (`checkpoint.updated_at`), which differ from run to run."""
+    conn = sqlite3.connect(index)
+    try:
+        tables = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'meta' "
+                "ORDER BY name"
+            )
+        ]
+        digests = {}
+        for table in tables:
+            columns = [
+                f'"{row[1]}"'
+                for row in conn.execute(f'PRAGMA table_info("{table}")')
+                if (table, row[1]) != ("checkpoint", "updated_at")
+            ]
+            listed = ", ".join(columns)
+            digest = hashlib.sha256()
+            for row in conn.execute(f'SELECT {listed} FROM "{table}" ORDER BY {listed}'):
+                digest.update(repr(row).encode())
+            digests[table] = digest.hexdigest()
+        return digests
+    finally:
+        conn.close()
 
 
 def end_to_end(config_file: Path, files: list[Path], repeat: int) -> None:
@@ -450,10 +487,17 @@ def end_to_end(config_file: Path, files: list[Path], repeat: int) -> None:
     for round_number in range(repeat):
         timing, _ = measured(lambda: time_mariadb_binlog(files))
         runs[BASELINE].append(timing)
-        timing, indexed = drkit_index(config_file, round_number)
+        timing, indexed, contents = drkit_index(config_file, round_number)
         runs[END_TO_END].append(timing)
-        timing, archived = measured(lambda: index_files(files, writer_process=True))
+        archived_contents: list[dict[str, str]] = []
+
+        def index_archived(into: list[dict[str, str]] = archived_contents) -> int:
+            return index_files(files, writer_process=True, contents=into)
+
+        timing, archived = measured(index_archived)
         assert archived == indexed, f"indexer path: {archived}, drkit index: {indexed}"
+        # The same index whether the files are scanned while copied or after: every table.
+        assert contents == archived_contents[0], f"drkit index wrote another index: {contents}"
         runs[INDEXER].append(timing)
         timing, _ = measured(lambda: copy_alone(primary, files[0].name))
         runs[COPY].append(timing)
@@ -465,11 +509,11 @@ def end_to_end(config_file: Path, files: list[Path], repeat: int) -> None:
     )
     ours = best[END_TO_END]
     print(
-        f"{END_TO_END + ':':31}{ours.wall:7.2f} s  cpu {ours.cpu:6.2f} s  "
+        f"{END_TO_END + ':':36}{ours.wall:7.2f} s  cpu {ours.cpu:6.2f} s  "
         f"peak RSS {ours.peak_rss_mb:.0f} MB (the largest of its processes)"
     )
     for label in (INDEXER, COPY, BASELINE):
-        print(f"{label + ':':31}{best[label].wall:7.2f} s  cpu {best[label].cpu:6.2f} s")
+        print(f"{label + ':':36}{best[label].wall:7.2f} s  cpu {best[label].cpu:6.2f} s")
     for label, target in ((BASELINE, "; target >= 1.0"), (INDEXER, "")):
         rounds = " ".join(
             f"{base.wall / o.wall:.2f}"
@@ -503,7 +547,7 @@ _RUSAGE_WRAPPER = (
 )
 
 
-def drkit_index(config_file: Path, round_number: int) -> tuple[Timing, int]:
+def drkit_index(config_file: Path, round_number: int) -> tuple[Timing, int, dict[str, str]]:
     folder = config_file.parent / f"bench-{round_number}"
     bench_config = config_file.with_name(f"drkit-bench-{round_number}.toml")
     text = config_file.read_text()
@@ -523,7 +567,10 @@ def drkit_index(config_file: Path, round_number: int) -> tuple[Timing, int]:
         assert code == "0", f"drkit index exited {code}: {result.stderr}"
         with sqlite3.connect(folder / "index.db") as conn:
             indexed = int(conn.execute("SELECT COUNT(*) FROM transactions").fetchone()[0])
-        return Timing(float(wall), float(cpu), int(peak_kb) / 1024), indexed
+        writers = result.stderr.count("with a writer process")
+        assert writers == 1, f"drkit index started {writers} writer processes:\n{result.stderr}"
+        timing = Timing(float(wall), float(cpu), int(peak_kb) / 1024)
+        return timing, indexed, index_contents(folder / "index.db")
     finally:
         bench_config.unlink()
         shutil.rmtree(folder, ignore_errors=True)
