@@ -20,16 +20,21 @@ and prints each rate, its ratio to the baseline, and the CPU seconds each used. 
 also times `drkit index` end to end as an operator runs it (its own process, a fresh index and
 archive, the copy through the server's binlog tool included) against `mariadb-binlog -vv` over
 the same files (all the primary's), with its peak RSS (writer process included): target >= 1.0.
+With --end-to-end-only, only that last part runs, on the sandbox already running in D/sandbox (one
+a run with --dir D left behind with --keep-sandbox, or any `drkit sandbox up` there), without
+writing anything to its primary.
 
     python benchmarks/index_throughput.py [--events N] [--repeat R] [--workload mixed|oltp|both]
                                           [--throwaway | --socket S --user U]
-                                          [--files F ...] [--dir D]
+                                          [--files F ...] [--dir D [--keep-sandbox]]
+                                          [--end-to-end-only --dir D]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import os
 import resource
 import shutil
@@ -40,13 +45,16 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from drkit.binlog import scan_file  # noqa: E402
 from drkit.config import Config, IndexConfig, NodeConfig, PasswordSource, Role  # noqa: E402
+from drkit.config.loading import load as load_config  # noqa: E402
 from drkit.index.indexer import Indexer  # noqa: E402
+from drkit.io.archive import ArchiveWriter  # noqa: E402
 from drkit.sandbox import topology  # noqa: E402
 from drkit.sandbox.layout import SandboxLayout  # noqa: E402
 from tests.support.throwaway_server import throwaway_server  # noqa: E402
@@ -200,9 +208,21 @@ def main() -> int:
     parser.add_argument("--socket", help="use this running server instead")
     parser.add_argument("--user", default="root")
     parser.add_argument("--files", nargs="*", type=Path, help="time these binlog files only")
-    parser.add_argument("--dir", type=Path, help="where the server lives (kept afterwards)")
+    parser.add_argument("--dir", type=Path, help="where the server lives")
+    parser.add_argument(
+        "--keep-sandbox", action="store_true", help="leave the sandbox in --dir running"
+    )
+    parser.add_argument(
+        "--end-to-end-only",
+        action="store_true",
+        help="time only `drkit index` end to end, on the sandbox running in --dir",
+    )
     args = parser.parse_args()
     workloads = WORKLOADS if args.workload == "both" else (args.workload,)
+    if args.end_to_end_only:
+        if not args.dir:
+            parser.error("--end-to-end-only needs --dir: the folder holding a running sandbox")
+        return end_to_end_on(args.dir / "sandbox", args.repeat)
     if args.files:
         return report({"given files": args.files}, args.repeat)
     if args.socket:
@@ -212,7 +232,7 @@ def main() -> int:
     def run(base: Path) -> int:
         if args.throwaway:
             return run_throwaway(base, args.events, workloads, args.repeat)
-        return run_sandbox(base, args.events, workloads, args.repeat)
+        return run_sandbox(base, args.events, workloads, args.repeat, keep=args.keep_sandbox)
 
     if args.dir:
         args.dir.mkdir(parents=True, exist_ok=True)
@@ -221,18 +241,37 @@ def main() -> int:
         return run(Path(tmp))
 
 
-def run_sandbox(base: Path, events: int, workloads: tuple[str, ...], repeat: int) -> int:
+def run_sandbox(
+    base: Path, events: int, workloads: tuple[str, ...], repeat: int, *, keep: bool = False
+) -> int:
     """A drkit sandbox (primary and two replicas), the workloads on its primary, the timings."""
     directory = base / "sandbox"
     result = topology.up(directory, delay=3600, server_options={"max-binlog-size": "256M"})
     try:
-        client = SandboxLayout(directory.resolve()).node("primary").client_file
-        sql = _client_sql(["mariadb", f"--defaults-file={client}"])
+        sql = _primary_sql(directory)
         report(generate_all(sql, events, workloads), repeat)
         end_to_end(result.layout.config_file, binlog_files(sql), repeat)
         return 0
     finally:
-        topology.down(directory, purge=True)
+        if not keep:
+            topology.down(directory, purge=True)
+
+
+def end_to_end_on(directory: Path, repeat: int) -> int:
+    """`drkit index` end to end on a running sandbox's primary, as it is (nothing written to it)."""
+    layout = SandboxLayout(directory.resolve())
+    if not layout.config_file.exists():
+        print(
+            f"no sandbox in {directory}: run with --dir and --keep-sandbox first", file=sys.stderr
+        )
+        return 2
+    end_to_end(layout.config_file, binlog_files(_primary_sql(directory)), repeat)
+    return 0
+
+
+def _primary_sql(directory: Path) -> Callable[[str], str]:
+    client = SandboxLayout(directory.resolve()).node("primary").client_file
+    return _client_sql(["mariadb", f"--defaults-file={client}"])
 
 
 def run_throwaway(base: Path, events: int, workloads: tuple[str, ...], repeat: int) -> int:
@@ -299,6 +338,9 @@ def binlog_files(sql: Callable[[str], str]) -> list[Path]:
     return [datadir / line.split("\t")[0] for line in sql("SHOW BINARY LOGS").splitlines()]
 
 
+Result = TypeVar("Result")
+
+
 @dataclasses.dataclass(frozen=True)
 class Timing:
     wall: float
@@ -306,7 +348,7 @@ class Timing:
     peak_rss_mb: float = 0.0
 
 
-def measured(work: Callable[[], object]) -> tuple[Timing, object]:
+def measured(work: Callable[[], Result]) -> tuple[Timing, Result]:
     before_self = resource.getrusage(resource.RUSAGE_SELF)
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -336,13 +378,14 @@ def report_shape(workload: str, files: list[Path], repeat: int) -> None:
         # Interleaved: a neighbour's burst falls on one round of each, not on all of one.
         timing, _ = measured(lambda: time_mariadb_binlog(files))
         runs[BASELINE].append(timing)
-        timing, found = measured(lambda: scan_counts(files))
+        timing, counts = measured(lambda: scan_counts(files))
         runs[SCAN].append(timing)
-        counts = found  # type: ignore[assignment]  # measured() returns what it ran returned
         for label, in_process in ((INDEXER, True), (ALONE, False)):
-            timing, indexed = measured(
-                lambda in_process=in_process: index_files(files, writer_process=in_process)
-            )
+
+            def index_here(in_process: bool = in_process) -> int:
+                return index_files(files, writer_process=in_process)
+
+            timing, indexed = measured(index_here)
             assert indexed == counts[0], f"{label}: stored {indexed} of {counts[0]} transactions"
             runs[label].append(timing)
     transactions, events, rows = counts
@@ -377,8 +420,11 @@ ALONE = "  ... in one process"
 LABELS = (SCAN, INDEXER, ALONE, BASELINE)
 
 
-def index_files(files: list[Path], *, writer_process: bool) -> int:
-    """Indexer.scan (scan + classify + SQLite with checkpoints) over an archive of these files."""
+def index_files(
+    files: list[Path], *, writer_process: bool, contents: list[dict[str, str]] | None = None
+) -> int:
+    """Indexer.scan (scan + classify + SQLite with checkpoints) over an archive of these files;
+    the index's contents (`index_contents`) are appended to `contents` when given."""
     with tempfile.TemporaryDirectory(prefix="drkit-bench-index-") as tmp:
         archive = Path(tmp) / "binlogs"
         archive.mkdir()
@@ -398,39 +444,113 @@ def index_files(files: list[Path], *, writer_process: bool) -> int:
         )
         indexer = Indexer(config)
         try:
-            return indexer.scan()
+            count = indexer.scan()
         finally:
             indexer.close()
+        if contents is not None:
+            contents.append(index_contents(config.index.path))
+        return count
+
+
+def index_contents(index: Path) -> dict[str, str]:
+    """A digest of every row of every table of an index, in a fixed order: equal digests, equal
+    indexes. Left out: `meta` (it names the primary only when `drkit index` asked it) and the
+    time a checkpoint was written (`checkpoint.updated_at`), which differ from run to run."""
+    conn = sqlite3.connect(index)
+    try:
+        tables = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'meta' "
+                "ORDER BY name"
+            )
+        ]
+        digests = {}
+        for table in tables:
+            columns = [
+                f'"{row[1]}"'
+                for row in conn.execute(f'PRAGMA table_info("{table}")')
+                if (table, row[1]) != ("checkpoint", "updated_at")
+            ]
+            listed = ", ".join(columns)
+            digest = hashlib.sha256()
+            for row in conn.execute(f'SELECT {listed} FROM "{table}" ORDER BY {listed}'):
+                digest.update(repr(row).encode())
+            digests[table] = digest.hexdigest()
+        return digests
+    finally:
+        conn.close()
 
 
 def end_to_end(config_file: Path, files: list[Path], repeat: int) -> None:
     """`drkit index` as an operator runs it (its own process), into a fresh index and archive,
-    against mariadb-binlog -vv over every file the primary has."""
-    theirs: list[Timing] = []
-    ours: list[Timing] = []
+    against mariadb-binlog -vv over every file the primary has; and, in the same rounds, its two
+    parts alone: the indexer path over the same files already archived, and the copy alone."""
+    runs: dict[str, list[Timing]] = {label: [] for label in END_TO_END_LABELS}
     indexed = 0
+    primary = load_config(config_file).require_primary()
     for round_number in range(repeat):
         timing, _ = measured(lambda: time_mariadb_binlog(files))
-        theirs.append(timing)
-        timing, indexed = drkit_index(config_file, round_number)
-        ours.append(timing)
-    best_theirs = min(theirs, key=lambda t: t.wall)
-    best_ours = min(ours, key=lambda t: t.wall)
+        runs[BASELINE].append(timing)
+        found: dict[str, tuple[int, dict[str, str]]] = {}
+
+        def index_end_to_end(
+            number: int = round_number, into: dict[str, tuple[int, dict[str, str]]] = found
+        ) -> None:
+            timing, indexed, contents = drkit_index(config_file, number)
+            runs[END_TO_END].append(timing)
+            into[END_TO_END] = (indexed, contents)
+
+        def index_archived(into: dict[str, tuple[int, dict[str, str]]] = found) -> None:
+            contents: list[dict[str, str]] = []
+            timing, indexed = measured(
+                lambda: index_files(files, writer_process=True, contents=contents)
+            )
+            runs[INDEXER].append(timing)
+            into[INDEXER] = (indexed, contents[0])
+
+        # Each first in turn: the one that runs second pays for the first one's writeback.
+        for step in (index_end_to_end, index_archived)[:: 1 if round_number % 2 == 0 else -1]:
+            step()
+        indexed = found[END_TO_END][0]
+        assert found[INDEXER][0] == indexed, f"indexer path: {found[INDEXER][0]} of {indexed}"
+        # The same index whether the files are scanned while copied or after: every table.
+        assert found[END_TO_END][1] == found[INDEXER][1], "drkit index wrote another index"
+        timing, _ = measured(lambda: copy_alone(primary, files[0].name))
+        runs[COPY].append(timing)
+    best = {label: min(timings, key=lambda t: t.wall) for label, timings in runs.items()}
     size = sum(path.stat().st_size for path in files)
-    rounds = " ".join(f"{t.wall / o.wall:.2f}" for t, o in zip(theirs, ours, strict=True))
     print(
         f"== drkit index end to end (own process, fresh index and archive, copy included): "
         f"{len(files)} files, {size / 1e6:.1f} MB, {indexed} transactions; best of {repeat}"
     )
+    ours = best[END_TO_END]
     print(
-        f"drkit index:           {best_ours.wall:7.2f} s  cpu {best_ours.cpu:6.2f} s  "
-        f"peak RSS {best_ours.peak_rss_mb:.0f} MB (the largest of its processes)"
+        f"{END_TO_END + ':':36}{ours.wall:7.2f} s  cpu {ours.cpu:6.2f} s  "
+        f"peak RSS {ours.peak_rss_mb:.0f} MB (the largest of its processes)"
     )
-    print(f"mariadb-binlog -vv:    {best_theirs.wall:7.2f} s  cpu {best_theirs.cpu:6.2f} s")
-    print(
-        f"ratio drkit index end to end / mariadb-binlog: {best_theirs.wall / best_ours.wall:.2f}"
-        f"  (each round: {rounds}; target >= 1.0)"
-    )
+    for label in (INDEXER, COPY, BASELINE):
+        print(f"{label + ':':36}{best[label].wall:7.2f} s  cpu {best[label].cpu:6.2f} s")
+    for label, target in ((BASELINE, "; target >= 1.0"), (INDEXER, "")):
+        rounds = " ".join(
+            f"{base.wall / o.wall:.2f}"
+            for base, o in zip(runs[label], runs[END_TO_END], strict=True)
+        )
+        print(
+            f"ratio drkit index end to end / {label}: {best[label].wall / ours.wall:.2f}"
+            f"  (each round: {rounds}{target})"
+        )
+
+
+END_TO_END = "drkit index"
+COPY = "copy alone (mariadb-binlog --raw)"
+END_TO_END_LABELS = (END_TO_END, INDEXER, COPY, BASELINE)
+
+
+def copy_alone(primary: NodeConfig, first_file: str) -> None:
+    """The copy `drkit index` starts, alone: the server's tool into a fresh folder."""
+    with tempfile.TemporaryDirectory(prefix="drkit-bench-copy-") as tmp:
+        ArchiveWriter(primary, Path(tmp) / "binlogs").fetch_to_last(first_file)
 
 
 # Runs a command and reports the CPU seconds and peak RSS of it and its children alone.
@@ -444,7 +564,7 @@ _RUSAGE_WRAPPER = (
 )
 
 
-def drkit_index(config_file: Path, round_number: int) -> tuple[Timing, int]:
+def drkit_index(config_file: Path, round_number: int) -> tuple[Timing, int, dict[str, str]]:
     folder = config_file.parent / f"bench-{round_number}"
     bench_config = config_file.with_name(f"drkit-bench-{round_number}.toml")
     text = config_file.read_text()
@@ -464,7 +584,10 @@ def drkit_index(config_file: Path, round_number: int) -> tuple[Timing, int]:
         assert code == "0", f"drkit index exited {code}: {result.stderr}"
         with sqlite3.connect(folder / "index.db") as conn:
             indexed = int(conn.execute("SELECT COUNT(*) FROM transactions").fetchone()[0])
-        return Timing(float(wall), float(cpu), int(peak_kb) / 1024), indexed
+        writers = result.stderr.count("with a writer process")
+        assert writers == 1, f"drkit index started {writers} writer processes:\n{result.stderr}"
+        timing = Timing(float(wall), float(cpu), int(peak_kb) / 1024)
+        return timing, indexed, index_contents(folder / "index.db")
     finally:
         bench_config.unlink()
         shutil.rmtree(folder, ignore_errors=True)

@@ -384,10 +384,13 @@ class Indexer:
         is written by a second process while this one scans (see drkit/index/writer.py).
         """
         self._seen = None
-        files = {file_sequence(path.name): path for path in archived_files(self.archive_dir)}
-        while not files and copying():
+        # Asked before each listing: a listing taken while the copier ran may miss its last files.
+        more_coming = copying()
+        files = self._listing()
+        while not files and more_coming:
             time.sleep(COPY_POLL)
-            files = {file_sequence(path.name): path for path in archived_files(self.archive_dir)}
+            more_coming = copying()
+            files = self._listing()
         if not files:
             return 0
         stored = self.store.checkpoint()
@@ -395,7 +398,7 @@ class Indexer:
         writer = self._writer_for(files, checkpoint, expected)
         batches = _Batches(writer, stored, lambda: self._deliver(writer, on_new))
         try:
-            self._scan_files(files, checkpoint, batches, copying)
+            self._scan_files(files, checkpoint, batches, copying, listed_while_copying=more_coming)
             writer.close()
         except BaseException:
             writer.abort()
@@ -438,14 +441,23 @@ class Indexer:
         checkpoint: BinlogCoord,
         batches: _Batches,
         copying: Callable[[], bool],
+        *,
+        listed_while_copying: bool,
     ) -> None:
         while True:
             # Asked before the scan: once the copier has ended, one more pass reads all it wrote.
             more_coming = copying()
+            if listed_while_copying and not more_coming:
+                # The copier ended after `files` was listed: the files it wrote since must be
+                # listed too, or this pass stops at the first of them and a second scan (with a
+                # second writer process) has to index the rest.
+                files = self._listing()
+                listed_while_copying = False
             path = files.get(checkpoint.sequence)
             if path is None and more_coming:
                 time.sleep(COPY_POLL)  # the copier has not started this file yet
-                files = {file_sequence(p.name): p for p in archived_files(self.archive_dir)}
+                files = self._listing()
+                listed_while_copying = True
                 continue
             if path is None or path.name != checkpoint.file:
                 return
@@ -465,7 +477,8 @@ class Indexer:
                 checkpoint = position
                 if binlog_size(path) == size:
                     time.sleep(COPY_POLL)  # nothing more yet
-                files = {file_sequence(p.name): p for p in archived_files(self.archive_dir)}
+                files = self._listing()
+                listed_while_copying = True
                 continue
             if scan.finished:
                 # A Rotate (or a Stop event: the server shut down) closes the file.
@@ -485,6 +498,10 @@ class Indexer:
                 return
             batches.submit(batch, position)
             checkpoint = position
+
+    def _listing(self) -> dict[int, Path]:
+        """The archive's binlog files by sequence number."""
+        return {file_sequence(path.name): path for path in archived_files(self.archive_dir)}
 
     def _deliver(self, writer: BatchWriter, on_new: OnNew | None) -> None:
         """Hand what the writer committed to `on_new`, read back as the index holds it."""
