@@ -72,6 +72,7 @@ def lay_out(
         verdict,
     ) in enumerate(zip(batch, verdicts, strict=True), start=first_id):
         inserts = updates = deletes = 0
+        own_rows = len(table_rows)  # where this transaction's table rows begin
         for schema, table, ins, upd, dele in tables:
             inserts += ins
             updates += upd
@@ -99,7 +100,7 @@ def lay_out(
         if kind == "ddl":
             # A schema change has no row events to name its tables: read them from its text
             # (CREATE and ALTER too, and both names of a RENAME), so --table finds it.
-            named_now = {f"{row[1]}.{row[2]}" for row in table_rows if row[0] == tx_id}
+            named_now = {f"{row[1]}.{row[2]}" for row in table_rows[own_rows:]}
             for name in ddl_tables(statements, default_schema):
                 if name not in named_now:
                     schema, _, table = name.partition(".")
@@ -107,6 +108,9 @@ def lay_out(
                     table_rows.append((tx_id, schema, table, 0, 0, 0))
         if file != last_file:  # a batch spans one file, seldom two
             last_file, sequence = file, file_sequence(file)
+        statement = redact_statement(";\n".join(statements))  # no password reaches the index
+        if len(statement) > STATEMENT_LIMIT:
+            statement = clip(statement)
         rows.append(
             (
                 tx_id,
@@ -118,7 +122,7 @@ def lay_out(
                 timestamp,
                 server_id,
                 kind,
-                clip(redact_statement(";\n".join(statements))),  # no password reaches the index
+                statement,
                 inserts,
                 updates,
                 deletes,
