@@ -29,16 +29,21 @@ _RESTRICTING_WHERE = re.compile(
 )
 # The common UPDATE/DELETE read in one match, raw: what the steps below conclude on the text with
 # its strings blanked and its (one-level) groups collapsed, without building either. A string or
-# a group is one token, so what it holds is never read as a keyword or a comment mark; before the
-# WHERE no other WHERE, after it no OR, no comment, no second statement. Anything else (a nested
-# group, a backtick, a comment) falls to the steps, which decide as before.
+# a group is one token, so what it holds is never read as a keyword or a comment mark; words are
+# whole tokens too, so only a word's start is looked at. Before the WHERE no other WHERE, after
+# it no OR, no comment, no second statement. Anything else (a nested group, a backtick, a
+# comment) falls to the steps, which decide as before.
 _STRING = r"'(?:[^'\\]|\\.)*'" r'|"(?:[^"\\]|\\.)*"'
-_PLAIN = rf"""[^;`'"#()\-/]|{_STRING}|-(?!-)|/(?!\*)"""
-_GROUP = rf"\((?:{_PLAIN})*+\)"
+_LONE_MARK = r"-(?!-)|/(?!\*)"  # a minus or a slash that starts no comment
+_GROUP = rf"""\((?:[^;`'"#()\-/]+|{_STRING}|{_LONE_MARK})*+\)"""
+_BEFORE_WHERE = rf"""(?:[^\w;`'"#()\-/]+|(?!WHERE\b)\w+|{_STRING}|{_GROUP}|{_LONE_MARK})*+"""
+_AFTER_CONDITION = (
+    rf"""(?:[^\w;`'"#()\-/|]+|(?!X?OR\b)\w+|{_STRING}|{_GROUP}|{_LONE_MARK}|\|(?!\|))*+"""
+)
 _PLAIN_UPDATE_OR_DELETE = re.compile(
-    rf"(?:UPDATE|DELETE)\s(?:(?!\bWHERE\b)(?:{_PLAIN})|{_GROUP})*+"
-    rf"\bWHERE\s+(?![\w$.\s]*\b(?:X?OR)\b){_CONDITION_START}(?:\?|{_STRING}|{_GROUP}|[-+]?\.?\d)"
-    rf"(?:(?!\b(?:X?OR)\b|\|\|)(?:{_PLAIN})|{_GROUP})*+;?\s*",
+    rf"(?:UPDATE|DELETE)\s{_BEFORE_WHERE}"
+    rf"\bWHERE\s+(?![\w$.\s]*\bX?OR\b){_CONDITION_START}(?:\?|{_STRING}|{_GROUP}|[-+]?\.?\d)"
+    rf"{_AFTER_CONDITION};?\s*",
     re.IGNORECASE | re.ASCII | re.DOTALL,
 )
 _USE_PREFIX = re.compile(r"\s*use\s+[\w$]+\s*;", re.IGNORECASE)
