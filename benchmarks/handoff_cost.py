@@ -68,9 +68,10 @@ def main() -> int:
     print(f"{len(found)} transactions in {len(batches)} batches; best of {args.repeat}, CPU s")
     baseline = sum(best[next(iter(ways))])
     for label, (sender, receiver) in best.items():
+        total = sender + receiver
         print(
             f"{label:44} sender {sender:6.2f}  receiver {receiver:6.2f}  "
-            f"total {sender + receiver:6.2f}  ratio baseline/this {baseline / (sender + receiver):.2f}"
+            f"total {total:6.2f}  ratio baseline/this {baseline / total:.2f}"
         )
     return 0
 

@@ -90,12 +90,13 @@ class InlineWriter:
 
 
 class ProcessWriter:
-    """Hand batches to a writer process; it classifies and commits them in order.
+    """Hand batches to a writer process; it classifies, lays out and commits them in order.
 
     Pickling happens here (and classifying and laying out too, while the child is behind); a
     sender thread feeds the pipe so that scanning goes on while the child starts up or is busy
-    (up to QUEUED_BATCHES ahead), and a reader thread collects the child's acknowledgements. The child dies with this process (and with the thread that started
-    it), so a killed indexer never leaves a writer committing behind its successor's back.
+    (up to QUEUED_BATCHES ahead), and a reader thread collects the child's acknowledgements.
+    The child dies with this process (and with the thread that started it), so a killed
+    indexer never leaves a writer committing behind its successor's back.
     """
 
     def __init__(self, index_path: Path, rules: ClassifyRules, first_id: int) -> None:

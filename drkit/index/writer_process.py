@@ -2,8 +2,9 @@
 
 Its one argument is the index. It reads pickled messages on stdin: first the rules and the id of
 the first transaction it will store, then one per batch: the scanned transactions, which it
-classifies and lays out, or (when it was behind) the index's rows the indexer laid out itself. After each commit it answers `("ok", first_id, count)` on stdout, or
-`("error", text)` once and exits. End of input means the indexer is done: it exits 0.
+classifies and lays out, or (when it was behind) the index's rows the indexer laid out itself.
+After each commit it answers `("ok", first_id, count)` on stdout, or `("error", text)` once and
+exits. End of input means the indexer is done: it exits 0.
 """
 
 from __future__ import annotations
