@@ -1,6 +1,6 @@
 """The index writer process: classifies and commits the batches its indexer sends (see writer.py).
 
-Its one argument is the index. It reads pickled messages on stdin: first the rules and the id of
+Its one argument is the index. It reads messages (`writer.read_message`) on stdin: first the rules and the id of
 the first transaction it will store, then one per batch: the scanned transactions, which it
 classifies and lays out, or (when it was behind) the index's rows the indexer laid out itself.
 After each commit it answers `("ok", first_id, count)` on stdout, or `("error", text)` once and

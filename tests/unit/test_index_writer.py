@@ -4,6 +4,7 @@ failing writer is reported without leaving half a batch behind."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import sqlite3
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from drkit.classify import ClassifyRules
 from drkit.config import ClassifyConfig, Config, IndexConfig, NodeConfig, PasswordSource, Role
 from drkit.index import indexer as indexer_module
 from drkit.index import writer
@@ -88,6 +90,29 @@ def test_the_writer_process_writes_the_same_index_as_the_indexer_itself(
     classes = {row[13] for row in by_process["transactions"]}
     assert {"mass_update", "mass_delete"} & classes
     assert by_process["checkpoint"][0][0] >= FILES[-1]
+
+
+def test_messages_cross_marshalled_when_they_can_and_pickled_otherwise() -> None:
+    batch = [
+        ("0-1-9", "mysql-bin.000001", 4, 90, 1700000000, 1, "dml", (("shop", "t", 1, 0, 0),),
+         ("INSERT INTO t VALUES ('é')",), None, ((4, 90),)),
+        (None, "mysql-bin.000001", 90, 200, 1700000001, 1, "ddl", (), ("DROP TABLE t",),
+         "shop", ()),
+    ]  # fmt: skip
+    rows = ([(1, None, "f", 1, 4, 90, 0, 1, "dml", "x", 1, 0, 0, None, None, None, b"\x04")], [])
+    rules = ClassifyRules(mass_rows=2)
+    pipe = io.BytesIO()
+    for value in ((writer.SCANNED, batch, "f", 90), (writer.LAID_OUT, *rows), (rules, 7)):
+        writer.write_message(pipe, value)
+    raw = pipe.getvalue()
+    last = len(raw) - len(writer._message((rules, 7))) + writer.FRAME.size
+    assert raw[writer.FRAME.size : writer.FRAME.size + 1] == b"m"  # a batch: marshal
+    assert raw[last : last + 1] == b"p"  # the rules, a dataclass: pickle
+    pipe.seek(0)
+    assert writer.read_message(pipe) == (writer.SCANNED, batch, "f", 90)
+    assert writer.read_message(pipe) == (writer.LAID_OUT, *rows)
+    assert writer.read_message(pipe) == (rules, 7)
+    assert writer.read_message(pipe) is None
 
 
 def test_batches_laid_out_by_either_process_in_turn_give_the_same_index(
