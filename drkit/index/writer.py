@@ -108,8 +108,10 @@ class ProcessWriter:
         try:
             # Its own process group (Ctrl-C reaches drkit only; drkit then stops its writer
             # itself), and it dies with drkit. The index in argv: `ps` tells which it writes.
+            # -P: `-m` would put the working directory first on the path, and a drkit found
+            # there (another checkout) would be a writer of another version than this one.
             self.process = spawn(
-                [sys.executable, "-m", "drkit.index.writer_process", str(index_path)],
+                [sys.executable, "-P", "-m", "drkit.index.writer_process", str(index_path)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=None,  # its tracebacks go where drkit's own go

@@ -142,6 +142,19 @@ def test_batches_laid_out_by_either_process_in_turn_give_the_same_index(
     assert _dump(process.index.path) == _dump(inline.index.path)
 
 
+def test_the_writer_process_is_this_drkit_whatever_the_working_directory_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "drkit").mkdir(parents=True)
+    (elsewhere / "drkit" / "__init__.py").write_text("raise ImportError('another drkit')\n")
+    monkeypatch.chdir(elsewhere)
+    process = _config(tmp_path / "process", writer_process=True)
+    inline = _config(tmp_path / "inline", writer_process=False)
+    assert _index(process) == _index(inline) > 0
+    assert _dump(process.index.path) == _dump(inline.index.path)
+
+
 def test_on_new_sees_each_transaction_once_in_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
