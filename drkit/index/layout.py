@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import array
 import json
+import struct
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from itertools import chain
 from typing import Any
 
 from drkit.index.ddl import ddl_tables
@@ -49,7 +51,7 @@ def lay_out(
 ) -> tuple[list[TransactionRow], list[TableRow], list[FindingRow]]:
     """The `transactions`, `transaction_tables` and `findings` rows of a classified batch, ids
     from first_id."""
-    sequences: dict[str, int] = {}
+    last_file, sequence = "", 0
     rows: list[TransactionRow] = []
     table_rows: list[TableRow] = []
     finding_rows: list[FindingRow] = []
@@ -70,6 +72,7 @@ def lay_out(
         verdict,
     ) in enumerate(zip(batch, verdicts, strict=True), start=first_id):
         inserts = updates = deletes = 0
+        own_rows = len(table_rows)  # where this transaction's table rows begin
         for schema, table, ins, upd, dele in tables:
             inserts += ins
             updates += upd
@@ -97,15 +100,17 @@ def lay_out(
         if kind == "ddl":
             # A schema change has no row events to name its tables: read them from its text
             # (CREATE and ALTER too, and both names of a RENAME), so --table finds it.
-            named_now = {f"{row[1]}.{row[2]}" for row in table_rows if row[0] == tx_id}
+            named_now = {f"{row[1]}.{row[2]}" for row in table_rows[own_rows:]}
             for name in ddl_tables(statements, default_schema):
                 if name not in named_now:
                     schema, _, table = name.partition(".")
                     named_now.add(name)
                     table_rows.append((tx_id, schema, table, 0, 0, 0))
-        sequence = sequences.get(file)
-        if sequence is None:
-            sequence = sequences[file] = file_sequence(file)
+        if file != last_file:  # a batch spans one file, seldom two
+            last_file, sequence = file, file_sequence(file)
+        statement = redact_statement(";\n".join(statements))  # no password reaches the index
+        if len(statement) > STATEMENT_LIMIT:
+            statement = clip(statement)
         rows.append(
             (
                 tx_id,
@@ -117,7 +122,7 @@ def lay_out(
                 timestamp,
                 server_id,
                 kind,
-                clip(redact_statement(";\n".join(statements))),  # no password reaches the index
+                statement,
                 inserts,
                 updates,
                 deletes,
@@ -140,10 +145,14 @@ def clip(text: str) -> str:
 
 def pack_pairs(pairs: Sequence[tuple[int, int]]) -> bytes:
     """(start, end) offsets as little-endian 64-bit integers: a tenth of the cost of JSON."""
-    flat = array.array("q", [offset for pair in pairs for offset in pair])
-    if sys.byteorder != "little":
-        flat.byteswap()
-    return flat.tobytes()
+    pack = _PAIR_PACKERS.get(len(pairs))
+    if pack is None:
+        pack = _PAIR_PACKERS[len(pairs)] = struct.Struct(f"<{2 * len(pairs)}q").pack
+    return pack(*chain.from_iterable(pairs))
+
+
+# One packer per count of pairs: a transaction's row events are few, and their counts repeat.
+_PAIR_PACKERS: dict[int, Callable[..., bytes]] = {}
 
 
 def unpack_pairs(stored: bytes | str) -> list[tuple[int, int]]:

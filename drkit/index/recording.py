@@ -40,8 +40,8 @@ def scanned(transaction: Transaction) -> Scanned:
 class Recorder:
     """Classifies scanned transactions and lays them out as the index's rows.
 
-    The two steps are apart so that they may run in different processes: the indexer classifies
-    a batch itself when its writer process falls behind, and leaves it to the writer otherwise.
+    Both steps run where the batch is laid out: in the writer process, or in the indexer itself
+    when its writer process falls behind (which then receives the rows ready).
     """
 
     def __init__(self, rules: ClassifyRules) -> None:
@@ -54,19 +54,21 @@ class Recorder:
         found: list[Verdict] = []
         for scanned_tx in batch:
             tables = scanned_tx[7]
-            # Row counts matter to the classifier only from mass_rows up: pass just those tables.
-            counts = {
-                f"{schema}.{table}": RowCounts(ins, upd, dele)
-                for schema, table, ins, upd, dele in tables
-                if upd >= mass or dele >= mass
-            }
+            # Row counts matter to the classifier only from mass_rows up: pass just those tables
+            # (a plain loop: most transactions have none, and then no dict is built).
+            counts: dict[str, RowCounts] | None = None
+            for schema, table, ins, upd, dele in tables:
+                if upd >= mass or dele >= mass:
+                    if counts is None:
+                        counts = {}
+                    counts[f"{schema}.{table}"] = RowCounts(ins, upd, dele)
             if not counts and statements_plainly_harmless(scanned_tx[8]):
                 found.append(())  # most transactions: no names to build, nothing to read
                 continue
             # Every table's name: a statement naming one without its schema is read with it.
             names = [f"{schema}.{table}" for schema, table, *_ in tables] if tables else ()
             findings = transaction_findings(
-                scanned_tx[8], counts, rules, scanned_tx[9], tables=names
+                scanned_tx[8], counts or {}, rules, scanned_tx[9], tables=names
             )
             found.append(
                 tuple([(f.category, int(f.severity), f.reason, f.tables) for f in findings])
@@ -74,8 +76,8 @@ class Recorder:
         return found
 
     def rows(
-        self, batch: Sequence[Scanned], first_id: int, verdicts: Sequence[Verdict] | None = None
+        self, batch: Sequence[Scanned], first_id: int
     ) -> tuple[list[TransactionRow], list[TableRow], list[FindingRow]]:
         """The `transactions`, `transaction_tables` and `findings` rows of a batch whose ids start
-        at first_id (classified here unless its verdicts are given)."""
-        return lay_out(batch, first_id, self.verdicts(batch) if verdicts is None else verdicts)
+        at first_id."""
+        return lay_out(batch, first_id, self.verdicts(batch))

@@ -1,10 +1,12 @@
 """The index writer process: classifies and commits the batches its indexer sends (see writer.py).
 
-Its one argument is the index. It reads pickled messages on stdin: first the rules, the id of
-the first transaction it will store and whether to load in bulk (IndexStore.bulk_load: the
-deferred indexes are built after the last batch, before it exits), then one per batch (with
-its verdicts when the indexer has classified it already). After each commit it answers `("ok", first_id, count)` on stdout, or
-`("error", text)` once and exits. End of input means the indexer is done: it exits 0.
+Its one argument is the index. It reads messages (`writer.read_message`) on stdin: first the
+rules, the id of the first transaction it will store and whether to load in bulk
+(IndexStore.bulk_load: the deferred indexes are built after the last batch, before it exits),
+then one per batch: the scanned transactions, which it classifies and lays out, or (when it was
+behind) the index's rows the indexer laid out itself. After each commit it answers
+`("ok", first_id, count)` on stdout, or `("error", text)` once and exits. End of input means the
+indexer is done: it exits 0.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import IO
 from drkit.errors import DrkitError
 from drkit.index.recording import Recorder
 from drkit.index.store import IndexStore
-from drkit.index.writer import read_message, write_message
+from drkit.index.writer import LAID_OUT, read_message, write_message
 from drkit.model.coords import BinlogCoord
 
 
@@ -54,11 +56,15 @@ def _serve(
     try:
         with store.bulk_load() if bulk else contextlib.nullcontext():
             while (message := read_message(source)) is not None:
-                batch, verdicts, file, pos = message
-                rows, table_rows, finding_rows = recorder.rows(batch, next_id, verdicts)
+                if message[0] == LAID_OUT:
+                    # The store refuses rows whose first id is not its next: the two counts agree.
+                    _, rows, table_rows, finding_rows, file, pos = message
+                else:
+                    _, batch, file, pos = message
+                    rows, table_rows, finding_rows = recorder.rows(batch, next_id)
                 store.append_rows(rows, table_rows, BinlogCoord(file, pos), finding_rows)
-                write_message(answers, ("ok", next_id, len(batch)))
-                next_id += len(batch)
+                write_message(answers, ("ok", next_id, len(rows)))
+                next_id += len(rows)
     except DrkitError as exc:
         return exc.message
     except sqlite3.Error as exc:

@@ -174,9 +174,8 @@ REDACTED = "'<redacted>'"
 
 _QUOTED = r"""(?:'(?:[^'\\]|\\.|'')*(?:'|$)|"(?:[^"\\]|\\.|"")*(?:"|$))"""
 _HINT = re.compile(r"PASSWORD|IDENTIFIED|\bPWD\b", re.IGNORECASE)
-# What _HINT looks for, lower-cased: on ASCII text a substring test finds them twenty times faster
-# than the case-insensitive regex (the indexer redacts every statement it stores).
-_HINT_WORDS = ("password", "identified", "pwd")
+# What _HINT looks for is tested lower-cased with substring tests: on ASCII text that is twenty
+# times faster than the case-insensitive regex (the indexer redacts every statement it stores).
 _RULES = tuple(
     re.compile(pattern, re.IGNORECASE | re.DOTALL)
     for pattern in (
@@ -212,7 +211,8 @@ def _may_hold_password(text: str) -> bool:
     # goes to the regex itself.
     if text.isascii():
         lowered = text.lower()
-        if not any(word in lowered for word in _HINT_WORDS):
+        # Spelled out rather than any() over a tuple: a generator costs more than the tests.
+        if "password" not in lowered and "identified" not in lowered and "pwd" not in lowered:
             return False
     return _HINT.search(text) is not None
 

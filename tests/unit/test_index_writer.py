@@ -4,6 +4,7 @@ failing writer is reported without leaving half a batch behind."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import sqlite3
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from drkit.classify import ClassifyRules
 from drkit.config import ClassifyConfig, Config, IndexConfig, NodeConfig, PasswordSource, Role
 from drkit.index import indexer as indexer_module
 from drkit.index import writer
@@ -68,14 +70,14 @@ def _index(config: Config, on_new: Any = None) -> int:
 
 
 @pytest.mark.parametrize(
-    "classify_here_when_queued",
+    "lay_out_here_when_queued",
     [0, 10**6],
-    ids=["indexer classifies every batch", "writer classifies every batch"],
+    ids=["indexer lays out every batch", "writer lays out every batch"],
 )
 def test_the_writer_process_writes_the_same_index_as_the_indexer_itself(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, classify_here_when_queued: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lay_out_here_when_queued: int
 ) -> None:
-    monkeypatch.setattr(writer, "CLASSIFY_HERE_WHEN_QUEUED", classify_here_when_queued)
+    monkeypatch.setattr(writer, "LAY_OUT_HERE_WHEN_QUEUED", lay_out_here_when_queued)
     inline = _config(tmp_path / "inline", writer_process=False)
     process = _config(tmp_path / "process", writer_process=True)
     expected_count = sum(len(EXPECTED["files"][name]["transactions"]) for name in FILES)
@@ -88,6 +90,69 @@ def test_the_writer_process_writes_the_same_index_as_the_indexer_itself(
     classes = {row[13] for row in by_process["transactions"]}
     assert {"mass_update", "mass_delete"} & classes
     assert by_process["checkpoint"][0][0] >= FILES[-1]
+
+
+def test_messages_cross_marshalled_when_they_can_and_pickled_otherwise() -> None:
+    batch = [
+        ("0-1-9", "mysql-bin.000001", 4, 90, 1700000000, 1, "dml", (("shop", "t", 1, 0, 0),),
+         ("INSERT INTO t VALUES ('é')",), None, ((4, 90),)),
+        (None, "mysql-bin.000001", 90, 200, 1700000001, 1, "ddl", (), ("DROP TABLE t",),
+         "shop", ()),
+    ]  # fmt: skip
+    rows = ([(1, None, "f", 1, 4, 90, 0, 1, "dml", "x", 1, 0, 0, None, None, None, b"\x04")], [])
+    rules = ClassifyRules(mass_rows=2)
+    pipe = io.BytesIO()
+    for value in ((writer.SCANNED, batch, "f", 90), (writer.LAID_OUT, *rows), (rules, 7)):
+        writer.write_message(pipe, value)
+    raw = pipe.getvalue()
+    last = len(raw) - len(writer._message((rules, 7))) + writer.FRAME.size
+    assert raw[writer.FRAME.size : writer.FRAME.size + 1] == b"m"  # a batch: marshal
+    assert raw[last : last + 1] == b"p"  # the rules, a dataclass: pickle
+    pipe.seek(0)
+    assert writer.read_message(pipe) == (writer.SCANNED, batch, "f", 90)
+    assert writer.read_message(pipe) == (writer.LAID_OUT, *rows)
+    assert writer.read_message(pipe) == (rules, 7)
+    assert writer.read_message(pipe) is None
+
+
+def test_batches_laid_out_by_either_process_in_turn_give_the_same_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(indexer_module, "BATCH", 5)
+    real_submit = writer.ProcessWriter.submit
+    kinds: list[str] = []
+    real_message = writer._message
+
+    def noting(value: object) -> bytes:
+        if isinstance(value, tuple) and value and value[0] in (writer.SCANNED, writer.LAID_OUT):
+            kinds.append(value[0])
+        return real_message(value)
+
+    def alternating(self: writer.ProcessWriter, batch: Any, checkpoint: Any) -> None:
+        # Every other batch laid out here: the ids of both kinds must follow one another.
+        monkeypatch.setattr(writer, "LAY_OUT_HERE_WHEN_QUEUED", 0 if len(kinds) % 2 else 10**6)
+        real_submit(self, batch, checkpoint)
+
+    monkeypatch.setattr(writer, "_message", noting)
+    monkeypatch.setattr(writer.ProcessWriter, "submit", alternating)
+    process = _config(tmp_path / "process", writer_process=True)
+    inline = _config(tmp_path / "inline", writer_process=False)
+    assert _index(process) == _index(inline)
+    assert kinds.count(writer.SCANNED) > 2 and kinds.count(writer.LAID_OUT) > 2, kinds
+    assert _dump(process.index.path) == _dump(inline.index.path)
+
+
+def test_the_writer_process_is_this_drkit_whatever_the_working_directory_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "drkit").mkdir(parents=True)
+    (elsewhere / "drkit" / "__init__.py").write_text("raise ImportError('another drkit')\n")
+    monkeypatch.chdir(elsewhere)
+    process = _config(tmp_path / "process", writer_process=True)
+    inline = _config(tmp_path / "inline", writer_process=False)
+    assert _index(process) == _index(inline) > 0
+    assert _dump(process.index.path) == _dump(inline.index.path)
 
 
 def test_on_new_sees_each_transaction_once_in_order(
