@@ -157,6 +157,7 @@ def prepare_asof(
             "rewind starts",
             hint="`drkit history --table S.T --key ...` reads one row's versions from the archive alone",
         )
+    _require_read(node, f"{schema}.{name}")
     found, span = table_range(
         config, store, node.name, schema, name, when, facts, facts.gtid_slave_pos_text
     )
@@ -185,6 +186,15 @@ def _refuse_login(facts: NodeFacts) -> None:
             f"{facts.name} refused drkit's login ({facts.unreachable_reason})",
             hint="fix the password, account or TLS settings in the config; nothing was read",
         )
+
+
+def _require_read(node: NodeConfig, table: str) -> None:
+    """A lacking SELECT is said before anything is read (exit 2), not as a driver error later."""
+    from drkit.asof.privileges import require_read
+    from drkit.io.mysql import session
+
+    with session(node) as opened:
+        require_read(opened, table)
 
 
 def table_range(

@@ -593,8 +593,10 @@ def test_a_streamed_copy_whose_digests_disagree_is_compared_row_by_row(
     with ops.store() as store:
         result = streamed.run_streamed(ops.config, store, plan, ops.audit, timeout=60)
     assert result is not None and result.verified is False
-    assert result.checked == "every row read back"
+    assert result.checked == "every row read back; dropped, shop.compared_2 was not created"
     assert result.written == len(streamed_moment["rows"]) - 1
+    # Not verified: neither the asked name nor the staging table is left holding it.
+    assert tables_named(box, "primary", "shop", "compared_2") == []
     settle(box)
 
 
@@ -613,3 +615,151 @@ def test_a_table_emptied_since_t_streams_nothing_and_comes_back_whole(box: Sandb
     assert "streamed" in report["checked"] and report["undone"]["delete"] == 3
     assert table_rows(box, "primary", "shop.refilled") == expected
     settle(box)
+
+
+def tables_named(box: Sandbox, node: str, schema: str, prefix: str) -> list[str]:
+    rows = box.sql(
+        node,
+        "SELECT TABLE_NAME AS name FROM information_schema.TABLES "
+        f"WHERE TABLE_SCHEMA = '{schema}' AND TABLE_NAME LIKE '{prefix}%' ORDER BY 1",
+    )
+    return [str(r["name"]) for r in rows]
+
+
+@pytest.mark.parametrize("path", ["streamed", "driver"])
+def test_into_fills_a_staging_table_and_names_it_only_once_verified(
+    box: Sandbox,
+    streamed_moment: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+) -> None:
+    """While the rows are written and checked, nothing holds the asked name (a reader would see
+    the present there); the staging table takes it in one RENAME, which the index does not flag."""
+    from drkit.asof import copy, streamed
+    from drkit.service import Operations
+
+    target = f"staged_{path}"
+    seen: list[list[str]] = []
+    module: Any = streamed if path == "streamed" else copy
+    real_digests_agree = module.digests_agree if path == "streamed" else module._verify
+
+    def look_then_check(*args: Any) -> Any:
+        seen.append(tables_named(box, "primary", "shop", target))
+        return real_digests_agree(*args)
+
+    monkeypatch.setattr(
+        module, "digests_agree" if path == "streamed" else "_verify", look_then_check
+    )
+    ops = Operations(box.config())
+    # --where takes the driver path (every row through drkit); "1 = 1" keeps every row.
+    where = None if path == "streamed" else "1 = 1"
+    plan = ops.plan_asof(
+        "shop.streamed", iso(streamed_moment["at"]), into=f"shop.{target}", where=where
+    )
+    result = ops.asof(plan, timeout=60)
+    assert result.verified is True, result.checked
+    assert seen == [[f"{target}_drkit_merge"]], "the asked name was empty until verified"
+    assert tables_named(box, "primary", "shop", target) == [target]
+    assert table_rows(box, "primary", f"shop.{target}") == streamed_moment["rows"]
+    settle(box)
+    done, events = drkit_json(box, "events", "--limit", "100000")
+    assert done.returncode == 0, done.stderr
+    renamed = [e for e in events if "RENAME" in (e["statement"] or "") and target in e["statement"]]
+    assert len(renamed) == 1 and renamed[0]["destructive"] is None, renamed
+
+
+@pytest.mark.parametrize("path", ["streamed", "driver"])
+def test_an_into_that_fails_midway_leaves_no_table(
+    box: Sandbox, streamed_moment: dict[str, Any], monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """The fix-up (streamed) or the insert (driver) fails once the staging table holds rows:
+    neither the asked name nor the staging table is left on the primary."""
+    from drkit.asof import copy, streamed
+    from drkit.errors import NodeError
+    from drkit.service import Operations
+
+    module: Any = streamed if path == "streamed" else copy
+    real_insert = module.insert_rows
+    held: list[list[str]] = []
+
+    def fail_after_writing(session: Any, target: str, *rest: Any) -> None:
+        real_insert(session, target, *rest)
+        held.append(tables_named(box, "primary", "shop", "midway"))
+        raise NodeError("node primary: the connection dropped (a test's failure)")
+
+    monkeypatch.setattr(module, "insert_rows", fail_after_writing)
+    ops = Operations(box.config())
+    where = None if path == "streamed" else "1 = 1"
+    plan = ops.plan_asof(
+        "shop.streamed", iso(streamed_moment["at"]), into=f"shop.midway_{path}", where=where
+    )
+    with pytest.raises(NodeError, match="a test's failure"):
+        ops.asof(plan, timeout=60)
+    assert held == [[f"midway_{path}_drkit_merge"]]
+    assert tables_named(box, "primary", "shop", "midway") == []
+    settle(box)
+
+
+def test_a_staging_table_left_behind_is_named_and_refused(
+    box: Sandbox, streamed_moment: dict[str, Any]
+) -> None:
+    """What a kill -9 mid-copy leaves: the staging table, never the asked name. The next run
+    refuses (exit 3) naming it, and writes nothing."""
+    box.sql("primary", "CREATE TABLE shop.leftover_drkit_merge (id INT PRIMARY KEY)", app=True)
+    settle(box)
+    try:
+        code, refused = asof(
+            box, "shop.streamed", streamed_moment["at"], "--into", "shop.leftover", "--yes"
+        )
+        assert code == 3 and "shop.leftover_drkit_merge exists" in refused["error"], refused
+        assert "DROP TABLE shop.leftover_drkit_merge" in refused["hint"]
+        assert tables_named(box, "primary", "shop", "leftover") == ["leftover_drkit_merge"]
+    finally:
+        box.sql("primary", "DROP TABLE shop.leftover_drkit_merge", app=True)
+    settle(box)
+
+
+def test_a_table_drkit_may_not_read_is_refused_before_anything_is_read(
+    box: Sandbox, recorded: dict[float, dict[str, Any]]
+) -> None:
+    """Without SELECT on the table, asof says so in one sentence with its GRANT (exit 2),
+    and reads nothing; a SELECT granted on the table alone (and the position table) suffices."""
+    when = sorted(recorded)[1]
+    quiet = "SET SESSION sql_log_bin = 0"
+    box.sql("delayed", quiet, "REVOKE SELECT ON *.* FROM 'drkit'@'%'")
+    granted = False
+    try:
+        status = box.replica_status("delayed")
+        code, refused = asof(box, "shop.items", when)
+        assert code == 2, refused
+        assert refused["error"] == (
+            "asof needs SELECT on shop.items and mysql.gtid_slave_pos on delayed, which drkit's "
+            "account (drkit@%) lacks; nothing was read or changed"
+        )
+        assert "GRANT SELECT ON `shop`.`items` TO 'drkit'@'%'" in refused["hint"]
+        after = box.replica_status("delayed")
+        assert (after["Relay_Log_Pos"], after["SQL_Delay"], after["Slave_SQL_Running"]) == (
+            status["Relay_Log_Pos"],
+            status["SQL_Delay"],
+            status["Slave_SQL_Running"],
+        )
+        box.sql(
+            "delayed",
+            quiet,
+            "GRANT SELECT ON shop.items TO 'drkit'@'%'",
+            "GRANT SELECT ON mysql.gtid_slave_pos TO 'drkit'@'%'",
+        )
+        granted = True
+        code, report = asof(box, "shop.items", when)
+        assert code == 0, report
+        assert report["row_count"] == len(recorded[when]["items"])
+        assert [row[0] for row in report["rows"]] == [r["id"] for r in recorded[when]["items"]]
+    finally:
+        box.sql("delayed", quiet, "GRANT SELECT ON *.* TO 'drkit'@'%'")
+        if granted:
+            box.sql(
+                "delayed",
+                quiet,
+                "REVOKE SELECT ON shop.items FROM 'drkit'@'%'",
+                "REVOKE SELECT ON mysql.gtid_slave_pos FROM 'drkit'@'%'",
+            )
