@@ -121,6 +121,23 @@ def refuse_unreadable(table: str, found: Sequence[Unreadable]) -> None:
     )
 
 
+def refuse_skipped(table: str, node: str, skipped: Sequence[IndexedTransaction]) -> None:
+    """A transaction of the table that `drkit recover --skip` left unapplied on the replica, in
+    the stretch: the replica's rows never held what it did, and the later changes' images were
+    made over it, so no undo gives the table at T."""
+    if not skipped:
+        return
+    first = skipped[0]
+    more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+    raise RefusedError(
+        f"{tag(first)}{more} changed {table} after T and was skipped on {node} "
+        "(`drkit recover --skip`): the replica's rows never held what it did, so the table "
+        "cannot be rewound across it",
+        hint=f"choose a T after {tag(skipped[-1])} ({iso(skipped[-1].timestamp)}); "
+        "`drkit history --table S.T --key ...` reads one row's versions from the archive alone",
+    )
+
+
 def refuse_archive_gaps(archive_sizes: dict[str, int], span: TableSpan, archive: str) -> None:
     """Every archive file holding an image to undo must be there, and long enough."""
     for file, end in span.files:
