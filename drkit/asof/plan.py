@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from drkit.classify.ignore import STAGING_SUFFIX
 from drkit.errors import RefusedError, UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.index.span import TableSpan, Unreadable
@@ -191,8 +192,9 @@ class AsofPlan:
         if self.into:
             step = 4 if self.where else 3
             lines.append(
-                f"  {step}. create {self.into} on {self.destination} as {self.table} is "
-                f"defined on {self.node} (never overwriting), then read back and compare"
+                f"  {step}. create {self.into}{STAGING_SUFFIX} on {self.destination} as "
+                f"{self.table} is defined on {self.node}, then read back and compare; once "
+                f"verified, RENAME it to {self.into} (never overwriting; dropped if not)"
             )
             if self.where:
                 lines.append("     the rows inserted in one transaction")
