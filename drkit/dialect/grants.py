@@ -55,6 +55,7 @@ MARIADB: Mapping[str, tuple[str, ...]] = {
         "READ_ONLY ADMIN",
         *_DATA,
     ),
+    # DROP, ALTER: the staging tables (extract --merge drops one, asof --into renames one).
     "extract": (
         "SELECT",
         "SHOW VIEW",
@@ -64,6 +65,8 @@ MARIADB: Mapping[str, tuple[str, ...]] = {
         "UPDATE",
         "DELETE",
         "REFERENCES",
+        "DROP",
+        "ALTER",
     ),
     # RELOAD: RESET SLAVE ALL on the new primary.
     "promote": ("READ_ONLY ADMIN", "REPLICATION SLAVE ADMIN", "RELOAD", "SLAVE MONITOR", "PROCESS"),
@@ -83,6 +86,7 @@ MYSQL: Mapping[str, tuple[str, ...]] = {
         "CONNECTION_ADMIN",
         *_DATA,
     ),
+    # DROP, ALTER: the staging tables (extract --merge drops one, asof --into renames one).
     "extract": (
         "SELECT",
         "SHOW VIEW",
@@ -92,6 +96,8 @@ MYSQL: Mapping[str, tuple[str, ...]] = {
         "UPDATE",
         "DELETE",
         "REFERENCES",
+        "DROP",
+        "ALTER",
     ),
     "promote": (
         "SYSTEM_VARIABLES_ADMIN",
