@@ -37,7 +37,9 @@ def expected_refusals(model: Model, table: str, at: str) -> dict[str, str]:
     """Why asof of `table` at `at` must be refused, each reason with the words that name it."""
     log = model.log
     reasons: dict[str, str] = {}
-    oldest = log[model.first_indexed].timestamp if model.first_indexed < len(log) else None
+    if model.first_indexed >= len(log):
+        return {"the index holds nothing": "the index is empty"}
+    oldest = log[model.first_indexed].timestamp
     if oldest is not None and at < oldest:
         reasons["T before the oldest indexed transaction"] = "before the oldest archived"
     ahead = [

@@ -402,6 +402,8 @@ class Torture:
                 self.fail(f"the index lacks findings of {tx.label()}: {missing}; it has {stored}")
             indexed += 1
         self.model.indexed = indexed
+        if not found_any:
+            self.model.first_indexed = len(self.model.log)  # pruned to nothing
 
     def op_index(self) -> None:
         self.index()
