@@ -1,10 +1,16 @@
 """`drkit asof --into`: the rewound rows as a new table on the primary, in one transaction,
 then checked against what was written.
+
+The rows are written under a staging name (`S.T2_drkit_merge`, drkit's reserved scratch
+suffix: its DROP or RENAME takes no data anyone had, so the index flags neither) and renamed to
+the asked name only once they are verified, in one atomic RENAME TABLE: a reader never sees the
+asked name hold anything but the table at T, and a failure leaves nothing under it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -12,18 +18,22 @@ from dataclasses import dataclass, field
 from drkit.asof.plan import AsofPlan
 from drkit.asof.rewind import Rewinder, Row, row_reader
 from drkit.asof.snapshot import Snapshot, TableShape
+from drkit.classify.ignore import STAGING_SUFFIX
 from drkit.config import Config
 from drkit.dialect import asof as sql
-from drkit.dialect.rows import begin, commit, rollback, utc_session
-from drkit.errors import ConfigError, DrkitError, RefusedError
+from drkit.dialect.rows import begin, commit, drop_table, rollback, utc_session
+from drkit.errors import ConfigError, DrkitError, RefusedError, UsageError
 from drkit.io.audit import AuditLog
 from drkit.io.facts import gather
 from drkit.io.mysql import Session, connect
 from drkit.model.facts import Unreachable
 from drkit.timeparse import iso
 
+log = logging.getLogger(__name__)
+
 INSERT_BATCH_BYTES = 512 * 1024  # one INSERT's text, well under max_allowed_packet
 KEY_BATCH = 1000  # rewound rows read back per statement
+NAME_LIMIT = 64  # the longest table name the servers take
 
 
 @dataclass
@@ -62,14 +72,32 @@ def check_into(config: Config, table: str, into: str) -> tuple[str, str]:
             f"{primary.name} is read-only (fenced?): --into cannot write there",
             hint="leave out --into, or make it writable again first",
         )
+    schema, _, name = target.partition(".")
+    staging = staging_of(target)
+    if len(staging.partition(".")[2]) > NAME_LIMIT:
+        raise UsageError(
+            f"--into {target}: the name is too long for its staging table {staging} "
+            f"({NAME_LIMIT} characters at most)",
+            hint=f"a name of at most {NAME_LIMIT - len(STAGING_SUFFIX)} characters",
+        )
     with session(primary) as opened:
         if opened.one(opened.dialect.table_type(target)) is not None:
-            schema, _, name = target.partition(".")
             raise RefusedError(
                 f"{target} exists on {primary.name}: asof never overwrites a table",
                 hint=f"choose a name that does not exist: --into {schema}.{name}_2",
             )
+        if opened.one(opened.dialect.table_type(staging)) is not None:
+            raise RefusedError(
+                f"{staging} exists on {primary.name}: an `asof --into {target}` that did not "
+                "finish left it (it never holds a verified copy), or it is yours",
+                hint=f"look at it and drop it (`DROP TABLE {staging}`), then run asof again",
+            )
     return target, primary.name
+
+
+def staging_of(target: str) -> str:
+    """Where the rows are written and checked before they take the asked name."""
+    return target + STAGING_SUFFIX
 
 
 def write_copy(
@@ -94,16 +122,19 @@ def write_copy(
     with engine_lock(config.folder, what="asof --into", command=audit.command):
         start_copy(config, plan, audit, how="rows inserted through the driver")
         session = connect(primary, observer=audit)
+        staging = staging_of(plan.into)
+        created = False
         try:
             session.run(utc_session())
             create_target(session, plan, table)
+            created = True
             written = [c for c in table.columns if c not in table.generated]
             result.timings["prepare_write"] = time.monotonic() - begun
             begun = time.monotonic()
             session.run(sql.foreign_key_checks(False))
             session.run(begin())
             try:
-                insert_rows(session, plan.into, rows, table.columns, written)
+                insert_rows(session, staging, rows, table.columns, written)
                 session.run(commit())
             except BaseException:
                 with contextlib.suppress(DrkitError):
@@ -113,9 +144,14 @@ def write_copy(
             result.timings["write"] = time.monotonic() - begun
             begun = time.monotonic()
             result.verified, result.written, result.checked = _verify(
-                session, plan.into, table, rows, rewinder, untouched
+                session, staging, table, rows, rewinder, untouched
             )
             result.timings["verify"] = time.monotonic() - begun
+            publish(session, plan.into, result)
+        except BaseException as exc:
+            if created:
+                drop_staging(session, plan.into, exc)
+            raise
         finally:
             session.close()
     finish_copy(audit, result)
@@ -140,7 +176,8 @@ def start_copy(config: Config, plan: AsofPlan, audit: AuditLog, *, how: str) -> 
 
 
 def create_target(session: Session, plan: AsofPlan, table: TableShape) -> None:
-    """The target on the primary, defined as the table is on the replica (schema too if new)."""
+    """The target's staging table on the primary, defined as the table is on the replica
+    (schema too if new)."""
     assert plan.into is not None
     d = session.dialect
     schema = plan.into.partition(".")[0]
@@ -149,9 +186,33 @@ def create_target(session: Session, plan: AsofPlan, table: TableShape) -> None:
         session.run(d.create_schema(schema))
     session.run(
         d.create_table_like_source(
-            table.definition, plan.table, plan.into, rename_foreign_keys=plan.into != plan.table
+            table.definition,
+            plan.table,
+            staging_of(plan.into),
+            rename_foreign_keys=plan.into != plan.table,
         )
     )
+
+
+def publish(session: Session, target: str, result: Copy) -> None:
+    """A verified copy takes the asked name in one RENAME; an unverified one goes."""
+    staging = staging_of(target)
+    if result.verified:
+        session.run(sql.rename_table(staging, target))
+        return
+    session.run(drop_table(staging))
+    result.checked += f"; dropped, {target} was not created"
+
+
+def drop_staging(session: Session, target: str, cause: BaseException) -> None:
+    """The staging table of a run that failed holds no answer: it goes, with the failure."""
+    staging = staging_of(target)
+    try:
+        session.run(drop_table(staging))
+    except DrkitError as exc:
+        log.warning("could not drop %s after %s: %s", staging, cause, exc.message)
+        if isinstance(cause, DrkitError) and cause.hint is None:
+            cause.hint = f"drop {staging} on {session.node.name}: it holds no answer"
 
 
 def finish_copy(audit: AuditLog, result: Copy) -> None:

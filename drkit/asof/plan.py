@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from drkit.classify.ignore import STAGING_SUFFIX
 from drkit.errors import RefusedError, UsageError
 from drkit.index.records import IndexedTransaction
 from drkit.index.span import TableSpan, Unreadable
@@ -121,6 +122,23 @@ def refuse_unreadable(table: str, found: Sequence[Unreadable]) -> None:
     )
 
 
+def refuse_skipped(table: str, node: str, skipped: Sequence[IndexedTransaction]) -> None:
+    """A transaction of the table that `drkit recover --skip` left unapplied on the replica, in
+    the stretch: the replica's rows never held what it did, and the later changes' images were
+    made over it, so no undo gives the table at T."""
+    if not skipped:
+        return
+    first = skipped[0]
+    more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+    raise RefusedError(
+        f"{tag(first)}{more} changed {table} after T and was skipped on {node} "
+        "(`drkit recover --skip`): the replica's rows never held what it did, so the table "
+        "cannot be rewound across it",
+        hint=f"choose a T after {tag(skipped[-1])} ({iso(skipped[-1].timestamp)}); "
+        "`drkit history --table S.T --key ...` reads one row's versions from the archive alone",
+    )
+
+
 def refuse_archive_gaps(archive_sizes: dict[str, int], span: TableSpan, archive: str) -> None:
     """Every archive file holding an image to undo must be there, and long enough."""
     for file, end in span.files:
@@ -174,8 +192,9 @@ class AsofPlan:
         if self.into:
             step = 4 if self.where else 3
             lines.append(
-                f"  {step}. create {self.into} on {self.destination} as {self.table} is "
-                f"defined on {self.node} (never overwriting), then read back and compare"
+                f"  {step}. create {self.into}{STAGING_SUFFIX} on {self.destination} as "
+                f"{self.table} is defined on {self.node}, then read back and compare; once "
+                f"verified, RENAME it to {self.into} (never overwriting; dropped if not)"
             )
             if self.where:
                 lines.append("     the rows inserted in one transaction")

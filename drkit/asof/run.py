@@ -24,6 +24,7 @@ from drkit.asof.plan import (
     decide_range,
     parse_table,
     refuse_archive_gaps,
+    refuse_skipped,
     refuse_unreadable,
     tag,
 )
@@ -35,6 +36,7 @@ from drkit.dialect import asof as sql
 from drkit.dialect.rows import utc_session
 from drkit.errors import IndexBehind, RefusedError
 from drkit.index.position import last_applied
+from drkit.index.records import IndexedTransaction
 from drkit.index.span import TableSpan, table_span, unreadable_between
 from drkit.index.store import IndexStore
 from drkit.io.audit import AuditLog
@@ -157,6 +159,7 @@ def prepare_asof(
             "rewind starts",
             hint="`drkit history --table S.T --key ...` reads one row's versions from the archive alone",
         )
+    _require_read(node, f"{schema}.{name}")
     found, span = table_range(
         config, store, node.name, schema, name, when, facts, facts.gtid_slave_pos_text
     )
@@ -185,6 +188,15 @@ def _refuse_login(facts: NodeFacts) -> None:
             f"{facts.name} refused drkit's login ({facts.unreachable_reason})",
             hint="fix the password, account or TLS settings in the config; nothing was read",
         )
+
+
+def _require_read(node: NodeConfig, table: str) -> None:
+    """A lacking SELECT is said before anything is read (exit 2), not as a driver error later."""
+    from drkit.asof.privileges import require_read
+    from drkit.io.mysql import session
+
+    with session(node) as opened:
+        require_read(opened, table)
 
 
 def table_range(
@@ -219,6 +231,9 @@ def table_range(
     )
     span = table_span(store, schema, table, found.first_id, found.last_id)
     if not found.empty:
+        refuse_skipped(
+            f"{schema}.{table}", node, _skipped_in(config, store, node, schema, table, found)
+        )
         refuse_unreadable(
             f"{schema}.{table}",
             unreadable_between(store, schema, table, found.first_id, found.last_id),
@@ -227,6 +242,24 @@ def table_range(
         sizes = {p.name: binlog_size(p) for p in archived_files(config.index.archive_dir)}
         refuse_archive_gaps(sizes, span, str(config.index.archive_dir))
     return found, span
+
+
+def _skipped_in(
+    config: Config, store: IndexStore, node: str, schema: str, table: str, found: AsofRange
+) -> list[IndexedTransaction]:
+    """The transactions of the table in the range that drkit's recoveries skipped on the node,
+    oldest first (a skip made by hand is caught by the rewind's checks instead)."""
+    from drkit.checks.record import skipped_ever
+    from drkit.io.audit import read_audit
+
+    name = f"{schema}.{table}"
+    found_skipped = []
+    for gtid in skipped_ever(read_audit(config.audit_path), node):
+        tx = store.by_gtid(gtid)
+        in_range = tx is not None and found.first_id <= tx.id <= found.last_id
+        if in_range and tx is not None and any(rows.table == name for rows in tx.tables):
+            found_skipped.append(tx)
+    return sorted(found_skipped, key=lambda tx: tx.id)
 
 
 # -- running --------------------------------------------------------------------------------------

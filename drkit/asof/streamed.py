@@ -11,9 +11,10 @@ while the lock holds, so both see the same rows of t: those of the pinned positi
 goes as soon as the dump's first row shows its snapshot exists, so the applier waits a moment,
 not the whole copy; closing the session on any failure releases it too.
 
-On the primary the dump writes the present; then one transaction replaces the rewound keys'
-rows with their rows at T; then the check of the driver path: the rows no change touched by
-digest sum against the replica's snapshot, the rewound rows read back value by value.
+On the primary the dump writes the present into the staging table (drkit.asof.copy); then one
+transaction replaces the rewound keys' rows with their rows at T; then the check of the driver
+path: the rows no change touched by digest sum against the replica's snapshot, the rewound rows
+read back value by value; only then does the staging table take the asked name.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ from drkit.asof.copy import (
     Copy,
     create_target,
     digests_agree,
+    drop_staging,
     finish_copy,
     insert_rows,
+    publish,
+    staging_of,
     start_copy,
 )
 from drkit.asof.plan import AsofPlan, AsofRange, parse_table, tag
@@ -42,7 +46,7 @@ from drkit.asof.snapshot import Pinning, TableShape, describe_table
 from drkit.config import Config, NodeConfig
 from drkit.dialect import asof as sql
 from drkit.dialect.dump import tool_names
-from drkit.dialect.rows import begin, commit, drop_table, rollback, utc_session
+from drkit.dialect.rows import begin, commit, rollback, utc_session
 from drkit.errors import DrkitError, NodeError
 from drkit.index.store import IndexStore
 from drkit.io.audit import AuditLog
@@ -116,6 +120,7 @@ class _Streamed:
         self.timings: dict[str, float] = {}
         assert plan.into is not None and plan.destination is not None
         self.target = plan.into
+        self.staging = staging_of(plan.into)  # written and checked there, renamed once verified
         self.primary = config.node(plan.destination)
 
     def run(self, pinning: Pinning, pinned: Callable[[str], None] | None) -> AsofResult:
@@ -151,9 +156,10 @@ class _Streamed:
             if not copy.verified:
                 self._compare_every_row(writer, rewound, copy)
             reader.run(reader.dialect.end_snapshot())
+            publish(writer, self.target, copy)
         except BaseException as exc:
             if created:
-                self._drop(writer, exc)
+                drop_staging(writer, self.target, exc)
             raise
         finally:
             writer.close()
@@ -189,7 +195,7 @@ class _Streamed:
             self.reader.node,
             self.primary,
             self.plan.table,
-            self.target,
+            self.staging,
             mariadb=mariadb,
             snapshot_taken=self.lock.release,
         )
@@ -231,8 +237,8 @@ class _Streamed:
 
     def _replace(self, writer: Session, rewound: _Rewound, count_now: int, total_now: int) -> Copy:
         """The touched keys' rows replaced by their rows at T, in one transaction; checked."""
-        table, target = self.table, self.target
-        copy = Copy(target, self.primary.name)
+        table, target = self.table, self.staging
+        copy = Copy(self.target, self.primary.name)
         keys = rewound.keys
         at_t = rewound.rewinder.rows_of(keys)
         begun = time.monotonic()
@@ -279,19 +285,10 @@ class _Streamed:
         )
         del raw
         expected.update(rewinder.rows_of(rewound.keys))
-        _, back = writer.table(sql.select_rows(self.target, pairs))
+        _, back = writer.table(sql.select_rows(self.staging, pairs))
         copy.verified = Counter(map(canonical, back)) == expected
         copy.written, copy.checked = len(back), "every row read back"
         copy.timings["verify"] += time.monotonic() - begun
-
-    def _drop(self, writer: Session, cause: BaseException) -> None:
-        """The target this run created holds the present, not T: it goes, with the failure."""
-        try:
-            writer.run(drop_table(self.target))
-        except DrkitError as exc:
-            log.warning("could not drop %s after %s: %s", self.target, cause, exc.message)
-            if isinstance(cause, DrkitError) and cause.hint is None:
-                cause.hint = f"drop {self.target} on {self.primary.name}: it holds no answer"
 
 
 @dataclasses.dataclass(frozen=True)

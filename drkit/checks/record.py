@@ -54,16 +54,7 @@ def recovery_record(
     state: RecoveryState | None, audit_newest_first: Iterable[Mapping[str, Any]], node: str
 ) -> RecoveryRecord | None:
     """The record of the last recovery on `node`, or None when drkit never recovered it."""
-    done_events = [
-        event
-        for event in audit_newest_first
-        if event.get("kind") == "recovery-done" and event.get("node") == node
-    ]
-    skipped_ever: list[str] = []
-    for done in done_events:
-        for gtid in _result(done).get("skipped") or ():
-            if isinstance(gtid, str) and gtid not in skipped_ever:
-                skipped_ever.append(gtid)
+    done_events = _done_events(audit_newest_first, node)
     if state is None or state.node != node:
         return None
     record = RecoveryRecord(
@@ -73,7 +64,7 @@ def recovery_record(
         message=state.message,
         started_at=state.started_at,
         updated_at=state.updated_at,
-        skipped_ever=tuple(skipped_ever),
+        skipped_ever=skipped_ever(done_events, node),
     )
     event: Mapping[str, Any] | None = next(
         (e for e in done_events if float(e.get("epoch") or 0) >= state.started_at - _CLOCK_SLACK),
@@ -96,6 +87,27 @@ def recovery_record(
             if isinstance(check, Mapping) and not check.get("ok")
         ),
     )
+
+
+def skipped_ever(audit_newest_first: Iterable[Mapping[str, Any]], node: str) -> tuple[str, ...]:
+    """Every transaction drkit's recoveries skipped on `node` (newest first), whatever the
+    state file holds now: the node never applied them."""
+    found: list[str] = []
+    for done in _done_events(audit_newest_first, node):
+        for gtid in _result(done).get("skipped") or ():
+            if isinstance(gtid, str) and gtid not in found:
+                found.append(gtid)
+    return tuple(found)
+
+
+def _done_events(
+    audit_newest_first: Iterable[Mapping[str, Any]], node: str
+) -> list[Mapping[str, Any]]:
+    return [
+        event
+        for event in audit_newest_first
+        if event.get("kind") == "recovery-done" and event.get("node") == node
+    ]
 
 
 def _result(event: Mapping[str, Any]) -> Mapping[str, Any]:

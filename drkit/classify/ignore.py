@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
-from drkit.classify.findings import DROP_TABLE, Finding
+from drkit.classify.findings import DROP_TABLE, RENAME_TABLE, Finding
 
 # `drkit extract --merge` fills `S.T_drkit_merge` on the primary and drops it once the merge is
-# verified: a scratch table of drkit's own, reserved by this name (README), whose DROP takes no
-# data anyone had. Flagged, it would stop every later recovery until named and freeze a guard.
+# verified; `drkit asof --into S.T2` fills `S.T2_drkit_merge` and renames it to S.T2 once
+# verified: scratch tables of drkit's own, reserved by this name (README), whose DROP or RENAME
+# takes no data anyone had. Flagged, it would stop every later recovery until named and freeze
+# a guard.
 STAGING_SUFFIX = "_drkit_merge"
 
 
@@ -34,9 +36,10 @@ def table_ignored(table: str, patterns: Sequence[str]) -> bool:
 
 
 def drops_only_staging(finding: Finding) -> bool:
-    """Whether a finding is a DROP TABLE of drkit's merge staging tables and of nothing else."""
+    """Whether a finding is a DROP TABLE or RENAME TABLE of drkit's staging tables and of
+    nothing else (a RENAME finding names the tables renamed away)."""
     return (
-        finding.category == DROP_TABLE
+        finding.category in (DROP_TABLE, RENAME_TABLE)
         and bool(finding.tables)
         and all(_is_staging(table) for table in finding.tables)
     )

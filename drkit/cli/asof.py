@@ -75,8 +75,10 @@ def asof_command(
     then the archive's row changes since T undone, newest first, in memory.
 
     Refused (exit 3, nothing changed) when the range holds a schema change of the table, a
-    binlog gap, images that are not FULL, a file the archive lacks, a T before the oldest
-    archived transaction, or a T after the replica's position (`drkit inspect --at T` then).
+    binlog gap, a transaction of the table skipped on the replica, images that are not FULL, a
+    file the archive lacks, a T before the oldest archived transaction, or a T after the
+    replica's position (`drkit inspect --at T` then). --into writes S.T2_drkit_merge and renames
+    it to S.T2 once verified.
 
     \b
     Examples:

@@ -86,6 +86,16 @@ def delete_keys(table: str, key: Sequence[str], keys: Sequence[Sequence[object]]
     return Sql(head + _keys_in(key, keys), redacted=f"{head}... ({len(keys)} keys)")
 
 
+def may_read(table: str) -> Sql:
+    """Reads no row: the server refuses it exactly when the account may not SELECT the table."""
+    return read(f"SELECT 1 FROM {quote_table(table)} WHERE 0")
+
+
+def rename_table(old: str, new: str) -> Sql:
+    """One atomic step: readers see no table under `new`, then the whole of `old` there."""
+    return Sql(f"RENAME TABLE {quote_table(old)} TO {quote_table(new)}")
+
+
 def lock_table_read(table: str) -> Sql:
     """A shared lock that lets every reader in and holds every writer (the applier) out."""
     return Sql(f"LOCK TABLES {quote_table(table)} READ", changes=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from drkit.dialect.sql import Sql, quote_string, read
+from drkit.dialect.sql import Sql, quote_string, quote_table, read
 
 # What the archive replay applies is whatever the primary ran: every data privilege, on every schema.
 _DATA = (
@@ -55,6 +55,7 @@ MARIADB: Mapping[str, tuple[str, ...]] = {
         "READ_ONLY ADMIN",
         *_DATA,
     ),
+    # DROP, ALTER: the staging tables (extract --merge drops one, asof --into renames one).
     "extract": (
         "SELECT",
         "SHOW VIEW",
@@ -64,6 +65,8 @@ MARIADB: Mapping[str, tuple[str, ...]] = {
         "UPDATE",
         "DELETE",
         "REFERENCES",
+        "DROP",
+        "ALTER",
     ),
     # RELOAD: RESET SLAVE ALL on the new primary.
     "promote": ("READ_ONLY ADMIN", "REPLICATION SLAVE ADMIN", "RELOAD", "SLAVE MONITOR", "PROCESS"),
@@ -83,6 +86,7 @@ MYSQL: Mapping[str, tuple[str, ...]] = {
         "CONNECTION_ADMIN",
         *_DATA,
     ),
+    # DROP, ALTER: the staging tables (extract --merge drops one, asof --into renames one).
     "extract": (
         "SELECT",
         "SHOW VIEW",
@@ -92,6 +96,8 @@ MYSQL: Mapping[str, tuple[str, ...]] = {
         "UPDATE",
         "DELETE",
         "REFERENCES",
+        "DROP",
+        "ALTER",
     ),
     "promote": (
         "SYSTEM_VARIABLES_ADMIN",
@@ -213,6 +219,11 @@ def only_global(rows: Iterable[str]) -> bool:
 def grant_statement(privileges: Iterable[str], account: str) -> Sql:
     """GRANT ... ON *.* TO account, where `account` is CURRENT_USER()'s 'user'@'host'."""
     return Sql(f"GRANT {', '.join(privileges)} ON *.* TO {_account(account)}")
+
+
+def grant_on_table(privileges: Iterable[str], table: str, account: str) -> Sql:
+    """GRANT ... ON one table: the least a command reading only that table needs."""
+    return Sql(f"GRANT {', '.join(privileges)} ON {quote_table(table)} TO {_account(account)}")
 
 
 def revoke_statement(privileges: Iterable[str], account: str) -> Sql:

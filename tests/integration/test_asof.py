@@ -227,7 +227,8 @@ def test_csv_file_holds_the_rows(
         "asof", "--table", "shop.bag", "--at", iso(second), "--into", "shop.x", "--dry-run"
     )
     assert dry.returncode == 0, dry.stderr
-    assert "create shop.x on primary" in dry.stdout and "undo newest first" in dry.stdout
+    assert "create shop.x_drkit_merge on primary" in dry.stdout, dry.stdout
+    assert "RENAME it to shop.x" in dry.stdout and "undo newest first" in dry.stdout
     assert (
         box.value(
             "primary",
@@ -593,8 +594,10 @@ def test_a_streamed_copy_whose_digests_disagree_is_compared_row_by_row(
     with ops.store() as store:
         result = streamed.run_streamed(ops.config, store, plan, ops.audit, timeout=60)
     assert result is not None and result.verified is False
-    assert result.checked == "every row read back"
+    assert result.checked == "every row read back; dropped, shop.compared_2 was not created"
     assert result.written == len(streamed_moment["rows"]) - 1
+    # Not verified: neither the asked name nor the staging table is left holding it.
+    assert tables_named(box, "primary", "shop", "compared_2") == []
     settle(box)
 
 
@@ -612,4 +615,238 @@ def test_a_table_emptied_since_t_streams_nothing_and_comes_back_whole(box: Sandb
     assert code == 0 and report["verified"] is True, report
     assert "streamed" in report["checked"] and report["undone"]["delete"] == 3
     assert table_rows(box, "primary", "shop.refilled") == expected
+    settle(box)
+
+
+def tables_named(box: Sandbox, node: str, schema: str, prefix: str) -> list[str]:
+    rows = box.sql(
+        node,
+        "SELECT TABLE_NAME AS name FROM information_schema.TABLES "
+        f"WHERE TABLE_SCHEMA = '{schema}' AND TABLE_NAME LIKE '{prefix}%' ORDER BY 1",
+    )
+    return [str(r["name"]) for r in rows]
+
+
+@pytest.mark.parametrize("path", ["streamed", "driver"])
+def test_into_fills_a_staging_table_and_names_it_only_once_verified(
+    box: Sandbox,
+    streamed_moment: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+) -> None:
+    """While the rows are written and checked, nothing holds the asked name (a reader would see
+    the present there); the staging table takes it in one RENAME, which the index does not flag."""
+    from drkit.asof import copy, streamed
+    from drkit.service import Operations
+
+    target = f"staged_{path}"
+    seen: list[list[str]] = []
+    module: Any = streamed if path == "streamed" else copy
+    real_digests_agree = module.digests_agree if path == "streamed" else module._verify
+
+    def look_then_check(*args: Any) -> Any:
+        seen.append(tables_named(box, "primary", "shop", target))
+        return real_digests_agree(*args)
+
+    monkeypatch.setattr(
+        module, "digests_agree" if path == "streamed" else "_verify", look_then_check
+    )
+    ops = Operations(box.config())
+    # --where takes the driver path (every row through drkit); "1 = 1" keeps every row.
+    where = None if path == "streamed" else "1 = 1"
+    plan = ops.plan_asof(
+        "shop.streamed", iso(streamed_moment["at"]), into=f"shop.{target}", where=where
+    )
+    result = ops.asof(plan, timeout=60)
+    assert result.verified is True, result.checked
+    assert seen == [[f"{target}_drkit_merge"]], "the asked name was empty until verified"
+    assert tables_named(box, "primary", "shop", target) == [target]
+    assert table_rows(box, "primary", f"shop.{target}") == streamed_moment["rows"]
+    settle(box)
+    done, events = drkit_json(box, "events", "--limit", "100000")
+    assert done.returncode == 0, done.stderr
+    renamed = [e for e in events if "RENAME" in (e["statement"] or "") and target in e["statement"]]
+    assert len(renamed) == 1 and renamed[0]["destructive"] is None, renamed
+
+
+@pytest.mark.parametrize("path", ["streamed", "driver"])
+def test_an_into_that_fails_midway_leaves_no_table(
+    box: Sandbox, streamed_moment: dict[str, Any], monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """The fix-up (streamed) or the insert (driver) fails once the staging table holds rows:
+    neither the asked name nor the staging table is left on the primary."""
+    from drkit.asof import copy, streamed
+    from drkit.errors import NodeError
+    from drkit.service import Operations
+
+    module: Any = streamed if path == "streamed" else copy
+    real_insert = module.insert_rows
+    held: list[list[str]] = []
+
+    def fail_after_writing(session: Any, target: str, *rest: Any) -> None:
+        real_insert(session, target, *rest)
+        held.append(tables_named(box, "primary", "shop", "midway"))
+        raise NodeError("node primary: the connection dropped (a test's failure)")
+
+    monkeypatch.setattr(module, "insert_rows", fail_after_writing)
+    ops = Operations(box.config())
+    where = None if path == "streamed" else "1 = 1"
+    plan = ops.plan_asof(
+        "shop.streamed", iso(streamed_moment["at"]), into=f"shop.midway_{path}", where=where
+    )
+    with pytest.raises(NodeError, match="a test's failure"):
+        ops.asof(plan, timeout=60)
+    assert held == [[f"midway_{path}_drkit_merge"]]
+    assert tables_named(box, "primary", "shop", "midway") == []
+    settle(box)
+
+
+def test_a_staging_table_left_behind_is_named_and_refused(
+    box: Sandbox, streamed_moment: dict[str, Any]
+) -> None:
+    """What a kill -9 mid-copy leaves: the staging table, never the asked name. The next run
+    refuses (exit 3) naming it, and writes nothing."""
+    box.sql("primary", "CREATE TABLE shop.leftover_drkit_merge (id INT PRIMARY KEY)", app=True)
+    settle(box)
+    try:
+        code, refused = asof(
+            box, "shop.streamed", streamed_moment["at"], "--into", "shop.leftover", "--yes"
+        )
+        assert code == 3 and "shop.leftover_drkit_merge exists" in refused["error"], refused
+        assert "DROP TABLE shop.leftover_drkit_merge" in refused["hint"]
+        assert tables_named(box, "primary", "shop", "leftover") == ["leftover_drkit_merge"]
+    finally:
+        box.sql("primary", "DROP TABLE shop.leftover_drkit_merge", app=True)
+    settle(box)
+
+
+def test_a_table_drkit_may_not_read_is_refused_before_anything_is_read(
+    box: Sandbox, recorded: dict[float, dict[str, Any]]
+) -> None:
+    """Without SELECT on the table, asof says so in one sentence with its GRANT (exit 2),
+    and reads nothing; a SELECT granted on the table alone (and the position table) suffices."""
+    settle(box)
+    when = time.time() + 20000  # after every commit the tests gave a time: nothing to undo
+    items = table_rows(box, "primary", "shop.items")
+    quiet = "SET SESSION sql_log_bin = 0"
+    box.sql("delayed", quiet, "REVOKE SELECT ON *.* FROM 'drkit'@'%'")
+    granted = False
+    try:
+        status = box.replica_status("delayed")
+        code, refused = asof(box, "shop.items", when)
+        assert code == 2, refused
+        assert refused["error"] == (
+            "asof needs SELECT on shop.items and mysql.gtid_slave_pos on delayed, which drkit's "
+            "account (drkit@%) lacks; nothing was read or changed"
+        )
+        assert "GRANT SELECT ON `shop`.`items` TO 'drkit'@'%'" in refused["hint"]
+        after = box.replica_status("delayed")
+        assert (after["Relay_Log_Pos"], after["SQL_Delay"], after["Slave_SQL_Running"]) == (
+            status["Relay_Log_Pos"],
+            status["SQL_Delay"],
+            status["Slave_SQL_Running"],
+        )
+        box.sql(
+            "delayed",
+            quiet,
+            "GRANT SELECT ON shop.items TO 'drkit'@'%'",
+            "GRANT SELECT ON mysql.gtid_slave_pos TO 'drkit'@'%'",
+        )
+        granted = True
+        code, report = asof(box, "shop.items", when)
+        assert code == 0, report
+        assert [row[0] for row in report["rows"]] == [r["id"] for r in items] != []
+    finally:
+        box.sql("delayed", quiet, "GRANT SELECT ON *.* TO 'drkit'@'%'")
+        if granted:
+            box.sql(
+                "delayed",
+                quiet,
+                "REVOKE SELECT ON shop.items FROM 'drkit'@'%'",
+                "REVOKE SELECT ON mysql.gtid_slave_pos FROM 'drkit'@'%'",
+            )
+
+
+def test_a_transaction_skipped_on_the_replica_after_t_is_refused_by_name(
+    box: Sandbox, recorded: dict[float, dict[str, Any]]
+) -> None:
+    """`recover --skip` left a DELETE of a table without a primary key unapplied on the
+    replica: undoing it would put back rows the replica still holds (twice over, no key to
+    notice it). asof refuses naming it; a T after it is answered with the replica's rows."""
+    base = time.time() + 10000
+    box.sql("primary", "CREATE TABLE shop.heap (colour VARCHAR(10), n INT)", app=True)
+    commit_at(box, base, "INSERT INTO shop.heap VALUES ('red', 1), ('blue', 2), ('blue', 2)")
+    settle(box)
+    assert box.drkit("freeze").returncode == 0
+    try:
+        commit_at(box, base + 100, "DELETE FROM shop.heap WHERE colour = 'blue'")
+        commit_at(box, base + 200, "INSERT INTO shop.heap VALUES ('green', 3)")
+        index(box)
+        _, events = drkit_json(box, "events", "--table", "shop.heap")
+        deleted = next(e for e in events if e["rows"]["delete"] == 2)
+        skipped = box.drkit("recover", "--skip", str(deleted["id"]), "--yes")
+        assert skipped.returncode == 0, skipped.stderr
+    finally:
+        assert box.drkit("resume", "--yes").returncode == 0
+    wait_for(
+        lambda: box.value("delayed", "SELECT COUNT(*) FROM shop.heap") == 4,
+        what="the replica to apply the insert after the skipped delete",
+    )
+    code, refused = asof(box, "shop.heap", base + 50)
+    assert code == 3, refused
+    assert f"#{deleted['id']} ({deleted['gtid']})" in refused["error"], refused
+    assert "skipped" in refused["error"], refused
+    code, answer = asof(box, "shop.heap", base + 150)
+    assert code == 0, answer
+    assert sorted(map(tuple, answer["rows"])) == [("blue", 2), ("blue", 2), ("red", 1)]
+    settle(box)
+
+
+def test_a_copy_killed_midway_leaves_the_asked_name_empty_or_whole(
+    box: Sandbox, streamed_moment: dict[str, Any]
+) -> None:
+    """kill -9 once the staging table exists: the asked name is absent, or (the RENAME was
+    already sent) holds exactly the table at T; a staging table left is refused by name."""
+    import os
+    import signal
+
+    from tests.support.processes import drkit_popen
+
+    target = "killed"
+    args = ("asof", "--table", "shop.streamed", "--at", iso(streamed_moment["at"]))
+    proc = drkit_popen(box, *args, "--into", f"shop.{target}", "--yes")
+    try:
+        wait_for(
+            lambda: tables_named(box, "primary", "shop", target) or proc.poll() is not None,
+            timeout=60,
+            interval=0.01,
+            what="the staging table to appear",
+        )
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    wait_for(
+        lambda: (
+            not box.sql(
+                "primary",
+                "SELECT ID FROM information_schema.PROCESSLIST "
+                f"WHERE INFO LIKE '%{target}%' AND ID <> CONNECTION_ID()",
+            )
+        ),
+        what="the killed run's statements to end on the primary",
+    )
+    left = tables_named(box, "primary", "shop", target)
+    if target in left:
+        assert left == [target], "renamed: the staging table is gone"
+        assert table_rows(box, "primary", f"shop.{target}") == streamed_moment["rows"]
+        return
+    if left:
+        assert left == [f"{target}_drkit_merge"]
+        settle(box)
+        code, refused = asof(
+            box, "shop.streamed", streamed_moment["at"], "--into", f"shop.{target}", "--yes"
+        )
+        assert code == 3 and f"shop.{target}_drkit_merge exists" in refused["error"], refused
+        box.sql("primary", f"DROP TABLE shop.{target}_drkit_merge", app=True)
     settle(box)

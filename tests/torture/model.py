@@ -85,6 +85,7 @@ class Model:
     frontier: int = 0  # every transaction before it is applied or skipped on the delayed replica
     skipped: set[int] = field(default_factory=set)
     indexed: int = 0  # transactions the index holds (a prefix of the log)
+    first_indexed: int = 0  # the oldest transaction the index still holds (prune removes older)
     next_id: int = 1
 
     def record(self, tx: Tx) -> Tx:

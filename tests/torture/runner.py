@@ -21,6 +21,7 @@ from typing import Any
 from tests.support.processes import alive, catch_up_delayed, children_of, drkit_popen, row_lock
 from tests.support.sandbox import Sandbox, wait_for
 from tests.support.scenario import run_drkit
+from tests.torture.asof import AsofCase, expected_refusals, rows_of_csv, rows_of_json
 from tests.torture.model import (
     ALL_TABLES,
     DOMAIN_TABLES,
@@ -45,6 +46,8 @@ DISASTER_CLASSES = {
     "delete_all": "delete_without_where",
     "update_all": "update_without_where",
 }
+# `drkit asof` now and then (DRKIT_TORTURE_ASOF=5 makes it frequent, to hunt in it).
+ASOF_WEIGHT = float(os.environ.get("DRKIT_TORTURE_ASOF", "0.6"))
 REPLICA_KEYS = ("Using_Gtid", "Slave_SQL_Running", "Relay_Log_File", "Relay_Log_Pos", "SQL_Delay")
 
 
@@ -84,6 +87,7 @@ class Torture:
     # now) until `drkit resume` or a recovery with other targets (invariant 2).
     recorded: tuple[str, ...] | None = None
     last_write_second: int = 0
+    asof_copies: int = 0  # tables `asof --into` wrote, for fresh names
     _conns: dict[int, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -122,6 +126,7 @@ class Torture:
         else:
             choices += [("restart_primary", 1.5)]
         choices += [
+            ("asof", ASOF_WEIGHT),
             ("freeze", 0.7),
             ("recover", 4),
             ("recover_killed", 2),
@@ -382,6 +387,8 @@ class Torture:
                 continue
             if event is None:
                 break
+            if not found_any:
+                self.model.first_indexed = tx.n
             found_any = True
             if tx.index_id is not None and event["id"] != tx.index_id:
                 self.fail(f"{tx.label()} changed its index id from {tx.index_id} to {event['id']}")
@@ -395,6 +402,8 @@ class Torture:
                 self.fail(f"the index lacks findings of {tx.label()}: {missing}; it has {stored}")
             indexed += 1
         self.model.indexed = indexed
+        if not found_any:
+            self.model.first_indexed = len(self.model.log)  # pruned to nothing
 
     def op_index(self) -> None:
         self.index()
@@ -463,6 +472,121 @@ class Torture:
                 self.fail(f"index --rebuild failed: {done.stderr.strip()[-500:]}")
         self.refresh_index()
         self.check_delayed()
+
+    # -- asof ---------------------------------------------------------------------------------
+
+    def op_asof(self) -> None:
+        """`drkit asof` of a table the delayed replica holds, at the commit time of a transaction
+        it applied: the rows must be the model's at T, or a refusal the model predicts."""
+        if self.primary_alive:
+            self.index()
+        model = self.model
+        present = [t for t, rows in model.delayed().items() if rows is not None]
+        # Each commit second the replica consumed once (setup's many transactions share one),
+        # skipped ones' too: T lands on every stretch of the history alike.
+        moments = sorted(
+            {
+                stamp
+                for n in range(min(model.frontier, model.indexed))
+                if (stamp := model.log[n].timestamp)
+            }
+        )
+        if not present or not moments:
+            self.note("asof: no table or moment; skipped")
+            return
+        table = self.rng.choice(sorted(present))
+        stamp = self.rng.choice(moments)
+        how = self.rng.choice(("json", "json", "where", "csv", "into"))
+        if how == "into" and not self.primary_alive:
+            how = "json"
+        case = AsofCase(table, stamp, how, expected_refusals(model, table, stamp))
+        args = ["asof", "--table", table, "--at", stamp]
+        into = ""
+        if how == "where":
+            args += ["--where", "v < 500", "--json"]
+        elif how == "csv":
+            args += ["--csv", str(self.box.directory / "asof.csv")]
+        elif how == "into":
+            self.asof_copies += 1
+            into = f"tt.asof_{self.asof_copies}"
+            args += ["--into", into, "--yes", "--json"]
+            self.new_second()  # its transactions in a second of their own, like every write
+        else:
+            args.append("--json")
+        before = self.snapshot()
+        binlog_before = self.primary_positions() if into else {}
+        done = self.drkit(*args, timeout=240)
+        if into:
+            self.record_foreign("asof --into " + into, binlog_before)
+        verdict = f"must refuse: {', '.join(case.refusals)}" if case.refusals else "must answer"
+        self.note(f"drkit {' '.join(args)} [{verdict}] -> exit {done.returncode}")
+        if self.snapshot() != before:
+            self.fail(f"asof changed the delayed replica: {before} -> {self.snapshot()}")
+        if case.refusals:
+            self.judge_asof_refusal(case, done, into)
+            return
+        if done.returncode != 0:
+            self.fail(
+                f"asof failed (exit {done.returncode}): {(done.stdout + done.stderr)[-1200:]}"
+            )
+        self.check_asof_rows(case, done.stdout, into)
+
+    def judge_asof_refusal(
+        self, case: AsofCase, done: subprocess.CompletedProcess[str], into: str
+    ) -> None:
+        said = done.stdout + done.stderr
+        if done.returncode != 3:
+            self.fail(
+                f"asof {case.table} at {case.at} must be refused ({', '.join(case.refusals)}) "
+                f"but ended with exit {done.returncode}: {said[-800:]}"
+            )
+        if not any(words in said for words in case.refusals.values()):
+            self.fail(
+                f"asof {case.table} at {case.at} was refused without naming why "
+                f"(expected one of {list(case.refusals.values())}): {said[-800:]}"
+            )
+        if into and self.box.value(
+            "primary",
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'tt' "
+            f"AND TABLE_NAME LIKE '{into.split('.')[1]}%'",
+        ):
+            self.fail(f"a refused asof --into left a table named like {into} on the primary")
+
+    def check_asof_rows(self, case: AsofCase, stdout: str, into: str) -> None:
+        if case.how == "csv":
+            got = rows_of_csv(self.box.directory / "asof.csv")
+        elif into:
+            report = json.loads(stdout)
+            if report.get("verified") is not True:
+                self.fail(f"asof --into not verified: {report}")
+            rows = self.box.sql("primary", f"SELECT id, v, note FROM {into}")
+            got = {r["id"]: (r["id"], r["v"], r["note"]) for r in rows}
+            self.drop_copy(into)
+        else:
+            got = rows_of_json(json.loads(stdout)["rows"])
+        expected = case.expected(self.model)
+        if got != expected:
+            problems = diff({case.table: expected}, {case.table: got})
+            self.fail(f"asof {case.table} at {case.at} ({case.how}): {'; '.join(problems)}")
+
+    def drop_copy(self, table: str) -> None:
+        """Unlogged: the model's tables and every later classification stay as they were (the
+        replicas keep their copy of it, outside the tables the model reads)."""
+        self.box.sql("primary", "SET SESSION sql_log_bin = 0", f"DROP TABLE {table}")
+
+    def primary_positions(self) -> dict[int, str]:
+        text = str(self.box.value("primary", "SELECT @@gtid_binlog_pos") or "")
+        return {int(part.split("-")[0]): part for part in text.split(",") if part}
+
+    def record_foreign(self, what: str, before: dict[int, str]) -> None:
+        """The transactions drkit itself wrote on the primary (no effect on the model's tables)
+        join the log, so every GTID the binlog holds is the model's."""
+        for domain, last in sorted(self.primary_positions().items()):
+            server, seq = last.split("-")[1], int(last.split("-")[2])
+            first = int(before[domain].split("-")[2]) + 1 if domain in before else 1
+            for number in range(first, seq + 1):
+                gtid = f"{domain}-{server}-{number}"
+                self.model.record(Tx(len(self.model.log), domain, [what], [], gtid=gtid))
 
     # -- freeze, resume -----------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 Default: a few fixed seeds (part of `make test`). DRKIT_TORTURE_SEEDS=200 runs seeds 0..199,
 DRKIT_TORTURE_SEED=123 replays one seed, DRKIT_TORTURE_OPS sets the operations per seed;
+DRKIT_TORTURE_ASOF=5 weighs `drkit asof` up (default 0.6);
 DRKIT_TORTURE_PRE12=1 drives a CLI from before issue #12 (no --through, freeze needs --yes).
 """
 

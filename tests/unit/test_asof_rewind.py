@@ -108,3 +108,15 @@ def test_out_of_reach_is_refused(
             applied_in_order=True,
             position="0-1-5",
         )
+
+
+def test_a_skipped_transaction_of_the_table_is_refused_by_name() -> None:
+    from drkit.asof.plan import refuse_skipped
+
+    refuse_skipped("shop.heap", "delayed", [])  # none: nothing to say
+    with pytest.raises(RefusedError) as caught:
+        refuse_skipped("shop.heap", "delayed", [tx(7, 1000), tx(9, 1100)])
+    assert caught.value.message.startswith(
+        "#7 (0-1-7) (and 1 more) changed shop.heap after T and was skipped on delayed"
+    )
+    assert caught.value.hint is not None and "after #9 (0-1-9)" in caught.value.hint

@@ -314,3 +314,17 @@ def test_replication_checklist_exit_decision() -> None:
     )
     assert not broken.ok and [r.name for r in broken.failed] == ["replica threads"]
     assert broken.to_json()["failed"] == ["replica threads"]
+
+
+def test_skips_are_known_without_a_state_file_and_only_for_their_node() -> None:
+    """asof reads them after `drkit resume` or another node's recovery replaced the state."""
+    from drkit.checks.record import skipped_ever
+
+    audit = [
+        done_event(3000.0, skipped=["0-1-9", "0-1-3"], mode="skip"),
+        {**done_event(2500.0, skipped=["0-1-7"], mode="skip"), "node": "other"},
+        done_event(1500.0, skipped=["0-1-3"], mode="skip"),
+    ]
+    assert skipped_ever(audit, "delayed") == ("0-1-9", "0-1-3")
+    assert skipped_ever(audit, "other") == ("0-1-7",)
+    assert recovery_record(None, audit, "delayed") is None

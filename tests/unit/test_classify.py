@@ -572,6 +572,12 @@ def test_finding_json_round_trip() -> None:
         ("DROP TABLE shop.orders_drkit_merge_old", ["drop_table"]),
         ("TRUNCATE TABLE shop.orders_drkit_merge", ["truncate"]),
         ("DROP DATABASE shop", ["drop_database"]),
+        # asof --into renames its verified staging table to the asked name: no finding; a
+        # rename of anything else (to a staging name too) still counts.
+        ("RENAME TABLE shop.copy_drkit_merge TO shop.copy", []),
+        ("RENAME TABLE `shop`.`copy_drkit_merge` TO `shop`.`copy`", []),
+        ("RENAME TABLE shop.orders TO shop.orders_drkit_merge", ["rename_table"]),
+        ("RENAME TABLE shop.copy_drkit_merge TO shop.copy, shop.a TO shop.b", ["rename_table"]),
     ],
 )
 def test_the_merge_staging_table_drop_is_no_finding(sql: str, flagged: list[str]) -> None:
