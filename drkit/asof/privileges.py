@@ -3,7 +3,7 @@ position table the rows are pinned with) on the delayed replica?
 
 The server is asked itself, with statements that read no row: grants may come from roles,
 schema or table grants, so a statement refused is the only sure answer; a lack is then said in
-one sentence with the GRANT that fixes it (exit 2, nothing read or changed), not a driver
+one sentence with the grant statement that fixes it (exit 2, nothing read or changed), not a driver
 message halfway through.
 """
 
