@@ -253,3 +253,17 @@ def test_a_killed_writer_stops_the_scan_and_the_next_scan_finishes_exactly(
     reference = _config(tmp_path / "inline", writer_process=False)
     _index(reference)
     assert _dump(config.index.path) == _dump(reference.index.path)
+
+
+def test_the_pipe_to_the_writer_process_holds_a_megabyte(tmp_path: Path) -> None:
+    """A batch is megabytes: through a 64 kB pipe the writer waited on the sender thread (which
+    must take the GIL back for every 64 kB) for a fifth of a long catch-up."""
+    import fcntl
+
+    process_writer = writer.ProcessWriter(tmp_path / "index.db", ClassifyRules(), 1)
+    try:
+        assert process_writer.process.stdin is not None
+        size = fcntl.fcntl(process_writer.process.stdin.fileno(), fcntl.F_GETPIPE_SZ)
+        assert size == writer.PIPE_BYTES
+    finally:
+        process_writer.close()
