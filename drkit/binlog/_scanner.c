@@ -291,20 +291,48 @@ typedef struct {
 
 static PyObject *str_schema, *str_name, *str_counters, *empty_bytes;
 
+/* The walker takes part in garbage collection: its begin_probe is a bound method of the scan,
+ * whose suspended generator holds the walker, so an abandoned scan is a cycle through it (one
+ * the collector could not see, keeping the scan, its mapping and its file open for good). */
+static int
+Walker_traverse(WalkerObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->file);
+    Py_VISIT(self->by_id);
+    Py_VISIT(self->by_body);
+    Py_VISIT(self->transaction);
+    Py_VISIT(self->table_change);
+    Py_VISIT(self->no_flags);
+    Py_VISIT(self->uncounted_flags);
+    Py_VISIT(self->dml);
+    Py_VISIT(self->other);
+    Py_VISIT(self->mariadb);
+    Py_VISIT(self->begin_probe);
+    return 0;
+}
+
+static int
+Walker_clear(WalkerObject *self)
+{
+    Py_CLEAR(self->file);
+    Py_CLEAR(self->by_id);
+    Py_CLEAR(self->by_body);
+    Py_CLEAR(self->transaction);
+    Py_CLEAR(self->table_change);
+    Py_CLEAR(self->no_flags);
+    Py_CLEAR(self->uncounted_flags);
+    Py_CLEAR(self->dml);
+    Py_CLEAR(self->other);
+    Py_CLEAR(self->mariadb);
+    Py_CLEAR(self->begin_probe);
+    return 0;
+}
+
 static void
 Walker_dealloc(WalkerObject *self)
 {
-    Py_XDECREF(self->file);
-    Py_XDECREF(self->by_id);
-    Py_XDECREF(self->by_body);
-    Py_XDECREF(self->transaction);
-    Py_XDECREF(self->table_change);
-    Py_XDECREF(self->no_flags);
-    Py_XDECREF(self->uncounted_flags);
-    Py_XDECREF(self->dml);
-    Py_XDECREF(self->other);
-    Py_XDECREF(self->mariadb);
-    Py_XDECREF(self->begin_probe);
+    PyObject_GC_UnTrack(self);
+    Walker_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -325,7 +353,9 @@ Walker_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
                                      &table_change, &no_flags, &uncounted, &dml, &other, &mariadb,
                                      &lens, &header_len, &crc_len, &mysql_gtids, &begin_probe))
         return NULL;
-    if (lens.len != 256 || header_len < HEADER_LEN || (crc_len != 0 && crc_len != 4)) {
+    /* A header length is one byte of the format description event: larger, sums overflow. */
+    if (lens.len != 256 || header_len < HEADER_LEN || header_len > 255 ||
+        (crc_len != 0 && crc_len != 4)) {
         PyBuffer_Release(&lens);
         PyErr_SetString(PyExc_ValueError, "a format the compiled walk does not take");
         return NULL;
@@ -777,6 +807,11 @@ Walker_run(WalkerObject *w, PyObject *args)
     int verify, own_positions;
     if (!PyArg_ParseTuple(args, "Onpp:run", &source, &pos, &verify, &own_positions))
         return NULL;
+    if (w->begin_probe == NULL) {
+        /* Cleared by the garbage collector (a finalizer in the same cycle can still call). */
+        PyErr_SetString(PyExc_ValueError, "a walker cleared by the garbage collector");
+        return NULL;
+    }
     if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0)
         return NULL;
     const unsigned char *buf = (const unsigned char *)view.buf;
@@ -800,7 +835,10 @@ Walker_run(WalkerObject *w, PyObject *args)
         if (event_size < w->header_len + w->crc_len)
             break;
         Py_ssize_t body_end = end - w->crc_len;
-        if (verify && crc32_of(h, body_end - pos) != (uint32_t)read_le(buf + body_end, 4))
+        /* No checksum to verify where the format has none (its 4 bytes would be the next
+         * event's, or past the buffer). */
+        if (verify && w->crc_len &&
+            crc32_of(h, body_end - pos) != (uint32_t)read_le(buf + body_end, 4))
             break;
         Py_ssize_t body = pos + w->header_len;
         if (b.start < 0) {
@@ -911,7 +949,9 @@ static PyTypeObject WalkerType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "drkit.binlog._scanner.Walker",
     .tp_basicsize = sizeof(WalkerObject),
     .tp_dealloc = (destructor)Walker_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)Walker_traverse,
+    .tp_clear = (inquiry)Walker_clear,
     .tp_doc = "The compiled walk over one file's common transactions.",
     .tp_methods = Walker_methods,
     .tp_new = Walker_new,

@@ -8,13 +8,16 @@ and without checksums verified). DRKIT_FUZZ_CASES and DRKIT_FUZZ_SEED run more.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
 import struct
 import subprocess
 import sys
+import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,6 +25,7 @@ from drkit.binlog import events as ev
 from drkit.binlog import scan as scan_module
 from drkit.binlog.rowcount import build_row_counter
 from drkit.binlog.tablemap import Column
+from drkit.binlog.transaction import DML, OTHER, ROWS_UNCOUNTED, TableChange, Transaction
 from tests.support.scan_modes import ScanOutcome, reading_with, scan_outcome
 from tests.support.std_data import STD_DATA, std_data_binlogs
 from tests.unit.test_binlog_mysql import (
@@ -32,6 +36,9 @@ from tests.unit.test_binlog_mysql import (
     rows_body,
     table_map_body,
 )
+
+if TYPE_CHECKING:
+    from drkit.binlog._scanner import Walker
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "binlog"
 FIXTURE_FILES = sorted(FIXTURES.glob("bin.0*"))
@@ -254,3 +261,76 @@ def test_without_the_compiled_module_the_scan_reads_the_same(tmp_path: Path) -> 
     with reading_with("compiled"):
         expected = [t._asdict() for t in scan_module.scan_file(FIXTURE_FILES[0])]
     assert found["records"] == json.loads(json.dumps(expected, default=sorted))
+
+
+# A hostile reader's findings (branch creview): each test below failed before its fix.
+
+
+def test_an_abandoned_scan_is_collected_with_its_mapping() -> None:
+    # The walker holds the scan's bound method and the scan's suspended generator holds the
+    # walker: a cycle the collector must see through, or the scan, its mmap and its file
+    # descriptor stay for the life of the process (the indexer abandons scans mid-file).
+    with reading_with("compiled"):
+        scan = scan_module.scan_file(FIXTURE_FILES[0])
+        first = next(scan)
+    assert first.gtid
+    gone = weakref.ref(scan)
+    del scan
+    gc.collect()
+    assert gone() is None
+
+
+def _walker(data: bytes, name: str, **changes: object) -> tuple[Walker, list[Transaction]]:
+    """A compiled walker over data as BinlogScan makes one (its table maps already parsed, by a
+    first scan), with some of its arguments changed; and what that first scan read."""
+    from drkit.binlog._scanner import Walker  # here, not at import: it may not be built
+
+    with reading_with("compiled"):
+        scan = scan_module.scan_bytes(data, name)
+        records = list(scan)
+    fmt = scan.format
+    assert fmt is not None
+    arguments: dict[str, object] = {
+        "file": name,
+        "by_id": {},
+        "by_body": scan._tables.by_body,
+        "transaction": Transaction,
+        "table_change": TableChange,
+        "no_flags": frozenset(),
+        "uncounted_flags": frozenset({ROWS_UNCOUNTED}),
+        "dml": DML,
+        "other": OTHER,
+        "mariadb": fmt.mariadb,
+        "post_header_lens": fmt.post_header_lens,
+        "header_len": fmt.header_len,
+        "crc_len": fmt.checksum_len,
+        "mysql_gtids": not fmt.never_writes(ev.GTID_LOG_EVENT),
+        "begin_probe": scan._plain_begin,
+    }
+    arguments.update(changes)
+    return Walker(**arguments), records  # type: ignore[arg-type]  # checked by Walker itself
+
+
+def test_a_walker_asked_to_verify_checksums_a_format_without_reads_no_checksum() -> None:
+    # Before: the 4 bytes after each event (the next event's, or past the buffer's end for the
+    # last one) were read as its checksum, and the walk stopped at the first transaction.
+    w = BinlogWriter(checksum=False)
+    for number in range(1, 4):
+        w.event(ev.GTID_LOG_EVENT, gtid_body(number))
+        w.event(ev.QUERY_EVENT, query_body("BEGIN"))
+        w.event(ev.TABLE_MAP_EVENT, table_map_body())
+        w.event(ev.WRITE_ROWS_EVENT, rows_body(row(number, "n", None)))
+        w.event(ev.XID_EVENT, struct.pack("<Q", number))
+    data = w.bytes()
+    walker, records = _walker(data, "binlog.000001")
+    assert len(records) == 3
+    found, pos, _events = walker.run(data, records[0].start_pos, True, False)
+    assert found == records
+    assert pos == len(data)
+
+
+@pytest.mark.parametrize("header_len", [256, 2**31 - 1])
+def test_a_walker_refuses_a_header_longer_than_a_format_can_declare(header_len: int) -> None:
+    # Before: accepted, and `header_len + crc_len` overflowed an int for the largest.
+    with pytest.raises(ValueError, match="does not take"):
+        _walker(MYSQL, "binlog.000001", header_len=header_len)
