@@ -693,6 +693,12 @@ static PyObject *
 named_tuple(PyObject *cls, PyObject **items, Py_ssize_t n)
 {
     PyObject *made = ((PyTypeObject *)cls)->tp_alloc((PyTypeObject *)cls, n);
+#if PY_VERSION_HEX >= 0x030E0000
+    /* Python 3.14 caches a tuple's hash in the tuple, -1 until computed: tp_alloc leaves 0,
+     * which hash() would return for every record made here. */
+    if (made != NULL)
+        ((PyTupleObject *)made)->ob_hash = -1;
+#endif
     for (Py_ssize_t i = 0; i < n; i++) {
         if (made == NULL || items[i] == NULL) {
             for (Py_ssize_t k = i; k < n; k++)
