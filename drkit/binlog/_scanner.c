@@ -202,16 +202,22 @@ skip_image(const unsigned char *buf, Py_ssize_t p, Py_ssize_t end, const ColumnP
         const ColumnPlan *column = &columns[bit];
         if (column->nullable && nulls[bit >> 3] & (1 << (bit & 7)))
             continue;
+        /* Each length is compared with what is left before it is added: a 4-byte length
+         * added first could wrap a 32-bit Py_ssize_t backwards, inside the buffer again. */
         if (column->size >= 0) {
+            if (column->size > end - q)
+                return -1;
             q += column->size;
         }
         else {
-            if (q + column->prefix > end)
+            if (column->prefix > end - q)
                 return -1;
-            q += column->prefix + (Py_ssize_t)read_le(buf + q, column->prefix);
+            uint64_t length = read_le(buf + q, column->prefix);
+            q += column->prefix;
+            if (length > (uint64_t)(end - q))
+                return -1;
+            q += (Py_ssize_t)length;
         }
-        if (q > end)
-            return -1;
     }
     return q;
 }
