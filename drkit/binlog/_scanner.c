@@ -342,6 +342,21 @@ Walker_dealloc(WalkerObject *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+#define TRANSACTION_FIELDS 13
+#define TABLE_CHANGE_FIELDS 5
+
+/* How many fields a named tuple class declares (its _fields); -1 with an error set. */
+static Py_ssize_t
+field_count(PyObject *cls)
+{
+    PyObject *fields = PyObject_GetAttrString(cls, "_fields");
+    if (fields == NULL)
+        return -1;
+    Py_ssize_t n = PyObject_Length(fields);
+    Py_DECREF(fields);
+    return n;
+}
+
 static PyObject *
 Walker_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
@@ -371,6 +386,21 @@ Walker_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         !PyType_IsSubtype((PyTypeObject *)table_change, &PyTuple_Type)) {
         PyBuffer_Release(&lens);
         PyErr_SetString(PyExc_TypeError, "the record classes must be named tuples");
+        return NULL;
+    }
+    /* finish() fills every field by position: a record class with a field added or removed
+     * would get tuples of the wrong length (the Python walk then reads the file alone). */
+    Py_ssize_t transaction_fields = field_count(transaction);
+    Py_ssize_t table_change_fields = transaction_fields < 0 ? -1 : field_count(table_change);
+    if (table_change_fields < 0) {
+        PyBuffer_Release(&lens);
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError, "the record classes must be named tuples");
+        return NULL;
+    }
+    if (transaction_fields != TRANSACTION_FIELDS || table_change_fields != TABLE_CHANGE_FIELDS) {
+        PyBuffer_Release(&lens);
+        PyErr_SetString(PyExc_ValueError, "record classes of fields the compiled walk does not fill");
         return NULL;
     }
     WalkerObject *self = (WalkerObject *)type->tp_alloc(type, 0);
@@ -769,10 +799,10 @@ finish(WalkerObject *w, Building *b, Py_ssize_t end)
         return NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *counts = PyList_GET_ITEM(b->tables, i);
-        PyObject *items[5];
-        for (int k = 0; k < 5; k++)
+        PyObject *items[TABLE_CHANGE_FIELDS];
+        for (int k = 0; k < TABLE_CHANGE_FIELDS; k++)
             items[k] = Py_NewRef(PyList_GET_ITEM(counts, k));
-        PyObject *change = untracked(named_tuple(w->table_change, items, 5));
+        PyObject *change = untracked(named_tuple(w->table_change, items, TABLE_CHANGE_FIELDS));
         if (change == NULL) {
             Py_DECREF(tables);
             return NULL;
@@ -784,7 +814,7 @@ finish(WalkerObject *w, Building *b, Py_ssize_t end)
     PyObject *row_events = untracked(PyList_AsTuple(b->row_events));
     PyObject *kind = n || PyList_GET_SIZE(b->row_events) ? w->dml : w->other;
     PyObject *flags = b->uncounted ? w->uncounted_flags : w->no_flags;
-    PyObject *items[13] = {
+    PyObject *items[TRANSACTION_FIELDS] = {
         Py_NewRef(b->gtid),
         Py_NewRef(w->file),
         PyLong_FromSsize_t(b->start),
@@ -801,7 +831,7 @@ finish(WalkerObject *w, Building *b, Py_ssize_t end)
     };
     /* Untracked too: all it holds are strings, integers, None, the flag sets the walk shares
      * and the untracked tuples above. */
-    return untracked(named_tuple(w->transaction, items, 13));
+    return untracked(named_tuple(w->transaction, items, TRANSACTION_FIELDS));
 }
 
 /* run(buf, pos, verify, own_positions) -> (transactions, position after them, their events)

@@ -19,7 +19,7 @@ import weakref
 import zlib
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import pytest
 
@@ -426,3 +426,16 @@ def test_records_made_by_the_compiled_walk_hash_as_python_makes_them() -> None:
         hash(c) for t in pure for c in t.tables
     ]
     assert len(set(compiled) | set(pure)) == len(pure)
+
+
+def test_a_walker_refuses_record_classes_of_other_fields() -> None:
+    # Before: accepted, and the walk made 13-item Transactions of a class declaring 14 fields
+    # (reading the 14th raised IndexError far from here). Refused, the scan reads alone.
+    longer = NamedTuple("Longer", [(name, object) for name in (*Transaction._fields, "more")])
+    shorter = NamedTuple("Shorter", [(name, object) for name in TableChange._fields[:-1]])
+    with pytest.raises(ValueError, match="does not fill"):
+        _walker(MYSQL, "binlog.000001", transaction=longer)
+    with pytest.raises(ValueError, match="does not fill"):
+        _walker(MYSQL, "binlog.000001", table_change=shorter)
+    with pytest.raises(TypeError, match="named tuples"):
+        _walker(MYSQL, "binlog.000001", transaction=tuple)
