@@ -272,7 +272,8 @@ def test_without_the_compiled_module_the_scan_reads_the_same(tmp_path: Path) -> 
 def test_an_abandoned_scan_is_collected_with_its_mapping() -> None:
     # The walker holds the scan's bound method and the scan's suspended generator holds the
     # walker: a cycle the collector must see through, or the scan, its mmap and its file
-    # descriptor stay for the life of the process (the indexer abandons scans mid-file).
+    # descriptor stay for the life of the process (a caller that stops early: an exception out
+    # of its loop, a next() for one record).
     with reading_with("compiled"):
         scan = scan_module.scan_file(FIXTURE_FILES[0])
         first = next(scan)
