@@ -202,16 +202,22 @@ skip_image(const unsigned char *buf, Py_ssize_t p, Py_ssize_t end, const ColumnP
         const ColumnPlan *column = &columns[bit];
         if (column->nullable && nulls[bit >> 3] & (1 << (bit & 7)))
             continue;
+        /* Each length is compared with what is left before it is added: a 4-byte length
+         * added first could wrap a 32-bit Py_ssize_t backwards, inside the buffer again. */
         if (column->size >= 0) {
+            if (column->size > end - q)
+                return -1;
             q += column->size;
         }
         else {
-            if (q + column->prefix > end)
+            if (column->prefix > end - q)
                 return -1;
-            q += column->prefix + (Py_ssize_t)read_le(buf + q, column->prefix);
+            uint64_t length = read_le(buf + q, column->prefix);
+            q += column->prefix;
+            if (length > (uint64_t)(end - q))
+                return -1;
+            q += (Py_ssize_t)length;
         }
-        if (q > end)
-            return -1;
     }
     return q;
 }
@@ -291,21 +297,64 @@ typedef struct {
 
 static PyObject *str_schema, *str_name, *str_counters, *empty_bytes;
 
+/* The walker takes part in garbage collection: its begin_probe is a bound method of the scan,
+ * whose suspended generator holds the walker, so an abandoned scan is a cycle through it (one
+ * the collector could not see, keeping the scan, its mapping and its file open for good). */
+static int
+Walker_traverse(WalkerObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->file);
+    Py_VISIT(self->by_id);
+    Py_VISIT(self->by_body);
+    Py_VISIT(self->transaction);
+    Py_VISIT(self->table_change);
+    Py_VISIT(self->no_flags);
+    Py_VISIT(self->uncounted_flags);
+    Py_VISIT(self->dml);
+    Py_VISIT(self->other);
+    Py_VISIT(self->mariadb);
+    Py_VISIT(self->begin_probe);
+    return 0;
+}
+
+static int
+Walker_clear(WalkerObject *self)
+{
+    Py_CLEAR(self->file);
+    Py_CLEAR(self->by_id);
+    Py_CLEAR(self->by_body);
+    Py_CLEAR(self->transaction);
+    Py_CLEAR(self->table_change);
+    Py_CLEAR(self->no_flags);
+    Py_CLEAR(self->uncounted_flags);
+    Py_CLEAR(self->dml);
+    Py_CLEAR(self->other);
+    Py_CLEAR(self->mariadb);
+    Py_CLEAR(self->begin_probe);
+    return 0;
+}
+
 static void
 Walker_dealloc(WalkerObject *self)
 {
-    Py_XDECREF(self->file);
-    Py_XDECREF(self->by_id);
-    Py_XDECREF(self->by_body);
-    Py_XDECREF(self->transaction);
-    Py_XDECREF(self->table_change);
-    Py_XDECREF(self->no_flags);
-    Py_XDECREF(self->uncounted_flags);
-    Py_XDECREF(self->dml);
-    Py_XDECREF(self->other);
-    Py_XDECREF(self->mariadb);
-    Py_XDECREF(self->begin_probe);
+    PyObject_GC_UnTrack(self);
+    Walker_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+#define TRANSACTION_FIELDS 13
+#define TABLE_CHANGE_FIELDS 5
+
+/* How many fields a named tuple class declares (its _fields); -1 with an error set. */
+static Py_ssize_t
+field_count(PyObject *cls)
+{
+    PyObject *fields = PyObject_GetAttrString(cls, "_fields");
+    if (fields == NULL)
+        return -1;
+    Py_ssize_t n = PyObject_Length(fields);
+    Py_DECREF(fields);
+    return n;
 }
 
 static PyObject *
@@ -325,7 +374,9 @@ Walker_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
                                      &table_change, &no_flags, &uncounted, &dml, &other, &mariadb,
                                      &lens, &header_len, &crc_len, &mysql_gtids, &begin_probe))
         return NULL;
-    if (lens.len != 256 || header_len < HEADER_LEN || (crc_len != 0 && crc_len != 4)) {
+    /* A header length is one byte of the format description event: larger, sums overflow. */
+    if (lens.len != 256 || header_len < HEADER_LEN || header_len > 255 ||
+        (crc_len != 0 && crc_len != 4)) {
         PyBuffer_Release(&lens);
         PyErr_SetString(PyExc_ValueError, "a format the compiled walk does not take");
         return NULL;
@@ -335,6 +386,21 @@ Walker_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         !PyType_IsSubtype((PyTypeObject *)table_change, &PyTuple_Type)) {
         PyBuffer_Release(&lens);
         PyErr_SetString(PyExc_TypeError, "the record classes must be named tuples");
+        return NULL;
+    }
+    /* finish() fills every field by position: a record class with a field added or removed
+     * would get tuples of the wrong length (the Python walk then reads the file alone). */
+    Py_ssize_t transaction_fields = field_count(transaction);
+    Py_ssize_t table_change_fields = transaction_fields < 0 ? -1 : field_count(table_change);
+    if (table_change_fields < 0) {
+        PyBuffer_Release(&lens);
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError, "the record classes must be named tuples");
+        return NULL;
+    }
+    if (transaction_fields != TRANSACTION_FIELDS || table_change_fields != TABLE_CHANGE_FIELDS) {
+        PyBuffer_Release(&lens);
+        PyErr_SetString(PyExc_ValueError, "record classes of fields the compiled walk does not fill");
         return NULL;
     }
     WalkerObject *self = (WalkerObject *)type->tp_alloc(type, 0);
@@ -663,6 +729,12 @@ static PyObject *
 named_tuple(PyObject *cls, PyObject **items, Py_ssize_t n)
 {
     PyObject *made = ((PyTypeObject *)cls)->tp_alloc((PyTypeObject *)cls, n);
+#if PY_VERSION_HEX >= 0x030E0000
+    /* Python 3.14 caches a tuple's hash in the tuple, -1 until computed: tp_alloc leaves 0,
+     * which hash() would return for every record made here. */
+    if (made != NULL)
+        ((PyTupleObject *)made)->ob_hash = -1;
+#endif
     for (Py_ssize_t i = 0; i < n; i++) {
         if (made == NULL || items[i] == NULL) {
             for (Py_ssize_t k = i; k < n; k++)
@@ -727,10 +799,10 @@ finish(WalkerObject *w, Building *b, Py_ssize_t end)
         return NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *counts = PyList_GET_ITEM(b->tables, i);
-        PyObject *items[5];
-        for (int k = 0; k < 5; k++)
+        PyObject *items[TABLE_CHANGE_FIELDS];
+        for (int k = 0; k < TABLE_CHANGE_FIELDS; k++)
             items[k] = Py_NewRef(PyList_GET_ITEM(counts, k));
-        PyObject *change = untracked(named_tuple(w->table_change, items, 5));
+        PyObject *change = untracked(named_tuple(w->table_change, items, TABLE_CHANGE_FIELDS));
         if (change == NULL) {
             Py_DECREF(tables);
             return NULL;
@@ -742,7 +814,7 @@ finish(WalkerObject *w, Building *b, Py_ssize_t end)
     PyObject *row_events = untracked(PyList_AsTuple(b->row_events));
     PyObject *kind = n || PyList_GET_SIZE(b->row_events) ? w->dml : w->other;
     PyObject *flags = b->uncounted ? w->uncounted_flags : w->no_flags;
-    PyObject *items[13] = {
+    PyObject *items[TRANSACTION_FIELDS] = {
         Py_NewRef(b->gtid),
         Py_NewRef(w->file),
         PyLong_FromSsize_t(b->start),
@@ -759,7 +831,7 @@ finish(WalkerObject *w, Building *b, Py_ssize_t end)
     };
     /* Untracked too: all it holds are strings, integers, None, the flag sets the walk shares
      * and the untracked tuples above. */
-    return untracked(named_tuple(w->transaction, items, 13));
+    return untracked(named_tuple(w->transaction, items, TRANSACTION_FIELDS));
 }
 
 /* run(buf, pos, verify, own_positions) -> (transactions, position after them, their events)
@@ -777,6 +849,11 @@ Walker_run(WalkerObject *w, PyObject *args)
     int verify, own_positions;
     if (!PyArg_ParseTuple(args, "Onpp:run", &source, &pos, &verify, &own_positions))
         return NULL;
+    if (w->begin_probe == NULL) {
+        /* Cleared by the garbage collector (a finalizer in the same cycle can still call). */
+        PyErr_SetString(PyExc_ValueError, "a walker cleared by the garbage collector");
+        return NULL;
+    }
     if (PyObject_GetBuffer(source, &view, PyBUF_SIMPLE) < 0)
         return NULL;
     const unsigned char *buf = (const unsigned char *)view.buf;
@@ -800,7 +877,10 @@ Walker_run(WalkerObject *w, PyObject *args)
         if (event_size < w->header_len + w->crc_len)
             break;
         Py_ssize_t body_end = end - w->crc_len;
-        if (verify && crc32_of(h, body_end - pos) != (uint32_t)read_le(buf + body_end, 4))
+        /* No checksum to verify where the format has none (its 4 bytes would be the next
+         * event's, or past the buffer). */
+        if (verify && w->crc_len &&
+            crc32_of(h, body_end - pos) != (uint32_t)read_le(buf + body_end, 4))
             break;
         Py_ssize_t body = pos + w->header_len;
         if (b.start < 0) {
@@ -911,7 +991,9 @@ static PyTypeObject WalkerType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "drkit.binlog._scanner.Walker",
     .tp_basicsize = sizeof(WalkerObject),
     .tp_dealloc = (destructor)Walker_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)Walker_traverse,
+    .tp_clear = (inquiry)Walker_clear,
     .tp_doc = "The compiled walk over one file's common transactions.",
     .tp_methods = Walker_methods,
     .tp_new = Walker_new,
